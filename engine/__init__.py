@@ -1,0 +1,1 @@
+"""The Foresight engine: the state-holding process. It never imports the TUI."""

@@ -1,0 +1,277 @@
+"""The control-plane contract: the only thing the engine and its operators share.
+
+Both sides import these models. `docs/control.schema.json` and
+`docs/status.schema.json` are generated from them (`python -m engine.schema_docs`)
+and a test fails when they drift. Changing the meaning of a public field needs a
+`SCHEMA_VERSION` bump.
+
+Times: wall-clock instants (`written_at`, `updated_at`, `at`, ...) are ISO 8601
+strings in UTC. Market times (`window_start`, `window_end`, `entered_at`,
+`cooldown_until`, `engine.sim_time`) are seconds on the engine's market clock,
+which runs `engine.speed` times faster than the wall clock in simulation.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+SCHEMA_VERSION = 1
+MAX_FILE_BYTES = 1024 * 1024
+
+CONTROL_FILE = "control.json"
+STATUS_FILE = "status.json"
+STATE_FILE = "state.json"
+EVENTS_FILE = "events.jsonl"
+ENGINE_LOCK = "engine.lock"
+CONTROL_LOCK = "control.lock"
+
+CommandType = Literal["reload", "rollback", "check"]
+AckResult = Literal["applied", "rejected", "rolled_back"]
+SlotState = Literal["watching", "entered", "won", "lost", "cooldown"]
+Direction = Literal["up", "down"]
+
+COMMAND_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+SLOT_ID_PATTERN = r"^[A-Z0-9]{1,12}-[0-9]{1,4}[smh]$"
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+class _Strict(BaseModel):
+    # Unknown fields are refused: a typo in a hand-edited control file must be
+    # reported, not silently ignored.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Open(BaseModel):
+    # Telemetry readers tolerate fields a newer engine adds within one version.
+    model_config = ConfigDict(extra="ignore")
+
+
+# --------------------------------------------------------------------- control
+
+
+class Command(_Strict):
+    id: str = Field(pattern=COMMAND_ID_PATTERN, description="unique id, acknowledged exactly once")
+    type: CommandType
+    issued_at: str = Field(max_length=64)
+
+
+class Control(_Strict):
+    """control.json: the operator's intent, applied by the engine between cycles."""
+
+    schema_version: int = Field(description="must equal the engine's SCHEMA_VERSION")
+    generation: int = Field(ge=0, description="+1 on every write")
+    updated_at: str = Field(default="", max_length=64)
+    updated_by: str = Field(default="", max_length=256)
+    paused: bool = False
+    paused_slots: list[str] = Field(default_factory=list, max_length=4096)
+    overrides: dict[str, JsonValue] = Field(default_factory=dict)
+    commands: list[Command] = Field(default_factory=list, max_length=256)
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise ValueError(f"unknown schema_version {value} (this engine speaks {SCHEMA_VERSION})")
+        return value
+
+    @field_validator("paused_slots")
+    @classmethod
+    def _slot_ids(cls, value: list[str]) -> list[str]:
+        import re
+
+        bad = [s for s in value if not re.fullmatch(SLOT_ID_PATTERN, s)]
+        if bad:
+            raise ValueError(f"not a slot id: {bad[0]!r}")
+        return sorted(set(value))
+
+    @field_validator("commands")
+    @classmethod
+    def _unique_ids(cls, value: list[Command]) -> list[Command]:
+        seen: set[str] = set()
+        for command in value:
+            if command.id in seen:
+                raise ValueError(f"duplicated command id {command.id!r}")
+            seen.add(command.id)
+        return value
+
+
+# ---------------------------------------------------------------------- status
+
+
+class EngineInfo(_Open):
+    pid: int
+    host: str
+    user: str = ""
+    started_at: str
+    boot_id: str
+    state: Literal["running", "paused"]
+    cycle: int
+    cycle_interval_s: float
+    last_cycle_ms: float
+    worst_cycle_ms: float = 0.0
+    overruns: int = 0
+    speed: float = 1.0
+    sim_time: float = 0.0
+    feed: str = "sim"
+    strategies_path: str = ""
+    persist_ok: bool = True
+    persist_error: str | None = None
+
+
+class Ack(_Open):
+    id: str
+    type: str
+    result: AckResult
+    at: str
+    detail: str = ""
+
+
+class AppliedIntent(_Open):
+    paused: bool = False
+    paused_slots: list[str] = Field(default_factory=list)
+    overrides: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class ControlStatus(_Open):
+    observed_generation: int = 0
+    rejected_generation: int = Field(
+        default=0, description="the last generation refused whole; its reason is in warnings"
+    )
+    acks: list[Ack] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    applied: AppliedIntent = Field(default_factory=AppliedIntent)
+
+
+class ModuleInfo(_Open):
+    name: str
+    path: str = ""
+    sha256: str
+    loaded_at: str
+
+
+class LastReload(_Open):
+    ok: bool
+    kind: str = "reload"
+    at: str
+    duration_ms: float
+    changed: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
+class CodeStatus(_Open):
+    version: str
+    modules: list[ModuleInfo] = Field(default_factory=list)
+    reloads: int = 0
+    last_reload: LastReload | None = None
+    previous_version: str | None = None
+
+
+class ParamsStatus(_Open):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    schema_: dict[str, Any] = Field(alias="schema", default_factory=dict)
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class Signal(_Open):
+    direction: Direction
+    confidence: float
+    path: str
+    prob_up: float | None = None
+    edge: float | None = None
+    enter: bool = False
+    reason: str = ""
+
+
+class Position(_Open):
+    side: Direction
+    stake: float
+    odds: float
+    shares: float = 0.0
+    entered_at: float
+
+
+class SlotStatus(_Open):
+    id: str
+    asset: str
+    window: str
+    window_s: int
+    state: SlotState
+    paused: bool = False
+    window_start: float
+    window_end: float
+    open_price: float
+    price: float
+    up_ask: float | None = None
+    down_ask: float | None = None
+    signal: Signal | None = None
+    position: Position | None = None
+    cooldown_until: float | None = None
+    last_result: Literal["won", "lost"] | None = None
+    last_pnl: float | None = None
+    history: list[float] = Field(default_factory=list, description="recent prices, oldest first")
+    error: str | None = None
+
+
+class Stats(_Open):
+    open_positions: int = 0
+    resolved: int = 0
+    wins: int = 0
+    win_rate: float | None = None
+    win_rate_window: int = 50
+    pnl: float = 0.0
+    staked: float = 0.0
+    pnl_history: list[float] = Field(default_factory=list, description="cumulative P&L after each recent resolution")
+
+
+class Event(_Open):
+    at: str
+    kind: str
+    message: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Status(_Open):
+    """status.json: telemetry, written once a cycle."""
+
+    schema_version: int
+    written_at: str
+    engine: EngineInfo
+    control: ControlStatus = Field(default_factory=ControlStatus)
+    code: CodeStatus
+    params: ParamsStatus = Field(default_factory=ParamsStatus)
+    slots: list[SlotStatus] = Field(default_factory=list)
+    stats: Stats = Field(default_factory=Stats)
+    events: list[Event] = Field(default_factory=list)
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise ValueError(f"unknown status schema_version {value} (this reader knows {SCHEMA_VERSION})")
+        return value
+
+    def age_s(self, now: datetime | None = None) -> float:
+        now = now or datetime.now(UTC)
+        return (now - parse_iso(self.written_at)).total_seconds()
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        return self.age_s(now) > 3 * max(self.engine.cycle_interval_s, 0.1)
+
+
+def control_json_schema() -> dict[str, Any]:
+    return Control.model_json_schema()
+
+
+def status_json_schema() -> dict[str, Any]:
+    return Status.model_json_schema(by_alias=True)

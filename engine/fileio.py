@@ -1,0 +1,144 @@
+"""Atomic writes and defensive reads: every file of the state directory goes through here.
+
+A writer never leaves a torn file (temp file in the same directory, fsync,
+`os.replace`); a reader never crashes on what it finds (missing, empty,
+oversized, malformed, unknown version) and always says why it refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from engine.contract import MAX_FILE_BYTES
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def ensure_state_dir(path: Path) -> Path:
+    """Create the state directory private to its user (0700), like ~/.ssh."""
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    with contextlib.suppress(PermissionError):
+        os.chmod(path, DIR_MODE)
+    return path
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write `data` to `path` so that a reader sees either the old file or the new one.
+
+    `durable` also fsyncs the file and its directory, so the new content survives a
+    power cut (control and state need it; status is rewritten every cycle anyway).
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    if durable:
+        fsync_dir(path.parent)
+
+
+def atomic_write_model(path: Path, model: BaseModel, *, durable: bool = True) -> None:
+    data = model.model_dump_json(by_alias=True, indent=None).encode()
+    atomic_write_bytes(path, data, durable=durable)
+
+
+def atomic_write_json(path: Path, obj: object, *, durable: bool = True) -> None:
+    atomic_write_bytes(path, json.dumps(obj, separators=(",", ":")).encode(), durable=durable)
+
+
+def clean_temp_files(directory: Path) -> list[Path]:
+    """Remove `.NAME.*.tmp` leftovers of writers that died between write and replace."""
+    removed = []
+    for leftover in directory.glob(".*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+            removed.append(leftover)
+    return removed
+
+
+@dataclass(frozen=True)
+class ReadResult(Generic[M]):
+    """A defensive read: either `value` or a human `reason` it was refused."""
+
+    value: M | None
+    reason: str | None
+    missing: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.value is not None
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes | None, str | None]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        return None, f"{path.name} does not exist"
+    except OSError as exc:
+        return None, f"{path.name} cannot be read: {exc.strerror or exc}"
+    if len(data) > limit:
+        return None, f"{path.name} is larger than {limit // 1024} KiB; refused"
+    if not data.strip():
+        return None, f"{path.name} is empty"
+    return data, None
+
+
+def describe_validation_error(exc: ValidationError, name: str) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ())) or "(top level)"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if first.get("type") == "json_invalid":
+        return f"{name} is not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}"
+    return f"{name}: {where}: {first['msg']}{more}"
+
+
+def read_model(path: Path, model: type[M], limit: int = MAX_FILE_BYTES) -> ReadResult[M]:
+    data, reason = read_bytes(path, limit)
+    if data is None:
+        return ReadResult(None, reason, missing=not path.exists())
+    try:
+        return ReadResult(model.model_validate_json(data), None)
+    except ValidationError as exc:
+        return ReadResult(None, describe_validation_error(exc, path.name))
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, *, blocking: bool = True) -> Iterator[int]:
+    """An exclusive `flock` on `path` (created 0600), released on exit or process death."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
+        fcntl.flock(fd, flags)
+        yield fd
+    finally:
+        os.close(fd)
