@@ -68,7 +68,20 @@ class ControlWriter:
             current = read_model(self.control_path, Control)
             status = read_model(self.state_dir / STATUS_FILE, Status).value
             note = None
-            if current.value is not None:
+            refused = (
+                current.value is not None
+                and status is not None
+                and status.control.rejected_generation == current.value.generation
+                and status.control.observed_generation < current.value.generation
+            )
+            if current.value is not None and refused:
+                # The engine refused what the file says: build on the intent it runs, so one
+                # bad value does not poison every later write. Pending commands still travel.
+                base = self._rebuild(status)
+                base.commands = list(current.value.commands)
+                reason = "; ".join(status.control.warnings) if status else ""
+                note = f"generation {current.value.generation} had been refused ({reason}); built on the engine's applied intent"
+            elif current.value is not None:
                 base = current.value.model_copy(deep=True)
             else:
                 base = self._rebuild(status)

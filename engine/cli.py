@@ -1,0 +1,101 @@
+"""`foresight`: engine, ctl, tui and demo.
+
+The engine side never imports the TUI: `tui` and `demo` replace this process
+with the TUI's own entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from engine import ctl
+from engine.paths import resolve_state_dir, shipped_strategies_dir
+from engine.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
+
+
+def _state_dir_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-dir",
+        type=resolve_state_dir,
+        default=None,
+        help="state directory (default: $FORESIGHT_STATE_DIR, else ~/.local/state/foresight)",
+    )
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="foresight", description="Foresight Mission Control")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    eng = sub.add_parser("engine", help="run the trading engine (the state-holding process)")
+    _state_dir_arg(eng)
+    eng.add_argument("--speed", type=float, default=1.0, help="market seconds per wall second (simulation/replay)")
+    eng.add_argument("--cycle-interval", type=float, default=1.0, help="wall seconds between cycles")
+    eng.add_argument("--seed", type=int, default=0, help="seed of the simulated market")
+    eng.add_argument("--feed", default="sim", help="sim, or replay:FILE.csv (timestamp,asset,price)")
+    eng.add_argument("--strategies-path", type=Path, default=shipped_strategies_dir(), help="directory of the strategy modules (the reload scope)")
+    eng.add_argument("--assets", type=_csv, default=DEFAULT_ASSETS, help="comma-separated assets (default: the eight)")
+    eng.add_argument("--windows", type=_csv, default=DEFAULT_WINDOWS, help="comma-separated window lengths (default: 5m,15m)")
+    eng.add_argument("--max-cycles", type=int, default=None, help="stop after this many cycles (benchmarks)")
+    eng.add_argument("--quiet", action="store_true", help="do not echo events to stderr")
+
+    ctl.add_parser(sub, _state_dir_arg)
+
+    for name, text in (("tui", "open Mission Control on a state directory"), ("demo", "engine on a simulated market plus Mission Control")):
+        p = sub.add_parser(name, help=text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("tui", "demo"):
+        module = "foresight_tui" if argv[0] == "tui" else "foresight_tui.demo"
+        os.execv(sys.executable, [sys.executable, "-m", module, *argv[1:]])
+    args = build_parser().parse_args(argv)
+    if args.state_dir is None:
+        args.state_dir = resolve_state_dir(None)
+    if args.command == "ctl":
+        return ctl.run(args)
+    return run_engine_command(args)
+
+
+def run_engine_command(args: argparse.Namespace) -> int:
+    from engine.config import EngineConfig
+    from engine.loop import Engine
+    from engine.process_guard import AlreadyRunning
+    from engine.state import StateFileError
+
+    config = EngineConfig(
+        state_dir=args.state_dir,
+        speed=args.speed,
+        cycle_interval_s=args.cycle_interval,
+        seed=args.seed,
+        feed=args.feed,
+        strategies_path=args.strategies_path.resolve(),
+        assets=tuple(a.upper() for a in args.assets),
+        windows=args.windows,
+        max_cycles=args.max_cycles,
+        echo_events=not args.quiet,
+    )
+    try:
+        engine = Engine(config)
+        print(f"foresight engine: state in {config.state_dir} (status: {config.state_dir / 'status.json'})", file=sys.stderr, flush=True)
+        return engine.run()
+    except AlreadyRunning as exc:
+        print(f"foresight engine: {exc}", file=sys.stderr)
+        return 3
+    except (StateFileError, ValueError) as exc:
+        print(f"foresight engine: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # e.g. the strategy code does not load at start
+        if type(exc).__name__ == "StrategyLoadError":
+            print(f"foresight engine: strategy code does not load: {exc}", file=sys.stderr)
+            return 4
+        raise

@@ -1,0 +1,96 @@
+"""The event-like commands (reload, check, rollback): run once each, acknowledged once each."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.contract import Ack, Command, utc_now_iso
+from engine.params import revalidate
+
+from engine.reload_manager import ReloadOutcome
+
+if TYPE_CHECKING:
+    from engine.loop import Engine
+
+
+def run_commands(engine: Engine, commands: tuple[Command, ...]) -> None:
+    # Several reloads (or checks) queued in one cycle are one reload, each id acknowledged.
+    outcomes: dict[str, ReloadOutcome] = {}
+    for command in commands:
+        if command.type not in outcomes or command.type == "rollback":
+            outcomes[command.type] = _execute(engine, command.type)
+        outcome = outcomes[command.type]
+        engine.manager.record_ack(
+            Ack(
+                id=command.id,
+                type=command.type,
+                result="applied" if outcome.ok else "rejected",
+                at=utc_now_iso(),
+                detail=describe(outcome),
+            )
+        )
+        if command.type in ("reload", "rollback") and outcome.ok and outcome.kind != "check":
+            engine.probation_ack_ids = [command.id]
+
+
+def _execute(engine: Engine, kind: str) -> ReloadOutcome:
+    reloader = engine.reloader
+    action = {"check": reloader.check, "reload": reloader.reload, "rollback": reloader.rollback}[kind]
+    try:
+        outcome = action()
+    except Exception as exc:  # the reload manager promises outcomes; a bug in it must not stop trading
+        outcome = ReloadOutcome(
+            ok=False, kind=kind, at=utc_now_iso(), duration_ms=0.0, changed=(), error=f"internal error: {exc!r}",
+            version=reloader.code_status().version,
+        )
+    engine.events.emit(
+        "reload" if kind != "check" else "check",
+        f"{kind} {'ok' if outcome.ok else 'refused'}: {describe(outcome)}",
+        ok=outcome.ok,
+        kind=outcome.kind,
+        duration_ms=outcome.duration_ms,
+        changed=list(outcome.changed),
+        error=outcome.error,
+        version=outcome.version,
+    )
+    if outcome.ok and kind != "check":
+        _adopt_params(engine)
+    return outcome
+
+
+def _adopt_params(engine: Engine) -> None:
+    """The new code's parameters are in force: keep the overrides it accepts, drop (and say) the rest."""
+    model = engine.reloader.registry.params_model
+    params, kept, dropped = revalidate(model, dict(engine.manager.state.applied.overrides))
+    engine.set_params(params, kept)
+    for warning in dropped:
+        engine.warn(warning)
+
+
+def after_auto_rollback(engine: Engine, outcome: ReloadOutcome) -> None:
+    engine.events.emit(
+        "reload",
+        f"auto rollback: {describe(outcome)}",
+        ok=False,
+        kind=outcome.kind,
+        error=outcome.error,
+        version=outcome.version,
+    )
+    _adopt_params(engine)
+    # The reload that brought the failing code is amended in place: its id keeps one ack.
+    ids = set(engine.probation_ack_ids)
+    for ack in engine.manager.state.acks:
+        if ack.id in ids:
+            ack.result = "rolled_back"
+            ack.detail = describe(outcome)
+            engine.manager.state.handled_commands[ack.id] = "rolled_back"
+    engine.probation_ack_ids = []
+
+
+def describe(outcome: ReloadOutcome) -> str:
+    if not outcome.ok:
+        return outcome.error or "failed"
+    changed = ", ".join(outcome.changed) if outcome.changed else "no module changed"
+    if outcome.kind == "check":
+        return f"would load: {changed}"
+    return f"version {outcome.version} ({changed}) in {outcome.duration_ms:.2f} ms"

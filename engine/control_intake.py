@@ -1,0 +1,97 @@
+"""Reading control.json at a cycle boundary: new intent, or a reason it was refused.
+
+Refusal is whole: a file with one bad field changes nothing, the engine keeps
+the last good intent and says why (status `control.warnings`, `events.jsonl`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from engine.contract import CONTROL_FILE, Command, Control
+from engine.fileio import describe_validation_error, read_bytes
+from engine.params import OverrideError, validate_overrides
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What one look at control.json found."""
+
+    kind: str  # "none" (missing/unchanged), "new", "refused"
+    control: Control | None = None
+    params: BaseModel | None = None
+    new_commands: tuple[Command, ...] = ()
+    warnings: tuple[str, ...] = ()
+    generation: int | None = None
+
+
+@dataclass
+class ControlIntake:
+    state_dir: Path
+    slot_ids: frozenset[str]
+    _last_digest: str | None = field(default=None, init=False)
+    _last_refusal: Intake | None = field(default=None, init=False)
+
+    @property
+    def path(self) -> Path:
+        return self.state_dir / CONTROL_FILE
+
+    def read(self, last_generation: int, params_model: type[BaseModel], is_handled: callable) -> Intake:  # type: ignore[valid-type]
+        problem = self._ownership_problem()
+        data, reason = (None, problem) if problem else read_bytes(self.path)
+        if data is None:
+            if reason and not reason.endswith("does not exist"):
+                return self._refuse(reason, reason, None)
+            self._last_digest = None
+            return Intake("none")
+        digest = hashlib.sha256(data).hexdigest()
+        if digest == self._last_digest:
+            # Same bytes as last cycle: nothing new, and a refusal stays in force without repeating itself.
+            return self._last_refusal or Intake("none")
+        self._last_digest = digest
+        self._last_refusal = None
+        try:
+            control = Control.model_validate_json(data)
+        except ValidationError as exc:
+            return self._refuse(digest, describe_validation_error(exc, CONTROL_FILE), None)
+        if control.generation < last_generation:
+            return self._refuse(
+                digest,
+                f"control.json generation {control.generation} is older than the applied {last_generation}; ignored",
+                control.generation,
+            )
+        if control.generation == last_generation:
+            return Intake("none")
+        unknown = sorted(set(control.paused_slots) - self.slot_ids)
+        if unknown:
+            return self._refuse(digest, f"paused_slots names unknown slot {unknown[0]!r}; control refused", control.generation)
+        try:
+            params = validate_overrides(params_model, dict(control.overrides))
+        except OverrideError as exc:
+            return self._refuse(digest, str(exc), control.generation)
+        fresh = tuple(c for c in control.commands if not is_handled(c.id))
+        return Intake("new", control=control, params=params, new_commands=fresh, generation=control.generation)
+
+    def _refuse(self, digest: str, reason: str, generation: int | None) -> Intake:
+        intake = Intake("refused", warnings=(reason,), generation=generation)
+        self._last_digest = digest
+        self._last_refusal = Intake("refused-again", warnings=(reason,), generation=generation)
+        return intake
+
+    def _ownership_problem(self) -> str | None:
+        """Like ssh's StrictModes: intent must come from this user, through a file only it can write."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        if info.st_uid != os.geteuid():
+            return f"control.json is owned by uid {info.st_uid}, not the engine's uid {os.geteuid()}; refused"
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return f"control.json is writable by group or others (mode {stat.S_IMODE(info.st_mode):o}); refused, chmod 600 it"
+        return None

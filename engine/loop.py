@@ -1,0 +1,276 @@
+"""The cycle loop. Each step is a call into the module named for it:
+
+    read control -> apply intent and commands -> advance the market ->
+    evaluate the slots -> resolve ended windows -> write status -> persist state
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from engine import command_runner
+from engine.config import EngineConfig
+from engine.contract import STATUS_FILE, AppliedIntent, EngineInfo, utc_now_iso
+from engine.control_intake import ControlIntake, Intake
+from engine.events import EventLog
+from engine.feeds import make_feed
+from engine.fileio import atomic_write_bytes, clean_temp_files, ensure_state_dir
+from engine.market import Market
+from engine.params import params_schema, revalidate
+from engine.process_guard import EngineLock, StopSignal
+from engine.reload_manager import ReloadManager
+from engine.slots import parse_window, slot_set
+from engine.state import StateManager
+from engine.status_report import LoopFigures, build_status
+from engine.trading import Trader
+
+STATE_FILE_NAME = "state.json"
+EVENTS_FILE_NAME = "events.jsonl"
+
+
+class Engine:
+    def __init__(self, config: EngineConfig) -> None:
+        config.validate()
+        self.config = config
+        self.dir = ensure_state_dir(config.state_dir)
+        self.lock = EngineLock(self.dir)
+        self.stop = StopSignal()
+        self.events = EventLog(self.dir / EVENTS_FILE_NAME, echo=config.echo_events)
+        self.boot_id = uuid.uuid4().hex
+        self.started_at = utc_now_iso()
+        self.figures = LoopFigures(cycle_interval_s=config.cycle_interval_s)
+        self.warnings: list[str] = []
+        self.persist_error: str | None = None
+        self.probation_ack_ids: list[str] = []
+
+    # ------------------------------------------------------------------ start
+
+    def open(self) -> None:
+        """Everything before the first cycle: lock, leftovers, code, state, market."""
+        self.lock.acquire()
+        leftovers = clean_temp_files(self.dir)
+        self.specs = slot_set(self.config.assets, self.config.windows)
+        self.reloader = ReloadManager(self.config.strategies_path, probation_cycles=self.config.probation_cycles)
+        self.reloader.load_initial()
+        self.manager = StateManager.open(self.dir / STATE_FILE_NAME)
+        state = self.manager.state
+        assets = tuple(dict.fromkeys(spec.asset for spec in self.specs))
+        feed = make_feed(self.config.feed, assets, self.config.seed)
+        self.market = Market(feed, assets, (parse_window(w) for w in self.config.windows), self.config.step_s, self.config.seed)
+        if self.manager.resumed:
+            self.market.restore(state.market, state.sim_time)
+        else:
+            start = feed.start_time() or float(round(time.time()))
+            state.sim_time = start
+            self.market.start(start)
+        self.trader = Trader(self.specs, self.manager, self.market)
+        self.trader.ensure_slots()
+        self.intake = ControlIntake(self.dir, frozenset(spec.id for spec in self.specs))
+        self.params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(state.applied.overrides))
+        state.applied = AppliedIntent(paused=state.applied.paused, paused_slots=state.applied.paused_slots, overrides=kept)
+        for warning in dropped:
+            self.warn(warning)
+        if self.manager.resumed:
+            self.events.emit(
+                "engine",
+                f"resumed state.json at cycle {state.cycle}: {self.manager.open_positions()} open positions, "
+                f"P&L {state.pnl:+.2f}, {'paused' if state.applied.paused else 'running'}",
+                cycle=state.cycle,
+            )
+        self.events.emit(
+            "engine",
+            f"engine started pid {os.getpid()} on {len(self.specs)} slots, code {self.reloader.code_status().version}",
+            boot_id=self.boot_id,
+            cleaned_temp_files=len(leftovers),
+        )
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        del self.warnings[:-10]
+        self.events.emit("warning", message)
+
+    # ------------------------------------------------------------------- loop
+
+    def run(self) -> int:
+        self.stop.install()
+        self.open()
+        interval = self.config.cycle_interval_s
+        deadline = time.monotonic()
+        try:
+            while self.stop.requested is None:
+                started = time.perf_counter()
+                self.cycle()
+                elapsed = time.perf_counter() - started
+                self.record_timing(elapsed)
+                if self.config.max_cycles is not None and self.manager.state.cycle >= self.config.max_cycles:
+                    break
+                deadline += interval
+                now = time.monotonic()
+                if now > deadline:
+                    deadline = now  # overran: start the next cycle at once, counted, not drifted silently
+                self.stop.sleep(deadline - now)
+        finally:
+            self.persist()
+            self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")
+            self.lock.release()
+        return 0
+
+    def record_timing(self, elapsed_s: float) -> None:
+        ms = elapsed_s * 1000
+        self.figures.last_cycle_ms = round(ms, 3)
+        self.figures.worst_cycle_ms = round(max(self.figures.worst_cycle_ms, ms), 3)
+        if elapsed_s > self.config.cycle_interval_s:
+            self.figures.overruns += 1
+
+    def cycle(self) -> None:
+        state = self.manager.state
+        intake = self.intake.read(state.last_generation, self.reloader.registry.params_model, self.manager.is_handled)
+        self.apply(intake)
+        state.cycle += 1
+        state.sim_time = round(state.sim_time + self.config.step_s, 6)
+        self.market.advance(state.sim_time)
+        self.trader.ensure_slots()
+        outcome = self.trader.evaluate(self.reloader.registry, self.params, self.may_enter)
+        self.trader.resolve(self.params, outcome)
+        for slot_id in outcome.entered:
+            position = state.slots[slot_id].position
+            assert position is not None
+            self.events.emit("entry", f"{slot_id} bought {position.side} ${position.stake:g} at {position.odds:.2f}", slot=slot_id)
+        for result in outcome.resolutions:
+            self.events.emit("resolution", f"{result['slot']} {result['side']} {result['result']} {result['pnl']:+.2f}", **result)
+        rolled = self.reloader.report_cycle(outcome.errors)
+        if rolled is not None:
+            command_runner.after_auto_rollback(self, rolled)
+        self.write_status()
+        self.persist()
+
+    # ------------------------------------------------------------ the steps
+
+    def apply(self, intake: Intake) -> None:
+        state = self.manager.state
+        if intake.kind == "refused":
+            state.rejected_generation = max(state.rejected_generation, intake.generation or 0)
+            for warning in intake.warnings:
+                self.warn(warning)
+            return
+        if intake.kind != "new" or intake.control is None:
+            return
+        control = intake.control
+        previous = state.applied
+        state.applied = AppliedIntent(paused=control.paused, paused_slots=list(control.paused_slots), overrides=dict(control.overrides))
+        state.last_generation = control.generation
+        self.params = intake.params or self.params
+        self.warnings.clear()
+        changes = describe_changes(previous, state.applied)
+        self.events.emit(
+            "control",
+            f"control generation {control.generation} applied" + (f": {changes}" if changes else ""),
+            generation=control.generation,
+            by=control.updated_by,
+        )
+        if intake.new_commands:
+            command_runner.run_commands(self, intake.new_commands)
+            self.persist()  # a handled command id must survive a crash right after it ran
+
+    def may_enter(self, slot_id: str) -> bool:
+        applied = self.manager.state.applied
+        return not applied.paused and slot_id not in applied.paused_slots
+
+    def set_params(self, params: BaseModel, kept: dict) -> None:
+        self.params = params
+        applied = self.manager.state.applied
+        self.manager.state.applied = AppliedIntent(paused=applied.paused, paused_slots=applied.paused_slots, overrides=kept)
+
+    def engine_info(self) -> EngineInfo:
+        state = self.manager.state
+        return EngineInfo(
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            user=_user(),
+            started_at=self.started_at,
+            boot_id=self.boot_id,
+            state="paused" if state.applied.paused else "running",
+            cycle=state.cycle,
+            cycle_interval_s=self.config.cycle_interval_s,
+            last_cycle_ms=self.figures.last_cycle_ms,
+            worst_cycle_ms=self.figures.worst_cycle_ms,
+            overruns=self.figures.overruns,
+            speed=self.config.speed,
+            sim_time=state.sim_time,
+            feed=self.config.feed,
+            strategies_path=str(self.config.strategies_path),
+            persist_ok=self.persist_error is None,
+            persist_error=self.persist_error,
+        )
+
+    def write_status(self) -> None:
+        registry = self.reloader.registry
+        status = build_status(
+            engine=self.engine_info(),
+            manager=self.manager,
+            trader=self.trader,
+            code=self.reloader.code_status(),
+            params=self.params,
+            params_schema=params_schema(registry.params_model),
+            warnings=self.warnings,
+            events=self.events.recent,
+        )
+        try:
+            atomic_write_bytes(self.dir / STATUS_FILE, status.model_dump_json(by_alias=True).encode(), durable=False)
+        except OSError as exc:
+            self._disk_trouble(f"cannot write status.json: {exc.strerror or exc}")
+
+    def persist(self) -> None:
+        if not hasattr(self, "manager"):
+            return
+        self.manager.state.market = self.market.record()
+        try:
+            self.manager.persist()
+        except OSError as exc:
+            self._disk_trouble(f"cannot persist state.json: {exc.strerror or exc}; trading continues from memory")
+            return
+        if self.persist_error is not None:
+            self.events.emit("engine", "state.json written again; persistence caught up")
+            self.persist_error = None
+
+    def _disk_trouble(self, message: str) -> None:
+        if self.persist_error != message:
+            self.events.emit("warning", message)
+        self.persist_error = message
+
+
+def describe_changes(before: AppliedIntent, after: AppliedIntent) -> str:
+    parts = []
+    if before.paused != after.paused:
+        parts.append("paused" if after.paused else "resumed")
+    for slot in sorted(set(after.paused_slots) - set(before.paused_slots)):
+        parts.append(f"paused {slot}")
+    for slot in sorted(set(before.paused_slots) - set(after.paused_slots)):
+        parts.append(f"resumed {slot}")
+    for key in sorted(set(before.overrides) | set(after.overrides)):
+        old, new = before.overrides.get(key), after.overrides.get(key)
+        if old != new:
+            parts.append(f"{key} unset" if key not in after.overrides else f"{key}={new!r}")
+    return ", ".join(parts)
+
+
+def _user() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:
+        return str(os.getuid())
+
+
+def run_engine(config: EngineConfig) -> int:
+    return Engine(config).run()
+
+
+__all__ = ["Engine", "run_engine", "Path"]

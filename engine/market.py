@@ -1,0 +1,102 @@
+"""The market the slots trade: prices from a feed, window boundaries, recent history, quotes."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Iterable
+
+from engine.feeds import PriceFeed, profile
+from engine.quotes import LAG_S, Quote, quote
+from engine.state import HISTORY_POINTS, MarketRecord
+
+MAX_BOUNDARIES_PER_STEP = 64
+
+
+class Market:
+    def __init__(self, feed: PriceFeed, assets: Iterable[str], window_lengths: Iterable[int], step_s: float, seed: int) -> None:
+        self.feed = feed
+        self.assets = tuple(assets)
+        self.window_lengths = tuple(sorted(set(window_lengths)))
+        self.step_s = step_s
+        self.seed = seed
+        self.prices: dict[str, float] = {}
+        self.history: dict[str, deque[float]] = {a: deque(maxlen=HISTORY_POINTS) for a in self.assets}
+        # Prices at window boundaries, so a window resolves (and the next opens) at its exact edge.
+        self.boundaries: dict[float, dict[str, float]] = {}
+        self._quote_rng = random.Random(seed)
+        self.now = 0.0
+
+    # ------------------------------------------------------------ persistence
+
+    def restore(self, record: MarketRecord, now: float) -> None:
+        self.now = now
+        self.feed.restore(dict(record.feed), now)
+        for asset, points in record.history.items():
+            if asset in self.history:
+                self.history[asset].extend(points[-HISTORY_POINTS:])
+        self.boundaries = {float(t): dict(p) for t, p in record.boundary_prices.items()}
+        self.prices = self.feed.prices_at(now)
+
+    def record(self) -> MarketRecord:
+        return MarketRecord(
+            feed=self.feed.snapshot(),  # type: ignore[arg-type]
+            history={a: list(h) for a, h in self.history.items()},
+            boundary_prices={repr(t): p for t, p in self.boundaries.items()},
+        )
+
+    # --------------------------------------------------------------- stepping
+
+    def start(self, now: float) -> None:
+        self.now = now
+        self.prices = self.feed.prices_at(now)
+        self._record_boundaries_at(now)
+        self._append_history()
+
+    def advance(self, to: float) -> None:
+        for edge in self._edges_between(self.now, to):
+            self.boundaries[edge] = self.feed.prices_at(edge)
+        self.now = to
+        self.prices = self.feed.prices_at(to)
+        self._record_boundaries_at(to)
+        self._append_history()
+        self._prune()
+        self._quote_rng.seed(f"{self.seed}:{to:.3f}")
+
+    def _edges_between(self, start: float, end: float) -> list[float]:
+        edges: set[float] = set()
+        for length in self.window_lengths:
+            first = math.floor(start / length) * length + length
+            count = min(int((end - first) // length) + 1, MAX_BOUNDARIES_PER_STEP) if end >= first else 0
+            edges.update(first + i * length for i in range(max(count, 0)))
+        return sorted(e for e in edges if start < e <= end)
+
+    def _record_boundaries_at(self, t: float) -> None:
+        if any(t % length == 0 for length in self.window_lengths):
+            self.boundaries[t] = dict(self.prices)
+
+    def _append_history(self) -> None:
+        for asset, price in self.prices.items():
+            self.history[asset].append(price)
+
+    def _prune(self) -> None:
+        horizon = self.now - 2 * max(self.window_lengths, default=0)
+        for t in [t for t in self.boundaries if t < horizon]:
+            del self.boundaries[t]
+
+    # ---------------------------------------------------------------- reading
+
+    def price(self, asset: str) -> float:
+        return self.prices[asset]
+
+    def price_at_boundary(self, t: float, asset: str) -> float:
+        return self.boundaries.get(t, self.prices).get(asset, self.prices[asset])
+
+    def lagged_price(self, asset: str) -> float:
+        history = self.history[asset]
+        back = max(1, round(LAG_S / self.step_s)) if self.step_s > 0 else 1
+        return history[-1 - back] if len(history) > back else history[0]
+
+    def quote(self, asset: str, open_price: float, window_end: float) -> Quote:
+        return quote(open_price, self.lagged_price(asset), window_end - self.now, profile(asset).annual_vol, self._quote_rng)

@@ -1,0 +1,71 @@
+"""One engine per state directory, and a clean stop on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import select
+import signal
+from pathlib import Path
+
+from engine.contract import ENGINE_LOCK
+from engine.fileio import FILE_MODE
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+class EngineLock:
+    """`flock` on engine.lock, held for the life of the process (the kernel drops it on death)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / ENGINE_LOCK
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise AlreadyRunning(
+                    f"another engine (pid {holder}) already runs on {self.path.parent}; "
+                    f"stop it first or use another --state-dir"
+                ) from None
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class StopSignal:
+    """SIGTERM/SIGINT ask the loop to finish its cycle; the sleep between cycles wakes at once."""
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.requested = signal.Signals(signum).name
+        try:
+            os.write(self._write, b"x")
+        except BlockingIOError:
+            pass
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0 and self.requested is None:
+            select.select([self._read], [], [], seconds)

@@ -1,0 +1,285 @@
+"""The one door from the engine to strategy code.
+
+The engine never binds strategy names at import time: it holds one
+`StrategyRegistry` for its whole life and calls `registry.evaluate(...)`. A
+reload replaces `registry.current` (and `sys.modules`) in one step at a cycle
+boundary, so the very next call runs the new code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import linecache
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from pydantic import BaseModel
+
+from engine.market_view import MarketView
+from engine.module_loader import StrategyLoadError, describe_exception, load_error, locate
+
+SUPPORTED_API_VERSIONS = frozenset({1})
+# Parameters the engine itself reads from the values in force (docs/strategy-api.md).
+ENGINE_PARAMS = ("stake", "cooldown_s", "max_open_positions", "win_rate_window")
+DECISION_FIELDS = ("direction", "confidence", "path", "enter", "prob_up", "edge", "reason")
+ENTRY_MODULE = "strategy"
+MAX_TEXT = 500
+
+
+class InvalidDecision(ValueError):
+    """A strategy returned something that is not a valid `Decision`."""
+
+    def __init__(self, message: str, *, slot_id: str = "", file: str | None = None, line: int | None = None) -> None:
+        self.message = message
+        self.slot_id = slot_id
+        self.file = file
+        self.line = line
+        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        super().__init__(f"{where}invalid decision{f' for {slot_id}' if slot_id else ''}: {message}")
+
+
+class StaleParamsError(TypeError):
+    """`evaluate` was given parameters of a code version that no longer runs."""
+
+
+@dataclass(frozen=True)
+class LoadedModule:
+    name: str
+    path: Path
+    sha256: str
+    loaded_at: str  # ISO 8601, UTC
+    module: ModuleType = dataclasses.field(repr=False)
+    source: bytes = dataclasses.field(repr=False, default=b"")
+
+
+@dataclass(frozen=True)
+class CodeVersion:
+    """One complete, checked set of strategy modules."""
+
+    version: str
+    modules: tuple[LoadedModule, ...]
+    package: ModuleType = dataclasses.field(repr=False)
+
+    def module(self, name: str) -> ModuleType:
+        for loaded in self.modules:
+            if loaded.name == name:
+                return loaded.module
+        raise KeyError(name)
+
+    @property
+    def strategy(self) -> ModuleType:
+        return self.module(ENTRY_MODULE)
+
+    @property
+    def params_model(self) -> type[BaseModel]:
+        return self.strategy.Params  # type: ignore[no-any-return]
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(str(m.path) for m in self.modules)
+
+    def shas(self) -> dict[str, str]:
+        return {m.name: m.sha256 for m in self.modules}
+
+    def module_objects(self) -> dict[str, ModuleType]:
+        return {m.name: m.module for m in self.modules}
+
+    def __iter__(self) -> Iterator[LoadedModule]:
+        return iter(self.modules)
+
+    def publish_source(self) -> None:
+        """Make tracebacks show the source this version was compiled from, even
+        after the file on disk is edited (an mtime of None is never re-checked)."""
+        for loaded in self.modules:
+            text = loaded.source.decode("utf-8", errors="replace")
+            linecache.cache[str(loaded.path)] = (len(text), None, text.splitlines(True), str(loaded.path))
+
+
+def changed_modules(old: dict[str, str] | None, new: dict[str, str]) -> tuple[str, ...]:
+    """Names (in dependency order) whose source differs between two versions."""
+    if old is None:
+        return tuple(new)
+    return tuple(name for name, sha in new.items() if old.get(name) != sha)
+
+
+# ------------------------------------------------------------------ the API check
+
+
+def check_api(version: CodeVersion) -> None:
+    """The new set exposes what the engine calls; raise `StrategyLoadError` otherwise."""
+    module = version.strategy
+    path = str(module.__file__)
+
+    def fail(message: str, obj: Any = None) -> StrategyLoadError:
+        line = _first_line(obj)
+        return StrategyLoadError(message, file=path, line=line, phase="api")
+
+    api_version = getattr(module, "API_VERSION", None)
+    if api_version is None:
+        raise fail("API_VERSION is missing")
+    if api_version not in SUPPORTED_API_VERSIONS:
+        raise fail(f"API_VERSION {api_version!r} is not supported (this engine speaks {sorted(SUPPORTED_API_VERSIONS)})")
+
+    params_model = getattr(module, "Params", None)
+    if not (isinstance(params_model, type) and issubclass(params_model, BaseModel)):
+        raise fail("Params is missing or is not a pydantic model")
+    missing = [name for name in ENGINE_PARAMS if name not in params_model.model_fields]
+    if missing:
+        raise fail(f"Params does not declare {', '.join(missing)} (the engine reads them)", params_model)
+    try:
+        params_model()
+        json.dumps(params_model.model_json_schema())
+    except Exception as exc:  # noqa: BLE001 - any failure is the strategy's, reported with its location
+        error = load_error(exc, version.files, "api", prefix="Params with its defaults: ")
+        if error.file is None:
+            error = fail(f"Params with its defaults: {describe_exception(exc)}", params_model)
+        raise error from exc
+
+    evaluate = getattr(module, "evaluate", None)
+    if not callable(evaluate):
+        raise fail("evaluate(view, params) is missing or not callable")
+    try:
+        inspect.signature(evaluate).bind(None, None)
+    except TypeError:
+        raise fail("evaluate cannot be called as evaluate(view, params)", evaluate) from None
+    except ValueError:
+        pass  # no signature to inspect (a builtin): let the smoke evaluation judge it
+
+    decision = getattr(module, "Decision", None)
+    if not (isinstance(decision, type) and dataclasses.is_dataclass(decision)):
+        raise fail("Decision is missing or is not a dataclass")
+    names = {f.name for f in dataclasses.fields(decision)}
+    absent = [name for name in DECISION_FIELDS if name not in names]
+    if absent:
+        raise fail(f"Decision lacks the fields {', '.join(absent)}", decision)
+
+
+def _first_line(obj: Any) -> int | None:
+    code = getattr(obj, "__code__", None)
+    if code is not None:
+        return int(code.co_firstlineno)
+    try:
+        return inspect.getsourcelines(obj)[1] if obj is not None else None
+    except (OSError, TypeError):
+        return None
+
+
+# ------------------------------------------------------- validating one decision
+
+
+def _probability(value: Any) -> bool:
+    return _number(value) and 0.0 <= float(value) <= 1.0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate_decision(decision: Any) -> None:
+    """Raise `InvalidDecision` unless `decision` is None or a well-formed Decision."""
+    if decision is None:
+        return
+    values = {}
+    for name in DECISION_FIELDS:
+        try:
+            values[name] = getattr(decision, name)
+        except AttributeError:
+            raise InvalidDecision(f"{type(decision).__name__} has no field {name!r}") from None
+    problems = []
+    if values["direction"] not in ("up", "down") or not isinstance(values["direction"], str):
+        problems.append(f"direction={values['direction']!r} is not 'up' or 'down'")
+    for name in ("confidence", "prob_up"):
+        if not _probability(values[name]):
+            problems.append(f"{name}={values[name]!r} is not a finite number in [0, 1]")
+    if not _number(values["edge"]):
+        problems.append(f"edge={values['edge']!r} is not a finite number")
+    if not isinstance(values["enter"], bool):
+        problems.append(f"enter={values['enter']!r} is not a bool")
+    if not (isinstance(values["path"], str) and 0 < len(values["path"]) <= 64):
+        problems.append(f"path={values['path']!r} is not a short non-empty str")
+    if not (isinstance(values["reason"], str) and len(values["reason"]) <= MAX_TEXT):
+        problems.append(f"reason is not a str of at most {MAX_TEXT} characters")
+    if problems:
+        raise InvalidDecision("; ".join(problems))
+
+
+# --------------------------------------------------------------------- registry
+
+
+class StrategyRegistry:
+    """Holds the running code version (and the previous one) and calls it."""
+
+    def __init__(self) -> None:
+        self._current: CodeVersion | None = None
+        self._previous: CodeVersion | None = None
+        self.generation = 0  # +1 on every swap: a cheap "did the code change?" for callers
+
+    @property
+    def loaded(self) -> bool:
+        return self._current is not None
+
+    @property
+    def current(self) -> CodeVersion:
+        if self._current is None:
+            raise RuntimeError("no strategy code loaded yet (ReloadManager.load_initial first)")
+        return self._current
+
+    @property
+    def previous(self) -> CodeVersion | None:
+        return self._previous
+
+    @property
+    def params_model(self) -> type[BaseModel]:
+        return self.current.params_model
+
+    @property
+    def version(self) -> str:
+        return self.current.version
+
+    def swap(self, current: CodeVersion, previous: CodeVersion | None) -> None:
+        """Only the reload manager calls this, together with the `sys.modules` swap."""
+        self._current = current
+        self._previous = previous
+        self.generation += 1
+
+    def evaluate(self, view: MarketView, params: BaseModel) -> Any:
+        """The running strategy's decision for one slot, validated.
+
+        Exceptions from the strategy propagate unchanged (`describe_error` says
+        where they come from); a malformed result raises `InvalidDecision`.
+        """
+        current = self.current
+        if not isinstance(params, current.params_model):
+            raise StaleParamsError(
+                f"params is a {type(params).__module__}.{type(params).__qualname__} that is not the running code's "
+                f"Params (version {current.version}): re-validate the values after every code swap"
+            )
+        decision = current.strategy.evaluate(view, params)
+        try:
+            validate_decision(decision)
+        except InvalidDecision as exc:
+            evaluate = current.strategy.evaluate
+            raise InvalidDecision(
+                exc.message,
+                slot_id=getattr(view, "slot_id", ""),
+                file=str(current.strategy.__file__),
+                line=_first_line(evaluate),
+            ) from None
+        return decision
+
+    def describe_error(self, exc: BaseException) -> str:
+        """`file:line: Type: message` for an exception raised by the running strategy."""
+        if isinstance(exc, InvalidDecision):
+            return str(exc)
+        files = self.current.files if self._current is not None else ()
+        file, line = locate(exc, files)
+        text = describe_exception(exc)
+        if file is None:
+            return text
+        return f"{file}:{line}: {text}" if line is not None else f"{file}: {text}"

@@ -1,0 +1,178 @@
+"""Paper trading for every slot: evaluate through the registry, enter, resolve, cool down."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from engine.contract import SlotState
+from engine.market import Market
+from engine.market_view import MarketView
+from engine.slots import SlotSpec
+from engine.state import PositionState, SignalState, SlotRecord, StateManager
+
+HISTORY_IN_VIEW = 120
+
+
+class Evaluator(Protocol):
+    def evaluate(self, view: MarketView, params: BaseModel) -> Any: ...
+
+
+@dataclass
+class CycleOutcome:
+    errors: list[str] = field(default_factory=list)
+    entered: list[str] = field(default_factory=list)
+    resolutions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def window_start(now: float, length: int) -> float:
+    return math.floor(now / length) * length
+
+
+class Trader:
+    def __init__(self, specs: tuple[SlotSpec, ...], state: StateManager, market: Market) -> None:
+        self.specs = specs
+        self.manager = state
+        self.market = market
+
+    @property
+    def slots(self) -> dict[str, SlotRecord]:
+        return self.manager.state.slots
+
+    def ensure_slots(self) -> None:
+        """Open a record for every configured slot the state does not know yet."""
+        now = self.market.now
+        for spec in self.specs:
+            if spec.id not in self.slots:
+                start = window_start(now, spec.window_s)
+                self.slots[spec.id] = SlotRecord(
+                    id=spec.id,
+                    asset=spec.asset,
+                    window_s=spec.window_s,
+                    window_start=start,
+                    open_price=self.market.price_at_boundary(start, spec.asset),
+                )
+
+    def evaluate(
+        self,
+        evaluator: Evaluator,
+        params: BaseModel,
+        may_enter: Callable[[str], bool],
+    ) -> CycleOutcome:
+        """One decision per slot whose window is still open; a failing slot never stops the others."""
+        outcome = CycleOutcome()
+        now = self.market.now
+        open_positions = self.manager.open_positions()
+        stake = float(getattr(params, "stake", 5.0))
+        max_open = int(getattr(params, "max_open_positions", 1_000_000))
+        for spec in self.specs:
+            slot = self.slots[spec.id]
+            window_end = slot.window_start + slot.window_s
+            if window_end <= now:
+                continue  # resolved below, then it opens its next window
+            q = self.market.quote(spec.asset, slot.open_price, window_end)
+            history = self.market.history[spec.asset]
+            view = MarketView(
+                slot_id=spec.id,
+                asset=spec.asset,
+                window_s=spec.window_s,
+                now=now,
+                window_start=slot.window_start,
+                window_end=window_end,
+                open_price=slot.open_price,
+                price=self.market.price(spec.asset),
+                history=tuple(history)[-HISTORY_IN_VIEW:],
+                history_step_s=self.market.step_s,
+                up_ask=q.up_ask,
+                down_ask=q.down_ask,
+                in_cooldown=slot.cooldown_until is not None and slot.cooldown_until > now,
+                has_position=slot.position is not None,
+                open_positions=open_positions,
+            )
+            try:
+                decision = evaluator.evaluate(view, params)
+            except Exception as exc:  # a strategy bug in one slot must not stop the loop
+                slot.error = f"{type(exc).__name__}: {exc}"[:300]
+                slot.signal = None
+                outcome.errors.append(f"{spec.id}: {slot.error}")
+                continue
+            slot.error = None
+            slot.up_ask, slot.down_ask = q.up_ask, q.down_ask
+            if decision is None:
+                slot.signal = None
+                continue
+            slot.signal = SignalState(
+                direction=decision.direction,
+                confidence=float(decision.confidence),
+                path=str(decision.path),
+                prob_up=float(decision.prob_up),
+                edge=float(decision.edge),
+                enter=bool(decision.enter),
+                reason=str(decision.reason),
+            )
+            if (
+                decision.enter
+                and slot.position is None
+                and open_positions < max_open
+                and not view.in_cooldown
+                and may_enter(spec.id)
+            ):
+                odds = q.up_ask if decision.direction == "up" else q.down_ask
+                slot.position = PositionState(
+                    side=decision.direction, stake=stake, odds=odds, shares=round(stake / odds, 6), entered_at=now
+                )
+                self.manager.state.staked = round(self.manager.state.staked + stake, 6)
+                open_positions += 1
+                outcome.entered.append(spec.id)
+        return outcome
+
+    def resolve(self, params: BaseModel, outcome: CycleOutcome) -> None:
+        """Settle every window that has ended at its boundary price, then open the next window."""
+        now = self.market.now
+        cooldown = float(getattr(params, "cooldown_s", 0.0))
+        for spec in self.specs:
+            slot = self.slots[spec.id]
+            window_end = slot.window_start + slot.window_s
+            if window_end > now:
+                continue
+            close = self.market.price_at_boundary(window_end, spec.asset)
+            position = slot.position
+            if position is not None:
+                went_up = close >= slot.open_price
+                won = went_up == (position.side == "up")
+                pnl = round(position.shares - position.stake if won else -position.stake, 6)
+                self.manager.record_result(won, pnl)
+                slot.position = None
+                slot.last_result = "won" if won else "lost"
+                slot.last_pnl = pnl
+                slot.cooldown_until = window_end + cooldown
+                # Show the result for a while before the slot reads as merely cooling down.
+                slot.result_until = window_end + max(cooldown / 2, self.market.step_s)
+                outcome.resolutions.append(
+                    {
+                        "slot": spec.id,
+                        "side": position.side,
+                        "result": slot.last_result,
+                        "pnl": pnl,
+                        "open": slot.open_price,
+                        "close": close,
+                    }
+                )
+            start = window_start(now, spec.window_s)
+            slot.window_start = start
+            slot.open_price = self.market.price_at_boundary(start, spec.asset)
+            slot.signal = None
+
+    def slot_state(self, slot: SlotRecord) -> SlotState:
+        now = self.market.now
+        if slot.position is not None:
+            return "entered"
+        if slot.result_until is not None and now < slot.result_until and slot.last_result:
+            return slot.last_result
+        if slot.cooldown_until is not None and now < slot.cooldown_until:
+            return "cooldown"
+        return "watching"

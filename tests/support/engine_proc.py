@@ -1,0 +1,106 @@
+"""A real engine subprocess on a temp state directory, with a fast market clock.
+
+Tests write control through the project's ControlWriter and watch status.json,
+exactly as an operator's tools do.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.contract import STATUS_FILE, Status
+from engine.control_writer import ControlWriter
+from engine.fileio import read_model
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ("--speed", "300", "--cycle-interval", "0.05")
+
+
+class EngineProcess:
+    def __init__(self, state_dir: Path, *args: str, seed: int = 7, fast: tuple[str, ...] = FAST) -> None:
+        self.state_dir = state_dir
+        self.args = args
+        self.seed = seed
+        self.fast = fast
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = state_dir.parent / f"{state_dir.name}-engine.log"
+        self.writer = ControlWriter(state_dir, tool="test")
+
+    def start(self, wait: bool = True) -> EngineProcess:
+        cmd = [sys.executable, "-m", "engine", "engine", "--state-dir", str(self.state_dir), "--seed", str(self.seed), "--quiet", *self.fast, *self.args]
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log)
+        log.close()
+        if wait:
+            pid = self.proc.pid
+            self.wait_for(lambda s: s.engine.pid == pid, timeout=20, what="first status of the new engine")
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def status(self) -> Status | None:
+        return read_model(self.state_dir / STATUS_FILE, Status).value
+
+    def wait_for(self, predicate: Callable[[Status], bool], timeout: float = 10.0, what: str = "condition") -> Status:
+        deadline = time.monotonic() + timeout
+        last: Status | None = None
+        while time.monotonic() < deadline:
+            status = self.status()
+            if status is not None:
+                last = status
+                if predicate(status):
+                    return status
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"engine exited ({self.proc.returncode}) waiting for {what}:\n{self.log()[-3000:]}")
+            time.sleep(0.01)
+        cycle = last.engine.cycle if last else None
+        raise AssertionError(f"timed out waiting for {what} (last cycle {cycle})\n{self.log()[-2000:]}")
+
+    def wait_cycles(self, count: int, timeout: float = 10.0) -> Status:
+        start = self.status()
+        base = start.engine.cycle if start else 0
+        return self.wait_for(lambda s: s.engine.cycle >= base + count, timeout, f"{count} cycles")
+
+    def wait_generation(self, generation: int, timeout: float = 10.0) -> Status:
+        return self.wait_for(lambda s: s.control.observed_generation >= generation, timeout, f"generation {generation}")
+
+    def wait_ack(self, command_id: str, timeout: float = 10.0) -> Status:
+        return self.wait_for(lambda s: any(a.id == command_id for a in s.control.acks), timeout, f"ack of {command_id}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+def ctl(state_dir: Path, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    """`foresight ctl` as a subprocess, the way a script would call it."""
+    return subprocess.run(
+        [sys.executable, "-m", "engine", "ctl", "--state-dir", str(state_dir), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
