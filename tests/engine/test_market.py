@@ -1,0 +1,133 @@
+"""The market: feeds, window edges, quotes, and paper bets settled at the exact window edge."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from engine.feeds import YEAR_S, ReplayError, ReplayFeed, SimFeed, profile
+from engine.market import Market
+from engine.quotes import quote, true_prob_up
+from engine.slots import SlotSpec, parse_window, slot_set
+from engine.state import PositionState, StateManager
+from engine.trading import Trader
+
+
+class ScriptedFeed:
+    """Prices chosen by the test, one function of time per asset."""
+
+    name = "scripted"
+
+    def __init__(self, price_of) -> None:
+        self.price_of = price_of
+
+    def start_time(self) -> float | None:
+        return None
+
+    def prices_at(self, t: float) -> dict[str, float]:
+        return {"BTC": self.price_of(t)}
+
+    def snapshot(self) -> dict:
+        return {}
+
+    def restore(self, snapshot: dict, t: float) -> None:
+        pass
+
+
+class Params(BaseModel):
+    stake: float = 5.0
+    cooldown_s: float = 60.0
+    max_open_positions: int = 8
+
+
+def test_slot_set_is_sixteen_by_default() -> None:
+    slots = slot_set()
+    assert len(slots) == 16
+    assert slots[0].id == "BTC-5m" and slots[-1].id == "AVAX-15m"
+    with pytest.raises(ValueError, match="window"):
+        parse_window("0m")
+    with pytest.raises(ValueError, match="asset"):
+        slot_set(("btc",))
+
+
+def test_window_edges_between_cycles() -> None:
+    market = Market(ScriptedFeed(lambda t: 100.0), ["BTC"], [300, 900], step_s=15, seed=1)
+    assert market._edges_between(290, 310) == [300]
+    assert market._edges_between(0, 900) == [300, 600, 900]
+    assert market._edges_between(300, 310) == []
+
+
+def test_position_settles_at_the_window_edge_price_not_the_later_one() -> None:
+    # Up until the edge at t=300, then a crash right after: the "up" bet must still win.
+    feed = ScriptedFeed(lambda t: 100.0 + t / 100 if t <= 300 else 50.0)
+    market = Market(feed, ["BTC"], [300], step_s=20, seed=1)
+    market.start(0.0)
+    manager = StateManager(Path("/nonexistent/state.json"))
+    trader = Trader((SlotSpec("BTC", 300),), manager, market)
+    trader.ensure_slots()
+    slot = manager.state.slots["BTC-5m"]
+    assert slot.open_price == 100.0
+    slot.position = PositionState(side="up", stake=5.0, odds=0.5, shares=10.0, entered_at=280.0)
+    market.advance(310.0)
+    outcome = type("O", (), {"resolutions": []})()
+    trader.resolve(Params(), outcome)
+    assert outcome.resolutions[0]["close"] == pytest.approx(103.0)
+    assert outcome.resolutions[0]["result"] == "won"
+    assert manager.state.pnl == pytest.approx(5.0)  # 10 shares paid $1 each, minus the $5 stake
+    assert slot.position is None and slot.window_start == 300.0 and slot.open_price == pytest.approx(103.0)
+    assert trader.slot_state(slot) == "won"
+    assert slot.cooldown_until == 360.0
+    market.advance(345.0)
+    assert trader.slot_state(slot) == "cooldown"
+    market.advance(365.0)
+    assert trader.slot_state(slot) == "watching"
+
+
+def test_sim_feed_is_reproducible_and_has_the_asset_volatility() -> None:
+    a, b = SimFeed(["BTC", "DOGE"], seed=3), SimFeed(["BTC", "DOGE"], seed=3)
+    step = 60.0
+    returns = []
+    last = a.prices_at(0.0)["DOGE"]
+    b.prices_at(0.0)
+    for i in range(1, 4001):
+        price = a.prices_at(i * step)["DOGE"]
+        assert b.prices_at(i * step)["DOGE"] == price
+        returns.append(math.log(price / last))
+        last = price
+    mean = sum(returns) / len(returns)
+    realised = math.sqrt(sum((r - mean) ** 2 for r in returns) / (len(returns) - 1)) * math.sqrt(YEAR_S / step)
+    assert realised == pytest.approx(profile("DOGE").annual_vol, rel=0.1)
+
+
+def test_quotes_lag_the_truth_and_charge_a_fee() -> None:
+    rng = random.Random(0)
+    q = quote(100.0, 100.0, 150.0, 0.55, rng)
+    assert 0.01 <= q.up_ask <= 0.99 and 0.01 <= q.down_ask <= 0.99
+    assert q.up_ask + q.down_ask == pytest.approx(1.02, abs=1e-3)
+    # After a strong move the truth is near certain; the lagging market still sells "up" cheaper.
+    truth = true_prob_up(100.0, 100.2, 60.0, 0.55)
+    lagged = sum(quote(100.0, 100.05, 60.0, 0.55, rng).up_ask for _ in range(200)) / 200
+    assert truth > 0.95 and lagged < truth - 0.05
+
+
+def test_replay_feed_reads_csv(tmp_path: Path) -> None:
+    csv = tmp_path / "prices.csv"
+    csv.write_text("timestamp,asset,price\n1000,BTC,100\n1010,BTC,101\n1005,ETH,10\n1020,ETH,11\n")
+    feed = ReplayFeed(csv, ["BTC", "ETH"])
+    assert feed.start_time() == 1000
+    assert feed.prices_at(1007) == {"BTC": 100.0, "ETH": 10.0}
+    assert feed.prices_at(5000) == {"BTC": 101.0, "ETH": 11.0}
+
+
+def test_replay_feed_errors_name_the_line(tmp_path: Path) -> None:
+    csv = tmp_path / "prices.csv"
+    csv.write_text("1000,BTC,100\n1010,BTC,abc\n")
+    with pytest.raises(ReplayError, match=r"prices.csv:2"):
+        ReplayFeed(csv, ["BTC"])
+    csv.write_text("1000,BTC,100\n")
+    with pytest.raises(ReplayError, match="no prices for ETH"):
+        ReplayFeed(csv, ["BTC", "ETH"])
