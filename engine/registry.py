@@ -117,7 +117,7 @@ def check_api(version: CodeVersion) -> None:
     path = str(module.__file__)
 
     def fail(message: str, obj: Any = None) -> StrategyLoadError:
-        line = _first_line(obj)
+        line = first_line(obj)
         return StrategyLoadError(message, file=path, line=line, phase="api")
 
     api_version = getattr(module, "API_VERSION", None)
@@ -160,7 +160,7 @@ def check_api(version: CodeVersion) -> None:
         raise fail(f"Decision lacks the fields {', '.join(absent)}", decision)
 
 
-def _first_line(obj: Any) -> int | None:
+def first_line(obj: Any) -> int | None:
     code = getattr(obj, "__code__", None)
     if code is not None:
         return int(code.co_firstlineno)
@@ -269,7 +269,7 @@ class StrategyRegistry:
                 exc.message,
                 slot_id=getattr(view, "slot_id", ""),
                 file=str(current.strategy.__file__),
-                line=_first_line(evaluate),
+                line=first_line(evaluate),
             ) from None
         return decision
 

@@ -1,0 +1,452 @@
+"""Hot reload of the strategy modules: prepare, check, commit or change nothing, keep the old.
+
+The cycle loop calls this library between cycles only (see docs/hot-reload.md):
+
+    manager = ReloadManager(strategies_dir)
+    manager.load_initial()                      # raises StrategyLoadError
+    ... every cycle: manager.registry.evaluate(view, params) ...
+    outcome = manager.reload() / check() / rollback()
+    outcome = manager.report_cycle(errors)      # after each cycle: auto rollback in probation
+
+Every call returns a `ReloadOutcome` that says what happened, ready for
+events.jsonl and status.json; `code_status()` gives status.json's `code`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from engine.contract import CodeStatus, LastReload, ModuleInfo, utc_now_iso
+from engine.market_view import MarketView
+from engine.module_loader import (
+    PACKAGE,
+    ModuleTransaction,
+    StrategyLoadError,
+    execute,
+    guarded_builtins,
+    install,
+    read_sources,
+    version_of,
+)
+from engine.registry import (
+    ENTRY_MODULE,
+    CodeVersion,
+    LoadedModule,
+    StrategyRegistry,
+    first_line,
+    changed_modules,
+    check_api,
+)
+from engine.smoke import SmokeReport, run_smoke, snapshot
+
+__all__ = [
+    "DEFAULT_SCOPE",
+    "CodeVersion",
+    "LoadedModule",
+    "ReloadManager",
+    "ReloadOutcome",
+    "StrategyLoadError",
+    "StrategyRegistry",
+]
+
+DEFAULT_SCOPE = ("ta_engine", "momentum_strategy", "strategy")
+OutcomeKind = Literal["initial", "reload", "check", "rollback", "auto_rollback"]
+_ENGINE_SIDE = ("engine", "foresight_tui")
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What one load, check, reload or rollback did. Immutable, reportable as is."""
+
+    ok: bool
+    kind: OutcomeKind
+    at: str  # ISO 8601 UTC, when it finished
+    duration_ms: float  # the pause: start of prepare to end of commit (or of the check)
+    changed: tuple[str, ...]  # modules whose source differs from the code that ran before
+    error: str | None  # "file:line: message" when not ok
+    version: str  # the version running after this outcome
+    candidate: str | None = None  # the version that was tried (check/reload/initial), if it could be read
+    previous_version: str | None = None  # the version kept for rollback after this outcome
+    swapped: bool = False  # the running code changed: params must be re-validated against the new model
+    error_file: str | None = None
+    error_line: int | None = None
+    phase: str | None = None  # which step refused: read, compile, import, api, smoke, probation
+    smoke: SmokeReport | None = field(default=None, repr=False)
+
+    @property
+    def ack_result(self) -> str:
+        """The control ack this outcome stands for: applied, rejected or rolled_back."""
+        if self.kind == "auto_rollback":
+            return "rolled_back"
+        return "applied" if self.ok else "rejected"
+
+    @property
+    def detail(self) -> str:
+        """One line for an ack or an event."""
+        changed = ", ".join(self.changed) if self.changed else "nothing"
+        if self.kind == "auto_rollback":
+            return f"rolled back to {self.version}: {self.error}"
+        if not self.ok:
+            return f"{self.kind} refused, {self.version} keeps running: {self.error}"
+        if self.kind == "check":
+            return f"{self.candidate} would load and passes its checks; changed: {changed} ({self.duration_ms:.1f} ms)"
+        if not self.swapped:
+            return f"no change on disk, {self.version} keeps running"
+        return f"now running {self.version}; changed: {changed} ({self.duration_ms:.1f} ms pause)"
+
+    def last_reload(self) -> LastReload:
+        return LastReload(
+            ok=self.ok,
+            kind=self.kind,
+            at=self.at,
+            duration_ms=round(self.duration_ms, 3),
+            changed=list(self.changed),
+            error=self.error,
+        )
+
+    def to_event(self) -> dict[str, Any]:
+        """JSON-ready detail for events.jsonl."""
+        event: dict[str, Any] = {
+            "ok": self.ok,
+            "kind": self.kind,
+            "at": self.at,
+            "duration_ms": round(self.duration_ms, 3),
+            "changed": list(self.changed),
+            "error": self.error,
+            "version": self.version,
+            "candidate": self.candidate,
+            "previous_version": self.previous_version,
+            "swapped": self.swapped,
+        }
+        if self.error is not None:
+            event.update(error_file=self.error_file, error_line=self.error_line, phase=self.phase)
+        if self.smoke is not None:
+            event["smoke"] = {
+                "evaluations": self.smoke.evaluations,
+                "decisions": self.smoke.decisions,
+                "entries": self.smoke.entries,
+                "elapsed_ms": round(self.smoke.elapsed_ms, 3),
+            }
+        return event
+
+
+class ReloadManager:
+    """Owns the strategy code: loads it, checks it, swaps it, keeps the old version."""
+
+    def __init__(
+        self,
+        strategies_dir: Path,
+        scope: tuple[str, ...] = DEFAULT_SCOPE,
+        *,
+        smoke_budget_ms: float = 200.0,
+        probation_cycles: int = 3,
+        smoke_views: Sequence[MarketView] | None = None,
+        history: int = 50,
+    ) -> None:
+        self.strategies_dir = Path(strategies_dir).expanduser().resolve()
+        self.scope = _checked_scope(scope, self.strategies_dir)
+        if smoke_budget_ms <= 0:
+            raise ValueError("smoke_budget_ms must be positive")
+        if probation_cycles < 0:
+            raise ValueError("probation_cycles must be >= 0")
+        self.smoke_budget_ms = float(smoke_budget_ms)
+        self.probation_cycles = int(probation_cycles)
+        self.smoke_views = tuple(smoke_views) if smoke_views is not None else snapshot()
+        self.registry = StrategyRegistry()
+        self.reloads = 0  # code swaps after the initial load: reloads, rollbacks, auto rollbacks
+        self.last_outcome: ReloadOutcome | None = None
+        self.history: deque[ReloadOutcome] = deque(maxlen=history)
+        self._probation_left = 0
+        self._builtins = guarded_builtins(self.scope)
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def probation_left(self) -> int:
+        """Cycles after the last swap in which a strategy error still rolls back by itself."""
+        return self._probation_left
+
+    def code_status(self) -> CodeStatus:
+        current = self.registry.current
+        previous = self.registry.previous
+        return CodeStatus(
+            version=current.version,
+            modules=[
+                ModuleInfo(name=m.name, path=str(m.path), sha256=m.sha256, loaded_at=m.loaded_at) for m in current
+            ],
+            reloads=self.reloads,
+            last_reload=self.last_outcome.last_reload() if self.last_outcome else None,
+            previous_version=previous.version if previous else None,
+        )
+
+    # ---------------------------------------------------------------- commands
+
+    def load_initial(self) -> ReloadOutcome:
+        """Load the code on disk at start. Raises `StrategyLoadError` if it does not load and pass."""
+        if self.registry.loaded:
+            raise RuntimeError("strategy code is already loaded: use reload()")
+        outcome, error = self._load("initial", commit=True)
+        if error is not None:
+            error.outcome = outcome  # type: ignore[attr-defined]
+            raise error
+        return outcome
+
+    def check(self, overrides: Mapping[str, Any] | None = None) -> ReloadOutcome:
+        """Prepare and check the code on disk, then put everything back: nothing is swapped."""
+        return self._load("check", commit=False, overrides=overrides)[0]
+
+    def reload(self, overrides: Mapping[str, Any] | None = None) -> ReloadOutcome:
+        """Swap in the code on disk if it loads and passes; otherwise change nothing.
+
+        `overrides` (the operator's values in force) are optional: when they
+        validate against the new Params, the smoke evaluation runs with them too.
+        """
+        if not self.registry.loaded:
+            raise RuntimeError("no strategy code loaded yet: call load_initial() first")
+        return self._load("reload", commit=True, overrides=overrides)[0]
+
+    def rollback(self) -> ReloadOutcome:
+        """Go back to the version kept in memory; the one running now becomes `previous`."""
+        start = time.perf_counter()
+        current = self.registry.current
+        previous = self.registry.previous
+        if previous is None:
+            return self._record(
+                ReloadOutcome(
+                    ok=False,
+                    kind="rollback",
+                    at=utc_now_iso(),
+                    duration_ms=_ms(start),
+                    changed=(),
+                    error="no previous version to roll back to",
+                    version=current.version,
+                    phase="rollback",
+                )
+            )
+        self._swap_to(previous, keep=current)
+        self._probation_left = 0
+        return self._record(
+            ReloadOutcome(
+                ok=True,
+                kind="rollback",
+                at=utc_now_iso(),
+                duration_ms=_ms(start),
+                changed=changed_modules(current.shas(), previous.shas()),
+                error=None,
+                version=previous.version,
+                candidate=previous.version,
+                previous_version=current.version,
+                swapped=True,
+            )
+        )
+
+    def report_cycle(self, strategy_errors: Sequence[str]) -> ReloadOutcome | None:
+        """Tell the manager how the last cycle went. In probation after a swap, any
+        strategy error rolls back to the previous version (kind `auto_rollback`)."""
+        if self._probation_left <= 0:
+            return None
+        if not strategy_errors:
+            self._probation_left -= 1
+            return None
+        start = time.perf_counter()
+        self._probation_left = 0
+        failed = self.registry.current
+        good = self.registry.previous
+        if good is None:  # cannot happen after a reload swap; be explicit anyway
+            return None
+        self._swap_to(good, keep=None)  # the failed version is not kept: `rollback` must not reinstate it
+        more = f" (and {len(strategy_errors) - 1} more)" if len(strategy_errors) > 1 else ""
+        return self._record(
+            ReloadOutcome(
+                ok=False,
+                kind="auto_rollback",
+                at=utc_now_iso(),
+                duration_ms=_ms(start),
+                changed=changed_modules(failed.shas(), good.shas()),
+                error=f"version {failed.version} failed within {self.probation_cycles} cycles of its swap: "
+                f"{strategy_errors[0]}{more}",
+                version=good.version,
+                candidate=failed.version,
+                previous_version=None,
+                swapped=True,
+                phase="probation",
+            )
+        )
+
+    # ----------------------------------------------------------------- internals
+
+    def _load(
+        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = None
+    ) -> tuple[ReloadOutcome, StrategyLoadError | None]:
+        start = time.perf_counter()
+        running = self.registry.current if self.registry.loaded else None
+        running_version = running.version if running else ""
+        kept = self.registry.previous
+
+        def refused(error: StrategyLoadError, candidate: str | None, changed: tuple[str, ...]) -> ReloadOutcome:
+            return self._record(
+                ReloadOutcome(
+                    ok=False,
+                    kind=kind,
+                    at=utc_now_iso(),
+                    duration_ms=_ms(start),
+                    changed=changed,
+                    error=error.describe(),
+                    version=running_version,
+                    candidate=candidate,
+                    previous_version=kept.version if kept else None,
+                    error_file=error.file,
+                    error_line=error.line,
+                    phase=error.phase,
+                )
+            )
+
+        try:
+            sources = read_sources(self.strategies_dir, self.scope)
+        except StrategyLoadError as error:
+            return refused(error, None, ()), error
+        candidate = version_of((s.name, s.sha256) for s in sources)
+        changed = changed_modules(running.shas() if running else None, {s.name: s.sha256 for s in sources})
+
+        if kind == "reload" and not changed:
+            # Same bytes as the running code: nothing to load, and `previous` stays the rollback target.
+            return (
+                self._record(
+                    ReloadOutcome(
+                        ok=True,
+                        kind=kind,
+                        at=utc_now_iso(),
+                        duration_ms=_ms(start),
+                        changed=(),
+                        error=None,
+                        version=running_version,
+                        candidate=candidate,
+                        previous_version=kept.version if kept else None,
+                    )
+                ),
+                None,
+            )
+
+        transaction = ModuleTransaction(self.scope)
+        try:
+            package, modules = execute(sources, self.strategies_dir, self._builtins)
+            loaded_at = utc_now_iso()
+            version = CodeVersion(
+                version=candidate,
+                modules=tuple(
+                    LoadedModule(s.name, s.path, s.sha256, loaded_at, modules[s.name], s.source) for s in sources
+                ),
+                package=package,
+            )
+            check_api(version)
+            smoke = self._smoke(version, overrides)
+        except StrategyLoadError as error:
+            transaction.restore()
+            return refused(error, candidate, changed), error
+        except BaseException:
+            transaction.restore()
+            raise
+
+        if not commit:
+            transaction.restore()
+            return self._record(
+                ReloadOutcome(
+                    ok=True,
+                    kind=kind,
+                    at=utc_now_iso(),
+                    duration_ms=_ms(start),
+                    changed=changed,
+                    error=None,
+                    version=running_version,
+                    candidate=candidate,
+                    previous_version=kept.version if kept else None,
+                    smoke=smoke,
+                )
+            ), None
+
+        # Commit: sys.modules already holds the new set (it had to, for the modules to
+        # import each other); the registry now follows in the same step.
+        self.registry.swap(version, running)
+        version.publish_source()
+        if running is not None:
+            self.reloads += 1
+            self._probation_left = self.probation_cycles
+        return self._record(
+            ReloadOutcome(
+                ok=True,
+                kind=kind,
+                at=utc_now_iso(),
+                duration_ms=_ms(start),
+                changed=changed,
+                error=None,
+                version=candidate,
+                candidate=candidate,
+                previous_version=running.version if running else None,
+                swapped=True,
+                smoke=smoke,
+            )
+        ), None
+
+    def _smoke(self, version: CodeVersion, overrides: Mapping[str, Any] | None) -> SmokeReport:
+        params_model = version.params_model
+        params: list[BaseModel] = [params_model()]
+        if overrides:
+            try:
+                params.append(params_model.model_validate(dict(overrides)))
+            except Exception:  # noqa: BLE001 - overrides that no longer validate are the loop's to drop
+                pass
+        evaluate = version.strategy.evaluate
+        return run_smoke(
+            evaluate,
+            params,
+            self.smoke_views,
+            budget_ms=self.smoke_budget_ms,
+            files=version.files,
+            entry_file=str(version.strategy.__file__),
+            entry_line=first_line(evaluate),
+        )
+
+    def _swap_to(self, target: CodeVersion, keep: CodeVersion | None) -> None:
+        install(target.package, target.module_objects())
+        self.registry.swap(target, keep)
+        target.publish_source()
+        self.reloads += 1
+
+    def _record(self, outcome: ReloadOutcome) -> ReloadOutcome:
+        self.last_outcome = outcome
+        self.history.append(outcome)
+        return outcome
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _checked_scope(scope: Sequence[str], directory: Path) -> tuple[str, ...]:
+    """The reload scope is strategy modules of one directory, never engine code."""
+    if isinstance(scope, str) or not scope:
+        raise ValueError("scope must be a non-empty sequence of module names")
+    names = []
+    for raw in scope:
+        name = raw.removeprefix(f"{PACKAGE}.") if isinstance(raw, str) else raw
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("__"):
+            raise ValueError(f"{raw!r} is not a strategy module name (a plain name inside {PACKAGE}/)")
+        if name in _ENGINE_SIDE:
+            raise ValueError(f"{raw!r}: engine and TUI modules can never be in the reload scope")
+        if name in names:
+            raise ValueError(f"{raw!r} appears twice in the reload scope")
+        names.append(name)
+    if ENTRY_MODULE not in names:
+        raise ValueError(f"the reload scope must include the entry module {ENTRY_MODULE!r}")
+    for side in _ENGINE_SIDE:
+        root = (Path(__file__).resolve().parent.parent / side).resolve()
+        if directory == root or root in directory.parents:
+            raise ValueError(f"{directory} holds {side} code: it can never be a strategies directory")
+    return tuple(names)

@@ -1,0 +1,223 @@
+"""The smoke evaluation a new strategy version must pass before it is swapped in.
+
+A fixed, deterministic market snapshot: every asset x 5m/15m window, seen at a
+few instants (just after the open with almost no history, mid-window, inside
+the snipe window at the end, a few seconds before the close), with up, down
+and flat moves, and once with the slot cooling down or already holding a bet.
+The candidate's `evaluate` must return a valid decision (or None) for every
+view, within a time budget for the whole snapshot.
+
+The budget is enforced twice: the elapsed time is checked after every
+evaluation, and on the main thread a `SIGALRM` watchdog interrupts a strategy
+that never returns (an endless loop, a long sleep) at the deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.market_view import MarketView
+from engine.module_loader import StrategyLoadError, describe_exception, locate
+from engine.registry import InvalidDecision, validate_decision
+
+ASSETS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "AVAX")
+WINDOWS_S = (300, 900)
+HISTORY_POINTS = 120
+HISTORY_STEP_S = 2.5
+# Rough levels and annualised volatilities, so moves have each asset's scale.
+_LEVEL = {"BTC": 64000.0, "ETH": 3100.0, "SOL": 145.0, "XRP": 0.52, "DOGE": 0.12, "BNB": 580.0, "ADA": 0.45, "AVAX": 28.0}
+_ANNUAL_VOL = {"BTC": 0.5, "ETH": 0.65, "SOL": 0.9, "XRP": 0.8, "DOGE": 1.0, "BNB": 0.55, "ADA": 0.85, "AVAX": 0.95}
+_SECONDS_PER_YEAR = 365.0 * 24 * 3600
+# (seconds before the window's end or None for a fraction of the window, fraction, move in sigmas, history points, flags)
+_INSTANTS: tuple[tuple[float | None, float, float, int, dict[str, Any]], ...] = (
+    (None, 0.05, 0.5, 3, {}),  # just opened: almost no history
+    (None, 0.5, -1.2, HISTORY_POINTS, {}),  # mid-window, falling
+    (30.0, 0.0, 1.5, HISTORY_POINTS, {}),  # inside the snipe window, rising
+    (8.0, 0.0, -2.0, HISTORY_POINTS, {}),  # seconds before the close, fallen
+    (20.0, 0.0, 0.0, HISTORY_POINTS, {"has_position": True, "open_positions": 3}),  # flat, already in
+    (None, 0.3, 0.8, HISTORY_POINTS, {"in_cooldown": True, "open_positions": 1}),  # resting
+)
+
+
+def snapshot(assets: Sequence[str] = ASSETS, windows_s: Sequence[int] = WINDOWS_S) -> tuple[MarketView, ...]:
+    """The fixed market snapshot: same views, same order, every time."""
+    views = []
+    for index, asset in enumerate(assets):
+        for window_s in windows_s:
+            for before_end, fraction, sigmas, points, flags in _INSTANTS:
+                views.append(_view(index, asset, window_s, before_end, fraction, sigmas, points, flags))
+    return tuple(views)
+
+
+def _view(
+    index: int,
+    asset: str,
+    window_s: int,
+    before_end: float | None,
+    fraction: float,
+    sigmas: float,
+    points: int,
+    flags: dict[str, Any],
+) -> MarketView:
+    level = _LEVEL.get(asset, 100.0)
+    sigma_s = _ANNUAL_VOL.get(asset, 0.8) / math.sqrt(_SECONDS_PER_YEAR)  # per sqrt(second)
+    window_start = 1_700_000_100.0 - 1_700_000_100.0 % window_s + window_s * (index + 1)
+    window_end = window_start + window_s
+    now = window_end - before_end if before_end is not None else window_start + fraction * window_s
+    elapsed = now - window_start
+    move = sigmas * sigma_s * math.sqrt(max(elapsed, 1.0))  # relative move since the open
+    open_price = level
+
+    def price_at(t: float) -> float:
+        # A drift to `move` by `now`, plus a small deterministic wiggle; before the open, a gentle drift in.
+        progress = (t - window_start) / elapsed if elapsed > 0 else 1.0
+        wiggle = 0.25 * sigma_s * math.sqrt(HISTORY_STEP_S) * math.sin(0.37 * t + index)
+        return open_price * (1.0 + move * progress + (wiggle if t < now else 0.0))
+
+    times = [now - (points - 1 - i) * HISTORY_STEP_S for i in range(points)]
+    history = tuple(round(price_at(t), 10) for t in times)
+    price = history[-1]
+    remaining = max(window_end - now, 1.0)
+    z = (price / open_price - 1.0) / (sigma_s * math.sqrt(remaining))
+    fair_up = 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+    market_up = 0.5 + 0.7 * (fair_up - 0.5)  # the market lags and blurs the fair probability
+    return MarketView(
+        slot_id=f"{asset}-{window_s // 60}m",
+        asset=asset,
+        window_s=window_s,
+        now=now,
+        window_start=window_start,
+        window_end=window_end,
+        open_price=open_price,
+        price=price,
+        history=history,
+        history_step_s=HISTORY_STEP_S,
+        up_ask=round(min(0.99, max(0.01, market_up + 0.02)), 4),
+        down_ask=round(min(0.99, max(0.01, 1.0 - market_up + 0.02)), 4),
+        in_cooldown=bool(flags.get("in_cooldown", False)),
+        has_position=bool(flags.get("has_position", False)),
+        open_positions=int(flags.get("open_positions", 0)),
+    )
+
+
+@dataclass(frozen=True)
+class SmokeReport:
+    evaluations: int
+    decisions: int  # how many were not None
+    entries: int  # how many said enter
+    elapsed_ms: float
+
+
+class SmokeTimeout(BaseException):
+    """Raised into a strategy that overran the smoke budget (a BaseException, so a
+    strategy's `except Exception` cannot swallow it)."""
+
+
+def run_smoke(
+    evaluate: Callable[[Any, Any], Any],
+    params: Sequence[Any],
+    views: Sequence[MarketView],
+    *,
+    budget_ms: float,
+    files: Sequence[str],
+    entry_file: str,
+    entry_line: int | None = None,
+) -> SmokeReport:
+    """Evaluate every view with every params object; raise `StrategyLoadError` on the first problem."""
+    total = len(views) * len(params)
+    done = decisions = entries = 0
+    start = time.perf_counter()
+
+    def elapsed_ms() -> float:
+        return (time.perf_counter() - start) * 1000.0
+
+    def over_budget(where: str, interrupt: BaseException | None) -> StrategyLoadError:
+        # Interrupted: point at the strategy line it was stuck on, if it was in strategy code.
+        file, line = locate(interrupt, files) if interrupt is not None else (None, None)
+        return StrategyLoadError(
+            f"smoke evaluation over its time budget: {elapsed_ms():.0f} ms > {budget_ms:.0f} ms "
+            f"after {done} of {total} evaluations{where}",
+            file=file or entry_file,
+            line=line if file else entry_line,
+            phase="smoke",
+        )
+
+    label = ""
+    try:
+        with _watchdog(budget_ms / 1000.0) as watchdog:
+            for p in params:
+                for view in views:
+                    label = f"{view.slot_id} at {view.now - view.window_start:.0f}s of {view.window_s}s"
+                    try:
+                        decision = evaluate(view, p)
+                    except (Exception, SystemExit) as exc:
+                        file, line = locate(exc, files)
+                        raise StrategyLoadError(
+                            f"smoke evaluation of {label} raised {describe_exception(exc)}",
+                            file=file or entry_file,
+                            line=line if file else entry_line,
+                            phase="smoke",
+                        ) from exc
+                    try:
+                        validate_decision(decision)
+                    except InvalidDecision as exc:
+                        raise StrategyLoadError(
+                            f"smoke evaluation of {label} returned an invalid decision: {exc.message}",
+                            file=entry_file,
+                            line=entry_line,
+                            phase="smoke",
+                        ) from None
+                    done += 1
+                    if decision is not None:
+                        decisions += 1
+                        entries += bool(decision.enter)
+                    if elapsed_ms() > budget_ms:
+                        raise over_budget(f" (the last one: {label})", None)
+            watchdog.disarm()
+    except SmokeTimeout as exc:
+        raise over_budget(f" (interrupted in {label})", exc) from None
+    return SmokeReport(done, decisions, entries, elapsed_ms())
+
+
+class _Watchdog:
+    def __init__(self) -> None:
+        self.armed = False
+
+    def disarm(self) -> None:
+        self.armed = False
+
+
+@contextlib.contextmanager
+def _watchdog(seconds: float) -> Iterator[_Watchdog]:
+    """Interrupt the main thread with `SmokeTimeout` after `seconds`, where that is possible."""
+    watchdog = _Watchdog()
+    usable = (
+        threading.current_thread() is threading.main_thread()
+        and hasattr(signal, "setitimer")
+        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    )
+    if not usable or seconds <= 0:
+        yield watchdog
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        if watchdog.armed:
+            watchdog.armed = False
+            raise SmokeTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    watchdog.armed = True
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield watchdog
+    finally:
+        watchdog.armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
