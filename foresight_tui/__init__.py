@@ -1,0 +1,1 @@
+"""Foresight Mission Control: the operator's TUI. It reads status.json and writes control.json, nothing else."""

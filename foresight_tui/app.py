@@ -1,0 +1,394 @@
+"""Mission Control: composes the panels, holds the live status, routes messages to writes."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import ValidationError
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Footer
+from watchfiles import awatch
+
+from engine.contract import STATUS_FILE, Status, utc_now_iso
+from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
+from foresight_tui.commands import MissionControlCommands
+from foresight_tui.control_client import ControlClient, ReadOnlyError
+from foresight_tui.data_source import (
+    Clock,
+    EngineState,
+    Outcome,
+    PendingTracker,
+    PendingWrite,
+    PidAlive,
+    StatusSource,
+    pid_alive,
+    system_clock,
+)
+from foresight_tui.messages import FilterChanged, SlotDetailRequested, SlotPauseRequested
+from foresight_tui.screens.confirm_code import ConfirmCodeScreen
+from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
+from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
+from foresight_tui.screens.slot_detail import SlotDetailScreen
+from foresight_tui.terminal import controlling_fd, terminal_gone
+from foresight_tui.widgets.event_log import EventLog
+from foresight_tui.widgets.filter_bar import FilterBar
+from foresight_tui.widgets.header_bar import HeaderBar
+from foresight_tui.widgets.slot_card import SlotCard
+from foresight_tui.widgets.slot_grid import SlotGrid
+from foresight_tui.widgets.stats_panel import StatsPanel
+
+WRITE_ACTIONS = frozenset(
+    {"pause_engine", "resume_engine", "toggle_slot_pause", "reload", "check", "rollback", "overrides"}
+)
+WATCH_RUST_TIMEOUT_MS = 300  # how long the watcher thread may take to notice it should stop
+
+
+class MissionControlApp(App[None]):
+    TITLE = "Foresight Mission Control"
+    CSS_PATH = "app.tcss"
+    AUTO_FOCUS = None  # the first slot card takes focus once the status arrives
+    COMMANDS = App.COMMANDS | {MissionControlCommands}
+    BINDINGS = [
+        Binding("p", "pause_engine", "Pause"),
+        Binding("r", "resume_engine", "Resume"),
+        Binding("R", "reload", "Reload"),
+        Binding("c", "check", "Check"),
+        Binding("b", "rollback", "Rollback"),
+        Binding("o", "overrides", "Overrides"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("colon", "command_palette", "Command palette", show=False, key_display=":"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, key_display="esc"),
+        Binding("q", "quit", "Quit (engine keeps running)"),
+    ]
+
+    status: reactive[Status | None] = reactive(None, init=False, always_update=True)
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        read_only: bool = False,
+        clock: Clock = system_clock,
+        alive: PidAlive = pid_alive,
+        this_host: str | None = None,
+        watch: bool = True,
+        engine_process: subprocess.Popen[bytes] | None = None,
+    ) -> None:
+        super().__init__()
+        self.state_dir = state_dir
+        self.read_only = read_only
+        self.source = StatusSource(state_dir, clock=clock, alive=alive, this_host=this_host)
+        self.client = ControlClient(state_dir, read_only=read_only)
+        self.tracker = PendingTracker()
+        self.code_changes: list[FileChange] = []
+        self.live = watch
+        self.engine_process = engine_process
+        self._write_lock = asyncio.Lock()
+        self._stop_watching = asyncio.Event()
+        self._last_problem: str | None = None
+        self._watched_code_dir: Path | None = None
+        self._tty_fd: int | None = None
+
+    # ---------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        yield FilterBar(id="filter")
+        yield SlotGrid(id="grid")
+        with Horizontal(id="bottom"):
+            yield StatsPanel(id="stats")
+            yield EventLog(id="events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = str(self.state_dir)
+        if self.read_only:
+            self.query_one(EventLog).add_line(utc_now_iso(), "info", "read-only mode: nothing will be written")
+        self.load_status()
+        self.refresh_header()
+        self.set_interval(1.0, self.tick)
+        if self.live:
+            self.watch_status_dir()
+        if not self.is_headless:
+            self._tty_fd = controlling_fd()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(signum, self.exit)
+
+    def exit(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        self._stop_watching.set()
+        super().exit(*args, **kwargs)  # type: ignore[arg-type]
+
+    # --------------------------------------------------------------- reading
+
+    def load_status(self) -> None:
+        """Read status.json now; new data flows to the widgets through `status`."""
+        result = self.source.load()
+        if result.problem != self._last_problem:
+            self._last_problem = result.problem
+            if result.problem:
+                self.query_one(EventLog).add_line(utc_now_iso(), "warning", f"status refused: {result.problem}")
+        if result.restarted:
+            message = "the engine restarted (new boot id)"
+            self.notify(message, title="Engine restarted", severity="warning")
+            self.query_one(EventLog).add_line(utc_now_iso(), "restart", message)
+        if result.changed:
+            self.status = self.source.status
+        else:
+            self.refresh_header()
+
+    def watch_status(self, previous: Status | None, status: Status | None) -> None:
+        if status is None:
+            return
+        now = status.engine.sim_time or self.source.clock().timestamp()
+        grid = self.query_one(SlotGrid)
+        first = not grid.cards
+        with self.batch_update():
+            grid.show(status.slots, now)
+            self.query_one(StatsPanel).show(status.stats)
+            self.query_one(EventLog).add_events(status.events)
+            if previous is None or previous.code != status.code:
+                self.code_changes = changed_files(status)
+                self._follow_code_dir(strategies_dir(status))
+            for outcome in self.tracker.settle(status):
+                self.report(outcome)
+            self.refresh_header()
+        if first and self.screen.focused is None:
+            self.call_after_refresh(grid.focus_first)
+
+    def refresh_header(self) -> None:
+        self.query_one(HeaderBar).show(
+            self.source.view(),
+            local_pending=len(self.tracker),
+            changed_on_disk=len(self.code_changes),
+            read_only=self.read_only,
+            filter_text=self.query_one(SlotGrid).filter_text,
+        )
+
+    def tick(self) -> None:
+        """Once a second: ages and STALE/DOWN, a missed file change, a vanished terminal."""
+        if terminal_gone(self._tty_fd):
+            self.exit(return_code=129)
+            return
+        if self.source.file_changed():
+            self.load_status()
+        else:
+            self.refresh_header()
+        process = self.engine_process
+        if process is not None and process.poll() is not None:
+            self.engine_process = None
+            message = f"the demo engine exited with code {process.returncode}; see engine.log in {self.state_dir}"
+            self.notify(message, title="Engine exited", severity="error", timeout=30)
+            self.query_one(EventLog).add_line(utc_now_iso(), "error", message)
+
+    @work(exclusive=True, group="status-watch")
+    async def watch_status_dir(self) -> None:
+        """Reload on every replace of status.json; errors are shown and the watch restarts."""
+
+        def is_status(_change: object, path: str) -> bool:
+            return Path(path).name == STATUS_FILE
+
+        while not self._stop_watching.is_set():
+            try:
+                if not self.state_dir.is_dir():
+                    await asyncio.sleep(0.5)
+                    continue
+                async for _changes in awatch(
+                    self.state_dir,
+                    watch_filter=is_status,
+                    step=20,
+                    recursive=False,
+                    stop_event=self._stop_watching,
+                    rust_timeout=WATCH_RUST_TIMEOUT_MS,
+                ):
+                    self.load_status()
+            except Exception as exc:  # never fatal: the 1 s tick still polls
+                self.notify(f"watching {self.state_dir} failed: {exc}", severity="warning")
+                await asyncio.sleep(1.0)
+
+    def _follow_code_dir(self, directory: Path | None) -> None:
+        if directory != self._watched_code_dir and self.live:
+            self._watched_code_dir = directory
+            if directory is not None:
+                self.watch_code_dir(directory)
+
+    @work(exclusive=True, group="code-watch")
+    async def watch_code_dir(self, directory: Path) -> None:
+        """Keep the count of strategy files changed on disk current, for the header and `R`."""
+        while not self._stop_watching.is_set():
+            try:
+                if not directory.is_dir():
+                    await asyncio.sleep(1.0)
+                    continue
+                async for _changes in awatch(
+                    directory, stop_event=self._stop_watching, rust_timeout=WATCH_RUST_TIMEOUT_MS
+                ):
+                    self.code_changes = changed_files(self.status)
+                    self.refresh_header()
+            except Exception as exc:
+                self.notify(f"watching strategies in {directory} failed: {exc}", severity="warning")
+                await asyncio.sleep(1.0)
+
+    # --------------------------------------------------------------- writing
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.read_only and action in WRITE_ACTIONS:
+            return None
+        return True
+
+    def submit(self, write: Callable[[ControlClient], PendingWrite]) -> None:
+        self.run_worker(self._submit(write), group="writes")
+
+    async def _submit(self, write: Callable[[ControlClient], PendingWrite]) -> None:
+        async with self._write_lock:  # FIFO: writes land in the order they were asked
+            try:
+                pending = await asyncio.to_thread(write, self.client)
+            except ReadOnlyError as exc:
+                self.notify(str(exc), severity="warning")
+                return
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                self.notify(f"not written: {first['msg']}", title="Refused before writing", severity="error")
+                return
+            except Exception as exc:  # OSError, lock trouble: show, never crash
+                self.notify(f"not written: {exc}", title="Write failed", severity="error")
+                return
+        self.tracker.add(pending)
+        if self.client.last_note:
+            self.notify(self.client.last_note, severity="warning")
+        self.query_one(EventLog).add_line(
+            utc_now_iso(), "command", f"{pending.label}: written as generation {pending.generation}, pending"
+        )
+        self.notify(f"{pending.label}: pending (generation {pending.generation})", title="Sent")
+        if self.status is not None:
+            for outcome in self.tracker.settle(self.status):
+                self.report(outcome)
+        self.refresh_header()
+
+    def report(self, outcome: Outcome) -> None:
+        label = outcome.write.label
+        detail = f": {outcome.detail}" if outcome.detail else ""
+        if outcome.ok:
+            text = f"{label}: {outcome.result.replace('_', ' ')}{detail}"
+            self.notify(text, title="Applied")
+            self.query_one(EventLog).add_line(utc_now_iso(), "applied", text)
+        else:
+            text = f"{label}: refused{detail}"
+            self.notify(text, title="Refused", severity="error", timeout=15)
+            self.query_one(EventLog).add_line(utc_now_iso(), "refused", text)
+
+    def focused_card(self) -> SlotCard | None:
+        focused = self.screen.focused
+        return focused if isinstance(focused, SlotCard) else None
+
+    # --------------------------------------------------------------- actions
+
+    def action_pause_engine(self) -> None:
+        self.submit(lambda client: client.set_engine_paused(True))
+
+    def action_resume_engine(self) -> None:
+        self.submit(lambda client: client.set_engine_paused(False))
+
+    def action_toggle_slot_pause(self) -> None:
+        card = self.focused_card()
+        if card is not None:
+            card.action_toggle_pause()
+
+    @on(SlotPauseRequested)
+    def slot_pause_requested(self, message: SlotPauseRequested) -> None:
+        if not self.check_action("toggle_slot_pause", ()):
+            return
+        self.submit(lambda client: client.set_slot_paused(message.slot_id, message.paused))
+
+    def action_slot_detail(self) -> None:
+        card = self.focused_card()
+        if card is not None:
+            self.push_screen(SlotDetailScreen(card.slot_id))
+
+    @on(SlotDetailRequested)
+    def slot_detail_requested(self, message: SlotDetailRequested) -> None:
+        self.push_screen(SlotDetailScreen(message.slot_id))
+
+    def _confirm_command(self, kind: str) -> None:
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.submit(lambda client: client.send_command(kind))  # type: ignore[arg-type]
+
+        changes = changed_files(self.status)
+        self.code_changes = changes
+        self.push_screen(ConfirmCodeScreen(kind, self.status, changes), confirmed)
+
+    def action_reload(self) -> None:
+        self._confirm_command("reload")
+
+    def action_rollback(self) -> None:
+        self._confirm_command("rollback")
+
+    def action_check(self) -> None:
+        self.submit(lambda client: client.send_command("check"))
+
+    def action_overrides(self) -> None:
+        status = self.status
+        if status is None:
+            self.notify("No status from the engine yet: its parameters are unknown.", severity="warning")
+            return
+
+        def done(request: OverrideRequest | None) -> None:
+            if request is None:
+                return
+            if request.clear:
+                self.submit(lambda client: client.clear_overrides())
+            else:
+                self.submit(lambda client: client.set_overrides(request.values))
+
+        screen = OverridesScreen(status.params.schema_, status.params.values, status.control.applied.overrides)
+        self.push_screen(screen, done)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_sections()))
+
+    def action_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.display = True
+        bar.focus()
+
+    def action_clear_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.value = ""
+        self.apply_filter("", done=True)
+
+    @on(FilterChanged)
+    def filter_changed(self, message: FilterChanged) -> None:
+        self.apply_filter(message.text, done=message.done)
+
+    def apply_filter(self, text: str, *, done: bool) -> None:
+        grid = self.query_one(SlotGrid)
+        grid.set_filter(text)
+        if done:
+            bar = self.query_one(FilterBar)
+            bar.display = bool(text)
+            grid.focus_first()
+        self.refresh_header()
+
+    @classmethod
+    def key_sections(cls) -> list[KeySection]:
+        return [
+            ("Engine and code", key_rows([b for b in cls.BINDINGS if isinstance(b, Binding)])),
+            ("Slots", key_rows(SlotCard.BINDINGS + SlotGrid.BINDINGS)),  # type: ignore[operator]
+            ("Anywhere", [("ctrl+p / :", "Command palette: every action by name"), ("esc", "Back out")]),
+            ("Overrides form", key_rows(OverridesScreen.BINDINGS)),  # type: ignore[arg-type]
+            ("Confirmations", key_rows(ConfirmCodeScreen.BINDINGS)),  # type: ignore[arg-type]
+        ]
+
+    @property
+    def engine_state(self) -> EngineState:
+        return self.source.view().state

@@ -1,0 +1,77 @@
+"""`python -m foresight_tui.demo` (what `foresight demo` execs).
+
+Starts an engine on a fresh temporary state directory with the simulated market
+sped up, opens Mission Control on it, and stops that engine when the TUI quits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+STOP_TIMEOUT_S = 10.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="foresight demo", description=__doc__.splitlines()[2])
+    parser.add_argument("--speed", type=float, default=60.0, help="market seconds per wall second (default 60)")
+    parser.add_argument("--cycle-interval", type=float, default=0.25, help="engine cycle, wall seconds (default 0.25)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the simulated market (default 7)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary state directory afterwards")
+    return parser.parse_args(argv)
+
+
+def engine_command(state_dir: Path, speed: float, cycle_interval: float, seed: int) -> list[str]:
+    return [
+        sys.executable, "-m", "engine", "engine",
+        "--state-dir", str(state_dir),
+        "--speed", str(speed),
+        "--cycle-interval", str(cycle_interval),
+        "--seed", str(seed),
+    ]  # fmt: skip
+
+
+def start_engine(state_dir: Path, command: list[str]) -> subprocess.Popen[bytes]:
+    with open(state_dir / "engine.log", "ab") as log:
+        # Its own session: a hung-up terminal reaches the TUI, which then stops the engine itself.
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)  # fmt: skip
+
+
+def stop_engine(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT_S) -> int:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    state_dir = Path(tempfile.mkdtemp(prefix="foresight-demo-"))
+    process = start_engine(state_dir, engine_command(state_dir, args.speed, args.cycle_interval, args.seed))
+    code = 0
+    try:
+        from foresight_tui.app import MissionControlApp
+
+        app = MissionControlApp(state_dir, engine_process=process)
+        app.run()
+        code = app.return_code or 0
+    finally:
+        engine_code = stop_engine(process)
+    failed = engine_code not in (0, -15, 143)
+    if failed or args.keep:
+        print(f"engine exited with {engine_code}; state and engine.log kept in {state_dir}", file=sys.stderr)
+    else:
+        shutil.rmtree(state_dir, ignore_errors=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

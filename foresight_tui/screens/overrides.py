@@ -1,0 +1,164 @@
+"""The overrides form, built from `params.schema` each time it opens.
+
+Every field is parsed and checked against the schema (type, bounds, enum, list
+items) before the form can be submitted, so a parameter a reload added shows up
+without restarting the TUI and a value out of bounds is never written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.validation import ValidationResult, Validator
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Select, Static, Switch
+
+from foresight_tui.param_schema import ParamSpec, check_value, check_values, format_value, param_specs, parse_value
+
+
+@dataclass(frozen=True)
+class OverrideRequest:
+    values: dict[str, Any] = field(default_factory=dict)
+    clear: bool = False
+
+
+class ParamValidator(Validator):
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            parsed = parse_value(self.spec, value)
+        except ValueError as exc:
+            return self.failure(str(exc))
+        problem = check_value(self.spec, parsed)
+        return self.failure(problem) if problem else self.success()
+
+
+def help_text(spec: ParamSpec, overridden: bool) -> str:
+    parts = [spec.description] if spec.description else []
+    if spec.bounds_text:
+        parts.append(spec.bounds_text)
+    if spec.has_default:
+        parts.append(f"default {format_value(spec, spec.default) or '-'}")
+    if overridden:
+        parts.append("OVERRIDDEN")
+    return " · ".join(parts)
+
+
+class OverridesScreen(ModalScreen[OverrideRequest | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "apply", "Apply overrides"),
+        Binding("ctrl+r", "clear", "Clear all overrides"),
+    ]
+
+    def __init__(self, schema: dict[str, Any], values: dict[str, Any], overrides: dict[str, Any]) -> None:
+        super().__init__()
+        self.specs = param_specs(schema)
+        self.in_force = dict(values)
+        self.overrides = dict(overrides)
+
+    def current(self, spec: ParamSpec) -> Any:
+        if spec.name in self.in_force:
+            return self.in_force[spec.name]
+        return spec.default
+
+    def field_for(self, spec: ParamSpec) -> Widget:
+        value = self.current(spec)
+        wid = f"param-{spec.name}"
+        if spec.kind == "boolean":
+            return Switch(value=bool(value), id=wid)
+        if spec.enum is not None:
+            options = [(str(option), option) for option in spec.enum]
+            initial = value if value in spec.enum else spec.enum[0]
+            return Select(options, value=initial, allow_blank=False, id=wid)
+        return Input(value=format_value(spec, value), id=wid, validators=[ParamValidator(spec)])
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="overrides-body", classes="dialog") as body:
+            body.border_title = "Strategy parameters"
+            body.border_subtitle = "ctrl+s apply · ctrl+r clear overrides · esc cancel"
+            with VerticalScroll(id="param-list"):
+                if not self.specs:
+                    yield Static("The running strategy declares no parameters (or no status yet).")
+                for spec in self.specs:
+                    with Horizontal(classes="param-row"):
+                        yield Label(Text(spec.name), classes="param-name")
+                        yield self.field_for(spec)
+                        yield Label("", id=f"error-{spec.name}", classes="param-error")
+                    yield Static(Text(help_text(spec, spec.name in self.overrides)), classes="param-help")
+            yield Static("", id="form-error")
+            with Horizontal(id="form-buttons"):
+                yield Button("Apply", id="apply", variant="primary")
+                yield Button("Clear overrides", id="clear", variant="warning")
+                yield Button("Cancel", id="cancel")
+
+    def read_form(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """Every field's typed value, and every problem by parameter name."""
+        values: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        for spec in self.specs:
+            widget = self.query_one(f"#param-{spec.name}")
+            if isinstance(widget, Input):
+                try:
+                    values[spec.name] = parse_value(spec, widget.value)
+                except ValueError as exc:
+                    problems[spec.name] = str(exc)
+            else:
+                values[spec.name] = widget.value  # type: ignore[attr-defined]
+        problems.update(check_values(self.specs, {k: v for k, v in values.items() if k not in problems}))
+        return values, problems
+
+    def show_problems(self, problems: dict[str, str]) -> None:
+        for spec in self.specs:
+            self.query_one(f"#error-{spec.name}", Label).update(Text(problems.get(spec.name, "")))
+        summary = self.query_one("#form-error", Static)
+        summary.update(Text(f"{len(problems)} value(s) to fix before applying" if problems else ""))
+
+    def action_apply(self) -> None:
+        values, problems = self.read_form()
+        self.show_problems(problems)
+        if problems:
+            first = next(spec.name for spec in self.specs if spec.name in problems)
+            self.query_one(f"#param-{first}").focus()
+            return
+        changed = {name: value for name, value in values.items() if value != self.current_value(name)}
+        if not changed:
+            self.query_one("#form-error", Static).update("Nothing changed.")
+            return
+        self.dismiss(OverrideRequest(values=changed))
+
+    def current_value(self, name: str) -> Any:
+        spec = next(spec for spec in self.specs if spec.name == name)
+        return self.current(spec)
+
+    def action_clear(self) -> None:
+        self.dismiss(OverrideRequest(clear=True))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        self.action_apply()
+
+    @on(Button.Pressed, "#apply")
+    def apply_pressed(self) -> None:
+        self.action_apply()
+
+    @on(Button.Pressed, "#clear")
+    def clear_pressed(self) -> None:
+        self.action_clear()
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.action_cancel()

@@ -1,0 +1,59 @@
+"""Engine events and the TUI's own notes, newest at the bottom, always plain text."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from engine.contract import Event
+from foresight_tui import formatting as fmt
+
+KIND_COLOURS = {
+    "warning": "warning",
+    "error": "error",
+    "refused": "error",
+    "rejected": "error",
+    "command": "accent",
+    "applied": "success",
+    "reload": "primary",
+    "rollback": "warning",
+    "resolution": "secondary",
+    "restart": "warning",
+}
+SEEN_LIMIT = 5000
+
+
+class EventLog(RichLog):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(markup=False, highlight=False, wrap=True, max_lines=2000, **kwargs)  # type: ignore[arg-type]
+        self._seen: dict[tuple[str, str, str], None] = {}
+
+    def on_mount(self) -> None:
+        self.border_title = "Events"
+
+    def _kind_style(self, kind: str) -> str:
+        for word, variable in KIND_COLOURS.items():
+            if word in kind:
+                return self.app.theme_variables.get(variable, "")
+        return ""
+
+    def add_line(self, at: str, kind: str, message: str) -> None:
+        line = Text.assemble(
+            (fmt.utc_time(at), "dim"),
+            " ",
+            (f"{kind:<10}", self._kind_style(kind)),
+            " ",
+            message,  # a plain str inside Text.assemble is never parsed as markup
+        )
+        self.write(line)
+
+    def add_events(self, events: list[Event]) -> None:
+        """Append the status events not shown yet (the status repeats the last few)."""
+        for event in events:
+            key = (event.at, event.kind, event.message)
+            if key in self._seen:
+                continue
+            self._seen[key] = None
+            if len(self._seen) > SEEN_LIMIT:
+                del self._seen[next(iter(self._seen))]
+            self.add_line(event.at, event.kind, event.message)
