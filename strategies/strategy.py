@@ -1,0 +1,268 @@
+"""The entry point the engine calls: one decision per slot per cycle.
+
+Two paths estimate the probability that the window closes up:
+
+- predictive: the price is a driftless random walk in log space, so with the
+  move so far ``ln(S/S0)``, the time left ``tau`` and the volatility ``sigma``
+  estimated from ``history``, P(up) = Phi(ln(S/S0) / (sigma * sqrt(tau)))
+  (less a negligible -sigma^2 tau / 2 drift of the log of a martingale price);
+- reactive: momentum since the window opened (``momentum_strategy``).
+
+Their probabilities are blended by the path weights. The strategy bets the
+side it favours only late in the window, where the market's lagging price is
+most wrong, and only when its probability beats the ask by ``edge_margin``.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Protocol, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from strategies import momentum_strategy, ta_engine
+
+API_VERSION: int = 1
+
+Asset = Literal["BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "AVAX"]
+ASSETS: tuple[Asset, ...] = get_args(Asset)
+Direction = Literal["up", "down"]
+Path = Literal["reactive", "predictive", "blend"]
+
+# The time left is floored so a decision in the last instant of a window
+# stays finite (the engine should not ask after the end anyway).
+_MIN_TIME_LEFT_S = 1.0
+# A path "drove" a decision when it supplied at least this share of the pull
+# away from 50/50 in the chosen direction; otherwise both did ("blend").
+_DOMINANT_SHARE = 2.0 / 3.0
+
+
+class MarketView(Protocol):
+    """What the engine shows of one slot at one instant (docs/strategy-api.md).
+
+    Read-only properties, so the engine's frozen dataclass matches structurally.
+    """
+
+    @property
+    def slot_id(self) -> str: ...
+    @property
+    def asset(self) -> str: ...
+    @property
+    def window_s(self) -> int: ...
+    @property
+    def now(self) -> float: ...
+    @property
+    def window_start(self) -> float: ...
+    @property
+    def window_end(self) -> float: ...
+    @property
+    def open_price(self) -> float: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def history(self) -> tuple[float, ...]: ...
+    @property
+    def history_step_s(self) -> float: ...
+    @property
+    def up_ask(self) -> float: ...
+    @property
+    def down_ask(self) -> float: ...
+    @property
+    def in_cooldown(self) -> bool: ...
+    @property
+    def has_position(self) -> bool: ...
+    @property
+    def open_positions(self) -> int: ...
+
+
+class Params(BaseModel):
+    """Every tunable of the strategy; the engine validates overrides against it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stake: float = Field(default=5.0, ge=0.5, le=100.0, description="USD staked per bet")
+    snipe_window_s: float = Field(
+        default=90.0, ge=5.0, le=900.0,
+        description="entries only in the last N market seconds of a window",
+    )
+    confidence_threshold: float = Field(
+        default=0.6, ge=0.5, le=0.99,
+        description="minimum probability that the favoured side wins",
+    )
+    edge_margin: float = Field(
+        default=0.03, ge=0.0, le=0.5,
+        description="minimum advantage of that probability over the ask",
+    )
+    reactive_weight: float = Field(
+        default=0.25, ge=0.0, le=1.0, description="weight of the reactive (momentum) path"
+    )
+    predictive_weight: float = Field(
+        default=0.75, ge=0.0, le=1.0, description="weight of the predictive (probability) path"
+    )
+    assets: tuple[Asset, ...] = Field(
+        default=ASSETS, min_length=0, max_length=len(ASSETS),
+        description="assets the strategy may enter; the others are only watched",
+    )
+    cooldown_s: float = Field(
+        default=60.0, ge=0.0, le=3600.0,
+        description="market seconds a slot rests after a resolution",
+    )
+    max_open_positions: int = Field(
+        default=8, ge=0, le=64, description="no entry while this many bets are open"
+    )
+    win_rate_window: int = Field(
+        default=50, ge=5, le=1000, description="resolved bets the rolling win rate spans"
+    )
+    min_history: int = Field(
+        default=20, ge=3, le=120, description="history points needed before any opinion"
+    )
+    min_volatility: float = Field(
+        default=0.2, ge=0.01, le=5.0,
+        description="annualised floor on the volatility estimated from history",
+    )
+    fast_ema_period: int = Field(
+        default=5, ge=2, le=60, description="fast EMA of the reactive path's trend check (points)"
+    )
+    slow_ema_period: int = Field(
+        default=20, ge=3, le=120, description="slow EMA of the reactive path's trend check (points)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Params":
+        if self.reactive_weight + self.predictive_weight <= 0:
+            raise ValueError("reactive_weight and predictive_weight cannot both be 0")
+        if self.fast_ema_period >= self.slow_ema_period:
+            raise ValueError("fast_ema_period must be less than slow_ema_period")
+        if len(set(self.assets)) != len(self.assets):
+            raise ValueError("assets must not repeat")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    direction: Direction
+    confidence: float  # probability that `direction` wins, in [0.5, 1]
+    path: Path
+    enter: bool
+    prob_up: float  # in [0, 1]
+    edge: float  # confidence - ask of `direction`
+    reason: str
+
+
+def normal_cdf(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def predictive_prob_up(
+    *, open_price: float, price: float, sigma_annual: float, time_left_s: float
+) -> float:
+    """P(price at window end >= open_price) for a driftless GBM."""
+    tau = max(time_left_s, _MIN_TIME_LEFT_S) / ta_engine.SECONDS_PER_YEAR
+    spread = sigma_annual * math.sqrt(tau)
+    z = (math.log(price / open_price) - 0.5 * spread * spread) / spread
+    return normal_cdf(z)
+
+
+def evaluate(view: MarketView, params: Params) -> Decision | None:
+    """The decision for one slot now, or ``None`` without an opinion.
+
+    ``None`` when history is shorter than ``params.min_history`` or the view
+    holds numbers no price can have (non-positive, non-finite).
+    """
+    history = tuple(view.history)
+    if len(history) < params.min_history or not _sane(view, history):
+        return None
+    time_left = view.window_end - view.now
+
+    step_vol = ta_engine.realised_volatility(history)
+    if step_vol is None:
+        return None
+    sigma = max(ta_engine.annualise_volatility(step_vol, view.history_step_s), params.min_volatility)
+    p_predictive = predictive_prob_up(
+        open_price=view.open_price, price=view.price, sigma_annual=sigma, time_left_s=time_left
+    )
+    reactive = momentum_strategy.momentum_signal(
+        open_price=view.open_price,
+        price=view.price,
+        history=history,
+        history_step_s=view.history_step_s,
+        time_left_s=time_left,
+        min_volatility=params.min_volatility,
+        fast_period=params.fast_ema_period,
+        slow_period=params.slow_ema_period,
+        min_time_left_s=_MIN_TIME_LEFT_S,
+    )
+    blended = _blend(p_predictive, reactive, params)
+    if blended is None:
+        return None
+    prob_up, path = blended
+
+    direction: Direction = "up" if prob_up >= 0.5 else "down"
+    confidence = max(prob_up, 1.0 - prob_up)
+    edge = confidence - (view.up_ask if direction == "up" else view.down_ask)
+    blocker = _blocker(view, params, time_left, confidence, edge)
+    return Decision(
+        direction=direction,
+        confidence=confidence,
+        path=path,
+        enter=blocker is None,
+        prob_up=prob_up,
+        edge=edge,
+        reason=blocker or f"edge {edge:.3f} >= margin {params.edge_margin:.3f}",
+    )
+
+
+def _sane(view: MarketView, history: tuple[float, ...]) -> bool:
+    positive = (view.open_price, view.price, view.history_step_s, *history)
+    finite = (view.now, view.window_end, view.up_ask, view.down_ask)
+    return all(x > 0 and math.isfinite(x) for x in positive) and all(
+        math.isfinite(x) for x in finite
+    )
+
+
+def _blend(
+    p_predictive: float,
+    reactive: momentum_strategy.MomentumSignal | None,
+    params: Params,
+) -> tuple[float, Path] | None:
+    w_pred, w_react = params.predictive_weight, params.reactive_weight
+    if reactive is None or w_react == 0:
+        return (p_predictive, "predictive") if w_pred > 0 else None
+    p_reactive = reactive.confidence if reactive.direction == "up" else 1.0 - reactive.confidence
+    if w_pred == 0:
+        return p_reactive, "reactive"
+
+    prob_up = (w_pred * p_predictive + w_react * p_reactive) / (w_pred + w_react)
+    prob_up = min(1.0, max(0.0, prob_up))
+    # Only pulls towards the chosen side count as driving it.
+    side = 1.0 if prob_up >= 0.5 else -1.0
+    pull_pred = max(0.0, side * w_pred * (p_predictive - 0.5))
+    pull_react = max(0.0, side * w_react * (p_reactive - 0.5))
+    total = pull_pred + pull_react
+    if total > 0 and pull_pred / total >= _DOMINANT_SHARE:
+        return prob_up, "predictive"
+    if total > 0 and pull_react / total >= _DOMINANT_SHARE:
+        return prob_up, "reactive"
+    return prob_up, "blend"
+
+
+def _blocker(
+    view: MarketView, params: Params, time_left: float, confidence: float, edge: float
+) -> str | None:
+    """Why not to enter now, or ``None`` when every gate is open."""
+    if time_left <= 0:
+        return "window closed"
+    if view.asset not in params.assets:
+        return "asset filtered"
+    if view.in_cooldown:
+        return "cooldown"
+    if view.has_position:
+        return "has position"
+    if view.open_positions >= params.max_open_positions:
+        return f"max open positions ({params.max_open_positions})"
+    if time_left > params.snipe_window_s:
+        return f"outside snipe window ({time_left:.1f}s left > {params.snipe_window_s:g}s)"
+    if confidence < params.confidence_threshold:
+        return f"confidence {confidence:.3f} < threshold {params.confidence_threshold:.3f}"
+    if edge < params.edge_margin:
+        return f"edge {edge:.3f} < margin {params.edge_margin:.3f}"
+    return None

@@ -1,0 +1,129 @@
+"""Pure technical-analysis indicators over sequences of floats.
+
+Conventions shared by every function here:
+
+- Input is oldest first; the result describes the last point of the sequence.
+- Input too short to compute the indicator returns ``None``; it never raises.
+- Nonsensical arguments raise ``ValueError``: a period or window <= 0, a
+  sample spacing <= 0, a non-positive or non-finite price where a logarithm is
+  taken.
+- Nothing is cached or stored between calls.
+"""
+
+import math
+from collections.abc import Sequence
+
+SECONDS_PER_YEAR: float = 365 * 24 * 3600.0
+
+
+def _check_period(period: int, name: str = "period") -> None:
+    # bool is an int subclass; True as a period is a bug, not a period of 1.
+    if isinstance(period, bool) or not isinstance(period, int) or period <= 0:
+        raise ValueError(f"{name} must be a positive int, got {period!r}")
+
+
+def sma(values: Sequence[float], period: int) -> float | None:
+    """Simple moving average of the last ``period`` values."""
+    _check_period(period)
+    if len(values) < period:
+        return None
+    return math.fsum(values[-period:]) / period
+
+
+def ema(values: Sequence[float], period: int) -> float | None:
+    """Exponential moving average at the last value, alpha = 2 / (period + 1).
+
+    Seeded with the SMA of the first ``period`` values (not with the first
+    value), so the result does not depend on one arbitrary starting point;
+    it needs at least ``period`` values. With exactly ``period`` values the
+    EMA equals their SMA.
+    """
+    _check_period(period)
+    if len(values) < period:
+        return None
+    alpha = 2.0 / (period + 1)
+    result = math.fsum(values[:period]) / period
+    for value in values[period:]:
+        result += alpha * (value - result)
+    return result
+
+
+def rsi(values: Sequence[float], period: int = 14) -> float | None:
+    """Wilder's relative strength index in [0, 100]; needs ``period + 1`` values.
+
+    The first average gain and loss are plain means of the first ``period``
+    changes; later ones use Wilder's smoothing,
+    ``avg = (avg * (period - 1) + change) / period``. A series with gains and
+    no losses is 100, losses and no gains 0, and a flat series 50 (neither
+    side has strength).
+    """
+    _check_period(period)
+    if len(values) < period + 1:
+        return None
+    changes = [b - a for a, b in zip(values, values[1:])]
+    avg_gain = math.fsum(max(c, 0.0) for c in changes[:period]) / period
+    avg_loss = math.fsum(max(-c, 0.0) for c in changes[:period]) / period
+    for change in changes[period:]:
+        avg_gain = (avg_gain * (period - 1) + max(change, 0.0)) / period
+        avg_loss = (avg_loss * (period - 1) + max(-change, 0.0)) / period
+    if avg_loss == 0.0:
+        return 100.0 if avg_gain > 0.0 else 50.0
+    return 100.0 - 100.0 / (1.0 + avg_gain / avg_loss)
+
+
+def rate_of_change(values: Sequence[float], period: int = 1) -> float | None:
+    """Fractional change over ``period`` steps: ``v[-1] / v[-1 - period] - 1``.
+
+    ``None`` when there are not ``period + 1`` values or the base value is 0.
+    """
+    _check_period(period)
+    if len(values) < period + 1:
+        return None
+    base = values[-1 - period]
+    if base == 0:
+        return None
+    return values[-1] / base - 1.0
+
+
+def log_returns(prices: Sequence[float]) -> tuple[float, ...]:
+    """``ln(p[i] / p[i-1])`` for consecutive prices; empty for fewer than 2 prices."""
+    for price in prices:
+        if not (price > 0 and math.isfinite(price)):
+            raise ValueError(f"prices must be positive and finite, got {price!r}")
+    return tuple(math.log(b / a) for a, b in zip(prices, prices[1:]))
+
+
+def realised_volatility(prices: Sequence[float], window: int | None = None) -> float | None:
+    """Sample standard deviation (n - 1) of the log returns, per sample step.
+
+    ``window`` limits it to the last ``window`` returns (all of them when
+    ``None``). Needs at least 2 returns, i.e. 3 prices. The result is in
+    units of the sample spacing; see :func:`annualise_volatility`.
+    """
+    if window is not None:
+        _check_period(window, "window")
+    returns = log_returns(prices)
+    if window is not None:
+        returns = returns[-window:]
+    n = len(returns)
+    if n < 2:
+        return None
+    mean = math.fsum(returns) / n
+    return math.sqrt(math.fsum((r - mean) ** 2 for r in returns) / (n - 1))
+
+
+def annualise_volatility(
+    vol_per_step: float, step_s: float, *, year_s: float = SECONDS_PER_YEAR
+) -> float:
+    """Scale a per-step volatility to one year: ``vol * sqrt(year_s / step_s)``.
+
+    Random-walk scaling (variance grows linearly with time); a year is
+    365 days of 24 hours, as markets that never close count it.
+    """
+    if not (step_s > 0 and math.isfinite(step_s)):
+        raise ValueError(f"step_s must be positive and finite, got {step_s!r}")
+    if not (year_s > 0 and math.isfinite(year_s)):
+        raise ValueError(f"year_s must be positive and finite, got {year_s!r}")
+    if not (vol_per_step >= 0 and math.isfinite(vol_per_step)):
+        raise ValueError(f"vol_per_step must be >= 0 and finite, got {vol_per_step!r}")
+    return vol_per_step * math.sqrt(year_s / step_s)
