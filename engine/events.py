@@ -23,7 +23,7 @@ class EventLog:
         self.recent: deque[Event] = deque(maxlen=RECENT)
         self.write_error: str | None = None
 
-    def emit(self, kind: str, message: str, **detail: Any) -> Event:
+    def emit(self, kind: str, message: str, /, **detail: Any) -> Event:
         event = Event(at=utc_now_iso(), kind=kind, message=message, detail=detail)
         self.recent.append(event)
         line = event.model_dump_json() + "\n"

@@ -1,0 +1,218 @@
+"""The engine as a real subprocess on a temp state directory: write control, watch status."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from engine.contract import CONTROL_FILE, STATE_FILE
+from engine.events import read_events
+from tests.support.engine_proc import ROOT, EngineProcess, ctl
+
+# Make every slot bet early in its window, so positions are open most of the time.
+EAGER = {"snipe_window_s": 900, "edge_margin": 0.0, "confidence_threshold": 0.5}
+
+
+def events_after(state_dir: Path, marker: str) -> list[dict]:
+    events = read_events(state_dir / "events.jsonl", limit=100_000)
+    for index, event in enumerate(events):
+        if marker in event["message"]:
+            return events[index + 1 :]
+    raise AssertionError(f"no event containing {marker!r}")
+
+
+def test_pause_resume_apply_at_a_cycle_boundary(engine: EngineProcess) -> None:
+    result = engine.writer.update(lambda c: c.overrides.update(EAGER))
+    engine.wait_generation(result.control.generation)
+    engine.wait_for(lambda s: s.stats.open_positions >= 3, what="open positions")
+
+    paused = engine.writer.set_paused(True).control.generation
+    status = engine.wait_generation(paused)
+    assert status.engine.state == "paused"
+    assert status.control.applied.paused
+    open_at_pause = status.stats.open_positions
+    assert open_at_pause >= 1
+    # Paused: open positions keep being tracked and resolve; nothing new is entered.
+    status = engine.wait_for(lambda s: s.stats.open_positions == 0, timeout=20, what="positions resolving while paused")
+    after = events_after(engine.state_dir, f"control generation {paused} applied")
+    assert not [e for e in after if e["kind"] == "entry"]
+    assert len([e for e in after if e["kind"] == "resolution"]) >= open_at_pause
+
+    resumed = engine.writer.set_paused(False).control.generation
+    assert engine.wait_generation(resumed).engine.state == "running"
+    engine.wait_for(lambda s: s.stats.open_positions >= 1, what="entries after resume")
+
+
+def test_override_applies_and_new_bets_use_it(engine: EngineProcess) -> None:
+    result = engine.writer.update(lambda c: c.overrides.update({**EAGER, "stake": 7.25}))
+    status = engine.wait_generation(result.control.generation)
+    assert status.params.values["stake"] == 7.25
+    assert status.control.applied.overrides["stake"] == 7.25
+    status = engine.wait_for(
+        lambda s: any(slot.position and slot.position.entered_at > 0 and slot.position.stake == 7.25 for slot in s.slots),
+        what="a bet at the new stake",
+    )
+    schema = status.params.schema_
+    assert schema["properties"]["stake"]["maximum"] == 100
+
+
+def test_per_slot_pause(engine: EngineProcess) -> None:
+    engine.writer.update(lambda c: c.overrides.update(EAGER))
+    generation = engine.writer.set_slot_paused("BTC-5m", True).control.generation
+    status = engine.wait_generation(generation)
+    slots = {s.id: s for s in status.slots}
+    assert slots["BTC-5m"].paused and not slots["ETH-5m"].paused
+    engine.wait_for(lambda s: s.stats.resolved >= 20, timeout=20, what="20 resolutions")
+    after = events_after(engine.state_dir, f"control generation {generation} applied")
+    entered = {e["detail"]["slot"] for e in after if e["kind"] == "entry"}
+    assert "BTC-5m" not in entered
+    assert len(entered) >= 5
+
+
+def test_bad_control_keeps_the_last_good_intent(engine: EngineProcess) -> None:
+    good = engine.writer.set_paused(True).control.generation
+    engine.wait_generation(good)
+    control = engine.state_dir / CONTROL_FILE
+    for garbage, reason in ((b"{ not json", "not valid JSON"), (b"", "empty"), (b'{"schema_version": 9, "generation": 99}', "schema_version 9")):
+        control.write_bytes(garbage)
+        status = engine.wait_for(lambda s, r=reason: any(r in w for w in s.control.warnings), what=f"warning {reason}")
+        assert status.engine.state == "paused" and status.control.observed_generation == good
+    cycle = engine.status().engine.cycle
+    engine.wait_for(lambda s: s.engine.cycle > cycle + 3, what="cycles going on")
+    fixed = engine.writer.set_paused(False)
+    assert fixed.note and "unusable" in fixed.note
+    status = engine.wait_generation(fixed.control.generation)
+    assert status.engine.state == "running" and status.control.warnings == []
+    warnings = [e["message"] for e in read_events(engine.state_dir / "events.jsonl") if e["kind"] == "warning"]
+    assert any("not valid JSON" in w for w in warnings)
+
+
+def test_kill9_with_open_positions_then_restart_keeps_everything(engine_factory) -> None:
+    engine: EngineProcess = engine_factory()
+    engine.writer.update(lambda c: c.overrides.update(EAGER))
+    engine.writer.set_slot_paused("ADA-15m", True)
+    _, check = engine.writer.send_command("check")
+    engine.wait_ack(check.id)
+    engine.wait_for(lambda s: s.stats.open_positions >= 4 and s.stats.resolved >= 3, timeout=20, what="positions and results")
+    engine.kill9()
+
+    saved = json.loads((engine.state_dir / STATE_FILE).read_text())
+    positions = {sid: slot["position"] for sid, slot in saved["slots"].items() if slot["position"]}
+    assert len(positions) >= 3
+
+    again: EngineProcess = engine_factory(state_dir=engine.state_dir)
+    status = again.status()
+    assert status is not None and status.engine.pid == again.pid
+    # One cycle has run since the restart: every saved position is still open, or resolved on the same side.
+    resolved_now = {e["detail"]["slot"]: e["detail"] for e in events_after(again.state_dir, "resumed state.json") if e["kind"] == "resolution"}
+    slots = {s.id: s for s in status.slots}
+    for sid, position in positions.items():
+        live = slots[sid].position
+        if live is not None:
+            assert (live.side, live.stake, live.odds, live.entered_at) == (
+                position["side"], position["stake"], position["odds"], position["entered_at"]
+            )
+        else:
+            assert resolved_now[sid]["side"] == position["side"]
+    assert status.engine.cycle == saved["cycle"] + 1
+    assert status.stats.resolved >= saved["resolved"]
+    assert status.control.applied.paused_slots == ["ADA-15m"]
+    assert status.params.values["snipe_window_s"] == 900
+    assert any(a.id == check.id for a in status.control.acks)
+    log = read_events(again.state_dir / "events.jsonl")
+    assert sum(1 for e in log if e["kind"] == "check") == 1  # the check ran once, not again after restart
+    assert any("resumed state.json" in e["message"] for e in log)
+
+
+def test_sigterm_finishes_the_cycle_and_exits_zero(engine: EngineProcess) -> None:
+    engine.wait_cycles(3)
+    assert engine.stop() == 0
+    saved = json.loads((engine.state_dir / STATE_FILE).read_text())
+    assert saved["cycle"] >= 3
+    assert stat.S_IMODE(os.stat(engine.state_dir).st_mode) == 0o700
+    for path in engine.state_dir.iterdir():
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path.name
+    assert "engine stopped (SIGTERM)" in (engine.state_dir / "events.jsonl").read_text()
+
+
+def test_second_engine_on_the_same_directory_is_refused(engine: EngineProcess) -> None:
+    second = subprocess.run(
+        [sys.executable, "-m", "engine", "engine", "--state-dir", str(engine.state_dir), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )
+    assert second.returncode == 3
+    assert f"another engine (pid {engine.pid}) already runs" in second.stderr
+    assert engine.proc is not None and engine.proc.poll() is None
+
+
+def test_ctl_exit_codes_say_what_happened(engine: EngineProcess) -> None:
+    ok = ctl(engine.state_dir, "pause")
+    assert ok.returncode == 0 and "applied" in ok.stdout
+    refused = ctl(engine.state_dir, "set", "stake=1000")
+    assert refused.returncode == 1 and "less than or equal to 100" in refused.stderr
+    unknown = ctl(engine.state_dir, "set", "leverage=10")
+    assert unknown.returncode == 2 and "unknown parameter 'leverage'" in unknown.stderr
+    # The refused value does not block the next change.
+    again = ctl(engine.state_dir, "set", "stake=6")
+    assert again.returncode == 0, again.stderr
+    check = ctl(engine.state_dir, "check")
+    assert check.returncode == 0 and "applied" in check.stdout
+    summary = ctl(engine.state_dir, "status", "--wait")
+    assert summary.returncode == 0 and "PAUSED" in summary.stdout and '"stake":6' in summary.stdout
+
+
+def test_ctl_times_out_without_an_engine(tmp_path: Path) -> None:
+    result = ctl(tmp_path / "nobody", "--timeout", "0.5", "pause")
+    assert result.returncode == 3
+    assert "is an engine running there?" in result.stderr
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from engine.control_writer import ControlWriter
+    writer = ControlWriter(Path(sys.argv[1]), tool=sys.argv[2])
+    key = "count_" + sys.argv[2]
+    for _ in range(int(sys.argv[3])):
+        writer.update(lambda c: c.overrides.__setitem__(key, int(c.overrides.get(key, 0)) + 1))
+    """
+)
+
+
+def test_two_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(state), name, "200"], cwd=ROOT)
+        for name in ("a", "b")
+    ]
+    assert [p.wait(120) for p in procs] == [0, 0]
+    control = json.loads((state / CONTROL_FILE).read_text())
+    assert control["generation"] == 400
+    assert control["overrides"] == {"count_a": 200, "count_b": 200}
+
+
+PAUSER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from engine.control_writer import ControlWriter
+    writer = ControlWriter(Path(sys.argv[1]), tool="w" + sys.argv[2])
+    for i in range(int(sys.argv[3])):
+        writer.set_paused(i % 2 == 0)
+    """
+)
+
+
+def test_concurrent_writers_against_a_running_engine(engine: EngineProcess) -> None:
+    procs = [subprocess.Popen([sys.executable, "-c", PAUSER, str(engine.state_dir), str(n), "200"], cwd=ROOT) for n in (1, 2)]
+    assert [p.wait(120) for p in procs] == [0, 0]
+    status = engine.wait_generation(400)
+    assert status.control.observed_generation == 400
+    assert status.control.rejected_generation == 0
+    assert status.engine.state == "running"  # each writer's last write was resume
