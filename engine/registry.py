@@ -13,6 +13,7 @@ import inspect
 import json
 import linecache
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,9 +116,10 @@ def check_api(version: CodeVersion) -> None:
     """The new set exposes what the engine calls; raise `StrategyLoadError` otherwise."""
     module = version.strategy
     path = str(module.__file__)
+    source = next(m.source for m in version.modules if m.name == ENTRY_MODULE)
 
     def fail(message: str, obj: Any = None) -> StrategyLoadError:
-        line = first_line(obj)
+        line = first_line(obj, source) if obj is not None else None
         return StrategyLoadError(message, file=path, line=line, phase="api")
 
     api_version = getattr(module, "API_VERSION", None)
@@ -160,14 +162,19 @@ def check_api(version: CodeVersion) -> None:
         raise fail(f"Decision lacks the fields {', '.join(absent)}", decision)
 
 
-def first_line(obj: Any) -> int | None:
+def first_line(obj: Any, source: bytes = b"") -> int | None:
+    """Where a function or class is defined. Classes are looked up in `source`, the
+    bytes that were compiled (the file on disk or linecache may hold other text)."""
     code = getattr(obj, "__code__", None)
     if code is not None:
         return int(code.co_firstlineno)
-    try:
-        return inspect.getsourcelines(obj)[1] if obj is not None else None
-    except (OSError, TypeError):
-        return None
+    name = getattr(obj, "__name__", None)
+    if isinstance(obj, type) and name and source:
+        pattern = re.compile(rf"^\s*class\s+{re.escape(name)}\b")
+        for number, text in enumerate(source.decode("utf-8", errors="replace").splitlines(), 1):
+            if pattern.match(text):
+                return number
+    return None
 
 
 # ------------------------------------------------------- validating one decision
