@@ -48,14 +48,18 @@ def view(
     points: int = 60,
     up_ask: float = 0.5,
     down_ask: float = 0.5,
+    noise: float = 0.0,
 ) -> MarketView:
-    """One market view: the price moved by `move` (relative) since the open, `left_s` before the end."""
+    """One market view: the price moved by `move` (relative) since the open, `left_s` before the end,
+    with a zigzag of relative size `noise` on the way (so volatility estimates are not zero)."""
     start = 1_800_000_000.0
     end = start + window_s
     now = end - left_s
     open_price = 100.0
     step = 1.0
-    history = tuple(open_price * (1 + move * min(1.0, (i + 1) / points)) for i in range(points))
+    history = tuple(
+        open_price * (1 + move * min(1.0, (i + 1) / points) + noise * (-1) ** (points - 1 - i)) for i in range(points)
+    )
     return MarketView(
         slot_id=f"{asset}-{window_s // 60}m",
         asset=asset,
