@@ -148,7 +148,8 @@ class Engine:
         if rolled is not None:
             command_runner.after_auto_rollback(self, rolled)
         self.write_status()
-        self.persist()
+        # fsync only when money or intent moved: the rest is re-derived next cycle anyway.
+        self.persist(durable=bool(outcome.entered or outcome.resolutions or rolled or intake.kind == "new"))
 
     # ------------------------------------------------------------ the steps
 
@@ -226,12 +227,12 @@ class Engine:
         except OSError as exc:
             self._disk_trouble(f"cannot write status.json: {exc.strerror or exc}")
 
-    def persist(self) -> None:
+    def persist(self, durable: bool = True) -> None:
         if not hasattr(self, "manager"):
             return
         self.manager.state.market = self.market.record()
         try:
-            self.manager.persist()
+            self.manager.persist(durable)
         except OSError as exc:
             self._disk_trouble(f"cannot persist state.json: {exc.strerror or exc}; trading continues from memory")
             return

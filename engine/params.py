@@ -52,5 +52,13 @@ def revalidate(model: type[BaseModel], overrides: dict[str, Any]) -> tuple[BaseM
     return params, kept, dropped
 
 
+_schemas: dict[type[BaseModel], dict[str, Any]] = {}
+
+
 def params_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema()
+    """The JSON Schema of a parameter model, computed once per loaded code version."""
+    if model not in _schemas:
+        if len(_schemas) > 8:
+            _schemas.clear()  # old code versions must not be kept alive by this cache
+        _schemas[model] = model.model_json_schema()
+    return _schemas[model]

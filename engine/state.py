@@ -111,8 +111,9 @@ class StateManager:
             )
         return cls(path, result.value)
 
-    def persist(self) -> None:
-        atomic_write_bytes(self.path, self.state.model_dump_json().encode(), durable=True)
+    def persist(self, durable: bool = True) -> None:
+        """Atomic always (a kill -9 loses nothing written); `durable` also survives a power cut."""
+        atomic_write_bytes(self.path, self.state.model_dump_json().encode(), durable=durable)
 
     # -------------------------------------------------------------- bookkeeping
 

@@ -40,16 +40,21 @@ def momentum_signal(
     fast_period: int,
     slow_period: int,
     min_time_left_s: float = 1.0,
+    step_vol: float | None = None,
 ) -> MomentumSignal | None:
     """The reactive call for one slot, or ``None`` without enough history.
 
     ``min_volatility`` is an annualised floor on the volatility estimate, so a
     quiet stretch of history cannot turn a tiny move into a certainty.
     ``time_left_s`` is floored at ``min_time_left_s`` for the same reason.
+    ``step_vol`` is the per-step volatility when the caller has already
+    measured it (the engine evaluates every slot every cycle: measuring once
+    matters).
     """
     if not (open_price > 0 and price > 0 and history_step_s > 0):
         return None
-    step_vol = ta_engine.realised_volatility(history)
+    if step_vol is None:
+        step_vol = ta_engine.realised_volatility(history)
     if step_vol is None:
         return None
     vol_floor_per_step = min_volatility * math.sqrt(history_step_s / ta_engine.SECONDS_PER_YEAR)

@@ -115,6 +115,9 @@ class Params(BaseModel):
     min_history: int = Field(
         default=20, ge=3, le=120, description="history points needed before any opinion"
     )
+    vol_lookback: int = Field(
+        default=60, ge=2, le=120, description="history points the volatility estimate spans"
+    )
     min_volatility: float = Field(
         default=0.2, ge=0.01, le=5.0,
         description="annualised floor on the volatility estimated from history",
@@ -173,7 +176,7 @@ def evaluate(view: MarketView, params: Params) -> Decision | None:
         return None
     time_left = view.window_end - view.now
 
-    step_vol = ta_engine.realised_volatility(history)
+    step_vol = ta_engine.realised_volatility(history[-(params.vol_lookback + 1) :])
     if step_vol is None:
         return None
     sigma = max(ta_engine.annualise_volatility(step_vol, view.history_step_s), params.min_volatility)
@@ -190,6 +193,7 @@ def evaluate(view: MarketView, params: Params) -> Decision | None:
         fast_period=params.fast_ema_period,
         slow_period=params.slow_ema_period,
         min_time_left_s=_MIN_TIME_LEFT_S,
+        step_vol=step_vol,
     )
     blended = _blend(p_predictive, reactive, params)
     if blended is None:
