@@ -65,6 +65,7 @@ class MissionControlApp(App[None]):
         Binding("o", "overrides", "Overrides"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+p", "command_palette", "Commands", priority=True, key_display="^p"),
         Binding("colon", "command_palette", "Command palette", show=False, key_display=":"),
         Binding("escape", "clear_filter", "Clear filter", show=False, key_display="esc"),
         Binding("q", "quit", "Quit (engine keeps running)"),
@@ -112,7 +113,7 @@ class MissionControlApp(App[None]):
     def on_mount(self) -> None:
         self.sub_title = str(self.state_dir)
         if self.read_only:
-            self.query_one(EventLog).add_line(utc_now_iso(), "info", "read-only mode: nothing will be written")
+            self.query_one(EventLog).add_line(self.now_iso(), "info", "read-only mode: nothing will be written")
         self.load_status()
         self.refresh_header()
         self.set_interval(1.0, self.tick)
@@ -132,15 +133,17 @@ class MissionControlApp(App[None]):
 
     def load_status(self) -> None:
         """Read status.json now; new data flows to the widgets through `status`."""
+        if not self.is_running:  # a watcher or timer firing during shutdown
+            return
         result = self.source.load()
         if result.problem != self._last_problem:
             self._last_problem = result.problem
             if result.problem:
-                self.query_one(EventLog).add_line(utc_now_iso(), "warning", f"status refused: {result.problem}")
+                self.query_one(EventLog).add_line(self.now_iso(), "warning", f"status refused: {result.problem}")
         if result.restarted:
             message = "the engine restarted (new boot id)"
             self.notify(message, title="Engine restarted", severity="warning")
-            self.query_one(EventLog).add_line(utc_now_iso(), "restart", message)
+            self.query_one(EventLog).add_line(self.now_iso(), "restart", message)
         if result.changed:
             self.status = self.source.status
         else:
@@ -166,6 +169,8 @@ class MissionControlApp(App[None]):
             self.call_after_refresh(grid.focus_first)
 
     def refresh_header(self) -> None:
+        if not self.is_running:
+            return
         self.query_one(HeaderBar).show(
             self.source.view(),
             local_pending=len(self.tracker),
@@ -176,6 +181,8 @@ class MissionControlApp(App[None]):
 
     def tick(self) -> None:
         """Once a second: ages and STALE/DOWN, a missed file change, a vanished terminal."""
+        if not self.is_running:
+            return
         if terminal_gone(self._tty_fd):
             self.exit(return_code=129)
             return
@@ -188,7 +195,7 @@ class MissionControlApp(App[None]):
             self.engine_process = None
             message = f"the demo engine exited with code {process.returncode}; see engine.log in {self.state_dir}"
             self.notify(message, title="Engine exited", severity="error", timeout=30)
-            self.query_one(EventLog).add_line(utc_now_iso(), "error", message)
+            self.query_one(EventLog).add_line(self.now_iso(), "error", message)
 
     @work(exclusive=True, group="status-watch")
     async def watch_status_dir(self) -> None:
@@ -262,11 +269,14 @@ class MissionControlApp(App[None]):
             except Exception as exc:  # OSError, lock trouble: show, never crash
                 self.notify(f"not written: {exc}", title="Write failed", severity="error")
                 return
+        if not self.is_running:
+            return
         self.tracker.add(pending)
+        self.source.note_written(pending.generation)
         if self.client.last_note:
             self.notify(self.client.last_note, severity="warning")
         self.query_one(EventLog).add_line(
-            utc_now_iso(), "command", f"{pending.label}: written as generation {pending.generation}, pending"
+            self.now_iso(), "command", f"{pending.label}: written as generation {pending.generation}, pending"
         )
         self.notify(f"{pending.label}: pending (generation {pending.generation})", title="Sent")
         if self.status is not None:
@@ -280,11 +290,14 @@ class MissionControlApp(App[None]):
         if outcome.ok:
             text = f"{label}: {outcome.result.replace('_', ' ')}{detail}"
             self.notify(text, title="Applied")
-            self.query_one(EventLog).add_line(utc_now_iso(), "applied", text)
+            self.query_one(EventLog).add_line(self.now_iso(), "applied", text)
         else:
             text = f"{label}: refused{detail}"
             self.notify(text, title="Refused", severity="error", timeout=15)
-            self.query_one(EventLog).add_line(utc_now_iso(), "refused", text)
+            self.query_one(EventLog).add_line(self.now_iso(), "refused", text)
+
+    def now_iso(self) -> str:
+        return self.source.clock().isoformat(timespec="milliseconds")
 
     def focused_card(self) -> SlotCard | None:
         focused = self.screen.focused
@@ -384,7 +397,7 @@ class MissionControlApp(App[None]):
         return [
             ("Engine and code", key_rows([b for b in cls.BINDINGS if isinstance(b, Binding)])),
             ("Slots", key_rows(SlotCard.BINDINGS + SlotGrid.BINDINGS)),  # type: ignore[operator]
-            ("Anywhere", [("ctrl+p / :", "Command palette: every action by name"), ("esc", "Back out")]),
+            ("Anywhere", [("esc", "Back out of a dialog, the filter or the palette")]),
             ("Overrides form", key_rows(OverridesScreen.BINDINGS)),  # type: ignore[arg-type]
             ("Confirmations", key_rows(ConfirmCodeScreen.BINDINGS)),  # type: ignore[arg-type]
         ]

@@ -145,6 +145,10 @@ class StatusSource:
         self.status = new
         return LoadResult(True, restarted, None)
 
+    def note_written(self, generation: int) -> None:
+        """Our own write: pending at once, without waiting for the next status."""
+        self.control_generation = max(self.control_generation, generation)
+
     def _read_control_generation(self) -> None:
         control = read_model(self.state_dir / CONTROL_FILE, Control).value
         if control is not None:

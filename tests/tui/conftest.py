@@ -241,3 +241,35 @@ def make_app(state: StateDir, clock: FakeClock) -> Callable[..., MissionControlA
         return MissionControlApp(state.path, **kwargs)
 
     return factory
+
+
+# ------------------------------------------------------------------ pilot helpers
+
+
+def log_text(app: MissionControlApp) -> str:
+    from foresight_tui.widgets.event_log import EventLog
+
+    lines = " ".join(strip.text for strip in app.query_one(EventLog).lines)
+    return " ".join(lines.split())  # wrapped lines and padding do not matter
+
+
+def header_text(app: MissionControlApp) -> str:
+    from textual.widgets import Static
+
+    header = app.query_one("#header")
+    return "\n".join(str(widget.content) for widget in header.query(Static))
+
+
+def read_control(state: StateDir) -> Any:
+    from engine.contract import Control
+    from engine.fileio import read_model
+
+    result = read_model(state.control_path, Control)
+    assert result.value is not None, result.reason
+    return result.value
+
+
+async def settle(app: MissionControlApp, pilot: Any) -> None:
+    """Let queued writes reach the disk and the screen catch up."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()

@@ -1,0 +1,297 @@
+"""Every key of Mission Control, driven with Pilot against status files the test writes."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+
+from foresight_tui.screens.confirm_code import ConfirmCodeScreen
+from foresight_tui.screens.help import HelpScreen
+from foresight_tui.screens.overrides import OverridesScreen
+from foresight_tui.screens.slot_detail import SlotDetailScreen
+from foresight_tui.widgets.filter_bar import FilterBar
+from foresight_tui.widgets.slot_card import SlotCard
+from foresight_tui.widgets.slot_grid import SlotGrid
+
+from .conftest import header_text, log_text, read_control, settle
+
+SIZE = (160, 50)
+
+
+async def test_first_card_has_focus_and_grid_is_four_by_four(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.focused, SlotCard) and app.focused.slot_id == "BTC-5m"
+        assert len(app.query(SlotCard)) == 16
+        assert app.query_one(SlotGrid).columns == 4
+
+
+async def test_p_pauses_and_r_resumes_the_engine(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert read_control(state).paused is True
+        await pilot.press("r")
+        await settle(app, pilot)
+        control = read_control(state)
+        assert control.paused is False and control.generation == 5  # 3 observed + two writes
+
+
+async def test_pending_then_applied(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert "pending: gen 4 > observed 3 (1 mine)" in header_text(app)
+        assert "pause engine: written as generation 4, pending" in log_text(app)
+        state.applied()
+        app.load_status()
+        await pilot.pause()
+        assert "applied gen 4" in header_text(app)
+        assert "pause engine: applied" in log_text(app)
+        assert str(app.query_one("#state-badge").content) == "PAUSED"
+        assert len(app.tracker) == 0
+
+
+async def test_refused_write_shows_the_engines_reason(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await settle(app, pilot)
+        state.update(
+            lambda s: (
+                setattr(s.control, "rejected_generation", 4),
+                setattr(s.control, "warnings", ["overrides.stake: Input should be less than or equal to 100"]),
+            )
+        )
+        app.load_status()
+        await pilot.pause()
+        assert "pause engine: refused: overrides.stake: Input should be less than or equal to 100" in log_text(app)
+        assert len(app.tracker) == 0
+
+
+async def test_space_and_s_toggle_the_focused_slot(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert read_control(state).paused_slots == ["BTC-5m"]
+        state.applied()
+        app.load_status()
+        await pilot.pause()
+        card = app.query_one("#slot-BTC-5m", SlotCard)
+        assert card.has_class("-paused") and card.border_subtitle.startswith("PAUSED")
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert read_control(state).paused_slots == []
+
+
+async def test_arrows_and_hjkl_move_between_cards(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        steps = [("right", "BTC-15m"), ("down", "SOL-15m"), ("left", "SOL-5m"), ("up", "BTC-5m"),
+                 ("l", "BTC-15m"), ("j", "SOL-15m"), ("h", "SOL-5m"), ("k", "BTC-5m"), ("k", "BTC-5m")]  # fmt: skip
+        for key, expected in steps:
+            await pilot.press(key)
+            assert app.focused.slot_id == expected, key
+
+
+async def test_enter_opens_slot_detail_and_esc_closes(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("right", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SlotDetailScreen) and app.screen.slot_id == "BTC-15m"
+        table = app.screen.query_one("#detail-table").content
+        fields = {str(cell) for cell in table.columns[0]._cells}
+        assert {"id", "open_price", "signal.confidence", "signal.path", "cooldown_until", "history"} <= fields
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SlotDetailScreen)
+
+
+async def test_R_asks_then_sends_reload_with_changed_files(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmCodeScreen)
+        text = str(app.screen.query_one("#confirm-text").content)
+        assert "modified   strategies.strategy (strategy.py)" in text
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert not state.control_path.exists()
+        await pilot.press("R", "y")
+        await settle(app, pilot)
+        [command] = read_control(state).commands
+        assert command.type == "reload"
+        state.update(
+            lambda s: setattr(
+                s.control, "acks", [*s.control.acks, s.control.acks[0].model_copy(update={"id": command.id})]
+            )
+        )
+        app.load_status()
+        await pilot.pause()
+        assert "reload strategy code: applied" in log_text(app)
+
+
+async def test_enter_confirms_too(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R", "enter")
+        await settle(app, pilot)
+        assert [c.type for c in read_control(state).commands] == ["reload"]
+
+
+async def test_c_sends_check_without_asking(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert [c.type for c in read_control(state).commands] == ["check"]
+
+
+async def test_b_rolls_back_after_confirmation(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmCodeScreen)
+        assert "v2-99ffee" in str(app.screen.query_one("#confirm-text").content)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not state.control_path.exists()
+        await pilot.press("b", "y")
+        await settle(app, pilot)
+        assert [c.type for c in read_control(state).commands] == ["rollback"]
+
+
+async def test_o_writes_only_what_changed(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, OverridesScreen)
+        stake = app.screen.query_one("#param-stake")
+        stake.value = "7.5"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert read_control(state).overrides == {"stake": 7.5}
+
+
+async def test_o_refuses_out_of_bounds_and_writes_nothing(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#param-stake").value = "1000"
+        app.screen.query_one("#param-cooldown_s").value = "1.5"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OverridesScreen)
+        assert str(app.screen.query_one("#error-stake").content) == "must be <= 100"
+        assert str(app.screen.query_one("#error-cooldown_s").content) == "a whole number is required"
+        assert app.screen.focused.id == "param-stake"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not state.control_path.exists()
+
+
+async def test_o_form_follows_a_parameter_added_by_a_reload(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+
+        def add_param(status):
+            status.params.schema_["properties"]["max_spread"] = {"type": "number", "minimum": 0, "maximum": 0.2, "default": 0.05}
+            status.params.values["max_spread"] = 0.05
+
+        state.update(add_param)
+        app.load_status()
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#param-max_spread").value = "0.1"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert read_control(state).overrides == {"max_spread": 0.1}
+
+
+async def test_o_clear_overrides(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o", "ctrl+r")
+        await settle(app, pilot)
+        control = read_control(state)
+        assert control.overrides == {} and control.generation == 4
+
+
+async def test_question_mark_lists_every_key(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        rows = {keys for _, section in app.key_sections() for keys, _ in section}
+        for expected in ["p", "r", "R", "c", "b", "o", "/", "?", ":", "q", "esc", "space / s", "enter",
+                         "left / h", "right / l", "up / k", "down / j", "^p"]:  # fmt: skip
+            assert expected in rows, expected
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_slash_filters_and_esc_clears(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash")
+        await pilot.pause()
+        assert isinstance(app.focused, FilterBar)
+        await pilot.press("b", "t", "c")
+        await pilot.pause()
+        assert [c.slot_id for c in app.query_one(SlotGrid).visible_cards] == ["BTC-5m", "BTC-15m"]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.focused, SlotCard) and "filter: btc" in header_text(app)
+        await pilot.press("right")
+        assert app.focused.slot_id == "BTC-15m"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(app.query_one(SlotGrid).visible_cards) == 16
+
+
+async def test_filter_by_state(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"entered", "enter")
+        await pilot.pause()
+        visible = app.query_one(SlotGrid).visible_cards
+        assert visible and all(card.slot.state == "entered" for card in visible)
+
+
+async def test_ctrl_p_and_colon_open_the_palette_with_every_action(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, CommandPalette)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"pause engine")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert read_control(state).paused is True
+
+
+async def test_q_quits_the_tui_only(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not state.control_path.exists()
