@@ -14,11 +14,17 @@ if TYPE_CHECKING:
 
 
 def run_commands(engine: Engine, commands: tuple[Command, ...]) -> None:
+    # Write-ahead: the ids are on disk as started before anything runs, so a crash in the
+    # middle never runs a command twice; the restarted engine refuses it instead (at most once).
+    for command in commands:
+        engine.manager.mark_started(command.id, command.type)
+    engine.persist(durable=True)
     # Several reloads (or checks) queued in one cycle are one reload, each id acknowledged.
     outcomes: dict[str, ReloadOutcome] = {}
     for command in commands:
         if command.type not in outcomes or command.type == "rollback":
-            outcomes[command.type] = _execute(engine, command.type)
+            same = [c.id for c in commands if c.type == command.type] if command.type != "rollback" else [command.id]
+            outcomes[command.type] = _execute(engine, command.type, same)
         outcome = outcomes[command.type]
         engine.manager.record_ack(
             Ack(
@@ -33,7 +39,15 @@ def run_commands(engine: Engine, commands: tuple[Command, ...]) -> None:
             engine.probation_ack_ids = [command.id]
 
 
-def _execute(engine: Engine, kind: str) -> ReloadOutcome:
+def interrupted(engine: Engine) -> None:
+    """Commands a previous run started but never finished: acknowledged, never run again."""
+    for command_id, kind in list(engine.manager.state.started_commands.items()):
+        detail = "the engine stopped while running this command; it was not run again (send it again if still wanted)"
+        engine.manager.record_ack(Ack(id=command_id, type=kind, result="rejected", at=utc_now_iso(), detail=detail))
+        engine.events.emit("command", f"{kind} {command_id} interrupted by an engine stop; not run again", command=command_id)
+
+
+def _execute(engine: Engine, kind: str, ids: list[str]) -> ReloadOutcome:
     reloader = engine.reloader
     action = {"check": reloader.check, "reload": reloader.reload, "rollback": reloader.rollback}[kind]
     try:
@@ -52,6 +66,7 @@ def _execute(engine: Engine, kind: str) -> ReloadOutcome:
         changed=list(outcome.changed),
         error=outcome.error,
         version=outcome.version,
+        commands=ids,
     )
     if outcome.ok and kind != "check":
         _adopt_params(engine)

@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from engine import failpoints
 from engine.contract import MAX_FILE_BYTES
 
 FILE_MODE = 0o600
@@ -57,6 +58,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
+        if failpoints.ENABLED:
+            failpoints.before_replace(path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

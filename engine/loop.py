@@ -72,6 +72,7 @@ class Engine:
         self.trader = Trader(self.specs, self.manager, self.market)
         self.trader.ensure_slots()
         self.intake = ControlIntake(self.dir, frozenset(spec.id for spec in self.specs))
+        command_runner.interrupted(self)
         self.params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(state.applied.overrides))
         state.applied = AppliedIntent(paused=state.applied.paused, paused_slots=state.applied.paused_slots, overrides=kept)
         for warning in dropped:

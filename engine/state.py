@@ -85,6 +85,7 @@ class TradingState(_Model):
     rejected_generation: int = 0
     applied: AppliedIntent = Field(default_factory=AppliedIntent)
     handled_commands: dict[str, str] = Field(default_factory=dict, description="command id -> result")
+    started_commands: dict[str, str] = Field(default_factory=dict, description="command id -> type, running now")
     acks: list[Ack] = Field(default_factory=list)
     market: MarketRecord = Field(default_factory=MarketRecord)
 
@@ -132,7 +133,10 @@ class StateManager:
         return sum(recent) / len(recent) if recent else None
 
     def is_handled(self, command_id: str) -> bool:
-        return command_id in self.state.handled_commands
+        return command_id in self.state.handled_commands or command_id in self.state.started_commands
+
+    def mark_started(self, command_id: str, kind: str) -> None:
+        self.state.started_commands[command_id] = kind
 
     def record_ack(self, ack: Ack) -> None:
         handled = OrderedDict(self.state.handled_commands)
@@ -140,6 +144,7 @@ class StateManager:
         while len(handled) > HANDLED_IDS_KEPT:
             handled.popitem(last=False)
         self.state.handled_commands = dict(handled)
+        self.state.started_commands.pop(ack.id, None)
         self.state.acks.append(ack)
         del self.state.acks[:-RECENT_ACKS]
 
