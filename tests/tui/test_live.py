@@ -1,0 +1,194 @@
+"""Mission Control following the engine: staleness, corrupt files, restarts, the watcher, read-only, plain text."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from engine.contract import STATUS_FILE
+from foresight_tui.app import MissionControlApp
+from foresight_tui.control_client import ControlClient, ReadOnlyError
+from foresight_tui.messages import SlotPauseRequested
+from foresight_tui.widgets.slot_card import SlotCard
+
+from .conftest import MARKUP_MESSAGE, TEST_HOST, header_text, log_text, settle
+
+SIZE = (160, 50)
+
+
+def badge(app: MissionControlApp) -> str:
+    return str(app.query_one("#state-badge").content)
+
+
+async def test_stale_after_the_status_stops(make_app, state, clock):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert badge(app) == "RUNNING"
+        clock.advance(2.0)
+        app.tick()
+        assert badge(app) == "RUNNING" and "heartbeat 2.4s" in header_text(app)
+        clock.advance(1.0)  # 3.4 s > 3 cycle intervals of 1 s
+        app.tick()
+        await pilot.pause()
+        assert badge(app) == "STALE" and app.query_one("#state-badge").has_class("-stale")
+        state.update(lambda s: None)  # the engine writes again
+        app.tick()  # the one-second tick notices the new file even without the watcher
+        assert badge(app) == "RUNNING"
+
+
+async def test_down_when_the_engine_pid_is_gone(make_app, state):
+    app = make_app(this_host=TEST_HOST, alive=lambda pid: False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert badge(app) == "DOWN"
+
+
+async def test_waiting_for_the_engine_then_running(make_app, state):
+    (state.path / STATUS_FILE).unlink()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert badge(app) == "WAITING FOR ENGINE" and not app.query(SlotCard)
+        assert "no status.json yet" in header_text(app)
+        state.write()
+        app.tick()
+        await pilot.pause()
+        assert badge(app) == "RUNNING" and len(app.query(SlotCard)) == 16
+        assert isinstance(app.focused, SlotCard)
+
+
+async def test_corrupt_status_keeps_the_last_good_view_and_recovers(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        state.write_raw(b'{"schema_version": 1, "written_')
+        app.load_status()
+        await pilot.pause()
+        problem = app.query_one("#problem")
+        assert problem.display and "status.json is not valid JSON" in str(problem.content)
+        assert len(app.query(SlotCard)) == 16 and app.status is not None
+        assert "status refused: status.json is not valid JSON" in log_text(app)
+        state.write_raw(b"")
+        app.load_status()
+        assert "status.json is empty" in str(problem.content)
+        state.update(lambda s: setattr(s.engine, "cycle", 9000))
+        app.load_status()
+        await pilot.pause()
+        assert not problem.display and app.status.engine.cycle == 9001
+        assert "cycle 9001" in header_text(app)
+
+
+async def test_unknown_schema_version_is_refused_with_its_reason(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        raw = state.status.model_dump_json(by_alias=True).replace('"schema_version":1', '"schema_version":2', 1)
+        state.write_raw(raw.encode())
+        app.load_status()
+        await pilot.pause()
+        assert "unknown status schema_version 2" in str(app.query_one("#problem").content)
+        assert app.status.schema_version == 1
+
+
+async def test_engine_restart_is_announced(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        state.update(lambda s: setattr(s.engine, "boot_id", "boot-2"))
+        app.load_status()
+        await pilot.pause()
+        assert "restart the engine restarted (new boot id)" in log_text(app)
+
+
+async def test_only_changed_cards_are_refreshed(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        cards = {card.slot_id: card for card in app.query(SlotCard)}
+        shown = {slot_id: card._shown for slot_id, card in cards.items()}
+
+        def move_btc(status):
+            status.slots[0].price += 10
+
+        state.update(move_btc)
+        app.load_status()
+        await pilot.pause()
+        changed = [slot_id for slot_id, card in cards.items() if card._shown is not shown[slot_id]]
+        assert changed == ["BTC-5m"]
+        assert list(app.query(SlotCard)) == list(cards.values())  # updated in place, not rebuilt
+
+
+async def test_markup_in_status_text_is_shown_literally(make_app, state):
+    def slot_error(status):
+        status.slots[0].error = "[red]boom[/red] in evaluate"
+
+    state.update(slot_error)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert MARKUP_MESSAGE in log_text(app)
+        card = app.query_one("#slot-BTC-5m", SlotCard)
+        assert str(card.query_one(".signal").content) == "error: [red]boom[/red] in evaluate"
+        assert card.has_class("-error")
+
+
+async def test_watcher_updates_the_screen_quickly(make_app, state):
+    app = make_app(watch=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)  # the watcher thread is up
+        latencies = []
+        for cycle in (100, 101, 102):
+            state.update(lambda s, c=cycle: setattr(s.engine, "cycle", c))
+            started = time.monotonic()
+            expected = state.status.engine.cycle
+            while app.status.engine.cycle != expected:
+                assert time.monotonic() - started < 3.0, "the watcher did not pick up status.json"
+                await asyncio.sleep(0.005)
+            latencies.append(time.monotonic() - started)
+            await pilot.pause()
+            assert f"cycle {expected}" in header_text(app)
+        print("watcher latencies (s):", [round(x, 3) for x in latencies])
+        assert min(latencies) < 0.5, latencies  # typically ~30 ms; generous for slow CI machines
+
+
+async def test_read_only_writes_nothing_whatever_is_pressed(make_app, state):
+    app = make_app(read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "READ-ONLY" in header_text(app)
+        for key in ["p", "r", "space", "s", "R", "y", "enter", "c", "b", "y", "o", "ctrl+s", "escape",
+                    "ctrl+p", *"pause", "enter", "escape", "colon", *"reload", "enter", "escape"]:  # fmt: skip
+            await pilot.press(key)
+        await settle(app, pilot)
+        app.action_pause_engine()  # even a direct call is refused by the client
+        await settle(app, pilot)
+        assert not state.control_path.exists()
+        assert not (state.path / "control.lock").exists()
+        assert app.check_action("pause_engine", ()) is None
+    assert not state.control_path.exists()
+
+
+def test_read_only_client_refuses_before_touching_disk(tmp_path):
+    client = ControlClient(tmp_path, read_only=True)
+    for call in (lambda: client.set_engine_paused(True), lambda: client.send_command("reload"),
+                 lambda: client.set_overrides({"stake": 1.0}), client.clear_overrides,
+                 lambda: client.set_slot_paused("BTC-5m", True)):  # fmt: skip
+        try:
+            call()
+        except ReadOnlyError:
+            pass
+        else:
+            raise AssertionError("read-only client wrote")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_write_failure_is_shown_not_fatal(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.post_message(SlotPauseRequested("not a slot!", True))  # the contract refuses this id
+        await settle(app, pilot)
+        assert not state.control_path.exists()
+        assert app.is_running
+        assert any("not written" in n.message for n in app._notifications)
