@@ -65,10 +65,10 @@ class MissionControlApp(App[None]):
         Binding("o", "overrides", "Overrides"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("ctrl+p", "command_palette", "Commands", priority=True, key_display="^p"),
+        Binding("ctrl+p", "command_palette", "Command palette", show=False, priority=True, key_display="ctrl+p"),
         Binding("colon", "command_palette", "Command palette", show=False, key_display=":"),
         Binding("escape", "clear_filter", "Clear filter", show=False, key_display="esc"),
-        Binding("q", "quit", "Quit (engine keeps running)"),
+        Binding("q", "quit", "Quit", tooltip="Quits Mission Control; the engine keeps running"),
     ]
 
     status: reactive[Status | None] = reactive(None, init=False, always_update=True)

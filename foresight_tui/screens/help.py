@@ -11,12 +11,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KeySection = tuple[str, list[tuple[str, str]]]
+KEY_NAMES = {"escape": "esc", "question_mark": "?", "slash": "/", "colon": ":", "space": "space"}
 
 
 def key_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
     rows: dict[str, list[str]] = {}
     for binding in bindings:
-        keys = [k.strip() for k in binding.key.split(",")]
+        keys = [KEY_NAMES.get(k.strip(), k.strip()) for k in binding.key.split(",")]
         display = binding.key_display or " / ".join(keys)
         rows.setdefault(binding.description or binding.action, []).append(display)
     return [(" / ".join(keys), description) for description, keys in rows.items()]

@@ -102,6 +102,10 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
                 yield Button("Clear overrides", id="clear", variant="warning")
                 yield Button("Cancel", id="cancel")
 
+    def on_mount(self) -> None:
+        if self.specs:
+            self.query_one(f"#param-{self.specs[0].name}").focus()
+
     def read_form(self) -> tuple[dict[str, Any], dict[str, str]]:
         """Every field's typed value, and every problem by parameter name."""
         values: dict[str, Any] = {}

@@ -25,7 +25,7 @@ SEEN_LIMIT = 5000
 
 class EventLog(RichLog):
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, max_lines=2000, **kwargs)  # type: ignore[arg-type]
+        super().__init__(markup=False, highlight=False, wrap=True, min_width=20, max_lines=2000, **kwargs)  # type: ignore[arg-type]
         self._seen: dict[tuple[str, str, str], None] = {}
 
     def on_mount(self) -> None:

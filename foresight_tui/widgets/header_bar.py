@@ -25,8 +25,9 @@ def engine_line(view: View) -> str:
     if status is None:
         return "no status.json yet: start the engine (foresight engine) on this state directory"
     e = status.engine
+    said = f"last said {e.state} · " if view.state.value.lower() != e.state else ""
     return (
-        f"pid {e.pid}@{e.host}  up {fmt.duration(view.uptime_s)}  "
+        f"{said}pid {e.pid}@{e.host}  up {fmt.duration(view.uptime_s)}  "
         f"cycle {e.cycle} · {e.last_cycle_ms:.0f}ms of {e.cycle_interval_s * 1000:.0f}ms  "
         f"heartbeat {fmt.age(view.age_s)}"
     )
