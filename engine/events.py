@@ -14,6 +14,7 @@ from engine.fileio import FILE_MODE
 
 ROTATE_BYTES = 8 * 1024 * 1024
 RECENT = 30
+UNWRITTEN_KEPT = 5000
 
 
 class EventLog:
@@ -22,21 +23,24 @@ class EventLog:
         self.echo = echo
         self.recent: deque[Event] = deque(maxlen=RECENT)
         self.write_error: str | None = None
+        self._unwritten: deque[str] = deque(maxlen=UNWRITTEN_KEPT)
 
     def emit(self, kind: str, message: str, /, **detail: Any) -> Event:
         event = Event(at=utc_now_iso(), kind=kind, message=message, detail=detail)
         self.recent.append(event)
-        line = event.model_dump_json() + "\n"
+        self._unwritten.append(event.model_dump_json() + "\n")
         try:
             self._rotate_if_large()
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
             try:
-                os.write(fd, line.encode())
+                os.write(fd, "".join(self._unwritten).encode())
             finally:
                 os.close(fd)
+            self._unwritten.clear()
             self.write_error = None
         except OSError as exc:
-            # The log is an audit trail, not trading state: trading goes on, status says so.
+            # The log is an audit trail, not trading state: trading goes on, status says so,
+            # and the lines wait in memory (bounded) until the disk takes them again.
             self.write_error = f"cannot append to {self.path.name}: {exc.strerror or exc}"
         if self.echo:
             print(f"{event.at} {kind:<10} {message}", file=sys.stderr, flush=True)

@@ -23,8 +23,11 @@ FAST = ("--speed", "300", "--cycle-interval", "0.05")
 
 
 class EngineProcess:
-    def __init__(self, state_dir: Path, *args: str, seed: int = 7, fast: tuple[str, ...] = FAST) -> None:
+    def __init__(
+        self, state_dir: Path, *args: str, seed: int = 7, fast: tuple[str, ...] = FAST, env: dict[str, str] | None = None
+    ) -> None:
         self.state_dir = state_dir
+        self.env = {**os.environ, **(env or {})}
         self.args = args
         self.seed = seed
         self.fast = fast
@@ -35,7 +38,7 @@ class EngineProcess:
     def start(self, wait: bool = True) -> EngineProcess:
         cmd = [sys.executable, "-m", "engine", "engine", "--state-dir", str(self.state_dir), "--seed", str(self.seed), "--quiet", *self.fast, *self.args]
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log, env=self.env)
         log.close()
         if wait:
             pid = self.proc.pid

@@ -1,0 +1,178 @@
+"""Torn reads, lost updates and a full disk: the files of the state directory under stress."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.contract import CONTROL_FILE, STATE_FILE, STATUS_FILE
+from engine.events import read_events
+from engine.fileio import read_bytes
+from tests.support.engine_proc import ROOT, EngineProcess
+
+TORN_WRITER = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from engine.fileio import atomic_write_bytes
+    directory, count = Path(sys.argv[1]), int(sys.argv[2])
+    for i in range(count):
+        # Alternate small and large bodies so a torn file could not hide behind equal sizes.
+        body = {"i": i, "pad": "x" * (150_000 if i % 2 else 100)}
+        name = "status.json" if i % 3 else "control.json"
+        atomic_write_bytes(directory / name, json.dumps(body).encode(), durable=name == "control.json")
+    """
+)
+
+
+def test_readers_never_see_a_torn_file(tmp_path: Path, figures: dict) -> None:
+    writes = 3000
+    (tmp_path / STATUS_FILE).write_text('{"i": -1}')
+    (tmp_path / CONTROL_FILE).write_text('{"i": -1}')
+    writer = subprocess.Popen([sys.executable, "-c", TORN_WRITER, str(tmp_path), str(writes)], cwd=ROOT)
+    reads = torn = 0
+    while writer.poll() is None or reads < 1000:
+        for name in (STATUS_FILE, CONTROL_FILE):
+            data, reason = read_bytes(tmp_path / name)
+            reads += 1
+            try:
+                json.loads(data or b"")
+            except json.JSONDecodeError:
+                torn += 1
+        if writer.poll() is not None and reads >= 1000:
+            break
+    assert writer.wait() == 0
+    assert torn == 0
+    assert json.loads((tmp_path / STATUS_FILE).read_text())["i"] == writes - 1
+    figures["torn_reads"] = {"writes": writes, "reads": reads, "torn": torn}
+
+
+COUNTER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from engine.control_writer import ControlWriter
+    writer = ControlWriter(Path(sys.argv[1]), tool="w" + sys.argv[2])
+    key = "count_" + sys.argv[2]
+    for _ in range(int(sys.argv[3])):
+        writer.update(lambda c: c.overrides.__setitem__(key, int(c.overrides.get(key, 0)) + 1))
+    """
+)
+
+
+@pytest.mark.parametrize("writers", [2, 4])
+def test_concurrent_writers_lose_no_update(tmp_path: Path, writers: int, figures: dict) -> None:
+    each = 500
+    procs = [subprocess.Popen([sys.executable, "-c", COUNTER, str(tmp_path), str(n), str(each)], cwd=ROOT) for n in range(writers)]
+    assert [p.wait(300) for p in procs] == [0] * writers
+    control = json.loads((tmp_path / CONTROL_FILE).read_text())
+    assert control["generation"] == writers * each
+    assert control["overrides"] == {f"count_{n}": each for n in range(writers)}
+    figures[f"concurrent_writers_{writers}"] = {"writes": writers * each, "lost_updates": 0, "final_generation": control["generation"]}
+
+
+def test_failed_writes_keep_the_old_file_and_trading_goes_on(engine_factory, tmp_path: Path, figures: dict) -> None:
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    engine: EngineProcess = engine_factory(env={"FORESIGHT_FAILPOINTS": f"dir={faults}"})
+    engine.wait_cycles(3)
+    (faults / "fail-write-state.json").touch()
+    status = engine.wait_for(lambda s: not s.engine.persist_ok, what="persist trouble reported")
+    assert "No space left on device" in (status.engine.persist_error or "")
+    frozen = json.loads((engine.state_dir / STATE_FILE).read_text())  # the previous file, whole
+    status = engine.wait_cycles(20)
+    assert status.engine.cycle > frozen["cycle"] + 15  # trading goes on from memory
+    assert json.loads((engine.state_dir / STATE_FILE).read_text())["cycle"] == frozen["cycle"]
+    (faults / "fail-write-state.json").unlink()
+    status = engine.wait_for(lambda s: s.engine.persist_ok, what="persistence caught up")
+    assert json.loads((engine.state_dir / STATE_FILE).read_text())["cycle"] >= status.engine.cycle
+    messages = [e["message"] for e in read_events(engine.state_dir / "events.jsonl")]
+    assert any("cannot persist state.json" in m for m in messages)
+    assert any("caught up" in m for m in messages)
+    figures["disk_trouble_failpoint"] = {"cycles_traded_without_persisting": status.engine.cycle - frozen["cycle"]}
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {result.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_really_full_disk(engine_factory, tiny_disk: Path, figures: dict) -> None:
+    engine: EngineProcess = engine_factory(state_dir=tiny_disk / "state")
+    engine.wait_cycles(3)
+    filler = fill(tiny_disk)
+    # status.json cannot be written either now: watch the engine through its process and files.
+    before = json.loads((engine.state_dir / STATE_FILE).read_text())
+    time.sleep(1.0)
+    assert engine.proc is not None and engine.proc.poll() is None, "engine died on a full disk"
+    assert json.loads((engine.state_dir / STATE_FILE).read_text())["cycle"] <= before["cycle"] + 1
+    assert json.loads((engine.state_dir / STATUS_FILE).read_text())  # old status still whole
+    filler.unlink()
+    status = engine.wait_for(lambda s: s.engine.persist_ok and s.engine.cycle > before["cycle"] + 15, what="catching up")
+    assert json.loads((engine.state_dir / STATE_FILE).read_text())["cycle"] >= status.engine.cycle
+    assert not list(engine.state_dir.glob(".*.tmp"))
+    # What happened while the disk was full reached the audit log once it had room again.
+    messages = [e["message"] for e in read_events(engine.state_dir / "events.jsonl")]
+    assert any("cannot persist state.json" in m or "cannot write status.json" in m for m in messages)
+    assert any("caught up" in m for m in messages)
+    figures["disk_full_tmpfs"] = {"cycles_traded_while_full": status.engine.cycle - before["cycle"]}
+
+
+def test_engine_refuses_control_from_others(engine: EngineProcess) -> None:
+    generation = engine.writer.set_paused(True).control.generation
+    engine.wait_generation(generation)
+    control = engine.state_dir / CONTROL_FILE
+    data = control.read_text().replace(f'"generation":{generation}', f'"generation":{generation + 1}').replace('"paused":true', '"paused":false')
+    control.write_text(data)
+    os.chmod(control, 0o622)
+    status = engine.wait_for(lambda s: any("writable by group or others" in w for w in s.control.warnings), what="refusal")
+    assert status.engine.state == "paused"
+    os.chown(control, 65534, 65534)
+    os.chmod(control, 0o600)
+    status = engine.wait_for(lambda s: any("owned by uid 65534" in w for w in s.control.warnings), what="owner refusal")
+    assert status.engine.state == "paused" and status.control.observed_generation == generation
+
+
+def test_control_cannot_name_code(engine: EngineProcess) -> None:
+    control = engine.state_dir / CONTROL_FILE
+    generation = engine.writer.set_paused(False).control.generation
+    engine.wait_generation(generation)
+    for extra in ('"strategies_path": "/tmp/evil"', '"modules": ["os"]'):
+        body = {k: v for k, v in json.loads(control.read_text()).items() if k not in ("strategies_path", "modules")}
+        text = json.dumps({**body, "generation": generation + 1})[:-1] + ", " + extra + "}"
+        tmp = control.with_suffix(".new")
+        tmp.write_text(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, control)
+        key = extra.split('"')[1]
+        engine.wait_for(lambda s, k=key: any(k in w and "Extra inputs" in w for w in s.control.warnings), what=f"refusal of {key}")
+    _, command = engine.writer.send_command("reload")
+    status = engine.wait_ack(command.id)
+    assert status.engine.strategies_path == str(Path(ROOT / "strategies"))
+
