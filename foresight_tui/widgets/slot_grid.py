@@ -9,6 +9,7 @@ from engine.contract import SlotStatus
 from foresight_tui.widgets.slot_card import SlotCard
 
 CARD_MIN_WIDTH = 36
+CARD_MIN_HEIGHT = 8
 
 
 def matches(slot: SlotStatus, text: str) -> bool:
@@ -32,6 +33,7 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.filter_text = ""
         self.columns = 4
+        self.row_height = CARD_MIN_HEIGHT
 
     @property
     def cards(self) -> list[SlotCard]:
@@ -56,6 +58,7 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         for card in new:
             card.display = matches(card.slot, self.filter_text)
         self.mount_all(new)
+        self.call_after_refresh(self.reflow)
         for card in new:
             if card.slot_id == focused_id:
                 self.call_after_refresh(card.focus)
@@ -64,6 +67,7 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         self.filter_text = text
         for card in self.cards:
             card.display = matches(card.slot, text)
+        self.reflow()
         focused = self.screen.focused
         if isinstance(focused, SlotCard) and not focused.display:
             self.focus_first()
@@ -74,10 +78,21 @@ class SlotGrid(ScrollableContainer, can_focus=False):
             visible[0].focus()
 
     def on_resize(self) -> None:
-        columns = max(1, self.scrollable_content_region.width // CARD_MIN_WIDTH)
+        self.reflow()
+
+    def reflow(self) -> None:
+        """As many columns as fit, then as few as keep that row count (16 slots: 4x4, not 5+5+5+1)."""
+        fit = max(1, self.scrollable_content_region.width // CARD_MIN_WIDTH)
+        count = max(1, len(self.visible_cards))
+        columns = -(-count // -(-count // fit))
+        rows = -(-count // columns)
+        height = max(CARD_MIN_HEIGHT, self.scrollable_content_region.height // rows)
         if columns != self.columns:
             self.columns = columns
             self.styles.grid_size_columns = columns
+        if height != self.row_height:
+            self.row_height = height
+            self.styles.grid_rows = str(height)
 
     def action_move(self, dx: int, dy: int) -> None:
         visible = self.visible_cards
