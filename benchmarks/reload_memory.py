@@ -1,0 +1,78 @@
+"""Memory across many hot reloads in a row: it must stay flat.
+
+    .venv/bin/python -m benchmarks.reload_memory [--reloads 300] [--strategies-path DIR]
+
+Works on a temporary copy of the strategies, edits one module before every
+reload (so each one swaps in a new version) and measures Python allocations
+with tracemalloc after a warm-up, and at the end, each time after a full
+garbage collection. Also counts how many strategy module objects are still
+alive afterwards (found through the garbage collector, so the count costs no
+memory while measuring): only the running version and the one kept for
+rollback should be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shutil
+import sys
+import tempfile
+import tracemalloc
+from pathlib import Path
+from types import ModuleType
+
+from engine.paths import shipped_strategies_dir
+from engine.reload_manager import DEFAULT_SCOPE, ReloadManager
+
+WARM_UP = 60  # past the manager's outcome history (50) and the first caches
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reloads", type=int, default=300)
+    parser.add_argument("--strategies-path", type=Path, default=shipped_strategies_dir())
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="reload-memory-") as tmp:
+        directory = Path(tmp) / "strategies"
+        directory.mkdir()
+        for name in DEFAULT_SCOPE:
+            shutil.copyfile(args.strategies_path / f"{name}.py", directory / f"{name}.py")
+        manager = ReloadManager(directory)
+        manager.load_initial()
+        tracemalloc.start()
+        baseline = 0
+        for i in range(args.reloads):
+            target = directory / f"{DEFAULT_SCOPE[i % len(DEFAULT_SCOPE)]}.py"
+            # Rewrite the edit line rather than growing the file, so the source itself stays one size.
+            text = target.read_text().split("# benchmark edit", 1)[0]
+            target.write_text(f"{text}# benchmark edit {i}\n")
+            outcome = manager.reload()
+            if not outcome.ok:
+                print(f"reload {i} failed: {outcome.error}", file=sys.stderr)
+                return 1
+            if i + 1 == WARM_UP:
+                gc.collect()
+                baseline = tracemalloc.get_traced_memory()[0]
+        gc.collect()
+        final, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        survivors = sum(
+            isinstance(obj, ModuleType) and obj.__name__.startswith("strategies.") and obj.__file__.startswith(tmp)
+            for obj in gc.get_objects()
+        )
+
+    growth = final - baseline
+    per_reload = growth / max(1, args.reloads - WARM_UP)
+    print(f"memory over {args.reloads} reloads of {args.strategies_path}:")
+    print(
+        f"  traced after {WARM_UP} reloads {baseline / 1024:.1f} KiB, after {args.reloads} {final / 1024:.1f} KiB: "
+        f"growth {growth / 1024:+.1f} KiB ({per_reload:+.1f} B per reload), peak {peak / 1024:.1f} KiB"
+    )
+    print(f"  strategy module objects still alive: {survivors} (current + previous = {2 * len(DEFAULT_SCOPE)})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
