@@ -106,10 +106,33 @@ def version_of(pairs: Iterable[tuple[str, str]]) -> str:
     return digest.hexdigest()[:12]
 
 
-def compile_sources(sources: Sequence[SourceFile]) -> dict[str, Any]:
+class CodeCache:
+    """The last code object compiled for each file, keyed by the sha256 of its source.
+
+    Compiling is deterministic in (source bytes, file name, flags), so bytes that
+    hash the same need not be compiled again: unlike `.pyc` validation by mtime
+    and size, a content hash cannot serve stale code. One entry per file.
+    """
+
+    def __init__(self) -> None:
+        self._codes: dict[str, tuple[str, Any]] = {}
+
+    def get(self, src: SourceFile) -> Any | None:
+        hit = self._codes.get(str(src.path))
+        return hit[1] if hit is not None and hit[0] == src.sha256 else None
+
+    def put(self, src: SourceFile, code: Any) -> None:
+        self._codes[str(src.path)] = (src.sha256, code)
+
+
+def compile_sources(sources: Sequence[SourceFile], cache: CodeCache | None = None) -> dict[str, Any]:
     """Compile every file before executing any, so a syntax error anywhere costs nothing."""
     codes = {}
     for src in sources:
+        cached = cache.get(src) if cache is not None else None
+        if cached is not None:
+            codes[src.name] = cached
+            continue
         try:
             # dont_inherit: this module's own `from __future__` flags must not leak in.
             codes[src.name] = compile(src.source, str(src.path), "exec", dont_inherit=True)
@@ -119,6 +142,8 @@ def compile_sources(sources: Sequence[SourceFile]) -> dict[str, Any]:
             ) from exc
         except (ValueError, UnicodeDecodeError) as exc:  # null bytes, bad encoding cookie
             raise StrategyLoadError(f"{type(exc).__name__}: {exc}", file=str(src.path), phase="compile") from exc
+        if cache is not None:
+            cache.put(src, codes[src.name])
     return codes
 
 
@@ -237,15 +262,18 @@ def new_module(src: SourceFile, namespace: dict[str, Any]) -> ModuleType:
 
 
 def execute(
-    sources: Sequence[SourceFile], directory: Path, namespace: dict[str, Any]
+    sources: Sequence[SourceFile],
+    directory: Path,
+    namespace: dict[str, Any],
+    codes: dict[str, Any] | None = None,
 ) -> tuple[ModuleType, dict[str, ModuleType]]:
-    """Compile, then execute every module into fresh objects, leaves first.
+    """Execute every module into fresh objects, leaves first (compiling first unless `codes` are given).
 
     Must run inside a `ModuleTransaction`: it leaves the new package and modules
     in `sys.modules` (that is what lets them import each other), and only the
     transaction can put the old ones back.
     """
-    codes = compile_sources(sources)
+    codes = codes if codes is not None else compile_sources(sources)
     files = [str(src.path) for src in sources]
     package = new_package(directory)
     sys.modules[PACKAGE] = package

@@ -66,6 +66,8 @@ class CodeVersion:
     version: str
     modules: tuple[LoadedModule, ...]
     package: ModuleType = dataclasses.field(repr=False)
+    # Params.model_json_schema(), computed once by the check (read-only: do not mutate).
+    params_schema: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def module(self, name: str) -> ModuleType:
         for loaded in self.modules:
@@ -112,8 +114,10 @@ def changed_modules(old: dict[str, str] | None, new: dict[str, str]) -> tuple[st
 # ------------------------------------------------------------------ the API check
 
 
-def check_api(version: CodeVersion) -> None:
-    """The new set exposes what the engine calls; raise `StrategyLoadError` otherwise."""
+def check_api(version: CodeVersion) -> dict[str, Any]:
+    """The new set exposes what the engine calls; raise `StrategyLoadError` otherwise.
+
+    Returns the JSON Schema of its Params (the check had to build it anyway)."""
     module = version.strategy
     path = str(module.__file__)
     source = next(m.source for m in version.modules if m.name == ENTRY_MODULE)
@@ -136,7 +140,8 @@ def check_api(version: CodeVersion) -> None:
         raise fail(f"Params does not declare {', '.join(missing)} (the engine reads them)", params_model)
     try:
         params_model()
-        json.dumps(params_model.model_json_schema())
+        schema = params_model.model_json_schema()
+        json.dumps(schema)
     except Exception as exc:  # noqa: BLE001 - any failure is the strategy's, reported with its location
         error = load_error(exc, version.files, "api", prefix="Params with its defaults: ")
         if error.file is None:
@@ -160,6 +165,7 @@ def check_api(version: CodeVersion) -> None:
     absent = [name for name in DECISION_FIELDS if name not in names]
     if absent:
         raise fail(f"Decision lacks the fields {', '.join(absent)}", decision)
+    return schema
 
 
 def first_line(obj: Any, source: bytes = b"") -> int | None:
@@ -244,6 +250,11 @@ class StrategyRegistry:
     @property
     def params_model(self) -> type[BaseModel]:
         return self.current.params_model
+
+    @property
+    def params_schema(self) -> dict[str, Any]:
+        """The running Params' JSON Schema, built once per version (read-only)."""
+        return self.current.params_schema
 
     @property
     def version(self) -> str:

@@ -14,6 +14,7 @@ events.jsonl and status.json; `code_status()` gives status.json's `code`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,9 @@ from engine.contract import CodeStatus, LastReload, ModuleInfo, utc_now_iso
 from engine.market_view import MarketView
 from engine.module_loader import (
     PACKAGE,
+    CodeCache,
     ModuleTransaction,
+    compile_sources,
     StrategyLoadError,
     execute,
     guarded_builtins,
@@ -79,6 +82,8 @@ class ReloadOutcome:
     error_line: int | None = None
     phase: str | None = None  # which step refused: read, compile, import, api, smoke, probation
     smoke: SmokeReport | None = field(default=None, repr=False)
+    # Where the pause went, in ms: read, compile, execute, check, smoke, commit.
+    phases: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ack_result(self) -> str:
@@ -127,6 +132,8 @@ class ReloadOutcome:
         }
         if self.error is not None:
             event.update(error_file=self.error_file, error_line=self.error_line, phase=self.phase)
+        if self.phases:
+            event["phases_ms"] = {k: round(v, 3) for k, v in self.phases.items()}
         if self.smoke is not None:
             event["smoke"] = {
                 "evaluations": self.smoke.evaluations,
@@ -165,6 +172,7 @@ class ReloadManager:
         self.history: deque[ReloadOutcome] = deque(maxlen=history)
         self._probation_left = 0
         self._builtins = guarded_builtins(self.scope)
+        self._codes = CodeCache()
 
     # ------------------------------------------------------------------ queries
 
@@ -286,57 +294,57 @@ class ReloadManager:
         self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = None
     ) -> tuple[ReloadOutcome, StrategyLoadError | None]:
         start = time.perf_counter()
+        phases = _Phases(start)
         running = self.registry.current if self.registry.loaded else None
         running_version = running.version if running else ""
         kept = self.registry.previous
+        kept_version = kept.version if kept else None
+
+        def outcome(ok: bool, changed: tuple[str, ...], candidate: str | None, **extra: Any) -> ReloadOutcome:
+            fields: dict[str, Any] = dict(
+                ok=ok,
+                kind=kind,
+                at=utc_now_iso(),
+                duration_ms=_ms(start),
+                changed=changed,
+                error=None,
+                version=running_version,
+                candidate=candidate,
+                previous_version=kept_version,
+                phases=phases.done,
+            )
+            fields.update(extra)
+            return self._record(ReloadOutcome(**fields))
 
         def refused(error: StrategyLoadError, candidate: str | None, changed: tuple[str, ...]) -> ReloadOutcome:
-            return self._record(
-                ReloadOutcome(
-                    ok=False,
-                    kind=kind,
-                    at=utc_now_iso(),
-                    duration_ms=_ms(start),
-                    changed=changed,
-                    error=error.describe(),
-                    version=running_version,
-                    candidate=candidate,
-                    previous_version=kept.version if kept else None,
-                    error_file=error.file,
-                    error_line=error.line,
-                    phase=error.phase,
-                )
+            return outcome(
+                False,
+                changed,
+                candidate,
+                error=error.describe(),
+                error_file=error.file,
+                error_line=error.line,
+                phase=error.phase,
             )
 
         try:
             sources = read_sources(self.strategies_dir, self.scope)
         except StrategyLoadError as error:
             return refused(error, None, ()), error
+        phases.mark("read")
         candidate = version_of((s.name, s.sha256) for s in sources)
         changed = changed_modules(running.shas() if running else None, {s.name: s.sha256 for s in sources})
 
         if kind == "reload" and not changed:
             # Same bytes as the running code: nothing to load, and `previous` stays the rollback target.
-            return (
-                self._record(
-                    ReloadOutcome(
-                        ok=True,
-                        kind=kind,
-                        at=utc_now_iso(),
-                        duration_ms=_ms(start),
-                        changed=(),
-                        error=None,
-                        version=running_version,
-                        candidate=candidate,
-                        previous_version=kept.version if kept else None,
-                    )
-                ),
-                None,
-            )
+            return outcome(True, (), candidate), None
 
         transaction = ModuleTransaction(self.scope)
         try:
-            package, modules = execute(sources, self.strategies_dir, self._builtins)
+            codes = compile_sources(sources, self._codes)
+            phases.mark("compile")
+            package, modules = execute(sources, self.strategies_dir, self._builtins, codes)
+            phases.mark("execute")
             loaded_at = utc_now_iso()
             version = CodeVersion(
                 version=candidate,
@@ -345,8 +353,10 @@ class ReloadManager:
                 ),
                 package=package,
             )
-            check_api(version)
+            version = dataclasses.replace(version, params_schema=check_api(version))
+            phases.mark("check")
             smoke = self._smoke(version, overrides)
+            phases.mark("smoke")
         except StrategyLoadError as error:
             transaction.restore()
             return refused(error, candidate, changed), error
@@ -356,20 +366,7 @@ class ReloadManager:
 
         if not commit:
             transaction.restore()
-            return self._record(
-                ReloadOutcome(
-                    ok=True,
-                    kind=kind,
-                    at=utc_now_iso(),
-                    duration_ms=_ms(start),
-                    changed=changed,
-                    error=None,
-                    version=running_version,
-                    candidate=candidate,
-                    previous_version=kept.version if kept else None,
-                    smoke=smoke,
-                )
-            ), None
+            return outcome(True, changed, candidate, smoke=smoke), None
 
         # Commit: sys.modules already holds the new set (it had to, for the modules to
         # import each other); the registry now follows in the same step.
@@ -378,20 +375,15 @@ class ReloadManager:
         if running is not None:
             self.reloads += 1
             self._probation_left = self.probation_cycles
-        return self._record(
-            ReloadOutcome(
-                ok=True,
-                kind=kind,
-                at=utc_now_iso(),
-                duration_ms=_ms(start),
-                changed=changed,
-                error=None,
-                version=candidate,
-                candidate=candidate,
-                previous_version=running.version if running else None,
-                swapped=True,
-                smoke=smoke,
-            )
+        phases.mark("commit")
+        return outcome(
+            True,
+            changed,
+            candidate,
+            version=candidate,
+            previous_version=running_version or None,
+            swapped=True,
+            smoke=smoke,
         ), None
 
     def _smoke(self, version: CodeVersion, overrides: Mapping[str, Any] | None) -> SmokeReport:
@@ -423,6 +415,19 @@ class ReloadManager:
         self.last_outcome = outcome
         self.history.append(outcome)
         return outcome
+
+
+class _Phases:
+    """Milliseconds spent in each step of one load, for profiling the pause."""
+
+    def __init__(self, start: float) -> None:
+        self._last = start
+        self.done: dict[str, float] = {}
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.done[name] = round((now - self._last) * 1000.0, 3)
+        self._last = now
 
 
 def _ms(start: float) -> float:

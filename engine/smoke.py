@@ -1,9 +1,9 @@
 """The smoke evaluation a new strategy version must pass before it is swapped in.
 
-A fixed, deterministic market snapshot: every asset x 5m/15m window, seen at a
-few instants (just after the open with almost no history, mid-window, inside
-the snipe window at the end, a few seconds before the close), with up, down
-and flat moves, and once with the slot cooling down or already holding a bet.
+A fixed, deterministic market snapshot: every asset x 5m/15m window, seen at
+four instants (just after the open with almost no history, mid-window falling,
+inside the snipe window rising, a few seconds before the close fallen), some
+slots cooling down, holding a bet, or with many bets open: 64 views.
 The candidate's `evaluate` must return a valid decision (or None) for every
 view, within a time budget for the whole snapshot.
 
@@ -35,15 +35,25 @@ HISTORY_STEP_S = 2.5
 _LEVEL = {"BTC": 64000.0, "ETH": 3100.0, "SOL": 145.0, "XRP": 0.52, "DOGE": 0.12, "BNB": 580.0, "ADA": 0.45, "AVAX": 28.0}
 _ANNUAL_VOL = {"BTC": 0.5, "ETH": 0.65, "SOL": 0.9, "XRP": 0.8, "DOGE": 1.0, "BNB": 0.55, "ADA": 0.85, "AVAX": 0.95}
 _SECONDS_PER_YEAR = 365.0 * 24 * 3600
-# (seconds before the window's end or None for a fraction of the window, fraction, move in sigmas, history points, flags)
-_INSTANTS: tuple[tuple[float | None, float, float, int, dict[str, Any]], ...] = (
-    (None, 0.05, 0.5, 3, {}),  # just opened: almost no history
-    (None, 0.5, -1.2, HISTORY_POINTS, {}),  # mid-window, falling
-    (30.0, 0.0, 1.5, HISTORY_POINTS, {}),  # inside the snipe window, rising
-    (8.0, 0.0, -2.0, HISTORY_POINTS, {}),  # seconds before the close, fallen
-    (20.0, 0.0, 0.0, HISTORY_POINTS, {"has_position": True, "open_positions": 3}),  # flat, already in
-    (None, 0.3, 0.8, HISTORY_POINTS, {"in_cooldown": True, "open_positions": 1}),  # resting
+# (seconds before the window's end, or None and a fraction of the window; move in sigmas; history points).
+# Every slot is seen at these four instants; some slots see them resting or already in (see _flags).
+_INSTANTS: tuple[tuple[float | None, float, float, int], ...] = (
+    (None, 0.05, 0.5, 3),  # just opened: almost no history
+    (None, 0.5, -1.2, HISTORY_POINTS),  # mid-window, falling
+    (30.0, 0.0, 1.5, HISTORY_POINTS),  # inside the snipe window, rising
+    (8.0, 0.0, -2.0, HISTORY_POINTS),  # seconds before the close, fallen
 )
+
+
+def _flags(asset_index: int, instant: int) -> dict[str, Any]:
+    """A few views carry the slot's own state: cooling down, holding a bet, many bets open."""
+    if instant == 1 and asset_index % 4 == 1:
+        return {"in_cooldown": True, "open_positions": 1}
+    if instant == 3 and asset_index % 4 == 2:
+        return {"has_position": True, "open_positions": 3}
+    if instant == 2 and asset_index % 4 == 3:
+        return {"open_positions": 64}
+    return {}
 
 
 def snapshot(assets: Sequence[str] = ASSETS, windows_s: Sequence[int] = WINDOWS_S) -> tuple[MarketView, ...]:
@@ -51,7 +61,8 @@ def snapshot(assets: Sequence[str] = ASSETS, windows_s: Sequence[int] = WINDOWS_
     views = []
     for index, asset in enumerate(assets):
         for window_s in windows_s:
-            for before_end, fraction, sigmas, points, flags in _INSTANTS:
+            for instant, (before_end, fraction, sigmas, points) in enumerate(_INSTANTS):
+                flags = _flags(index, instant)
                 views.append(_view(index, asset, window_s, before_end, fraction, sigmas, points, flags))
     return tuple(views)
 
