@@ -320,3 +320,41 @@ def test_strategy_failing_after_the_swap_is_rolled_back(live) -> None:
     assert after.code.last_reload.kind == "auto_rollback" and after.code.last_reload.ok is False
     later = _next_status(proc, after)
     assert _reasons(later) and all(slot.error is None for slot in later.slots)
+
+
+# ------------------------------------------------------ parameters, repeats
+
+NARROWER_EDGE_MARGIN = """
+
+class Params(Params):
+    edge_margin: float = Field(0.03, ge=0.0, le=0.1, description="narrowed by a reload")
+"""
+
+
+def test_an_override_the_new_code_refuses_is_dropped_with_a_warning(live) -> None:
+    proc, strategies = live
+    written = proc.writer.set_overrides({"edge_margin": 0.2, "stake": 7.0})
+    status = proc.wait_generation(written.control.generation, timeout=20)
+    assert status.params.values["edge_margin"] == 0.2
+    append(strategies / "strategy.py", NARROWER_EDGE_MARGIN)
+    ack, _, after = _scenario(proc)
+    assert ack.result == "applied", ack.detail
+    assert after.params.values["edge_margin"] == 0.03 and after.params.values["stake"] == 7.0
+    assert after.control.applied.overrides == {"stake": 7.0}
+    assert any("edge_margin" in warning for warning in after.control.warnings), after.control.warnings
+
+
+def test_two_reloads_in_one_cycle_are_one_reload_both_acknowledged(live) -> None:
+    from engine.control_writer import new_command
+
+    proc, strategies = live
+    append(strategies / "strategy.py", V2_REASON)
+    before = _wait_quiet(proc)
+    first, second = new_command("reload"), new_command("reload")
+    proc.writer.update(lambda c: setattr(c, "commands", [*c.commands, first, second]))
+    after = proc.wait_for(
+        lambda s: {first.id, second.id} <= {a.id for a in s.control.acks}, timeout=30, what="both acks"
+    )
+    acks = {a.id: a for a in after.control.acks}
+    assert acks[first.id].result == acks[second.id].result == "applied"
+    assert after.code.reloads == before.code.reloads + 1
