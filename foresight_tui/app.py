@@ -71,7 +71,8 @@ class MissionControlApp(App[None]):
         Binding("q", "quit", "Quit", tooltip="Quits Mission Control; the engine keeps running"),
     ]
 
-    status: reactive[Status | None] = reactive(None, init=False, always_update=True)
+    # repaint=False: a new status refreshes only the widgets whose data changed, never the whole screen
+    status: reactive[Status | None] = reactive(None, init=False, always_update=True, repaint=False)
 
     def __init__(
         self,

@@ -151,6 +151,15 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    @on(Input.Changed)
+    def changed(self, event: Input.Changed) -> None:
+        """Live feedback: a field's message follows its validity as the operator types."""
+        name = (event.input.id or "").removeprefix("param-")
+        result = event.validation_result
+        message = "; ".join(result.failure_descriptions) if result is not None and not result.is_valid else ""
+        if self.is_mounted and name:
+            self.query_one(f"#error-{name}", Label).update(Text(message))
+
     @on(Input.Submitted)
     def submitted(self) -> None:
         self.action_apply()

@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from engine.contract import SlotStatus, Status
+from foresight_tui.widgets.spark import TextSparkline
 
 
 def flatten(prefix: str, value: Any) -> list[tuple[str, str]]:
@@ -54,7 +55,7 @@ class SlotDetailScreen(ModalScreen[None]):
             body.border_title = f"Slot {self.slot_id}"
             body.border_subtitle = "esc closes"
             yield Static(id="detail-table")
-            yield Sparkline([], summary_function=max, id="detail-history")
+            yield TextSparkline(id="detail-history")
 
     def on_mount(self) -> None:
         self.watch(self.app, "status", self.show_status)
@@ -66,4 +67,4 @@ class SlotDetailScreen(ModalScreen[None]):
             table.update(Text(f"{self.slot_id} is not in the current status"))
             return
         table.update(slot_table(slot))
-        self.query_one("#detail-history", Sparkline).data = list(slot.history)
+        self.query_one("#detail-history", TextSparkline).data = tuple(slot.history)

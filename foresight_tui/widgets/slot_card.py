@@ -7,11 +7,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from engine.contract import SlotStatus
 from foresight_tui import formatting as fmt
 from foresight_tui.messages import SlotDetailRequested, SlotPauseRequested
+from foresight_tui.widgets.spark import TextSparkline
 
 STATE_CLASSES = ("-watching", "-entered", "-won", "-lost", "-cooldown")
 
@@ -69,13 +70,14 @@ class SlotCard(Widget, can_focus=True):
         self.slot = slot
         self._now = now
         self._shown: tuple[SlotStatus, int] | None = None
+        self._lines: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield TimeBar(classes="time")
         yield Static(classes="price", markup=False)
         yield Static(classes="signal", markup=False)
         yield Static(classes="position", markup=False)
-        yield Sparkline([], summary_function=max, classes="history")
+        yield TextSparkline(classes="history")
 
     def on_mount(self) -> None:
         self.show(self.slot, self._now, force=True)
@@ -89,8 +91,9 @@ class SlotCard(Widget, can_focus=True):
         self.slot, self._now = slot, now
         self.border_title = f"{slot.asset} {slot.window}"
         self.border_subtitle = ("PAUSED · " if slot.paused else "") + slot.state.upper()
-        self.remove_class(*STATE_CLASSES)
-        self.add_class(f"-{slot.state}")
+        state_class = f"-{slot.state}"  # classes only change with the state: restyling is what costs
+        self.remove_class(*(name for name in STATE_CLASSES if name != state_class))
+        self.add_class(state_class)
         self.set_class(slot.paused, "-paused")
         self.set_class(bool(slot.error), "-error")
         window = max(slot.window_end - slot.window_start, 1e-9)
@@ -99,16 +102,22 @@ class SlotCard(Widget, can_focus=True):
         time_bar.fraction = 1 - left / window
         time_bar.label = f"{fmt.clock_left(left)} left"
         change = slot.price - slot.open_price
-        price = self.query_one(".price", Static)
-        price.update(Text(price_line(slot)), layout=False)
+        price = self._put(".price", price_line(slot))
         price.set_class(change > 0, "-up")
         price.set_class(change < 0, "-down")
-        signal = self.query_one(".signal", Static)
-        signal.update(Text(signal_line(slot)), layout=False)
+        signal = self._put(".signal", signal_line(slot))
         signal.set_class(slot.signal is not None and slot.signal.direction == "up", "-up")
         signal.set_class(slot.signal is not None and slot.signal.direction == "down", "-down")
-        self.query_one(".position", Static).update(Text(position_line(slot, now)), layout=False)
-        self.query_one(Sparkline).data = list(slot.history)
+        self._put(".position", position_line(slot, now))
+        self.query_one(TextSparkline).data = tuple(slot.history)
+
+    def _put(self, selector: str, text: str) -> Static:
+        """Update one line, only when its text changed (an update repaints)."""
+        line = self.query_one(selector, Static)
+        if self._lines.get(selector) != text:
+            self._lines[selector] = text
+            line.update(Text(text), layout=False)
+        return line
 
     def action_toggle_pause(self) -> None:
         self.post_message(SlotPauseRequested(self.slot_id, not self.slot.paused))

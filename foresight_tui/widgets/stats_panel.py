@@ -5,10 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from engine.contract import Stats
 from foresight_tui import formatting as fmt
+from foresight_tui.widgets.spark import TextSparkline
 
 
 def stats_text(stats: Stats) -> str:
@@ -31,7 +32,7 @@ class StatsPanel(Widget):
     def compose(self) -> ComposeResult:
         yield Static(id="stats-text", markup=False)
         yield Static(id="pnl", markup=False)
-        yield Sparkline([], summary_function=max, id="pnl-trend")
+        yield TextSparkline(id="pnl-trend")
 
     def on_mount(self) -> None:
         self.border_title = "Stats"
@@ -45,4 +46,4 @@ class StatsPanel(Widget):
         pnl.update(Text(f"P&L             {fmt.money(stats.pnl)}"), layout=False)
         pnl.set_class(stats.pnl > 0, "-up")
         pnl.set_class(stats.pnl < 0, "-down")
-        self.query_one("#pnl-trend", Sparkline).data = list(stats.pnl_history)
+        self.query_one("#pnl-trend", TextSparkline).data = tuple(stats.pnl_history)

@@ -1,0 +1,213 @@
+"""End to end in a real terminal: tmux runs Mission Control against a real engine subprocess.
+
+Every wait polls with a timeout; teardown kills the tmux server (its own socket)
+and the engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from engine.contract import STATUS_FILE, Status
+from engine.fileio import read_model
+from engine.paths import shipped_strategies_dir
+from foresight_tui.data_source import pid_alive
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
+]
+
+T = TypeVar("T")
+TIMEOUT = 30.0
+_sessions = itertools.count()
+
+
+def wait_for(probe: Callable[[], T], what: str, timeout: float = TIMEOUT) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.1)
+
+
+class Tmux:
+    """One tmux server on a private socket, one session, 200x60."""
+
+    def __init__(self) -> None:
+        self.socket = f"mc-e2e-{os.getpid()}-{next(_sessions)}"
+
+    def tmux(self, *args: str) -> str:
+        # Not COLUMNS/LINES from the test process (set to 80x24 under pytest): the pane has its own size.
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TMUX")}
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", os.devnull, *args], capture_output=True, text=True, timeout=10, env=env
+        )
+        return done.stdout
+
+    def start(self, command: list[str], env: dict[str, str] | None = None) -> None:
+        exports = " ".join(f"{k}={v}" for k, v in (env or {}).items())
+        line = " ".join(command)
+        # The size is the server's default too, so the program never starts at 80x24 and then resizes.
+        self.tmux("set-option", "-g", "default-size", "200x60", ";",
+                  "new-session", "-d", "-s", "mc", "-x", "200", "-y", "60", f"cd {Path.cwd()} && {exports} {line}")  # fmt: skip
+
+    def send(self, *keys: str) -> None:
+        for key in keys:  # one at a time, like fingers
+            self.tmux("send-keys", "-t", "mc", key)
+            time.sleep(0.05)
+
+    def type(self, text: str) -> None:
+        self.send(*text)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "mc")
+
+    def pane_pid(self) -> int:
+        return int(self.tmux("list-panes", "-t", "mc", "-F", "#{pane_pid}").strip())
+
+    def wait_screen(self, text: str, timeout: float = TIMEOUT) -> str:
+        def probe() -> str:
+            screen = self.screen()
+            return screen if text in screen else ""
+
+        try:
+            return wait_for(probe, f"{text!r} on screen", timeout)
+        except AssertionError as exc:
+            size = self.tmux("display", "-p", "-t", "mc", "#{window_width}x#{window_height}").strip()
+            raise AssertionError(f"{exc}; the {size} screen shows:\n{self.screen()}") from None
+
+    def kill(self) -> None:
+        self.tmux("kill-server")
+
+
+def read_status(state_dir: Path) -> Status | None:
+    return read_model(state_dir / STATUS_FILE, Status).value
+
+
+def wait_status(state_dir: Path, check: Callable[[Status], bool], what: str) -> Status:
+    def probe() -> Status | None:
+        status = read_status(state_dir)
+        return status if status is not None and check(status) else None
+
+    return wait_for(probe, what)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Live:
+    state: Path
+    strategies: Path
+    tmux: Tmux
+    engine: subprocess.Popen[bytes]
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    strategies = tmp_path / "strategies"
+    shutil.copytree(shipped_strategies_dir(), strategies, ignore=shutil.ignore_patterns("__pycache__"))
+    state = tmp_path / "state"
+    with open(tmp_path / "engine.log", "wb") as log:
+        engine = subprocess.Popen(
+            [sys.executable, "-m", "engine", "engine", "--state-dir", str(state), "--speed", "60",
+             "--cycle-interval", "0.25", "--seed", "11", "--strategies-path", str(strategies), "--quiet"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    tmux = Tmux()
+    try:
+        wait_status(state, lambda s: s.engine.cycle >= 1, "the engine's first status")
+        tmux.start([sys.executable, "-m", "foresight_tui", "--state-dir", str(state)])
+        tmux.wait_screen("RUNNING")
+        yield Live(state, strategies, tmux, engine)
+    finally:
+        tmux.kill()
+        stop(engine)
+
+
+def test_p_pauses_the_engine_and_r_resumes_it(live):
+    live.tmux.send("p")
+    wait_status(live.state, lambda s: s.engine.state == "paused" and s.control.applied.paused, "engine paused")
+    live.tmux.wait_screen("PAUSED")
+    live.tmux.wait_screen("pause engine: applied")
+    live.tmux.send("r")
+    wait_status(live.state, lambda s: s.engine.state == "running", "engine running again")
+    live.tmux.wait_screen("resume engine: applied")
+
+
+def test_o_changes_a_parameter_and_the_engine_reports_it(live):
+    assert read_status(live.state).params.values["stake"] != 7.5
+    live.tmux.send("o")
+    live.tmux.wait_screen("Strategy parameters")
+    live.tmux.send("C-a", "C-k")  # the first field, stake, has focus
+    live.tmux.type("7.5")
+    live.tmux.send("Enter")
+    status = wait_status(live.state, lambda s: s.params.values.get("stake") == 7.5, "stake 7.5 in params.values")
+    assert status.control.applied.overrides == {"stake": 7.5}
+    live.tmux.wait_screen("override stake=7.5: applied")
+
+
+def test_R_reloads_a_changed_strategy_file(live):
+    before = read_status(live.state).code.version
+    strategy = live.strategies / "strategy.py"
+    strategy.write_text(strategy.read_text() + "\n# tuned by the end-to-end test\n")
+    live.tmux.wait_screen("1 file changed on disk")  # the TUI watches the strategies directory
+    live.tmux.send("R")
+    live.tmux.wait_screen("modified   strategies.strategy (strategy.py)")
+    live.tmux.send("y")
+    status = wait_status(live.state, lambda s: s.code.version != before, "a new code version")
+    assert "strategies.strategy" in status.code.last_reload.changed
+    live.tmux.wait_screen("reload strategy code: applied")
+
+
+def test_demo_runs_an_engine_and_stops_it_when_the_terminal_goes_away(tmp_path):
+    tmux = Tmux()
+    try:
+        tmux.start([sys.executable, "-m", "foresight_tui.demo", "--speed", "60", "--seed", "5"],
+                   env={"TMPDIR": str(tmp_path)})  # fmt: skip
+        tmux.wait_screen("RUNNING")
+        [state] = wait_for(lambda: list(tmp_path.glob("foresight-demo-*")), "the demo state directory")
+        engine_pid = read_status(state).engine.pid
+        tui_pid = tmux.pane_pid()
+        assert pid_alive(engine_pid) and pid_alive(tui_pid)
+        tmux.kill()  # the terminal goes away: SIGHUP to the TUI
+        wait_for(lambda: not pid_alive(tui_pid), "the TUI to exit after SIGHUP", timeout=15)
+        wait_for(lambda: not pid_alive(engine_pid), "the demo engine to be stopped", timeout=15)
+    finally:
+        tmux.kill()
+
+
+def test_demo_q_quits_and_stops_the_engine(tmp_path):
+    tmux = Tmux()
+    try:
+        tmux.start([sys.executable, "-m", "foresight_tui.demo", "--seed", "6"], env={"TMPDIR": str(tmp_path)})
+        tmux.wait_screen("RUNNING")
+        [state] = wait_for(lambda: list(tmp_path.glob("foresight-demo-*")), "the demo state directory")
+        engine_pid = read_status(state).engine.pid
+        tmux.send("q")
+        wait_for(lambda: not pid_alive(engine_pid), "the demo engine to stop after q")
+        wait_for(lambda: not state.exists(), "the demo state directory to be removed")
+    finally:
+        tmux.kill()
