@@ -10,8 +10,7 @@ the reactive path trusts momentum only while it persists.
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from strategies import ta_engine
 
@@ -22,8 +21,10 @@ _SQUASH_GAIN = 0.85
 _COUNTER_TREND_DAMPING = 0.5
 
 
-@dataclass(frozen=True, slots=True)
-class MomentumSignal:
+class MomentumSignal(NamedTuple):
+    """Immutable. A NamedTuple rather than a dataclass: every reload executes this
+    module again, and a NamedTuple class is built in a fifth of the time."""
+
     direction: Literal["up", "down"]
     confidence: float  # in [0.5, 1]
     score: float  # move since the open / volatility left in the window (signed)

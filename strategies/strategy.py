@@ -216,10 +216,12 @@ def evaluate(view: MarketView, params: Params) -> Decision | None:
 
 
 def _sane(view: MarketView, history: tuple[float, ...]) -> bool:
-    positive = (view.open_price, view.price, view.history_step_s, *history)
+    positive = (view.open_price, view.price, view.history_step_s)
     finite = (view.now, view.window_end, view.up_ask, view.down_ask)
-    return all(x > 0 and math.isfinite(x) for x in positive) and all(
-        math.isfinite(x) for x in finite
+    return (
+        ta_engine.all_positive_finite(history)
+        and all(x > 0 and math.isfinite(x) for x in positive)
+        and all(math.isfinite(x) for x in finite)
     )
 
 
