@@ -12,6 +12,16 @@ from engine.quotes import LAG_S, Quote, quote
 from engine.state import HISTORY_POINTS, MarketRecord
 
 MAX_BOUNDARIES_PER_STEP = 64
+SPARK_POINTS = 40  # recent prices status.json shows per slot (the TUI's sparkline)
+SPARK_DIGITS = 6  # significant digits of those: what a sparkline or `:g` can show
+
+
+def display_round(price: float) -> float:
+    """`price` to SPARK_DIGITS significant digits (status.json's sparkline points)."""
+    if price == 0 or not math.isfinite(price):
+        return price
+    return round(price, SPARK_DIGITS - 1 - math.floor(math.log10(abs(price))))
+
 
 
 class Market:
@@ -23,6 +33,8 @@ class Market:
         self.seed = seed
         self.prices: dict[str, float] = {}
         self.history: dict[str, deque[float]] = {a: deque(maxlen=HISTORY_POINTS) for a in self.assets}
+        # The last SPARK_POINTS of history, rounded for display once per point rather than once per status write.
+        self.spark: dict[str, deque[float]] = {a: deque(maxlen=SPARK_POINTS) for a in self.assets}
         # Prices at window boundaries, so a window resolves (and the next opens) at its exact edge.
         self.boundaries: dict[float, dict[str, float]] = {}
         self._quote_rng = random.Random(seed)
@@ -36,14 +48,17 @@ class Market:
         for asset, points in record.history.items():
             if asset in self.history:
                 self.history[asset].extend(points[-HISTORY_POINTS:])
+                self.spark[asset].extend(display_round(p) for p in points[-SPARK_POINTS:])
         self.boundaries = {float(t): dict(p) for t, p in record.boundary_prices.items()}
         self.prices = self.feed.prices_at(now)
 
     def record(self) -> MarketRecord:
-        return MarketRecord(
-            feed=self.feed.snapshot(),  # type: ignore[arg-type]
+        # Built without validation: these are the market's own floats, and validating every
+        # history point of every asset each cycle cost milliseconds at a thousand slots.
+        return MarketRecord.model_construct(
+            feed=self.feed.snapshot(),
             history={a: list(h) for a, h in self.history.items()},
-            boundary_prices={repr(t): p for t, p in self.boundaries.items()},
+            boundary_prices={repr(t): dict(p) for t, p in self.boundaries.items()},
         )
 
     # --------------------------------------------------------------- stepping
@@ -79,6 +94,7 @@ class Market:
     def _append_history(self) -> None:
         for asset, price in self.prices.items():
             self.history[asset].append(price)
+            self.spark[asset].append(display_round(price))
 
     def _prune(self) -> None:
         horizon = self.now - 2 * max(self.window_lengths, default=0)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from engine.contract import (
     SCHEMA_VERSION,
@@ -14,18 +15,17 @@ from engine.contract import (
     EngineInfo,
     Event,
     ParamsStatus,
-    Position,
-    Signal,
     SlotStatus,
     Stats,
     Status,
     utc_now_iso,
 )
+from engine.market import SPARK_POINTS
 from engine.slots import window_label
-from engine.state import SlotRecord, StateManager
+from engine.state import StateManager
 from engine.trading import Trader
 
-SPARK_POINTS = 40
+__all__ = ["SPARK_POINTS", "LoopFigures", "build_status", "slot_rows"]
 
 
 @dataclass
@@ -36,31 +36,57 @@ class LoopFigures:
     overruns: int = 0
 
 
-def slot_status(trader: Trader, slot: SlotRecord, paused: bool) -> SlotStatus:
+# One validation call for every slot (pydantic-core loops in Rust): per-object model
+# construction cost several microseconds per slot, milliseconds at a thousand slots.
+_SLOT_LIST = TypeAdapter(list[SlotStatus])
+
+
+def slot_rows(trader: Trader, paused_slots: set[str]) -> list[dict[str, Any]]:
+    """Every slot of `trader` as SlotStatus fields, in slot order."""
     market = trader.market
-    signal = slot.signal
-    position = slot.position
-    return SlotStatus(
-        id=slot.id,
-        asset=slot.asset,
-        window=window_label(slot.window_s),
-        window_s=slot.window_s,
-        state=trader.slot_state(slot),
-        paused=paused,
-        window_start=slot.window_start,
-        window_end=slot.window_start + slot.window_s,
-        open_price=slot.open_price,
-        price=market.price(slot.asset),
-        up_ask=slot.up_ask,
-        down_ask=slot.down_ask,
-        signal=Signal(**signal.model_dump()) if signal else None,
-        position=Position(**position.model_dump()) if position else None,
-        cooldown_until=slot.cooldown_until if slot.cooldown_until and slot.cooldown_until > market.now else None,
-        last_result=slot.last_result,
-        last_pnl=slot.last_pnl,
-        history=list(market.history[slot.asset])[-SPARK_POINTS:],
-        error=slot.error,
-    )
+    now = market.now
+    prices = market.prices
+    spark: dict[str, list[float]] = {}
+    labels: dict[int, str] = {}
+    records = trader.manager.state.slots
+    rows = []
+    for spec, slot_id in zip(trader.specs, trader.slot_ids):
+        slot = records[slot_id]
+        asset = slot.asset
+        history = spark.get(asset)
+        if history is None:
+            history = spark[asset] = list(market.spark[asset])
+        label = labels.get(slot.window_s)
+        if label is None:
+            label = labels[slot.window_s] = window_label(slot.window_s)
+        signal = slot.signal
+        position = slot.position
+        cooldown = slot.cooldown_until
+        rows.append(
+            {
+                "id": slot.id,
+                "asset": asset,
+                "window": label,
+                "window_s": slot.window_s,
+                "state": trader.slot_state(slot),
+                "paused": slot_id in paused_slots,
+                "window_start": slot.window_start,
+                "window_end": slot.window_start + slot.window_s,
+                "open_price": slot.open_price,
+                "price": prices[asset],
+                "up_ask": slot.up_ask,
+                "down_ask": slot.down_ask,
+                # SignalState and PositionState carry exactly the public fields.
+                "signal": signal.__dict__ if signal is not None else None,
+                "position": position.__dict__ if position is not None else None,
+                "cooldown_until": cooldown if cooldown and cooldown > now else None,
+                "last_result": slot.last_result,
+                "last_pnl": slot.last_pnl,
+                "history": history,
+                "error": slot.error,
+            }
+        )
+    return rows
 
 
 def build_status(
@@ -92,7 +118,7 @@ def build_status(
         ),
         code=code,
         params=ParamsStatus(schema=params_schema, values=params.model_dump(mode="json")),
-        slots=[slot_status(trader, state.slots[spec.id], spec.id in paused_slots) for spec in trader.specs],
+        slots=_SLOT_LIST.validate_python(slot_rows(trader, paused_slots)),
         stats=Stats(
             open_positions=manager.open_positions(),
             resolved=state.resolved,

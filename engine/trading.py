@@ -36,6 +36,8 @@ def window_start(now: float, length: int) -> float:
 class Trader:
     def __init__(self, specs: tuple[SlotSpec, ...], state: StateManager, market: Market) -> None:
         self.specs = specs
+        # SlotSpec.id is computed on every access; every cycle reads it for every slot, more than once.
+        self.slot_ids = tuple(spec.id for spec in specs)
         self.manager = state
         self.market = market
 
@@ -46,11 +48,12 @@ class Trader:
     def ensure_slots(self) -> None:
         """Open a record for every configured slot the state does not know yet."""
         now = self.market.now
-        for spec in self.specs:
-            if spec.id not in self.slots:
+        slots = self.slots
+        for spec, slot_id in zip(self.specs, self.slot_ids):
+            if slot_id not in slots:
                 start = window_start(now, spec.window_s)
-                self.slots[spec.id] = SlotRecord(
-                    id=spec.id,
+                slots[slot_id] = SlotRecord(
+                    id=slot_id,
                     asset=spec.asset,
                     window_s=spec.window_s,
                     window_start=start,
@@ -65,28 +68,36 @@ class Trader:
     ) -> CycleOutcome:
         """One decision per slot whose window is still open; a failing slot never stops the others."""
         outcome = CycleOutcome()
-        now = self.market.now
+        market = self.market
+        slots = self.slots
+        now = market.now
+        step_s = market.step_s
         open_positions = self.manager.open_positions()
         stake = float(getattr(params, "stake", 5.0))
         max_open = int(getattr(params, "max_open_positions", 1_000_000))
-        for spec in self.specs:
-            slot = self.slots[spec.id]
+        # Slots of one asset (one per window length) see the same history: one copy per asset per cycle.
+        histories: dict[str, tuple[float, ...]] = {}
+        for spec, slot_id in zip(self.specs, self.slot_ids):
+            slot = slots[slot_id]
             window_end = slot.window_start + slot.window_s
             if window_end <= now:
                 continue  # resolved below, then it opens its next window
-            q = self.market.quote(spec.asset, slot.open_price, window_end)
-            history = self.market.history[spec.asset]
+            asset = spec.asset
+            q = market.quote(asset, slot.open_price, window_end)
+            history = histories.get(asset)
+            if history is None:
+                history = histories[asset] = tuple(market.history[asset])[-HISTORY_IN_VIEW:]
             view = MarketView(
-                slot_id=spec.id,
-                asset=spec.asset,
+                slot_id=slot_id,
+                asset=asset,
                 window_s=spec.window_s,
                 now=now,
                 window_start=slot.window_start,
                 window_end=window_end,
                 open_price=slot.open_price,
-                price=self.market.price(spec.asset),
-                history=tuple(history)[-HISTORY_IN_VIEW:],
-                history_step_s=self.market.step_s,
+                price=market.prices[asset],
+                history=history,
+                history_step_s=step_s,
                 up_ask=q.up_ask,
                 down_ask=q.down_ask,
                 in_cooldown=slot.cooldown_until is not None and slot.cooldown_until > now,
@@ -98,12 +109,14 @@ class Trader:
             except Exception as exc:  # a strategy bug in one slot must not stop the loop
                 slot.error = f"{type(exc).__name__}: {exc}"[:300]
                 slot.signal = None
-                outcome.errors.append(f"{spec.id}: {slot.error}")
+                outcome.errors.append(f"{slot_id}: {slot.error}")
                 continue
-            slot.error = None
+            if slot.error is not None:
+                slot.error = None
             slot.up_ask, slot.down_ask = q.up_ask, q.down_ask
             if decision is None:
-                slot.signal = None
+                if slot.signal is not None:
+                    slot.signal = None
                 continue
             slot.signal = SignalState(
                 direction=decision.direction,
@@ -119,7 +132,7 @@ class Trader:
                 and slot.position is None
                 and open_positions < max_open
                 and not view.in_cooldown
-                and may_enter(spec.id)
+                and may_enter(slot_id)
             ):
                 odds = q.up_ask if decision.direction == "up" else q.down_ask
                 slot.position = PositionState(
@@ -127,15 +140,16 @@ class Trader:
                 )
                 self.manager.state.staked = round(self.manager.state.staked + stake, 6)
                 open_positions += 1
-                outcome.entered.append(spec.id)
+                outcome.entered.append(slot_id)
         return outcome
 
     def resolve(self, params: BaseModel, outcome: CycleOutcome) -> None:
         """Settle every window that has ended at its boundary price, then open the next window."""
         now = self.market.now
         cooldown = float(getattr(params, "cooldown_s", 0.0))
-        for spec in self.specs:
-            slot = self.slots[spec.id]
+        slots = self.slots
+        for spec, slot_id in zip(self.specs, self.slot_ids):
+            slot = slots[slot_id]
             window_end = slot.window_start + slot.window_s
             if window_end > now:
                 continue
@@ -154,7 +168,7 @@ class Trader:
                 slot.result_until = window_end + max(cooldown / 2, self.market.step_s)
                 outcome.resolutions.append(
                     {
-                        "slot": spec.id,
+                        "slot": slot_id,
                         "side": position.side,
                         "result": slot.last_result,
                         "pnl": pnl,
