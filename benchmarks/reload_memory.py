@@ -31,8 +31,11 @@ WARM_UP = 60  # past the manager's outcome history (50) and the first caches
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reloads", type=int, default=300)
+    parser.add_argument("--quick", action="store_true", help="a few reloads, to check that it runs")
     parser.add_argument("--strategies-path", type=Path, default=shipped_strategies_dir())
     args = parser.parse_args(argv)
+    if args.quick:
+        args.reloads = WARM_UP + 20
 
     with tempfile.TemporaryDirectory(prefix="reload-memory-") as tmp:
         directory = Path(tmp) / "strategies"
@@ -42,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         manager = ReloadManager(directory)
         manager.load_initial()
         tracemalloc.start()
-        baseline = 0
+        baseline = middle = 0
+        halfway = WARM_UP + (args.reloads - WARM_UP) // 2
         for i in range(args.reloads):
             target = directory / f"{DEFAULT_SCOPE[i % len(DEFAULT_SCOPE)]}.py"
             # Rewrite the edit line rather than growing the file, so the source itself stays one size.
@@ -52,9 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             if not outcome.ok:
                 print(f"reload {i} failed: {outcome.error}", file=sys.stderr)
                 return 1
-            if i + 1 == WARM_UP:
+            if i + 1 in (WARM_UP, halfway):
                 gc.collect()
-                baseline = tracemalloc.get_traced_memory()[0]
+                traced = tracemalloc.get_traced_memory()[0]
+                baseline, middle = (traced, middle) if i + 1 == WARM_UP else (baseline, traced)
         gc.collect()
         final, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -63,12 +68,15 @@ def main(argv: list[str] | None = None) -> int:
             for obj in gc.get_objects()
         )
 
-    growth = final - baseline
-    per_reload = growth / max(1, args.reloads - WARM_UP)
-    print(f"memory over {args.reloads} reloads of {args.strategies_path}:")
+    late = args.reloads - halfway
+    print(f"memory over {args.reloads} reloads of {args.strategies_path} (tracemalloc, after gc.collect()):")
     print(
-        f"  traced after {WARM_UP} reloads {baseline / 1024:.1f} KiB, after {args.reloads} {final / 1024:.1f} KiB: "
-        f"growth {growth / 1024:+.1f} KiB ({per_reload:+.1f} B per reload), peak {peak / 1024:.1f} KiB"
+        f"  traced after reload {WARM_UP}: {baseline / 1024:.1f} KiB, after {halfway}: {middle / 1024:.1f} KiB, "
+        f"after {args.reloads}: {final / 1024:.1f} KiB (peak {peak / 1024:.1f} KiB)"
+    )
+    print(
+        f"  growth {WARM_UP}..{args.reloads}: {(final - baseline) / 1024:+.1f} KiB; "
+        f"over the last {late} reloads: {(final - middle) / 1024:+.1f} KiB ({(final - middle) / max(1, late):+.1f} B per reload)"
     )
     print(f"  strategy module objects still alive: {survivors} (current + previous = {2 * len(DEFAULT_SCOPE)})")
     return 0

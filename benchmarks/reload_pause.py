@@ -30,8 +30,11 @@ def percentile(values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reloads", type=int, default=300)
+    parser.add_argument("--quick", action="store_true", help="a few reloads, to check that it runs")
     parser.add_argument("--strategies-path", type=Path, default=shipped_strategies_dir())
     args = parser.parse_args(argv)
+    if args.quick:
+        args.reloads = 10
 
     with tempfile.TemporaryDirectory(prefix="reload-pause-") as tmp:
         directory = Path(tmp) / "strategies"
@@ -40,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(args.strategies_path / f"{name}.py", directory / f"{name}.py")
         manager = ReloadManager(directory)
         manager.load_initial()
-        pauses, smokes = [], []
+        pauses: list[float] = []
+        phases: dict[str, list[float]] = {}
         for i in range(args.reloads):
             target = directory / f"{DEFAULT_SCOPE[i % len(DEFAULT_SCOPE)]}.py"
             with target.open("a") as handle:
@@ -50,14 +54,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"reload {i} failed: {outcome.error}", file=sys.stderr)
                 return 1
             pauses.append(outcome.duration_ms)
-            smokes.append(outcome.smoke.elapsed_ms if outcome.smoke else 0.0)
+            for name, ms in outcome.phases.items():
+                phases.setdefault(name, []).append(ms)
 
     print(f"reload pause over {len(pauses)} reloads of {args.strategies_path} (prepare + check + smoke + commit):")
     print(
         f"  p50 {percentile(pauses, 50):.2f} ms   p90 {percentile(pauses, 90):.2f} ms   "
         f"p99 {percentile(pauses, 99):.2f} ms   max {max(pauses):.2f} ms   mean {statistics.fmean(pauses):.2f} ms"
     )
-    print(f"  of which the smoke evaluation: p50 {percentile(smokes, 50):.2f} ms   p99 {percentile(smokes, 99):.2f} ms")
+    print("  by step, p50 / p99 ms: " + "   ".join(
+        f"{name} {percentile(v, 50):.2f} / {percentile(v, 99):.2f}" for name, v in phases.items()
+    ))
     return 0
 
 
