@@ -7,6 +7,7 @@ and the engine.
 from __future__ import annotations
 
 import itertools
+import re
 import os
 import shutil
 import subprocess
@@ -161,8 +162,12 @@ def test_o_changes_a_parameter_and_the_engine_reports_it(live):
     assert read_status(live.state).params.values["stake"] != 7.5
     live.tmux.send("o")
     live.tmux.wait_screen("Strategy parameters")
-    live.tmux.send("End", *["BSpace"] * 6)  # the first field, stake, has focus
+    # stake, the first field, has focus with the cursor at its end; no escape-sequence keys
+    # (End, arrows), which a loaded machine may split and Textual then read as a lone Escape
+    live.tmux.send(*["BSpace"] * 6)
+    wait_for(lambda: re.search(r"stake +▊ +▎", live.tmux.screen()), "the stake field to be empty")
     live.tmux.type("7.5")
+    live.tmux.wait_screen("▊  7.5 ")  # the field shows what was typed
     live.tmux.send("Enter")
     status = wait_status(live.state, lambda s: s.params.values.get("stake") == 7.5, "stake 7.5 in params.values")
     assert status.control.applied.overrides == {"stake": 7.5}

@@ -124,7 +124,7 @@ async def test_R_asks_then_sends_reload_with_changed_files(make_app, state):
         await pilot.press("n")
         await settle(app, pilot)
         assert not state.control_path.exists()
-        await pilot.press("R", "y")
+        await pilot.press("R", "enter")  # enter confirms like y
         await settle(app, pilot)
         [command] = read_control(state).commands
         assert command.type == "reload"
@@ -136,14 +136,6 @@ async def test_R_asks_then_sends_reload_with_changed_files(make_app, state):
         app.load_status()
         await pilot.pause()
         assert "reload strategy code: applied" in log_text(app)
-
-
-async def test_enter_confirms_too(make_app, state):
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("R", "enter")
-        await settle(app, pilot)
-        assert [c.type for c in read_control(state).commands] == ["reload"]
 
 
 async def test_c_sends_check_without_asking(make_app, state):
@@ -198,6 +190,10 @@ async def test_o_refuses_out_of_bounds_and_writes_nothing(make_app, state):
         await pilot.press("escape")
         await settle(app, pilot)
         assert not state.control_path.exists()
+        await pilot.press("o", "ctrl+r")  # clear all overrides needs no valid field
+        await settle(app, pilot)
+        control = read_control(state)
+        assert control.overrides == {} and control.generation == 4
 
 
 async def test_o_form_follows_a_parameter_added_by_a_reload(make_app, state):
@@ -216,15 +212,6 @@ async def test_o_form_follows_a_parameter_added_by_a_reload(make_app, state):
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert read_control(state).overrides == {"max_spread": 0.1}
-
-
-async def test_o_clear_overrides(make_app, state):
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("o", "ctrl+r")
-        await settle(app, pilot)
-        control = read_control(state)
-        assert control.overrides == {} and control.generation == 4
 
 
 async def test_question_mark_lists_every_key(make_app):
@@ -258,15 +245,10 @@ async def test_slash_filters_and_esc_clears(make_app):
         await pilot.press("escape")
         await pilot.pause()
         assert len(app.query_one(SlotGrid).visible_cards) == 16
-
-
-async def test_filter_by_state(make_app):
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("slash", *"entered", "enter")
+        await pilot.press("slash", *"entered", "enter")  # states match too
         await pilot.pause()
         visible = app.query_one(SlotGrid).visible_cards
-        assert visible and all(card.slot.state == "entered" for card in visible)
+        assert len(visible) == 4 and all(card.slot.state == "entered" for card in visible)
 
 
 async def test_ctrl_p_and_colon_open_the_palette_with_every_action(make_app, state):
