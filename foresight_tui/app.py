@@ -23,7 +23,6 @@ from foresight_tui.commands import MissionControlCommands
 from foresight_tui.control_client import ControlClient, ReadOnlyError
 from foresight_tui.data_source import (
     Clock,
-    EngineState,
     Outcome,
     PendingTracker,
     PendingWrite,
@@ -402,7 +401,3 @@ class MissionControlApp(App[None]):
             ("Overrides form", key_rows(OverridesScreen.BINDINGS)),  # type: ignore[arg-type]
             ("Confirmations", key_rows(ConfirmCodeScreen.BINDINGS)),  # type: ignore[arg-type]
         ]
-
-    @property
-    def engine_state(self) -> EngineState:
-        return self.source.view().state
