@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from engine.contract import Ack, Command, utc_now_iso
 from engine.params import revalidate
-
 from engine.reload_manager import ReloadOutcome
 
 if TYPE_CHECKING:
@@ -27,15 +26,9 @@ def run_commands(engine: Engine, commands: tuple[Command, ...]) -> None:
             outcomes[command.type] = _execute(engine, command.type, same)
         outcome = outcomes[command.type]
         engine.manager.record_ack(
-            Ack(
-                id=command.id,
-                type=command.type,
-                result="applied" if outcome.ok else "rejected",
-                at=utc_now_iso(),
-                detail=describe(outcome),
-            )
+            Ack(id=command.id, type=command.type, result=outcome.ack_result, at=utc_now_iso(), detail=outcome.detail)  # type: ignore[arg-type]
         )
-        if command.type in ("reload", "rollback") and outcome.ok and outcome.kind != "check":
+        if outcome.swapped:
             engine.probation_ack_ids = [command.id]
 
 
@@ -49,26 +42,22 @@ def interrupted(engine: Engine) -> None:
 
 def _execute(engine: Engine, kind: str, ids: list[str]) -> ReloadOutcome:
     reloader = engine.reloader
-    action = {"check": reloader.check, "reload": reloader.reload, "rollback": reloader.rollback}[kind]
+    overrides = dict(engine.manager.state.applied.overrides)
     try:
-        outcome = action()
+        # The new code is smoke-tested with the operator's overrides too, not only its defaults.
+        if kind == "check":
+            outcome = reloader.check(overrides=overrides)
+        elif kind == "reload":
+            outcome = reloader.reload(overrides=overrides)
+        else:
+            outcome = reloader.rollback()
     except Exception as exc:  # the reload manager promises outcomes; a bug in it must not stop trading
+        version = reloader.code_status().version
         outcome = ReloadOutcome(
-            ok=False, kind=kind, at=utc_now_iso(), duration_ms=0.0, changed=(), error=f"internal error: {exc!r}",
-            version=reloader.code_status().version,
+            ok=False, kind=kind, at=utc_now_iso(), duration_ms=0.0, changed=(), error=f"internal error: {exc!r}", version=version  # type: ignore[arg-type]
         )
-    engine.events.emit(
-        "reload" if kind != "check" else "check",
-        f"{kind} {'ok' if outcome.ok else 'refused'}: {describe(outcome)}",
-        ok=outcome.ok,
-        kind=outcome.kind,
-        duration_ms=outcome.duration_ms,
-        changed=list(outcome.changed),
-        error=outcome.error,
-        version=outcome.version,
-        commands=ids,
-    )
-    if outcome.ok and kind != "check":
+    engine.events.emit("reload" if kind != "check" else "check", f"{kind}: {outcome.detail}", **outcome.to_event(), commands=ids)
+    if outcome.swapped:
         _adopt_params(engine)
     return outcome
 
@@ -83,29 +72,13 @@ def _adopt_params(engine: Engine) -> None:
 
 
 def after_auto_rollback(engine: Engine, outcome: ReloadOutcome) -> None:
-    engine.events.emit(
-        "reload",
-        f"auto rollback: {describe(outcome)}",
-        ok=False,
-        kind=outcome.kind,
-        error=outcome.error,
-        version=outcome.version,
-    )
+    engine.events.emit("reload", f"auto rollback: {outcome.detail}", **outcome.to_event())
     _adopt_params(engine)
     # The reload that brought the failing code is amended in place: its id keeps one ack.
     ids = set(engine.probation_ack_ids)
     for ack in engine.manager.state.acks:
         if ack.id in ids:
             ack.result = "rolled_back"
-            ack.detail = describe(outcome)
+            ack.detail = outcome.detail
             engine.manager.state.handled_commands[ack.id] = "rolled_back"
     engine.probation_ack_ids = []
-
-
-def describe(outcome: ReloadOutcome) -> str:
-    if not outcome.ok:
-        return outcome.error or "failed"
-    changed = ", ".join(outcome.changed) if outcome.changed else "no module changed"
-    if outcome.kind == "check":
-        return f"would load: {changed}"
-    return f"version {outcome.version} ({changed}) in {outcome.duration_ms:.2f} ms"

@@ -10,7 +10,6 @@ import os
 import socket
 import time
 import uuid
-from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -22,7 +21,7 @@ from engine.events import EventLog
 from engine.feeds import make_feed
 from engine.fileio import atomic_write_bytes, clean_temp_files, ensure_state_dir
 from engine.market import Market
-from engine.params import params_schema, revalidate
+from engine.params import revalidate
 from engine.process_guard import EngineLock, StopSignal
 from engine.reload_manager import ReloadManager
 from engine.slots import parse_window, slot_set
@@ -219,7 +218,7 @@ class Engine:
             trader=self.trader,
             code=self.reloader.code_status(),
             params=self.params,
-            params_schema=params_schema(registry.params_model),
+            params_schema=registry.params_schema,
             warnings=self.warnings,
             events=self.events.recent,
         )
@@ -274,5 +273,3 @@ def _user() -> str:
 def run_engine(config: EngineConfig) -> int:
     return Engine(config).run()
 
-
-__all__ = ["Engine", "run_engine", "Path"]

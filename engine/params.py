@@ -50,15 +50,3 @@ def revalidate(model: type[BaseModel], overrides: dict[str, Any]) -> tuple[BaseM
         kept = {}
         params = model()
     return params, kept, dropped
-
-
-_schemas: dict[type[BaseModel], dict[str, Any]] = {}
-
-
-def params_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON Schema of a parameter model, computed once per loaded code version."""
-    if model not in _schemas:
-        if len(_schemas) > 8:
-            _schemas.clear()  # old code versions must not be kept alive by this cache
-        _schemas[model] = model.model_json_schema()
-    return _schemas[model]

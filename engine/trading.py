@@ -21,6 +21,8 @@ HISTORY_IN_VIEW = 120
 class Evaluator(Protocol):
     def evaluate(self, view: MarketView, params: BaseModel) -> Any: ...
 
+    def describe_error(self, exc: BaseException) -> str: ...
+
 
 @dataclass
 class CycleOutcome:
@@ -107,7 +109,7 @@ class Trader:
             try:
                 decision = evaluator.evaluate(view, params)
             except Exception as exc:  # a strategy bug in one slot must not stop the loop
-                slot.error = f"{type(exc).__name__}: {exc}"[:300]
+                slot.error = evaluator.describe_error(exc)[:300]
                 slot.signal = None
                 outcome.errors.append(f"{slot_id}: {slot.error}")
                 continue
