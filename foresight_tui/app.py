@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from textual import on, work
 from textual.app import App, ComposeResult
+from textual.notifications import SeverityLevel
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
@@ -124,6 +125,18 @@ class MissionControlApp(App[None]):
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGHUP, signal.SIGTERM):
                 loop.add_signal_handler(signum, self.exit)
+
+    def notify(  # type: ignore[override]
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications carry the engine's text (reasons, paths, errors): plain, never markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def exit(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         self._stop_watching.set()

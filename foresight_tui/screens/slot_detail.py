@@ -52,7 +52,7 @@ class SlotDetailScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-body", classes="dialog") as body:
-            body.border_title = f"Slot {self.slot_id}"
+            body.border_title = Text(f"Slot {self.slot_id}")
             body.border_subtitle = "esc closes"
             yield Static(id="detail-table")
             yield TextSparkline(id="detail-history")

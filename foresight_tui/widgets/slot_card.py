@@ -71,6 +71,7 @@ class SlotCard(Widget, can_focus=True):
         self._now = now
         self._shown: tuple[SlotStatus, int] | None = None
         self._lines: dict[str, str] = {}
+        self._titles: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield TimeBar(classes="time")
@@ -89,8 +90,12 @@ class SlotCard(Widget, can_focus=True):
             return
         self._shown = key
         self.slot, self._now = slot, now
-        self.border_title = f"{slot.asset} {slot.window}"
-        self.border_subtitle = ("PAUSED · " if slot.paused else "") + slot.state.upper()
+        title = f"{slot.asset} {slot.window}"
+        subtitle = ("PAUSED · " if slot.paused else "") + slot.state.upper()
+        if (title, subtitle) != self._titles:  # setting a border title repaints the card
+            self._titles = (title, subtitle)
+            self.border_title = Text(title)  # Text: status strings are never markup
+            self.border_subtitle = Text(subtitle)
         state_class = f"-{slot.state}"  # classes only change with the state: restyling is what costs
         self.remove_class(*(name for name in STATE_CLASSES if name != state_class))
         self.add_class(state_class)

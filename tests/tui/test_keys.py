@@ -62,13 +62,15 @@ async def test_refused_write_shows_the_engines_reason(make_app, state):
         state.update(
             lambda s: (
                 setattr(s.control, "rejected_generation", 4),
-                setattr(s.control, "warnings", ["overrides.stake: Input should be less than or equal to 100"]),
+                setattr(s.control, "warnings", ["overrides.stake: Input should be less than or equal to 100 [/]"]),
             )
         )
         app.load_status()
         await pilot.pause()
-        assert "pause engine: refused: overrides.stake: Input should be less than or equal to 100" in log_text(app)
+        assert "pause engine: refused: overrides.stake: Input should be less than or equal to 100 [/]" in log_text(app)
         assert len(app.tracker) == 0
+        [refused] = [n for n in app._notifications if n.title == "Refused"]
+        assert refused.message.endswith("100 [/]") and not refused.markup  # engine text shown literally
 
 
 async def test_space_and_s_toggle_the_focused_slot(make_app, state):

@@ -114,6 +114,7 @@ async def test_only_changed_cards_are_refreshed(make_app, state):
 async def test_markup_in_status_text_is_shown_literally(make_app, state):
     def slot_error(status):
         status.slots[0].error = "[red]boom[/red] in evaluate"
+        status.slots[1].asset = "[b]BTC"  # not a valid asset, but a reader never trusts text
 
     state.update(slot_error)
     app = make_app()
@@ -123,6 +124,7 @@ async def test_markup_in_status_text_is_shown_literally(make_app, state):
         card = app.query_one("#slot-BTC-5m", SlotCard)
         assert str(card.query_one(".signal").content) == "error: [red]boom[/red] in evaluate"
         assert card.has_class("-error")
+        assert app.query_one("#slot-BTC-15m", SlotCard)._border_title.plain == "[b]BTC 15m"
 
 
 async def test_watcher_updates_the_screen_quickly(make_app, state):
