@@ -340,6 +340,9 @@ class MissionControlApp(App[None]):
         if card is not None:
             self.push_screen(SlotDetailScreen(card.slot_id))
 
+    def action_first_slot(self) -> None:
+        self.query_one(SlotGrid).focus_first()
+
     @on(SlotDetailRequested)
     def slot_detail_requested(self, message: SlotDetailRequested) -> None:
         self.push_screen(SlotDetailScreen(message.slot_id))

@@ -12,6 +12,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Resume engine", "resume_engine", "Allow new entries again (r)"),
     ("Pause/resume focused slot", "toggle_slot_pause", "Toggle the slot under the cursor (space or s)"),
     ("Slot detail", "slot_detail", "Everything the status holds for the focused slot (enter)"),
+    ("First slot", "first_slot", "Move to the first card shown (1; 2..9 jump further)"),
     ("Reload strategy code", "reload", "Shows the files changed on disk, then asks (R)"),
     ("Check-only reload", "check", "Prepare and check the code on disk without swapping it in (c)"),
     ("Roll back strategy code", "rollback", "Return to the previous code version, after confirming (b)"),

@@ -20,7 +20,8 @@ def key_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
         keys = [KEY_NAMES.get(k.strip(), k.strip()) for k in binding.key.split(",")]
         display = binding.key_display or " / ".join(keys)
         rows.setdefault(binding.description or binding.action, []).append(display)
-    return [(" / ".join(keys), description) for description, keys in rows.items()]
+    return [(" / ".join(keys) if len(keys) < 4 else f"{keys[0]} .. {keys[-1]}", description)
+            for description, keys in rows.items()]  # fmt: skip
 
 
 def help_table(sections: list[KeySection]) -> Table:

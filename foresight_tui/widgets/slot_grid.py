@@ -12,6 +12,13 @@ CARD_MIN_WIDTH = 36
 CARD_MIN_HEIGHT = 8
 
 
+def grid_columns(count: int, fit: int) -> int:
+    """As many columns as fit, then as few as keep that row count (16 slots: 4x4, not 5+5+5+1)."""
+    count, fit = max(1, count), max(1, fit)
+    rows = -(-count // fit)
+    return -(-count // rows)
+
+
 def matches(slot: SlotStatus, text: str) -> bool:
     """A filter matches the slot id, asset, window or state (`paused` too), case-insensitively."""
     needle = text.strip().lower()
@@ -27,6 +34,7 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         Binding("right,l", "move(1, 0)", "Move right", show=False),
         Binding("up,k", "move(0, -1)", "Move up", show=False),
         Binding("down,j", "move(0, 1)", "Move down", show=False),
+        *(Binding(str(n), f"jump({n})", "Jump to the nth card shown", show=False) for n in range(1, 10)),
     ]
 
     def __init__(self, **kwargs: object) -> None:
@@ -81,11 +89,10 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         self.reflow()
 
     def reflow(self) -> None:
-        """As many columns as fit, then as few as keep that row count (16 slots: 4x4, not 5+5+5+1)."""
-        fit = max(1, self.scrollable_content_region.width // CARD_MIN_WIDTH)
-        count = max(1, len(self.visible_cards))
-        columns = -(-count // -(-count // fit))
-        rows = -(-count // columns)
+        """Columns for the width, rows sharing the height (never shorter than a card needs)."""
+        count = len(self.visible_cards)
+        columns = grid_columns(count, self.scrollable_content_region.width // CARD_MIN_WIDTH)
+        rows = -(-max(1, count) // columns)
         height = max(CARD_MIN_HEIGHT, self.scrollable_content_region.height // rows)
         if columns != self.columns:
             self.columns = columns
@@ -93,6 +100,12 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         if height != self.row_height:
             self.row_height = height
             self.styles.grid_rows = str(height)
+
+    def action_jump(self, number: int) -> None:
+        visible = self.visible_cards
+        if 0 < number <= len(visible):
+            visible[number - 1].focus()
+            visible[number - 1].scroll_visible(animate=False)
 
     def action_move(self, dx: int, dy: int) -> None:
         visible = self.visible_cards

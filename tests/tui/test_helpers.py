@@ -52,3 +52,10 @@ def test_demo_engine_command_and_stop():
     stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"], stdout=subprocess.PIPE)  # fmt: skip
     stubborn.stdout.readline()
     assert stop_engine(stubborn, timeout=0.5) == -9
+
+
+def test_sixteen_slots_stay_four_by_four():
+    from foresight_tui.widgets.slot_grid import grid_columns
+
+    assert [grid_columns(16, fit) for fit in (1, 2, 3, 4, 5, 6, 8)] == [1, 2, 3, 4, 4, 6, 8]
+    assert grid_columns(6, 4) == 3 and grid_columns(0, 4) == 1

@@ -95,7 +95,8 @@ async def test_arrows_and_hjkl_move_between_cards(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         steps = [("right", "BTC-15m"), ("down", "SOL-15m"), ("left", "SOL-5m"), ("up", "BTC-5m"),
-                 ("l", "BTC-15m"), ("j", "SOL-15m"), ("h", "SOL-5m"), ("k", "BTC-5m"), ("k", "BTC-5m")]  # fmt: skip
+                 ("l", "BTC-15m"), ("j", "SOL-15m"), ("h", "SOL-5m"), ("k", "BTC-5m"), ("k", "BTC-5m"),
+                 ("6", "SOL-15m"), ("1", "BTC-5m")]  # fmt: skip
         for key, expected in steps:
             await pilot.press(key)
             assert app.focused.slot_id == expected, key
@@ -224,7 +225,7 @@ async def test_question_mark_lists_every_key(make_app):
         assert isinstance(app.screen, HelpScreen)
         rows = {keys for _, section in app.key_sections() for keys, _ in section}
         for expected in ["p", "r", "R", "c", "b", "o", "/", "?", "q", "esc", "space / s", "enter",
-                         "left / h", "right / l", "up / k", "down / j", "ctrl+p / :"]:  # fmt: skip
+                         "left / h", "right / l", "up / k", "down / j", "ctrl+p / :", "1 .. 9"]:  # fmt: skip
             assert expected in rows, expected
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
