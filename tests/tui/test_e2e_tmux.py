@@ -139,7 +139,11 @@ def live(tmp_path: Path) -> Iterator[Live]:
         )  # fmt: skip
     tmux = Tmux()
     try:
-        wait_status(state, lambda s: s.engine.cycle >= 1, "the engine's first status")
+        try:
+            wait_status(state, lambda s: s.engine.cycle >= 1, "the engine's first status")
+        except AssertionError as exc:
+            log = (tmp_path / "engine.log").read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{exc}; engine exit code {engine.poll()}, its log ends:\n{log}") from None
         tmux.start([sys.executable, "-m", "foresight_tui", "--state-dir", str(state)])
         tmux.wait_screen("RUNNING")
         yield Live(state, strategies, tmux, engine)

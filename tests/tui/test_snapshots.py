@@ -53,7 +53,12 @@ class TestDialogs:
             status.control.applied.overrides = {"stake": 7.5}
 
         state.update(overridden)
-        assert snap_compare(make_app(), terminal_size=SIZE, press=["o"], run_before=no_blink)
+
+        async def open_form(pilot) -> None:  # run_before runs before `press`: open the form here
+            await pilot.press("o")
+            await no_blink(pilot)
+
+        assert snap_compare(make_app(), terminal_size=SIZE, run_before=open_form)
 
     def test_override_form_with_errors(self, make_app, snap_compare):
         async def bad_values(pilot) -> None:
