@@ -18,7 +18,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer
 from watchfiles import awatch
 
-from engine.contract import STATUS_FILE, Status, utc_now_iso
+from engine.contract import STATUS_FILE, Status
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
 from foresight_tui.commands import MissionControlCommands
 from foresight_tui.control_client import ControlClient, ReadOnlyError

@@ -1,7 +1,7 @@
 """End to end in a real terminal: tmux runs Mission Control against a real engine subprocess.
 
 Every wait polls with a timeout; teardown kills the tmux server (its own socket)
-and the engine.
+and the engine (started with the project's shared `tests.support.engine_proc`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from engine.contract import STATUS_FILE, Status
 from engine.fileio import read_model
 from engine.paths import shipped_strategies_dir
 from foresight_tui.data_source import pid_alive
+from tests.support.engine_proc import EngineProcess
 
 pytestmark = [
     pytest.mark.e2e,
@@ -100,70 +101,45 @@ def read_status(state_dir: Path) -> Status | None:
     return read_model(state_dir / STATUS_FILE, Status).value
 
 
-def wait_status(state_dir: Path, check: Callable[[Status], bool], what: str) -> Status:
-    def probe() -> Status | None:
-        status = read_status(state_dir)
-        return status if status is not None and check(status) else None
-
-    return wait_for(probe, what)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @dataclass
 class Live:
-    state: Path
     strategies: Path
     tmux: Tmux
-    engine: subprocess.Popen[bytes]
+    engine: EngineProcess
+
+    def wait_status(self, check: Callable[[Status], bool], what: str) -> Status:
+        return self.engine.wait_for(check, timeout=TIMEOUT, what=what)
 
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
     strategies = tmp_path / "strategies"
     shutil.copytree(shipped_strategies_dir(), strategies, ignore=shutil.ignore_patterns("__pycache__"))
-    state = tmp_path / "state"
-    with open(tmp_path / "engine.log", "wb") as log:
-        engine = subprocess.Popen(
-            [sys.executable, "-m", "engine", "engine", "--state-dir", str(state), "--speed", "60",
-             "--cycle-interval", "0.25", "--seed", "11", "--strategies-path", str(strategies), "--quiet"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+    engine = EngineProcess(tmp_path / "state", "--strategies-path", str(strategies), seed=11,
+                           fast=("--speed", "60", "--cycle-interval", "0.25"))  # fmt: skip
     tmux = Tmux()
     try:
-        try:
-            wait_status(state, lambda s: s.engine.cycle >= 1, "the engine's first status")
-        except AssertionError as exc:
-            log = (tmp_path / "engine.log").read_text(errors="replace")[-3000:]
-            raise AssertionError(f"{exc}; engine exit code {engine.poll()}, its log ends:\n{log}") from None
-        tmux.start([sys.executable, "-m", "foresight_tui", "--state-dir", str(state)])
+        engine.start()
+        tmux.start([sys.executable, "-m", "foresight_tui", "--state-dir", str(engine.state_dir)])
         tmux.wait_screen("RUNNING")
-        yield Live(state, strategies, tmux, engine)
+        yield Live(strategies, tmux, engine)
     finally:
         tmux.kill()
-        stop(engine)
+        engine.stop()
 
 
 def test_p_pauses_the_engine_and_r_resumes_it(live):
     live.tmux.send("p")
-    wait_status(live.state, lambda s: s.engine.state == "paused" and s.control.applied.paused, "engine paused")
+    live.wait_status(lambda s: s.engine.state == "paused" and s.control.applied.paused, "engine paused")
     live.tmux.wait_screen("PAUSED")
     live.tmux.wait_screen("pause engine: applied")
     live.tmux.send("r")
-    wait_status(live.state, lambda s: s.engine.state == "running", "engine running again")
+    live.wait_status(lambda s: s.engine.state == "running", "engine running again")
     live.tmux.wait_screen("resume engine: applied")
 
 
 def test_o_changes_a_parameter_and_the_engine_reports_it(live):
-    assert read_status(live.state).params.values["stake"] != 7.5
+    assert live.engine.status().params.values["stake"] != 7.5
     live.tmux.send("o")
     live.tmux.wait_screen("Strategy parameters")
     # stake, the first field, has focus with the cursor at its end; no escape-sequence keys
@@ -173,20 +149,20 @@ def test_o_changes_a_parameter_and_the_engine_reports_it(live):
     live.tmux.type("7.5")
     live.tmux.wait_screen("▊  7.5 ")  # the field shows what was typed
     live.tmux.send("Enter")
-    status = wait_status(live.state, lambda s: s.params.values.get("stake") == 7.5, "stake 7.5 in params.values")
+    status = live.wait_status(lambda s: s.params.values.get("stake") == 7.5, "stake 7.5 in params.values")
     assert status.control.applied.overrides == {"stake": 7.5}
     live.tmux.wait_screen("override stake=7.5: applied")
 
 
 def test_R_reloads_a_changed_strategy_file(live):
-    before = read_status(live.state).code.version
+    before = live.engine.status().code.version
     strategy = live.strategies / "strategy.py"
     strategy.write_text(strategy.read_text() + "\n# tuned by the end-to-end test\n")
     live.tmux.wait_screen("1 file changed on disk")  # the TUI watches the strategies directory
     live.tmux.send("R")
     live.tmux.wait_screen("Reload strategy code?", "modified", "(strategy.py)")
     live.tmux.send("y")
-    status = wait_status(live.state, lambda s: s.code.version != before, "a new code version")
+    status = live.wait_status(lambda s: s.code.version != before, "a new code version")
     assert any(name.endswith("strategy") for name in status.code.last_reload.changed)
     live.tmux.wait_screen("reload strategy code: applied")
 
