@@ -142,6 +142,9 @@ class Params(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """One slot's decision (docs/strategy-api.md). Having a docstring also spares
+    `dataclass` from writing one out of the signature on every reload."""
+
     direction: Direction
     confidence: float  # probability that `direction` wins, in [0.5, 1]
     path: Path
