@@ -1,11 +1,14 @@
 """The smoke evaluation a new strategy version must pass before it is swapped in.
 
-A fixed, deterministic market snapshot: every asset x 5m/15m window, seen at
-four instants (just after the open with almost no history, mid-window falling,
-inside the snipe window rising, a few seconds before the close fallen), some
-slots cooling down, holding a bet, or with many bets open: 64 views.
-The candidate's `evaluate` must return a valid decision (or None) for every
-view, within a time budget for the whole snapshot.
+A fixed, deterministic market snapshot that sees every asset x 5m/15m window
+(every slot kind) twice: just after the open with almost no history, and at
+one of three later key instants (mid-window falling, inside the snipe window
+rising, a few seconds before the close fallen), rotating from slot to slot so
+that each window is seen at each of those instants by at least two assets. In
+each window the second slot seen at an instant carries the slot's own state:
+cooling down (mid-window), many bets open (snipe window), holding a bet (close).
+32 views. The candidate's `evaluate` must return a valid decision (or None) for
+every view, within a time budget for the whole snapshot.
 
 The budget is enforced twice: the elapsed time is checked after every
 evaluation, and on the main thread a `SIGALRM` watchdog interrupts a strategy
@@ -36,34 +39,37 @@ _LEVEL = {"BTC": 64000.0, "ETH": 3100.0, "SOL": 145.0, "XRP": 0.52, "DOGE": 0.12
 _ANNUAL_VOL = {"BTC": 0.5, "ETH": 0.65, "SOL": 0.9, "XRP": 0.8, "DOGE": 1.0, "BNB": 0.55, "ADA": 0.85, "AVAX": 0.95}
 _SECONDS_PER_YEAR = 365.0 * 24 * 3600
 # (seconds before the window's end, or None and a fraction of the window; move in sigmas; history points).
-# Every slot is seen at these four instants; some slots see them resting or already in (see _flags).
-_INSTANTS: tuple[tuple[float | None, float, float, int], ...] = (
-    (None, 0.05, 0.5, 3),  # just opened: almost no history
+_OPENED = (None, 0.05, 0.5, 3)  # just opened: almost no history; every slot is seen here
+_LATER: tuple[tuple[float | None, float, float, int], ...] = (
     (None, 0.5, -1.2, HISTORY_POINTS),  # mid-window, falling
     (30.0, 0.0, 1.5, HISTORY_POINTS),  # inside the snipe window, rising
     (8.0, 0.0, -2.0, HISTORY_POINTS),  # seconds before the close, fallen
 )
-
-
-def _flags(asset_index: int, instant: int) -> dict[str, Any]:
-    """A few views carry the slot's own state: cooling down, holding a bet, many bets open."""
-    if instant == 1 and asset_index % 4 == 1:
-        return {"in_cooldown": True, "open_positions": 1}
-    if instant == 3 and asset_index % 4 == 2:
-        return {"has_position": True, "open_positions": 3}
-    if instant == 2 and asset_index % 4 == 3:
-        return {"open_positions": 64}
-    return {}
+# The slot's own state carried by the second slot of a window seen at each later instant.
+_STATE: tuple[dict[str, Any], ...] = (
+    {"in_cooldown": True, "open_positions": 1},  # mid-window: cooling down after a resolution
+    {"open_positions": 64},  # snipe window: many bets open elsewhere
+    {"has_position": True, "open_positions": 3},  # before the close: holding a bet
+)
 
 
 def snapshot(assets: Sequence[str] = ASSETS, windows_s: Sequence[int] = WINDOWS_S) -> tuple[MarketView, ...]:
-    """The fixed market snapshot: same views, same order, every time."""
+    """The fixed market snapshot: same views, same order, every time.
+
+    Every slot (asset x window) once just after the open, then once at one of
+    the later instants: slot i of window w at instant (i + w) % 3, so with 8
+    assets each window sees each later instant 2 or 3 times."""
     views = []
-    for index, asset in enumerate(assets):
-        for window_s in windows_s:
-            for instant, (before_end, fraction, sigmas, points) in enumerate(_INSTANTS):
-                flags = _flags(index, instant)
-                views.append(_view(index, asset, window_s, before_end, fraction, sigmas, points, flags))
+    for w, window_s in enumerate(windows_s):
+        seen = [0] * len(_LATER)
+        for index, asset in enumerate(assets):
+            before_end, fraction, sigmas, points = _OPENED
+            views.append(_view(index, asset, window_s, before_end, fraction, sigmas, points, {}))
+            later = (index + w) % len(_LATER)
+            seen[later] += 1
+            flags = _STATE[later] if seen[later] == 2 else {}
+            before_end, fraction, sigmas, points = _LATER[later]
+            views.append(_view(index, asset, window_s, before_end, fraction, sigmas, points, flags))
     return tuple(views)
 
 
@@ -160,18 +166,19 @@ def run_smoke(
             phase="smoke",
         )
 
-    label = ""
+    view: MarketView | None = None
+    deadline = start + budget_ms / 1000.0
+    clock = time.perf_counter
     try:
         with _watchdog(budget_ms / 1000.0) as watchdog:
             for p in params:
                 for view in views:
-                    label = f"{view.slot_id} at {view.now - view.window_start:.0f}s of {view.window_s}s"
                     try:
                         decision = evaluate(view, p)
                     except (Exception, SystemExit) as exc:
                         file, line = locate(exc, files)
                         raise StrategyLoadError(
-                            f"smoke evaluation of {label} raised {describe_exception(exc)}",
+                            f"smoke evaluation of {_label(view)} raised {describe_exception(exc)}",
                             file=file or entry_file,
                             line=line if file else entry_line,
                             phase="smoke",
@@ -180,7 +187,7 @@ def run_smoke(
                         validate_decision(decision)
                     except InvalidDecision as exc:
                         raise StrategyLoadError(
-                            f"smoke evaluation of {label} returned an invalid decision: {exc.message}",
+                            f"smoke evaluation of {_label(view)} returned an invalid decision: {exc.message}",
                             file=entry_file,
                             line=entry_line,
                             phase="smoke",
@@ -189,12 +196,19 @@ def run_smoke(
                     if decision is not None:
                         decisions += 1
                         entries += bool(decision.enter)
-                    if elapsed_ms() > budget_ms:
-                        raise over_budget(f" (the last one: {label})", None)
+                    if clock() > deadline:
+                        raise over_budget(f" (the last one: {_label(view)})", None)
             watchdog.disarm()
     except SmokeTimeout as exc:
-        raise over_budget(f" (interrupted in {label})", exc) from None
+        raise over_budget(f" (interrupted in {_label(view)})", exc) from None
     return SmokeReport(done, decisions, entries, elapsed_ms())
+
+
+def _label(view: MarketView | None) -> str:
+    """Which view, for an error: built only when there is one to report."""
+    if view is None:
+        return "no view"
+    return f"{view.slot_id} at {view.now - view.window_start:.0f}s of {view.window_s}s"
 
 
 class _Watchdog:
