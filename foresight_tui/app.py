@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,6 +52,8 @@ WRITE_ACTIONS = frozenset(
     {"pause_engine", "resume_engine", "toggle_slot_pause", "reload", "check", "rollback", "overrides"}
 )
 WATCH_RUST_TIMEOUT_MS = 300  # how long the watcher thread may take to notice it should stop
+HANGUP_GRACE_S = 2.0  # after the terminal is gone, how long a graceful exit may take
+HANGUP_EXIT_CODE = 129  # 128 + SIGHUP, as a shell reports it
 
 
 class MissionControlApp(App[None]):
@@ -84,6 +89,7 @@ class MissionControlApp(App[None]):
         this_host: str | None = None,
         watch: bool = True,
         engine_process: subprocess.Popen[bytes] | None = None,
+        on_hangup: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.state_dir = state_dir
@@ -94,6 +100,8 @@ class MissionControlApp(App[None]):
         self.code_changes: list[FileChange] = []
         self.live = watch
         self.engine_process = engine_process
+        self.on_hangup = on_hangup
+        self._hung_up = False
         self._write_lock = asyncio.Lock()
         self._stop_watching = asyncio.Event()
         self._last_problem: str | None = None
@@ -123,8 +131,8 @@ class MissionControlApp(App[None]):
         if not self.is_headless:
             self._tty_fd = controlling_fd()
             loop = asyncio.get_running_loop()
-            for signum in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(signum, self.exit)
+            loop.add_signal_handler(signal.SIGHUP, self.terminal_lost)
+            loop.add_signal_handler(signal.SIGTERM, self.exit)
 
     def notify(  # type: ignore[override]
         self,
@@ -137,6 +145,27 @@ class MissionControlApp(App[None]):
     ) -> None:
         """Notifications carry the engine's text (reasons, paths, errors): plain, never markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def terminal_lost(self) -> None:
+        """SSH dropped: exit, and never hang doing it.
+
+        Textual's shutdown writes terminal resets to a terminal that is gone and can
+        block on its output queue; a watchdog ends the process (after `on_hangup`,
+        e.g. the demo stopping its engine) if the graceful exit does not finish.
+        """
+        if self._hung_up:
+            return
+        self._hung_up = True
+        threading.Thread(target=self._hangup_watchdog, name="hangup-watchdog", daemon=True).start()
+        self.exit(return_code=HANGUP_EXIT_CODE)
+
+    def _hangup_watchdog(self) -> None:
+        time.sleep(HANGUP_GRACE_S)
+        try:
+            if self.on_hangup is not None:
+                self.on_hangup()
+        finally:
+            os._exit(HANGUP_EXIT_CODE)
 
     def exit(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         self._stop_watching.set()
@@ -197,7 +226,7 @@ class MissionControlApp(App[None]):
         if not self.is_running:
             return
         if terminal_gone(self._tty_fd):
-            self.exit(return_code=129)
+            self.terminal_lost()
             return
         if self.source.file_changed():
             self.load_status()

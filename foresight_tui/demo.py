@@ -7,10 +7,14 @@ sped up, opens Mission Control on it, and stops that engine when the TUI quits.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 STOP_TIMEOUT_S = 10.0
@@ -52,25 +56,44 @@ def stop_engine(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT_
     return process.wait()
 
 
+def finish(process: subprocess.Popen[bytes], state_dir: Path, keep: bool) -> None:
+    """Stop the engine; remove its state directory unless asked to keep it or it failed."""
+    engine_code = stop_engine(process)
+    if engine_code not in (0, -15, 143) or keep:
+        with contextlib.suppress(OSError):  # the terminal may be gone
+            print(f"engine exited with {engine_code}; state and engine.log kept in {state_dir}", file=sys.stderr)
+    else:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def once(action: Callable[[], None]) -> Callable[[], None]:
+    """`action` runs at most once, whichever thread asks first (exit path or hang-up watchdog)."""
+    lock = threading.Lock()
+    done: list[bool] = []
+
+    def run() -> None:
+        with lock:
+            if not done:
+                done.append(True)
+                action()
+
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     state_dir = Path(tempfile.mkdtemp(prefix="foresight-demo-"))
     process = start_engine(state_dir, engine_command(state_dir, args.speed, args.cycle_interval, args.seed))
-    code = 0
+    done = once(functools.partial(finish, process, state_dir, args.keep))
     try:
         from foresight_tui.app import MissionControlApp
 
-        app = MissionControlApp(state_dir, engine_process=process)
+        # on_hangup: if the terminal vanished and the TUI cannot exit cleanly, it still stops the engine.
+        app = MissionControlApp(state_dir, engine_process=process, on_hangup=done)
         app.run()
-        code = app.return_code or 0
     finally:
-        engine_code = stop_engine(process)
-    failed = engine_code not in (0, -15, 143)
-    if failed or args.keep:
-        print(f"engine exited with {engine_code}; state and engine.log kept in {state_dir}", file=sys.stderr)
-    else:
-        shutil.rmtree(state_dir, ignore_errors=True)
-    return code
+        done()
+    return app.return_code or 0
 
 
 if __name__ == "__main__":

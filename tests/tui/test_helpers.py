@@ -59,3 +59,13 @@ def test_sixteen_slots_stay_four_by_four():
 
     assert [grid_columns(16, fit) for fit in (1, 2, 3, 4, 5, 6, 8)] == [1, 2, 3, 4, 4, 6, 8]
     assert grid_columns(6, 4) == 3 and grid_columns(0, 4) == 1
+
+
+def test_demo_cleanup_runs_once():
+    from foresight_tui.demo import once
+
+    calls = []
+    run = once(lambda: calls.append(1))
+    run()
+    run()
+    assert calls == [1]
