@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
 
 from engine.market_view import MarketView
 from engine.module_loader import StrategyLoadError, describe_exception, load_error, locate
@@ -140,7 +141,7 @@ def check_api(version: CodeVersion) -> dict[str, Any]:
         raise fail(f"Params does not declare {', '.join(missing)} (the engine reads them)", params_model)
     try:
         params_model()
-        schema = params_model.model_json_schema()
+        schema = params_model.model_json_schema(schema_generator=ParamsJsonSchema)
         json.dumps(schema)
     except Exception as exc:  # noqa: BLE001 - any failure is the strategy's, reported with its location
         error = load_error(exc, version.files, "api", prefix="Params with its defaults: ")
@@ -166,6 +167,39 @@ def check_api(version: CodeVersion) -> dict[str, Any]:
     if absent:
         raise fail(f"Decision lacks the fields {', '.join(absent)}", decision)
     return schema
+
+
+_PLAIN_SCALARS = (str, int, bool, type(None))
+
+
+def _plain_json(value: Any) -> bool:
+    """A value pydantic's JSON mode writes as it is (a tuple or list: as a list of its items)."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is tuple or kind is list:
+        return all(type(x) in _PLAIN_SCALARS or (type(x) is float and math.isfinite(x)) for x in value)
+    return False
+
+
+class ParamsJsonSchema(GenerateJsonSchema):
+    """pydantic's own JSON Schema generator, with a shortcut for plain defaults.
+
+    To write a field's default, pydantic builds a `TypeAdapter` for the default's
+    type and dumps the value in JSON mode: for the 15 fields of the shipped
+    Params that was two thirds of the schema's cost. A default of exactly str,
+    int, bool, None or a finite float (or a tuple or list of those) dumps to
+    itself (a list for a sequence) whatever the model's config, so it is written
+    directly; any other default goes through pydantic as before. The result is
+    the same schema (tests/reload/test_registry_schema.py compares them).
+    """
+
+    def encode_default(self, dft: Any) -> Any:
+        if _plain_json(dft):
+            return list(dft) if type(dft) is tuple else (dft[:] if type(dft) is list else dft)
+        return super().encode_default(dft)
 
 
 def first_line(obj: Any, source: bytes = b"") -> int | None:
