@@ -10,6 +10,7 @@ import itertools
 import re
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -122,10 +123,17 @@ def live(tmp_path: Path) -> Iterator[Live]:
         engine.start()
         tmux.start([sys.executable, "-m", "foresight_tui", "--state-dir", str(engine.state_dir)])
         tmux.wait_screen("RUNNING")
+        tui_pid = tmux.pane_pid()
         yield Live(strategies, tmux, engine)
     finally:
         tmux.kill()
         engine.stop()
+    # The terminal went away with the tmux server: the TUI must not outlive it.
+    try:
+        wait_for(lambda: not pid_alive(tui_pid), "the TUI to exit with its terminal", timeout=10)
+    finally:
+        if pid_alive(tui_pid):
+            os.kill(tui_pid, signal.SIGKILL)
 
 
 def test_p_pauses_the_engine_and_r_resumes_it(live):
