@@ -10,7 +10,11 @@ Nothing here uses `importlib.reload` or the import system's bytecode cache:
   and fresh submodule objects, executed leaves first and registered in
   `sys.modules` under their real names while they execute, so
   `from strategies import ta_engine` inside `strategy.py` binds the new
-  `ta_engine` (the fresh package only has the attributes set by this load);
+  `ta_engine` (the fresh package only has the attributes set by this load).
+  The one exception is `reuse`: the caller may hand over module objects of the
+  running version for a prefix of the dependency order whose sources did not
+  change; those are put in the fresh package as they are, and every module
+  from the first changed one on is executed again (see `reusable_prefix`);
 - `ModuleTransaction` snapshots the `strategies*` entries of `sys.modules` (and
   the scope attributes of the package they hold) and puts them back exactly on
   any failure.
@@ -37,6 +41,7 @@ from types import ModuleType, TracebackType
 from typing import Any
 
 PACKAGE = "strategies"
+_PREFIX = PACKAGE + "."
 # Top-level packages strategy code may never import (docs/strategy-api.md).
 FORBIDDEN_IMPORTS = ("engine", "foresight_tui")
 
@@ -190,8 +195,28 @@ class _SourceLoader:
         raise ImportError(f"{module.__name__} is loaded by the engine's reload manager; importlib.reload does not apply")
 
 
-def guarded_builtins(scope: Sequence[str]) -> dict[str, Any]:
-    """A builtins namespace for strategy modules whose `__import__` enforces the rules."""
+class ImportGuard:
+    """The builtins namespace strategy modules run with, whose `__import__` enforces
+    the rules, and a record of which modules bound the package object itself.
+
+    `import strategies` or `import strategies.ta_engine` (no fromlist) binds the
+    package object: a module holding it reaches its siblings through the package's
+    attributes at call time, so it must never serve a later version, whose package
+    is a new object (`binds_package`, filled while a load executes; the loader
+    clears it before each load).
+    """
+
+    def __init__(self, scope: Sequence[str]) -> None:
+        self.scope = tuple(scope)
+        self.binds_package: set[str] = set()
+        self.namespace = guarded_builtins(self.scope, self.binds_package)
+
+
+def guarded_builtins(scope: Sequence[str], binds_package: set[str] | None = None) -> dict[str, Any]:
+    """A builtins namespace for strategy modules whose `__import__` enforces the rules.
+
+    When `binds_package` is given, the name of every module whose import
+    statement returns the package object to it (no fromlist) is added to it."""
     allowed = frozenset(scope)
     real_import = builtins.__import__
 
@@ -227,6 +252,8 @@ def guarded_builtins(scope: Sequence[str]) -> dict[str, Any]:
             for item in fromlist or ():
                 if item != "*":
                     check(f"{PACKAGE}.{item}", importer)
+        if binds_package is not None and not fromlist and (target == PACKAGE or target.startswith(_PREFIX)):
+            binds_package.add(importer)
         return real_import(name, globals, locals, fromlist or (), level)
 
     namespace = dict(builtins.__dict__)
@@ -261,33 +288,77 @@ def new_module(src: SourceFile, namespace: dict[str, Any]) -> ModuleType:
     return module
 
 
+def reusable_prefix(
+    sources: Sequence[SourceFile], running: dict[str, tuple[str, ModuleType, bool]] | None
+) -> dict[str, ModuleType]:
+    """The running module objects a new load may keep: the longest prefix of the
+    dependency order whose sources are unchanged and whose modules may be reused.
+
+    `running` maps a name to (sha256, module object, reusable) of the running
+    version. A module can only import modules before it in the order when it is
+    executed (the import guard refuses the others), so a module before the first
+    changed one holds nothing of a changed module; every module from the first
+    changed one on is executed again, so no dependant of a changed module keeps a
+    binding to its old version. A module that bound the package object is not
+    reusable (it would reach its siblings through the old package), and neither is
+    anything after it.
+    """
+    kept: dict[str, ModuleType] = {}
+    if not running:
+        return kept
+    for src in sources:
+        entry = running.get(src.name)
+        if entry is None or entry[0] != src.sha256 or not entry[2]:
+            break
+        kept[src.name] = entry[1]
+    return kept
+
+
 def execute(
     sources: Sequence[SourceFile],
     directory: Path,
-    namespace: dict[str, Any],
+    guard: ImportGuard,
     codes: dict[str, Any] | None = None,
-) -> tuple[ModuleType, dict[str, ModuleType]]:
-    """Execute every module into fresh objects, leaves first (compiling first unless `codes` are given).
+    reuse: dict[str, ModuleType] | None = None,
+) -> tuple[ModuleType, dict[str, ModuleType], frozenset[str]]:
+    """Execute the modules into fresh objects, leaves first (compiling first unless `codes` are given).
+
+    `reuse` (from `reusable_prefix`) names module objects of the running version
+    that go into the fresh package unchanged instead of being executed again.
+    Returns the fresh package, every module by name, and the names of the
+    modules executed here that may not be reused by a later load (they bound
+    the package object).
 
     Must run inside a `ModuleTransaction`: it leaves the new package and modules
     in `sys.modules` (that is what lets them import each other), and only the
     transaction can put the old ones back.
     """
-    codes = codes if codes is not None else compile_sources(sources)
+    reuse = reuse or {}
+    codes = codes if codes is not None else compile_sources([s for s in sources if s.name not in reuse])
     files = [str(src.path) for src in sources]
     package = new_package(directory)
     sys.modules[PACKAGE] = package
     modules: dict[str, ModuleType] = {}
+    guard.binds_package.clear()
     for src in sources:
-        module = new_module(src, namespace)
-        sys.modules[src.qualname] = module
-        try:
-            exec(codes[src.name], module.__dict__)
-        except (Exception, SystemExit) as exc:
-            raise load_error(exc, files, "import", prefix=f"while importing {src.qualname}: ") from exc
+        module = reuse.get(src.name)
+        if module is None:
+            module = new_module(src, guard.namespace)
+            sys.modules[src.qualname] = module
+            try:
+                exec(codes[src.name], module.__dict__)
+            except (Exception, SystemExit) as exc:
+                raise load_error(exc, files, "import", prefix=f"while importing {src.qualname}: ") from exc
+            if any(value is package for value in module.__dict__.values()):
+                guard.binds_package.add(src.qualname)  # got hold of it some other way than an import
+        else:
+            sys.modules[src.qualname] = module
         setattr(package, src.name, module)
         modules[src.name] = module
-    return package, modules
+    not_reusable = frozenset(
+        src.name for src in sources if src.name not in reuse and src.qualname in guard.binds_package
+    )
+    return package, modules, not_reusable
 
 
 def install(package: ModuleType, modules: dict[str, ModuleType]) -> None:
@@ -301,7 +372,8 @@ class ModuleTransaction:
     """What `sys.modules` says about `strategies` now, and a way to go back to it exactly."""
 
     def __init__(self, scope: Sequence[str]) -> None:
-        self._saved = {k: v for k, v in list(sys.modules.items()) if _ours(k)}
+        modules = sys.modules
+        self._saved = {k: modules[k] for k in _our_keys()}
         package = self._saved.get(PACKAGE)
         missing = object()
         self._package_attrs = (
@@ -310,7 +382,7 @@ class ModuleTransaction:
         self._missing = missing
 
     def restore(self) -> None:
-        for key in [k for k in list(sys.modules) if _ours(k)]:
+        for key in _our_keys():
             if key not in self._saved:
                 del sys.modules[key]
         sys.modules.update(self._saved)
@@ -322,5 +394,6 @@ class ModuleTransaction:
                 package.__dict__[name] = value  # type: ignore[union-attr]
 
 
-def _ours(key: str) -> bool:
-    return key == PACKAGE or key.startswith(PACKAGE + ".")
+def _our_keys() -> list[str]:
+    """The `strategies` entries of sys.modules (a snapshot of the keys: the dict may change)."""
+    return [k for k in list(sys.modules) if k.startswith(PACKAGE) and (k == PACKAGE or k.startswith(_PREFIX))]

@@ -9,6 +9,7 @@ boundary, so the very next call runs the new code.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import linecache
@@ -55,9 +56,17 @@ class LoadedModule:
     name: str
     path: Path
     sha256: str
-    loaded_at: str  # ISO 8601, UTC
+    loaded_at: str  # ISO 8601, UTC: when this module object was executed
     module: ModuleType = dataclasses.field(repr=False)
     source: bytes = dataclasses.field(repr=False, default=b"")
+    # False when the module bound the package object: a later version must execute it again.
+    reusable: bool = dataclasses.field(default=True, compare=False)
+
+    @functools.cached_property
+    def linecache_entry(self) -> tuple[int, None, list[str], str]:
+        """What `publish_source` puts in linecache (an mtime of None is never re-checked)."""
+        text = self.source.decode("utf-8", errors="replace")
+        return (len(text), None, text.splitlines(True), str(self.path))
 
 
 @dataclass(frozen=True)
@@ -101,8 +110,7 @@ class CodeVersion:
         """Make tracebacks show the source this version was compiled from, even
         after the file on disk is edited (an mtime of None is never re-checked)."""
         for loaded in self.modules:
-            text = loaded.source.decode("utf-8", errors="replace")
-            linecache.cache[str(loaded.path)] = (len(text), None, text.splitlines(True), str(loaded.path))
+            linecache.cache[str(loaded.path)] = loaded.linecache_entry
 
 
 def changed_modules(old: dict[str, str] | None, new: dict[str, str]) -> tuple[str, ...]:

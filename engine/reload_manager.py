@@ -29,13 +29,14 @@ from engine.market_view import MarketView
 from engine.module_loader import (
     PACKAGE,
     CodeCache,
+    ImportGuard,
     ModuleTransaction,
     compile_sources,
     StrategyLoadError,
     execute,
-    guarded_builtins,
     install,
     read_sources,
+    reusable_prefix,
     version_of,
 )
 from engine.registry import (
@@ -84,6 +85,9 @@ class ReloadOutcome:
     smoke: SmokeReport | None = field(default=None, repr=False)
     # Where the pause went, in ms: read, compile, execute, check, smoke, commit.
     phases: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+    # Modules this load executed again (or was to, when it failed before): the first changed
+    # one and everything after it in dependency order. The others kept their module objects.
+    executed: tuple[str, ...] = ()
 
     @property
     def ack_result(self) -> str:
@@ -132,6 +136,8 @@ class ReloadOutcome:
         }
         if self.error is not None:
             event.update(error_file=self.error_file, error_line=self.error_line, phase=self.phase)
+        if self.executed:
+            event["executed"] = list(self.executed)
         if self.phases:
             event["phases_ms"] = {k: round(v, 3) for k, v in self.phases.items()}
         if self.smoke is not None:
@@ -171,7 +177,7 @@ class ReloadManager:
         self.last_outcome: ReloadOutcome | None = None
         self.history: deque[ReloadOutcome] = deque(maxlen=history)
         self._probation_left = 0
-        self._builtins = guarded_builtins(self.scope)
+        self._guard = ImportGuard(self.scope)
         self._codes = CodeCache()
 
     # ------------------------------------------------------------------ queries
@@ -300,6 +306,8 @@ class ReloadManager:
         kept = self.registry.previous
         kept_version = kept.version if kept else None
 
+        executed: tuple[str, ...] = ()
+
         def outcome(ok: bool, changed: tuple[str, ...], candidate: str | None, **extra: Any) -> ReloadOutcome:
             fields: dict[str, Any] = dict(
                 ok=ok,
@@ -312,6 +320,7 @@ class ReloadManager:
                 candidate=candidate,
                 previous_version=kept_version,
                 phases=phases.done,
+                executed=executed,
             )
             fields.update(extra)
             return self._record(ReloadOutcome(**fields))
@@ -339,17 +348,28 @@ class ReloadManager:
             # Same bytes as the running code: nothing to load, and `previous` stays the rollback target.
             return outcome(True, (), candidate), None
 
+        # Unchanged leaves whose own dependencies are unchanged keep their module objects.
+        running_modules = {m.name: m for m in running} if running else {}
+        reuse = reusable_prefix(
+            sources, {name: (m.sha256, m.module, m.reusable) for name, m in running_modules.items()}
+        )
+        executed = tuple(s.name for s in sources if s.name not in reuse)
         transaction = ModuleTransaction(self.scope)
         try:
-            codes = compile_sources(sources, self._codes)
+            codes = compile_sources([s for s in sources if s.name not in reuse], self._codes)
             phases.mark("compile")
-            package, modules = execute(sources, self.strategies_dir, self._builtins, codes)
+            package, modules, not_reusable = execute(sources, self.strategies_dir, self._guard, codes, reuse)
             phases.mark("execute")
             loaded_at = utc_now_iso()
             version = CodeVersion(
                 version=candidate,
                 modules=tuple(
-                    LoadedModule(s.name, s.path, s.sha256, loaded_at, modules[s.name], s.source) for s in sources
+                    running_modules[s.name]
+                    if s.name in reuse
+                    else LoadedModule(
+                        s.name, s.path, s.sha256, loaded_at, modules[s.name], s.source, s.name not in not_reusable
+                    )
+                    for s in sources
                 ),
                 package=package,
             )
