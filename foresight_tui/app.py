@@ -18,6 +18,7 @@ from textual.notifications import SeverityLevel
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.widgets import Footer
 from watchfiles import awatch
 
@@ -54,6 +55,13 @@ WRITE_ACTIONS = frozenset(
 WATCH_RUST_TIMEOUT_MS = 300  # how long the watcher thread may take to notice it should stop
 HANGUP_GRACE_S = 2.0  # after the terminal is gone, how long a graceful exit may take
 HANGUP_EXIT_CODE = 129  # 128 + SIGHUP, as a shell reports it
+
+
+class MainScreen(Screen[None]):
+    """The panels' screen; it tells the app when a dialog above it has closed."""
+
+    def on_screen_resume(self) -> None:
+        self.app.catch_up()  # type: ignore[attr-defined]
 
 
 class MissionControlApp(App[None]):
@@ -102,6 +110,7 @@ class MissionControlApp(App[None]):
         self.engine_process = engine_process
         self.on_hangup = on_hangup
         self._hung_up = False
+        self._panels_behind = False
         self._write_lock = asyncio.Lock()
         self._stop_watching = asyncio.Event()
         self._last_problem: str | None = None
@@ -194,6 +203,21 @@ class MissionControlApp(App[None]):
     def watch_status(self, previous: Status | None, status: Status | None) -> None:
         if status is None:
             return
+        if previous is None or previous.code != status.code:
+            self.code_changes = changed_files(status)
+            self._follow_code_dir(strategies_dir(status))
+        for outcome in self.tracker.settle(status):
+            self.report(outcome)
+        self.refresh_header()
+        if len(self.screen_stack) > 1:
+            # A dialog is open: repainting the panels under it costs the most CPU of all
+            # (every change is composited through the dialog). Catch up when it closes.
+            self._panels_behind = True
+            return
+        self.show_panels(status)
+
+    def show_panels(self, status: Status) -> None:
+        self._panels_behind = False
         now = status.engine.sim_time or self.source.clock().timestamp()
         grid = self.query_one(SlotGrid)
         first = not grid.cards
@@ -201,14 +225,16 @@ class MissionControlApp(App[None]):
             grid.show(status.slots, now)
             self.query_one(StatsPanel).show(status.stats)
             self.query_one(EventLog).add_events(status.events)
-            if previous is None or previous.code != status.code:
-                self.code_changes = changed_files(status)
-                self._follow_code_dir(strategies_dir(status))
-            for outcome in self.tracker.settle(status):
-                self.report(outcome)
-            self.refresh_header()
         if first and self.screen.focused is None:
             self.call_after_refresh(grid.focus_first)
+
+    def catch_up(self) -> None:
+        """Back on the main screen after a dialog: show what arrived meanwhile."""
+        if self._panels_behind and self.status is not None and len(self.screen_stack) == 1:
+            self.show_panels(self.status)
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
 
     def refresh_header(self) -> None:
         if not self.is_running:

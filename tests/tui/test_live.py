@@ -186,3 +186,18 @@ async def test_write_failure_is_shown_not_fatal(make_app, state):
         assert not state.control_path.exists()
         assert app.is_running
         assert any("not written" in n.message for n in app._notifications)
+
+
+async def test_panels_wait_under_a_dialog_and_catch_up(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        state.update(lambda s: setattr(s.stats, "open_positions", 7))
+        app.load_status()
+        await pilot.pause()
+        assert "open positions  3" in str(app.query_one("#stats-text").content)  # not repainted under help
+        assert "cycle 7621" in header_text(app)  # the header still follows
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "open positions  7" in str(app.query_one("#stats-text").content)
