@@ -15,6 +15,7 @@ events.jsonl and status.json; `code_status()` gives status.json's `code`.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -162,6 +163,7 @@ class ReloadManager:
         probation_cycles: int = 3,
         smoke_views: Sequence[MarketView] | None = None,
         history: int = 50,
+        hold_gc: bool = True,
     ) -> None:
         self.strategies_dir = Path(strategies_dir).expanduser().resolve()
         self.scope = _checked_scope(scope, self.strategies_dir)
@@ -179,6 +181,7 @@ class ReloadManager:
         self._probation_left = 0
         self._guard = ImportGuard(self.scope)
         self._codes = CodeCache()
+        self.hold_gc = bool(hold_gc)
 
     # ------------------------------------------------------------------ queries
 
@@ -297,6 +300,22 @@ class ReloadManager:
     # ----------------------------------------------------------------- internals
 
     def _load(
+        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = None
+    ) -> tuple[ReloadOutcome, StrategyLoadError | None]:
+        # The cyclic collector waits until the pause is over (hold_gc): a load allocates
+        # thousands of objects, enough to trigger collections in the middle of it, and a
+        # full collection scans the whole heap (tens of ms). The collection still happens,
+        # at the next allocation after the load: nothing is skipped, it is not in the pause.
+        held = self.hold_gc and gc.isenabled()
+        if held:
+            gc.disable()
+        try:
+            return self._load_held(kind, commit=commit, overrides=overrides)
+        finally:
+            if held:
+                gc.enable()
+
+    def _load_held(
         self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = None
     ) -> tuple[ReloadOutcome, StrategyLoadError | None]:
         start = time.perf_counter()

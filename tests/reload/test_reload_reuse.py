@@ -1,8 +1,9 @@
 """A reload keeps the module objects of unchanged leaves only while nothing they depend
-on changed."""
+on changed, and holds the cyclic garbage collector during its pause only."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -128,3 +129,37 @@ def test_check_keeps_leaves_and_swaps_nothing(fixture_dir: Path) -> None:
     after = strategy_modules()
     assert after.keys() == before.keys() and all(after[k] is before[k] for k in before)
     assert before["strategies"].strategy is before["strategies.strategy"]
+
+
+# ----------------------------------------------- the collector waits for the pause
+
+
+GC_PROBE = "\nimport gc as _gc\n\nGC_ON_AT_IMPORT = _gc.isenabled()\n"
+
+
+def test_the_collector_is_held_during_the_pause_only(fixture_dir: Path) -> None:
+    m = manager(fixture_dir)
+    append(fixture_dir / "ta_engine.py", GC_PROBE)
+    assert gc.isenabled()
+    assert m.reload().ok
+    assert m.registry.current.module("ta_engine").GC_ON_AT_IMPORT is False
+    assert gc.isenabled()
+
+
+def test_the_collector_is_back_after_a_refused_reload(fixture_dir: Path) -> None:
+    m = manager(fixture_dir)
+    edit(fixture_dir / "strategy.py", "API_VERSION = 1", "API_VERSION = (")
+    assert not m.reload().ok and gc.isenabled()
+
+
+def test_the_collector_is_left_alone_when_asked_or_already_off(fixture_dir: Path) -> None:
+    append(fixture_dir / "ta_engine.py", GC_PROBE)
+    m = manager(fixture_dir, hold_gc=False)
+    assert m.registry.current.module("ta_engine").GC_ON_AT_IMPORT is True
+    gc.disable()
+    try:
+        m2 = manager(fixture_dir)
+        assert m2.registry.current.module("ta_engine").GC_ON_AT_IMPORT is False
+        assert not gc.isenabled()  # it was off before: the manager does not turn it on
+    finally:
+        gc.enable()
