@@ -20,7 +20,6 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer
-from watchfiles import awatch
 
 from engine.contract import STATUS_FILE, Status
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
@@ -42,6 +41,7 @@ from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
 from foresight_tui.terminal import controlling_fd, terminal_gone
+from foresight_tui.watching import only_named, watch_directory
 from foresight_tui.widgets.event_log import EventLog
 from foresight_tui.widgets.filter_bar import FilterBar
 from foresight_tui.widgets.header_bar import HeaderBar
@@ -52,7 +52,6 @@ from foresight_tui.widgets.stats_panel import StatsPanel
 WRITE_ACTIONS = frozenset(
     {"pause_engine", "resume_engine", "toggle_slot_pause", "reload", "check", "rollback", "overrides"}
 )
-WATCH_RUST_TIMEOUT_MS = 300  # how long the watcher thread may take to notice it should stop
 HANGUP_GRACE_S = 2.0  # after the terminal is gone, how long a graceful exit may take
 HANGUP_EXIT_CODE = 129  # 128 + SIGHUP, as a shell reports it
 
@@ -133,7 +132,6 @@ class MissionControlApp(App[None]):
         if self.read_only:
             self.query_one(EventLog).add_line(self.now_iso(), "info", "read-only mode: nothing will be written")
         self.load_status()
-        self.refresh_header()
         self.set_interval(1.0, self.tick)
         if self.live:
             self.watch_status_dir()
@@ -267,28 +265,15 @@ class MissionControlApp(App[None]):
 
     @work(exclusive=True, group="status-watch")
     async def watch_status_dir(self) -> None:
-        """Reload on every replace of status.json; errors are shown and the watch restarts."""
+        """Reload on every replace of status.json (the 1 s tick is the fallback)."""
 
-        def is_status(_change: object, path: str) -> bool:
-            return Path(path).name == STATUS_FILE
+        def failed(exc: Exception) -> None:
+            self.notify(f"watching {self.state_dir} failed: {exc}", severity="warning")
 
-        while not self._stop_watching.is_set():
-            try:
-                if not self.state_dir.is_dir():
-                    await asyncio.sleep(0.5)
-                    continue
-                async for _changes in awatch(
-                    self.state_dir,
-                    watch_filter=is_status,
-                    step=20,
-                    recursive=False,
-                    stop_event=self._stop_watching,
-                    rust_timeout=WATCH_RUST_TIMEOUT_MS,
-                ):
-                    self.load_status()
-            except Exception as exc:  # never fatal: the 1 s tick still polls
-                self.notify(f"watching {self.state_dir} failed: {exc}", severity="warning")
-                await asyncio.sleep(1.0)
+        await watch_directory(
+            self.state_dir, self.load_status, failed, self._stop_watching,
+            accept=only_named(STATUS_FILE), recursive=False,
+        )  # fmt: skip
 
     def _follow_code_dir(self, directory: Path | None) -> None:
         if directory != self._watched_code_dir and self.live:
@@ -299,19 +284,15 @@ class MissionControlApp(App[None]):
     @work(exclusive=True, group="code-watch")
     async def watch_code_dir(self, directory: Path) -> None:
         """Keep the count of strategy files changed on disk current, for the header and `R`."""
-        while not self._stop_watching.is_set():
-            try:
-                if not directory.is_dir():
-                    await asyncio.sleep(1.0)
-                    continue
-                async for _changes in awatch(
-                    directory, stop_event=self._stop_watching, rust_timeout=WATCH_RUST_TIMEOUT_MS
-                ):
-                    self.code_changes = changed_files(self.status)
-                    self.refresh_header()
-            except Exception as exc:
-                self.notify(f"watching strategies in {directory} failed: {exc}", severity="warning")
-                await asyncio.sleep(1.0)
+
+        def changed() -> None:
+            self.code_changes = changed_files(self.status)
+            self.refresh_header()
+
+        def failed(exc: Exception) -> None:
+            self.notify(f"watching strategies in {directory} failed: {exc}", severity="warning")
+
+        await watch_directory(directory, changed, failed, self._stop_watching)
 
     # --------------------------------------------------------------- writing
 
