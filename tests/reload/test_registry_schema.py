@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime
 import enum
+import json
 import math
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from engine.registry import ParamsJsonSchema
 from engine.reload_manager import ReloadManager
@@ -51,11 +52,33 @@ class Odd(BaseModel):
     mixed: tuple[int | str, ...] = (1, "a")
 
 
+class Outer(BaseModel):
+    """A nested model whose own config overrides the schema mode."""
+
+    model_config = ConfigDict(json_schema_mode_override="serialization")
+
+    inner: Inner = Inner()
+    y: float = 1.5
+
+    @computed_field  # in the schema in serialization mode only
+    @property
+    def doubled(self) -> float:
+        return 2 * self.y
+
+
+class Holder(BaseModel):
+    outer: Outer = Outer()
+    odd: Odd = Odd()
+
+
 def test_params_schema_is_pydantics_schema(fixture_dir: Path, shipped_dir: Path) -> None:
-    models = [Odd, manager(fixture_dir).registry.params_model]
+    models = [Odd, Outer, Holder, manager(fixture_dir).registry.params_model]
     models.append(manager(shipped_dir).registry.params_model)
     for model in models:
-        assert model.model_json_schema(schema_generator=ParamsJsonSchema) == model.model_json_schema()
+        for mode in ("validation", "serialization"):
+            ours = model.model_json_schema(schema_generator=ParamsJsonSchema, mode=mode)
+            assert ours == model.model_json_schema(mode=mode)
+            assert json.dumps(ours) == json.dumps(model.model_json_schema(mode=mode))  # same order too
 
 
 def test_schema_defaults_are_not_shared_with_the_model() -> None:
