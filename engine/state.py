@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from engine.contract import Ack, AppliedIntent, Direction
+from engine.contract import Ack, AppliedIntent, Position, Signal
 from engine.fileio import ReadResult, atomic_write_bytes, read_model
 
 STATE_VERSION = 1
@@ -29,36 +29,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", validate_assignment=False)
 
 
-class PositionState(_Model):
-    side: Direction
-    stake: float
-    odds: float
-    shares: float
-    entered_at: float
-
-
-class SignalState(_Model):
-    direction: Direction
-    confidence: float
-    path: str
-    prob_up: float
-    edge: float
-    enter: bool
-    reason: str
-
-
 class SlotRecord(_Model):
     id: str
     asset: str
     window_s: int
     window_start: float
     open_price: float
-    position: PositionState | None = None
+    position: Position | None = None
     cooldown_until: float | None = None
     result_until: float | None = None
     last_result: Literal["won", "lost"] | None = None
     last_pnl: float | None = None
-    signal: SignalState | None = None
+    signal: Signal | None = None
     up_ask: float | None = None
     down_ask: float | None = None
     error: str | None = None

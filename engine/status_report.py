@@ -76,7 +76,7 @@ def slot_rows(trader: Trader, paused_slots: set[str]) -> list[dict[str, Any]]:
                 "price": prices[asset],
                 "up_ask": slot.up_ask,
                 "down_ask": slot.down_ask,
-                # SignalState and PositionState carry exactly the public fields.
+                # The state keeps the contract's own Signal and Position models.
                 "signal": signal.__dict__ if signal is not None else None,
                 "position": position.__dict__ if position is not None else None,
                 "cooldown_until": cooldown if cooldown and cooldown > now else None,

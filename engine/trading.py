@@ -9,11 +9,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from engine.contract import SlotState
+from engine.contract import Position, Signal, SlotState
 from engine.market import Market
 from engine.market_view import MarketView
 from engine.slots import SlotSpec
-from engine.state import PositionState, SignalState, SlotRecord, StateManager
+from engine.state import SlotRecord, StateManager
 
 HISTORY_IN_VIEW = 120
 
@@ -120,7 +120,7 @@ class Trader:
                 if slot.signal is not None:
                     slot.signal = None
                 continue
-            slot.signal = SignalState(
+            slot.signal = Signal(
                 direction=decision.direction,
                 confidence=float(decision.confidence),
                 path=str(decision.path),
@@ -137,7 +137,7 @@ class Trader:
                 and may_enter(slot_id)
             ):
                 odds = q.up_ask if decision.direction == "up" else q.down_ask
-                slot.position = PositionState(
+                slot.position = Position(
                     side=decision.direction, stake=stake, odds=odds, shares=round(stake / odds, 6), entered_at=now
                 )
                 self.manager.state.staked = round(self.manager.state.staked + stake, 6)

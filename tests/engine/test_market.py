@@ -13,7 +13,8 @@ from engine.feeds import YEAR_S, ReplayError, ReplayFeed, SimFeed, profile
 from engine.market import Market
 from engine.quotes import quote, true_prob_up
 from engine.slots import SlotSpec, parse_window, slot_set
-from engine.state import PositionState, StateManager
+from engine.contract import Position
+from engine.state import StateManager
 from engine.trading import Trader
 
 
@@ -71,7 +72,7 @@ def test_position_settles_at_the_window_edge_price_not_the_later_one() -> None:
     trader.ensure_slots()
     slot = manager.state.slots["BTC-5m"]
     assert slot.open_price == 100.0
-    slot.position = PositionState(side="up", stake=5.0, odds=0.5, shares=10.0, entered_at=280.0)
+    slot.position = Position(side="up", stake=5.0, odds=0.5, shares=10.0, entered_at=280.0)
     market.advance(310.0)
     outcome = type("O", (), {"resolutions": []})()
     trader.resolve(Params(), outcome)
