@@ -83,13 +83,17 @@ class SlotCard(Widget, can_focus=True):
     def on_mount(self) -> None:
         self.show(self.slot, self._now, force=True)
 
-    def show(self, slot: SlotStatus, now: float, *, force: bool = False) -> None:
-        """Refresh from a new status; cheap and silent when nothing this card shows changed."""
+    def show(self, slot: SlotStatus, now: float, *, force: bool = False, paint: bool = True) -> None:
+        """Refresh from a new status; cheap and silent when nothing this card shows changed.
+
+        With `paint=False` (scrolled out of view) the card only keeps the data: updating a
+        widget off screen makes Textual rebuild its whole map of the screen.
+        """
+        self.slot, self._now = slot, now
         key = (slot, int(now))
-        if not force and key == self._shown:
+        if not force and (key == self._shown or not paint):
             return
         self._shown = key
-        self.slot, self._now = slot, now
         title = f"{slot.asset} {slot.window}"
         subtitle = ("PAUSED · " if slot.paused else "") + slot.state.upper()
         if (title, subtitle) != self._titles:  # setting a border title repaints the card

@@ -56,8 +56,13 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         cards = self.cards
         if [c.slot_id for c in cards] == [s.id for s in slots]:
             for card, slot in zip(cards, slots, strict=True):
-                card.show(slot, now)
                 card.display = matches(slot, self.filter_text)
+            rows = self.rows_in_view()
+            index = 0
+            for card, slot in zip(cards, slots, strict=True):
+                in_view = card.display and index // self.columns in rows
+                index += card.display
+                card.show(slot, now, paint=in_view)
             return
         focused = self.screen.focused if self.is_attached else None
         focused_id = focused.slot_id if isinstance(focused, SlotCard) else None
@@ -70,6 +75,28 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         for card in new:
             if card.slot_id == focused_id:
                 self.call_after_refresh(card.focus)
+
+    def rows_in_view(self) -> range:
+        """Grid rows wholly inside the scrolled window, by arithmetic.
+
+        Asking Textual would cost a map of the screen, and so does updating a widget it
+        does not show (a row cut by the window's edge): those rows keep their last
+        paint until they are scrolled into view.
+        """
+        top = -(-int(self.scroll_y) // self.row_height)
+        bottom = (int(self.scroll_y) + self.scrollable_content_region.height) // self.row_height
+        return range(top, max(top + 1, bottom))
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.paint_in_view()
+
+    def paint_in_view(self) -> None:
+        """Bring cards scrolled into view up to date with the data they kept."""
+        rows = self.rows_in_view()
+        for index, card in enumerate(self.visible_cards):
+            if index // self.columns in rows:
+                card.show(card.slot, card._now)
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
@@ -93,7 +120,9 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         count = len(self.visible_cards)
         columns = grid_columns(count, self.scrollable_content_region.width // CARD_MIN_WIDTH)
         rows = -(-max(1, count) // columns)
-        height = max(CARD_MIN_HEIGHT, self.scrollable_content_region.height // rows)
+        viewport = self.scrollable_content_region.height
+        # Rows share the height; when they scroll, whole rows fill the window.
+        height = max(CARD_MIN_HEIGHT, viewport // max(1, min(rows, viewport // CARD_MIN_HEIGHT)))
         if columns != self.columns:
             self.columns = columns
             self.styles.grid_size_columns = columns

@@ -201,3 +201,23 @@ async def test_panels_wait_under_a_dialog_and_catch_up(make_app, state):
         await pilot.press("escape")
         await pilot.pause()
         assert "open positions  7" in str(app.query_one("#stats-text").content)
+
+
+async def test_cards_out_of_view_are_painted_when_scrolled_to(make_app, state):
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:  # 2 columns, 3 rows of 16 in view
+        await pilot.pause()
+        far = app.query_one("#slot-AVAX-15m", SlotCard)
+
+        def move_avax(status):
+            status.slots[-1].price = 99.5
+
+        state.update(move_avax)
+        app.load_status()
+        await pilot.pause()
+        assert far.slot.price == 99.5  # the data is kept ...
+        assert "99.5000" not in str(far.query_one(".price").content)  # ... but not painted off screen
+        await pilot.press(*["down"] * 7, "right")
+        await pilot.pause()
+        assert app.focused is far
+        assert str(far.query_one(".price").content).startswith("99.5000")
