@@ -76,9 +76,10 @@ def slot_rows(trader: Trader, paused_slots: set[str]) -> list[dict[str, Any]]:
                 "price": prices[asset],
                 "up_ask": slot.up_ask,
                 "down_ask": slot.down_ask,
-                # The state keeps the contract's own Signal and Position models.
-                "signal": signal.__dict__ if signal is not None else None,
-                "position": position.__dict__ if position is not None else None,
+                # The state keeps the contract's own Signal and Position models: passed as they
+                # are, pydantic takes the instances without validating them again.
+                "signal": signal,
+                "position": position,
                 "cooldown_until": cooldown if cooldown and cooldown > now else None,
                 "last_result": slot.last_result,
                 "last_pnl": slot.last_pnl,
