@@ -15,13 +15,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import engine
-from engine.contract import CONTROL_FILE, STATE_FILE, STATUS_FILE
+from engine.contract import STATE_FILE, STATUS_FILE
 from engine.reload_manager import DEFAULT_SCOPE
 
 # The project the benchmarks measure: the one `engine` was imported from. Engine
@@ -283,15 +283,3 @@ def proc_cpu_seconds(pid: int) -> float:
 def state_cycle(state_dir: Path) -> int:
     """The cycle saved in state.json (what a restarted engine resumes from)."""
     return int(json.loads((state_dir / STATE_FILE).read_bytes())["cycle"])
-
-
-def control_path(state_dir: Path) -> Path:
-    return state_dir / CONTROL_FILE
-
-
-def load_average() -> tuple[float, float, float]:
-    return os.getloadavg()
-
-
-def iter_every(values: Iterable[Any], step: int) -> list[Any]:
-    return [v for i, v in enumerate(values) if i % step == 0]

@@ -19,7 +19,7 @@ Per cycle we know its number, `written_at`, and its own duration (the next
 status's `engine.last_cycle_ms`); the cycle whose status first carries a
 command's ack is that reload's cycle.
 
-Definitions (also in RESULTS.md):
+Definitions:
 
 - **late**: a cycle that starts after its slot in the schedule. The loop is
   deadline based (cycle k starts at start + k x interval), so a cycle is late
@@ -45,7 +45,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import EngineProc, Figure, copy_strategies, edit_strategy, percentile, summary
+from benchmarks.common import EngineProc, Figure, copy_strategies, edit_strategy, summary
 from engine.control_writer import ControlWriter
 
 CYCLE_INTERVAL_S = 0.25  # the judged run: the demo's cadence

@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks --quick            # tiny sizes, a few iterations; prints, writes nothing
     .venv/bin/python -m benchmarks --only cycle_time,hot_reload [--out DIR]
     .venv/bin/python -m benchmarks.cycle_time [--quick]   # one module, printed
+    .venv/bin/python -m benchmarks --render           # RESULTS.md again from results.json (after editing findings.md)
 
 Figures are compared with their goals here and only here: a miss is reported
 (exit status 0; a benchmark that cannot run at all exits 1).
@@ -228,13 +229,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Foresight Mission Control benchmarks")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and a few iterations (seconds, not minutes)")
     parser.add_argument("--only", default="", help=f"comma-separated modules: {','.join(MODULES)}")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: write RESULTS.md again from results.json and findings.md")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None,
                         help="where RESULTS.md and results.json go (default: benchmarks/ for a full run, nowhere for --quick)")  # fmt: skip
     return parser.parse_args(argv)
 
 
+def render(out_dir: Path) -> int:
+    """RESULTS.md from a results.json written by an earlier run (nothing is measured)."""
+    data = json.loads((out_dir / "results.json").read_text())
+    figures = [Figure(**f) for f in data["figures"]]
+    info = {k: data[k] for k in ("date", "machine", "quick", "load_start", "load_end")}
+    (out_dir / "RESULTS.md").write_text(markdown(figures, info, data["seconds"], data["failures"], data["command"]))
+    print(f"wrote {out_dir / 'RESULTS.md'} from {out_dir / 'results.json'}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        return render(args.out or HERE)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(MODULES)
     unknown = [n for n in names if n not in MODULES]
     if unknown:

@@ -39,3 +39,6 @@ def test_reports_are_written(tmp_path) -> None:
     text = (tmp_path / "RESULTS.md").read_text()
     assert "| t | p99 <= 1 ms |" in text and "PASS" in text
     assert math.isfinite(json.loads((tmp_path / "results.json").read_text())["figures"][0]["p50"])
+    (tmp_path / "RESULTS.md").unlink()
+    assert runner.render(tmp_path) == 0  # RESULTS.md again from results.json alone
+    assert "| t | p99 <= 1 ms |" in (tmp_path / "RESULTS.md").read_text()
