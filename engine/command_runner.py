@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 from engine.contract import Ack, Command, utc_now_iso
@@ -59,6 +60,9 @@ def _execute(engine: Engine, kind: str, ids: list[str]) -> ReloadOutcome:
     engine.events.emit("reload" if kind != "check" else "check", f"{kind}: {outcome.detail}", **outcome.to_event(), commands=ids)
     if outcome.swapped:
         _adopt_params(engine)
+        # The replaced version is garbage now; collecting it at once (cheap: everything older is
+        # frozen) keeps reloads from fragmenting the heap, which is what grew RSS reload after reload.
+        gc.collect()
     return outcome
 
 

@@ -1,11 +1,15 @@
 """The cycle loop. Each step is a call into the module named for it:
 
     read control -> apply intent and commands -> advance the market ->
-    evaluate the slots -> resolve ended windows -> write status -> persist state
+    evaluate the slots -> resolve ended windows -> persist state -> write status
+
+State is persisted before status is written, so nothing an operator sees in
+status.json (a new position, a resolution) can be undone by a crash.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import time
@@ -83,6 +87,10 @@ class Engine:
                 f"P&L {state.pnl:+.2f}, {'paused' if state.applied.paused else 'running'}",
                 cycle=state.cycle,
             )
+        # Everything loaded so far lives as long as the process: keep the collector off it, so
+        # old code versions dropped by reloads are collected cheaply and the heap stays compact.
+        gc.collect()
+        gc.freeze()
         self.events.emit(
             "engine",
             f"engine started pid {os.getpid()} on {len(self.specs)} slots, code {self.reloader.code_status().version}",
@@ -147,9 +155,9 @@ class Engine:
         rolled = self.reloader.report_cycle(outcome.errors)
         if rolled is not None:
             command_runner.after_auto_rollback(self, rolled)
-        self.write_status()
         # fsync only when money or intent moved: the rest is re-derived next cycle anyway.
         self.persist(durable=bool(outcome.entered or outcome.resolutions or rolled or intake.kind == "new"))
+        self.write_status()
 
     # ------------------------------------------------------------ the steps
 

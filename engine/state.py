@@ -1,9 +1,9 @@
 """The state manager: all trading state, outside every reload's reach, persisted each cycle.
 
 Nothing here knows about strategy code. A hot reload swaps modules around this
-object; a crash loses at most the cycle in flight, because `state.json` is
-rewritten atomically (and durably) at the end of every cycle and right after a
-command is handled.
+object; a crash loses at most the cycle in flight, which status.json never
+showed: `state.json` is rewritten atomically at the end of every cycle before
+status is written (fsync'd when money or intent moved), and before a command runs.
 """
 
 from __future__ import annotations

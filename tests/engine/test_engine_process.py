@@ -93,19 +93,29 @@ def test_bad_control_keeps_the_last_good_intent(engine: EngineProcess) -> None:
 
 
 def test_kill9_with_open_positions_then_restart_keeps_everything(engine_factory) -> None:
-    engine: EngineProcess = engine_factory()
+    # A slower market clock (3 market seconds a cycle) keeps positions open for seconds of
+    # wall time, so the kill lands on them even when a loaded machine delays this test.
+    engine: EngineProcess = engine_factory(fast=("--speed", "60", "--cycle-interval", "0.05"))
     engine.writer.update(lambda c: c.overrides.update(EAGER))
     engine.writer.set_slot_paused("ADA-15m", True)
     _, check = engine.writer.send_command("check")
     engine.wait_ack(check.id)
-    engine.wait_for(lambda s: s.stats.open_positions >= 4 and s.stats.resolved >= 3, timeout=20, what="positions and results")
+
+    def lasting_positions(s) -> bool:
+        # Positions whose windows still run for 50+ cycles, so they are open when the kill lands.
+        lasting = [x for x in s.slots if x.position and x.window_end - s.engine.sim_time >= 150]
+        return len(lasting) >= 4 and s.stats.resolved >= 3
+
+    seen = engine.wait_for(lasting_positions, timeout=30, what="lasting positions and results")
     engine.kill9()
 
     saved = json.loads((engine.state_dir / STATE_FILE).read_text())
     positions = {sid: slot["position"] for sid, slot in saved["slots"].items() if slot["position"]}
+    # State is persisted before status is written: what the test saw is on disk.
+    assert saved["cycle"] >= seen.engine.cycle
     assert len(positions) >= 3
 
-    again: EngineProcess = engine_factory(state_dir=engine.state_dir)
+    again: EngineProcess = engine_factory(state_dir=engine.state_dir, fast=("--speed", "60", "--cycle-interval", "0.05"))
     status = again.first_status
     assert status is not None and status.engine.pid == again.pid
     # A cycle or so has run since the restart: every saved position is still open, or resolved on the same side.
