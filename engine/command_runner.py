@@ -78,6 +78,7 @@ def _adopt_params(engine: Engine) -> None:
 def after_auto_rollback(engine: Engine, outcome: ReloadOutcome) -> None:
     engine.events.emit("reload", f"auto rollback: {outcome.detail}", **outcome.to_event())
     _adopt_params(engine)
+    gc.collect()  # the failed version is garbage now, as after any swap
     # The reload that brought the failing code is amended in place: its id keeps one ack.
     ids = set(engine.probation_ack_ids)
     for ack in engine.manager.state.acks:
