@@ -1,33 +1,15 @@
-"""Market views for the strategy tests, built without the engine.
+"""Market views for the strategy tests: the engine's own MarketView, as the engine builds it.
 
-`View` mirrors engine.market_view.MarketView field for field (a test checks
-that), so the strategy tests do not depend on the engine package.
+(The strategies never import the engine; their tests may.)
 """
 
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import replace
+
+from engine.market_view import MarketView as View
 
 YEAR_S = 365 * 24 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    slot_id: str
-    asset: str
-    window_s: int
-    now: float
-    window_start: float
-    window_end: float
-    open_price: float
-    price: float
-    history: tuple[float, ...]
-    history_step_s: float
-    up_ask: float
-    down_ask: float
-    in_cooldown: bool = False
-    has_position: bool = False
-    open_positions: int = 0
 
 
 def gbm_path(rng: random.Random, sigma: float, step_s: float, n: int, start: float = 100.0) -> list[float]:
