@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class ControlIntake:
     def path(self) -> Path:
         return self.state_dir / CONTROL_FILE
 
-    def read(self, last_generation: int, params_model: type[BaseModel], is_handled: callable) -> Intake:  # type: ignore[valid-type]
+    def read(self, last_generation: int, params_model: type[BaseModel], is_handled: Callable[[str], bool]) -> Intake:
         problem = self._ownership_problem()
         data, reason = (None, problem) if problem else read_bytes(self.path)
         if data is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.contract import STATUS_FILE, Ack, Status
+from engine.contract import CONTROL_FILE, STATUS_FILE, Ack, Control, Status
 from engine.control_writer import ControlWriter, WriteResult
 from engine.fileio import describe_validation_error, read_model
 
@@ -162,8 +162,6 @@ def status_command(state_dir: Path, args: argparse.Namespace) -> int:
 
 
 def _settled(state_dir: Path, status: Status) -> bool:
-    from engine.contract import CONTROL_FILE, Control
-
     control = read_model(state_dir / CONTROL_FILE, Control).value
     if control is None:
         return True
