@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import TYPE_CHECKING
 
 from engine.contract import Ack, Command, utc_now_iso
@@ -60,9 +59,10 @@ def _execute(engine: Engine, kind: str, ids: list[str]) -> ReloadOutcome:
     engine.events.emit("reload" if kind != "check" else "check", f"{kind}: {outcome.detail}", **outcome.to_event(), commands=ids)
     if outcome.swapped:
         _adopt_params(engine)
-        # The replaced version is garbage now; collecting it at once (cheap: everything older is
-        # frozen) keeps reloads from fragmenting the heap, which is what grew RSS reload after reload.
-        gc.collect()
+        # The replaced version is garbage now; collecting it before the next reload (cheap:
+        # everything older is frozen) keeps reloads from fragmenting the heap, which is what grew
+        # RSS reload after reload. It runs in the wait after this cycle, not in the cycle.
+        engine.between.collect_pending = True
     return outcome
 
 
@@ -78,7 +78,7 @@ def _adopt_params(engine: Engine) -> None:
 def after_auto_rollback(engine: Engine, outcome: ReloadOutcome) -> None:
     engine.events.emit("reload", f"auto rollback: {outcome.detail}", **outcome.to_event())
     _adopt_params(engine)
-    gc.collect()  # the failed version is garbage now, as after any swap
+    engine.between.collect_pending = True  # the failed version is garbage now, as after any swap
     # The reload that brought the failing code is amended in place: its id keeps one ack.
     ids = set(engine.probation_ack_ids)
     for ack in engine.manager.state.acks:

@@ -163,9 +163,12 @@ class LastReload(_Open):
     ok: bool
     kind: str = "reload"
     at: str
-    duration_ms: float
+    duration_ms: float  # the pause: how long the cycle loop stood still for it
     changed: list[str] = Field(default_factory=list)
     error: str | None = None
+    # Read, compile, execute, check and smoke test done between cycles, before the
+    # boundary that applied it (not part of the pause); None when done at the boundary.
+    prepared_ms: float | None = None
 
 
 class CodeStatus(_Open):

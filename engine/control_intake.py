@@ -79,6 +79,22 @@ class ControlIntake:
         fresh = tuple(c for c in control.commands if not is_handled(c.id))
         return Intake("new", control=control, params=params, new_commands=fresh, generation=control.generation)
 
+    def peek(self, last_generation: int) -> Control | None:
+        """A control.json newer than `last_generation`, if it is well-formed and may be trusted.
+
+        Changes nothing: the next boundary's `read` still decides, and reports any refusal.
+        """
+        if self._ownership_problem():
+            return None
+        data, _reason = read_bytes(self.path)
+        if data is None:
+            return None
+        try:
+            control = Control.model_validate_json(data)
+        except ValidationError:
+            return None
+        return control if control.generation > last_generation else None
+
     def _refuse(self, digest: str, reason: str, generation: int | None) -> Intake:
         intake = Intake("refused", warnings=(reason,), generation=generation)
         self._last_digest = digest

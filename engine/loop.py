@@ -24,6 +24,7 @@ from engine.control_intake import ControlIntake, Intake
 from engine.events import EventLog
 from engine.feeds import make_feed
 from engine.fileio import atomic_write_bytes, clean_temp_files, ensure_state_dir
+from engine.idle import BetweenCycles
 from engine.market import Market
 from engine.params import revalidate
 from engine.process_guard import EngineLock, StopSignal
@@ -75,6 +76,9 @@ class Engine:
         self.trader = Trader(self.specs, self.manager, self.market)
         self.trader.ensure_slots()
         self.intake = ControlIntake(self.dir, frozenset(spec.id for spec in self.specs))
+        self.between = BetweenCycles(
+            self.intake, self.reloader, self.stop, lambda: self.manager.state.last_generation, self.manager.is_handled
+        )
         command_runner.interrupted(self)
         self.params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(state.applied.overrides))
         state.applied = AppliedIntent(paused=state.applied.paused, paused_slots=state.applied.paused_slots, overrides=kept)
@@ -122,7 +126,7 @@ class Engine:
                 now = time.monotonic()
                 if now > deadline:
                     deadline = now  # overran: start the next cycle at once, counted, not drifted silently
-                self.stop.sleep(deadline - now)
+                self.between.wait_until(deadline)
         finally:
             self.persist()
             self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")

@@ -33,6 +33,7 @@ from engine.module_loader import (
     ImportGuard,
     ModuleTransaction,
     compile_sources,
+    SourceFile,
     StrategyLoadError,
     execute,
     install,
@@ -55,6 +56,7 @@ __all__ = [
     "DEFAULT_SCOPE",
     "CodeVersion",
     "LoadedModule",
+    "Preparation",
     "ReloadManager",
     "ReloadOutcome",
     "StrategyLoadError",
@@ -89,6 +91,9 @@ class ReloadOutcome:
     # Modules this load executed again (or was to, when it failed before): the first changed
     # one and everything after it in dependency order. The others kept their module objects.
     executed: tuple[str, ...] = ()
+    # Preparation done ahead, between cycles (`ReloadManager.prepare`), in ms: not part of
+    # the pause. None when this call prepared the code itself.
+    prepared_ms: float | None = None
 
     @property
     def ack_result(self) -> str:
@@ -105,11 +110,12 @@ class ReloadOutcome:
             return f"rolled back to {self.version}: {self.error}"
         if not self.ok:
             return f"{self.kind} refused, {self.version} keeps running: {self.error}"
+        ahead = f", prepared in {self.prepared_ms:.1f} ms between cycles" if self.prepared_ms is not None else ""
         if self.kind == "check":
-            return f"{self.candidate} would load and passes its checks; changed: {changed} ({self.duration_ms:.1f} ms)"
+            return f"{self.candidate} would load and passes its checks; changed: {changed} ({self.duration_ms:.1f} ms{ahead})"
         if not self.swapped:
             return f"no change on disk, {self.version} keeps running"
-        return f"now running {self.version}; changed: {changed} ({self.duration_ms:.1f} ms pause)"
+        return f"now running {self.version}; changed: {changed} ({self.duration_ms:.1f} ms pause{ahead})"
 
     def last_reload(self) -> LastReload:
         return LastReload(
@@ -119,6 +125,7 @@ class ReloadOutcome:
             duration_ms=round(self.duration_ms, 3),
             changed=list(self.changed),
             error=self.error,
+            prepared_ms=None if self.prepared_ms is None else round(self.prepared_ms, 3),
         )
 
     def to_event(self) -> dict[str, Any]:
@@ -139,6 +146,8 @@ class ReloadOutcome:
             event.update(error_file=self.error_file, error_line=self.error_line, phase=self.phase)
         if self.executed:
             event["executed"] = list(self.executed)
+        if self.prepared_ms is not None:
+            event["prepared_ms"] = round(self.prepared_ms, 3)
         if self.phases:
             event["phases_ms"] = {k: round(v, 3) for k, v in self.phases.items()}
         if self.smoke is not None:
@@ -182,6 +191,7 @@ class ReloadManager:
         self._guard = ImportGuard(self.scope)
         self._codes = CodeCache()
         self.hold_gc = bool(hold_gc)
+        self._staged: Preparation | None = None
 
     # ------------------------------------------------------------------ queries
 
@@ -228,6 +238,39 @@ class ReloadManager:
         if not self.registry.loaded:
             raise RuntimeError("no strategy code loaded yet: call load_initial() first")
         return self._load("reload", commit=True, overrides=overrides)[0]
+
+    def prepare(self, overrides: Mapping[str, Any] | None = None) -> Preparation | None:
+        """Do the costly part of the next `reload()`/`check()` now, while the loop is idle.
+
+        Reads, compiles, executes, checks and smoke-tests the code on disk and keeps
+        the result (a new version or the reason it fails) without swapping anything.
+        The next `reload()` or `check()` with the same `overrides` uses it if the
+        running version is still the one it was prepared against and the files
+        still hash the same; otherwise it prepares again. Either way its outcome is
+        what an inline preparation would have given. Returns None when the files are
+        those of the running code (nothing to prepare).
+        """
+        if not self.registry.loaded:
+            raise RuntimeError("no strategy code loaded yet: call load_initial() first")
+        held = self.hold_gc and gc.isenabled()
+        if held:
+            gc.disable()
+        try:
+            started = time.perf_counter()
+            try:
+                sources = read_sources(self.strategies_dir, self.scope)
+            except StrategyLoadError:
+                return None  # the reload will read again and report it
+            running = self.registry.current
+            if running.shas() == {s.name: s.sha256 for s in sources}:
+                return None
+            prepared = self._prepare(sources, running, overrides, _Phases(started))
+            prepared.elapsed_ms = _ms(started)
+            self._staged = prepared
+            return prepared
+        finally:
+            if held:
+                gc.enable()
 
     def rollback(self) -> ReloadOutcome:
         """Go back to the version kept in memory; the one running now becomes `previous`."""
@@ -324,8 +367,7 @@ class ReloadManager:
         running_version = running.version if running else ""
         kept = self.registry.previous
         kept_version = kept.version if kept else None
-
-        executed: tuple[str, ...] = ()
+        staged, self._staged = self._staged, None  # a check keeps it for the reload (below)
 
         def outcome(ok: bool, changed: tuple[str, ...], candidate: str | None, **extra: Any) -> ReloadOutcome:
             fields: dict[str, Any] = dict(
@@ -339,40 +381,79 @@ class ReloadManager:
                 candidate=candidate,
                 previous_version=kept_version,
                 phases=phases.done,
-                executed=executed,
             )
             fields.update(extra)
             return self._record(ReloadOutcome(**fields))
 
-        def refused(error: StrategyLoadError, candidate: str | None, changed: tuple[str, ...]) -> ReloadOutcome:
-            return outcome(
-                False,
-                changed,
-                candidate,
-                error=error.describe(),
-                error_file=error.file,
-                error_line=error.line,
-                phase=error.phase,
-            )
-
         try:
             sources = read_sources(self.strategies_dir, self.scope)
         except StrategyLoadError as error:
-            return refused(error, None, ()), error
+            return outcome(False, (), None, **_refusal(error)), error
         phases.mark("read")
-        candidate = version_of((s.name, s.sha256) for s in sources)
-        changed = changed_modules(running.shas() if running else None, {s.name: s.sha256 for s in sources})
+        shas = {s.name: s.sha256 for s in sources}
+        changed = changed_modules(running.shas() if running else None, shas)
 
         if kind == "reload" and not changed:
             # Same bytes as the running code: nothing to load, and `previous` stays the rollback target.
-            return outcome(True, (), candidate), None
+            return outcome(True, (), version_of(shas.items())), None
 
+        if staged is not None and staged.matches(running, shas, overrides):
+            prepared, prepared_ms = staged, staged.elapsed_ms  # done between cycles: only the commit is left
+            if not commit:
+                self._staged = staged
+        else:
+            prepared, prepared_ms = self._prepare(sources, running, overrides, phases), None
+        extra: dict[str, Any] = dict(executed=prepared.executed, prepared_ms=prepared_ms)
+        if prepared.error is not None:
+            return outcome(False, changed, prepared.candidate, **extra, **_refusal(prepared.error)), prepared.error
+        version = prepared.version
+        assert version is not None
+        if not commit:
+            return outcome(True, changed, prepared.candidate, smoke=prepared.smoke, **extra), None
+
+        # Commit: sys.modules and the registry change in the same step.
+        install(version.package, version.module_objects())
+        self.registry.swap(version, running)
+        version.publish_source()
+        if running is not None:
+            self.reloads += 1
+            self._probation_left = self.probation_cycles
+        phases.mark("commit")
+        return outcome(
+            True,
+            changed,
+            prepared.candidate,
+            version=prepared.candidate,
+            previous_version=running_version or None,
+            swapped=True,
+            smoke=prepared.smoke,
+            **extra,
+        ), None
+
+    def _prepare(
+        self,
+        sources: Sequence[SourceFile],
+        running: CodeVersion | None,
+        overrides: Mapping[str, Any] | None,
+        phases: _Phases,
+    ) -> Preparation:
+        """Compile, execute, check and smoke-test `sources` into a new CodeVersion.
+
+        `sys.modules` is put back as it was whatever happens: the result is swapped
+        in later, by `install`, or dropped.
+        """
+        started = time.perf_counter()
+        shas = {s.name: s.sha256 for s in sources}
+        candidate = version_of(shas.items())
         # Unchanged leaves whose own dependencies are unchanged keep their module objects.
         running_modules = {m.name: m for m in running} if running else {}
         reuse = reusable_prefix(
             sources, {name: (m.sha256, m.module, m.reusable) for name, m in running_modules.items()}
         )
         executed = tuple(s.name for s in sources if s.name not in reuse)
+        result = Preparation(
+            base=running, shas=shas, overrides=_plain(overrides), candidate=candidate, executed=executed
+        )
         transaction = ModuleTransaction(self.scope)
         try:
             codes = compile_sources([s for s in sources if s.name not in reuse], self._codes)
@@ -394,36 +475,15 @@ class ReloadManager:
             )
             version = dataclasses.replace(version, params_schema=check_api(version))
             phases.mark("check")
-            smoke = self._smoke(version, overrides)
+            result.smoke = self._smoke(version, overrides)
             phases.mark("smoke")
+            result.version = version
         except StrategyLoadError as error:
+            result.error = error
+        finally:
             transaction.restore()
-            return refused(error, candidate, changed), error
-        except BaseException:
-            transaction.restore()
-            raise
-
-        if not commit:
-            transaction.restore()
-            return outcome(True, changed, candidate, smoke=smoke), None
-
-        # Commit: sys.modules already holds the new set (it had to, for the modules to
-        # import each other); the registry now follows in the same step.
-        self.registry.swap(version, running)
-        version.publish_source()
-        if running is not None:
-            self.reloads += 1
-            self._probation_left = self.probation_cycles
-        phases.mark("commit")
-        return outcome(
-            True,
-            changed,
-            candidate,
-            version=candidate,
-            previous_version=running_version or None,
-            swapped=True,
-            smoke=smoke,
-        ), None
+        result.elapsed_ms = _ms(started)
+        return result
 
     def _smoke(self, version: CodeVersion, overrides: Mapping[str, Any] | None) -> SmokeReport:
         params_model = version.params_model
@@ -454,6 +514,36 @@ class ReloadManager:
         self.last_outcome = outcome
         self.history.append(outcome)
         return outcome
+
+
+@dataclass(eq=False)
+class Preparation:
+    """A prepared code version (or why it fails), waiting for a reload or check to use it."""
+
+    base: CodeVersion | None  # the running version it was prepared against (its reused modules come from it)
+    shas: dict[str, str]
+    overrides: dict[str, Any]
+    candidate: str
+    executed: tuple[str, ...]
+    version: CodeVersion | None = None
+    smoke: SmokeReport | None = None
+    error: StrategyLoadError | None = None
+    elapsed_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def matches(self, running: CodeVersion | None, shas: dict[str, str], overrides: Mapping[str, Any] | None) -> bool:
+        return self.base is running and self.shas == shas and self.overrides == _plain(overrides)
+
+
+def _plain(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(overrides) if overrides else {}
+
+
+def _refusal(error: StrategyLoadError) -> dict[str, Any]:
+    return dict(error=error.describe(), error_file=error.file, error_line=error.line, phase=error.phase)
 
 
 class _Phases:
