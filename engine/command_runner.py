@@ -18,12 +18,33 @@ def run_commands(engine: Engine, commands: tuple[Command, ...]) -> None:
     for command in commands:
         engine.manager.mark_started(command.id, command.type)
     engine.persist(durable=True)
+    _run(engine, commands, may_defer=True)
+
+
+def run_deferred(engine: Engine) -> bool:
+    """The commands the last boundary left for this one, prepared in the wait since. True if any ran."""
+    commands, engine.deferred_commands = engine.deferred_commands, ()
+    if not commands:
+        return False
+    _run(engine, commands, may_defer=False)
+    return True
+
+
+def _run(engine: Engine, commands: tuple[Command, ...], *, may_defer: bool) -> None:
     # Several reloads (or checks) queued in one cycle are one reload, each id acknowledged.
     outcomes: dict[str, ReloadOutcome] = {}
-    for command in commands:
+    for index, command in enumerate(commands):
         if command.type not in outcomes or command.type == "rollback":
             same = [c.id for c in commands if c.type == command.type] if command.type != "rollback" else [command.id]
-            outcomes[command.type] = _execute(engine, command.type, same)
+            outcome = _execute(engine, command.type, same, may_defer)
+            if outcome is None:
+                # Not prepared yet: it is prepared in the wait after this cycle and swapped at the
+                # next boundary, so the loop never stands still for a preparation. What follows it
+                # waits too, to keep the operator's order.
+                engine.deferred_commands = commands[index:]
+                engine.between.prepare_soon(engine.manager.state.applied.overrides)
+                return
+            outcomes[command.type] = outcome
         outcome = outcomes[command.type]
         engine.manager.record_ack(
             Ack(id=command.id, type=command.type, result=outcome.ack_result, at=utc_now_iso(), detail=outcome.detail)  # type: ignore[arg-type]
@@ -40,12 +61,17 @@ def interrupted(engine: Engine) -> None:
         engine.events.emit("command", f"{kind} {command_id} interrupted by an engine stop; not run again", command=command_id)
 
 
-def _execute(engine: Engine, kind: str, ids: list[str]) -> ReloadOutcome:
+def _execute(engine: Engine, kind: str, ids: list[str], may_defer: bool) -> ReloadOutcome | None:
     reloader = engine.reloader
     overrides = dict(engine.manager.state.applied.overrides)
     try:
         # The new code is smoke-tested with the operator's overrides too, not only its defaults.
-        if kind == "check":
+        if may_defer and kind in ("reload", "check"):
+            ready = reloader.swap_if_prepared(kind, overrides=overrides)  # type: ignore[arg-type]
+            if ready is None:
+                return None
+            outcome = ready
+        elif kind == "check":
             outcome = reloader.check(overrides=overrides)
         elif kind == "reload":
             outcome = reloader.reload(overrides=overrides)

@@ -4,15 +4,15 @@ Two jobs run here, where they cost the trading loop nothing:
 
 - after a code swap, the collection of the replaced version (cyclic garbage
   left for a collection keeps the heap growing, see benchmarks/findings.md);
-- a reload or check waiting in control.json is prepared ahead: read, compiled,
-  executed, checked and smoke-tested now, so that the boundary which applies
-  the command only re-reads the files and swaps (`ReloadManager.prepare`).
-  Control is still applied at the boundary and only there; a preparation is
-  used only if the files, the running version and the overrides are still
-  those it was made from, otherwise the boundary prepares again.
-
-control.json is looked at by `stat` every `POLL_S` while waiting, and parsed
-only when it changed.
+- a reload or check is prepared ahead: read, compiled, executed, checked and
+  smoke-tested now, so that the boundary which applies the command only
+  re-reads the files and swaps (`ReloadManager.prepare`). Either the command is
+  seen in control.json during the wait (control.json is looked at by `stat`
+  every `POLL_S`, and parsed only when it changed), or a boundary found it
+  unprepared and left it for the next boundary (`prepare_soon`). Control is
+  still applied at boundaries and only there; a preparation is used only if the
+  files, the running version and the overrides are still those it was made
+  from, otherwise the boundary prepares again itself.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.control_intake import ControlIntake
 from engine.process_guard import StopSignal
@@ -43,13 +44,21 @@ class BetweenCycles:
     collect_pending: bool = False
     prepared: int = 0  # preparations made ahead (for status and tests)
     _seen: tuple[int, int, int] | None = field(default=None, init=False)
+    _wanted: dict[str, Any] | None = field(default=None, init=False)  # overrides to prepare for
     _cost_ms: float = field(default=10.0, init=False)  # what the last preparation took
+
+    def prepare_soon(self, overrides: Mapping[str, Any]) -> None:
+        """A boundary left a reload or check for the next one: prepare it in this wait."""
+        self._wanted = dict(overrides)
 
     def wait_until(self, deadline: float) -> None:
         """Sleep until `deadline` (monotonic) or a stop signal, doing the idle jobs on the way."""
         if self.collect_pending:
             self.collect_pending = False
             gc.collect()
+        wanted, self._wanted = self._wanted, None
+        if wanted is not None and self._fits(deadline - time.monotonic()):
+            self._prepare(wanted)  # otherwise the next boundary prepares it itself
         while self.stop.requested is None:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -57,6 +66,9 @@ class BetweenCycles:
             if self._look_at_control(left):
                 continue
             self.stop.sleep(min(left, POLL_S))
+
+    def _fits(self, left_s: float) -> bool:
+        return left_s * 1000.0 >= _HEADROOM * self._cost_ms
 
     def _look_at_control(self, left_s: float) -> bool:
         """Prepare a pending reload if control.json changed and holds one; True if it did work."""
@@ -68,7 +80,7 @@ class BetweenCycles:
         seen = (info.st_mtime_ns, info.st_size, info.st_ino)
         if seen == self._seen:
             return False
-        if left_s * 1000.0 < _HEADROOM * self._cost_ms:
+        if not self._fits(left_s):
             return False  # too close to the boundary: it prepares the command itself
         self._seen = seen
         control = self.intake.peek(self.last_generation())
@@ -76,7 +88,10 @@ class BetweenCycles:
             return False
         if not any(c.type in _CODE_COMMANDS and not self.is_handled(c.id) for c in control.commands):
             return False
-        prepared = self.reloader.prepare(overrides=control.overrides)
+        return self._prepare(control.overrides)
+
+    def _prepare(self, overrides: Mapping[str, Any]) -> bool:
+        prepared = self.reloader.prepare(overrides=overrides)
         if prepared is None:
             return False
         self.prepared += 1

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from engine import command_runner
 from engine.config import EngineConfig
-from engine.contract import STATUS_FILE, AppliedIntent, EngineInfo, utc_now_iso
+from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
 from engine.events import EventLog
 from engine.feeds import make_feed
@@ -52,6 +52,7 @@ class Engine:
         self.warnings: list[str] = []
         self.persist_error: str | None = None
         self.probation_ack_ids: list[str] = []
+        self.deferred_commands: tuple[Command, ...] = ()  # left by a boundary for the next one
 
     # ------------------------------------------------------------------ start
 
@@ -166,6 +167,8 @@ class Engine:
     # ------------------------------------------------------------ the steps
 
     def apply(self, intake: Intake) -> None:
+        if command_runner.run_deferred(self):
+            self.persist()  # their acks must survive a crash, like any command's
         state = self.manager.state
         if intake.kind == "refused":
             state.rejected_generation = max(state.rejected_generation, intake.generation or 0)

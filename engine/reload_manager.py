@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel
 
@@ -247,8 +247,8 @@ class ReloadManager:
         The next `reload()` or `check()` with the same `overrides` uses it if the
         running version is still the one it was prepared against and the files
         still hash the same; otherwise it prepares again. Either way its outcome is
-        what an inline preparation would have given. Returns None when the files are
-        those of the running code (nothing to prepare).
+        what an inline preparation would have given. Returns None when the files
+        cannot be read (the reload reads them again and reports why).
         """
         if not self.registry.loaded:
             raise RuntimeError("no strategy code loaded yet: call load_initial() first")
@@ -261,16 +261,24 @@ class ReloadManager:
                 sources = read_sources(self.strategies_dir, self.scope)
             except StrategyLoadError:
                 return None  # the reload will read again and report it
-            running = self.registry.current
-            if running.shas() == {s.name: s.sha256 for s in sources}:
-                return None
-            prepared = self._prepare(sources, running, overrides, _Phases(started))
+            prepared = self._prepare(sources, self.registry.current, overrides, _Phases(started))
             prepared.elapsed_ms = _ms(started)
             self._staged = prepared
             return prepared
         finally:
             if held:
                 gc.enable()
+
+    def swap_if_prepared(
+        self, kind: Literal["reload", "check"], overrides: Mapping[str, Any] | None = None
+    ) -> ReloadOutcome | None:
+        """`reload()` or `check()` if only the swap is left to do: a preparation made by
+        `prepare()` still holds, or the files are those of the running code. Otherwise
+        None, and nothing is recorded: prepare, then call again."""
+        if not self.registry.loaded:
+            raise RuntimeError("no strategy code loaded yet: call load_initial() first")
+        outcome, _ = self._load(kind, commit=kind == "reload", overrides=overrides, inline=False)
+        return outcome
 
     def rollback(self) -> ReloadOutcome:
         """Go back to the version kept in memory; the one running now becomes `previous`."""
@@ -342,9 +350,19 @@ class ReloadManager:
 
     # ----------------------------------------------------------------- internals
 
+    @overload
     def _load(
-        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = None
-    ) -> tuple[ReloadOutcome, StrategyLoadError | None]:
+        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = ..., inline: Literal[True] = ...
+    ) -> tuple[ReloadOutcome, StrategyLoadError | None]: ...
+
+    @overload
+    def _load(
+        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = ..., inline: bool
+    ) -> tuple[ReloadOutcome | None, StrategyLoadError | None]: ...
+
+    def _load(
+        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = None, inline: bool = True
+    ) -> tuple[ReloadOutcome | None, StrategyLoadError | None]:
         # The cyclic collector waits until the pause is over (hold_gc): a load allocates
         # thousands of objects, enough to trigger collections in the middle of it, and a
         # full collection scans the whole heap (tens of ms). The collection still happens,
@@ -353,14 +371,14 @@ class ReloadManager:
         if held:
             gc.disable()
         try:
-            return self._load_held(kind, commit=commit, overrides=overrides)
+            return self._load_held(kind, commit=commit, overrides=overrides, inline=inline)
         finally:
             if held:
                 gc.enable()
 
     def _load_held(
-        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = None
-    ) -> tuple[ReloadOutcome, StrategyLoadError | None]:
+        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None, inline: bool
+    ) -> tuple[ReloadOutcome | None, StrategyLoadError | None]:
         start = time.perf_counter()
         phases = _Phases(start)
         running = self.registry.current if self.registry.loaded else None
@@ -401,6 +419,8 @@ class ReloadManager:
             prepared, prepared_ms = staged, staged.elapsed_ms  # done between cycles: only the commit is left
             if not commit:
                 self._staged = staged
+        elif not inline:
+            return None, None
         else:
             prepared, prepared_ms = self._prepare(sources, running, overrides, phases), None
         extra: dict[str, Any] = dict(executed=prepared.executed, prepared_ms=prepared_ms)

@@ -101,8 +101,18 @@ def test_other_overrides_or_another_running_version_are_prepared_again(fixture_d
     assert outcome.ok and outcome.prepared_ms is None and confidence(m) == pytest.approx(0.8)
 
 
-def test_nothing_to_prepare_when_the_files_are_the_running_code(fixture_dir: Path) -> None:
+def test_only_the_swap_is_done_when_prepared_and_nothing_otherwise(fixture_dir: Path) -> None:
     m = loaded(fixture_dir)
-    assert m.prepare() is None
-    outcome = m.reload()
-    assert outcome.ok and not outcome.swapped
+    assert m.swap_if_prepared("reload").ok  # the files are the running code: nothing to prepare
+    edit(fixture_dir / "strategy.py", "BASE_CONFIDENCE = 0.6", "BASE_CONFIDENCE = 0.7")
+    last = m.last_outcome
+
+    assert m.swap_if_prepared("reload") is None and m.swap_if_prepared("check") is None
+    assert m.last_outcome is last and confidence(m) == pytest.approx(0.6)  # nothing done, nothing recorded
+
+    m.prepare()
+    check = m.swap_if_prepared("check")
+    reload = m.swap_if_prepared("reload")
+    assert check is not None and check.ok and not check.swapped
+    assert reload is not None and reload.swapped and reload.prepared_ms is not None
+    assert confidence(m) == pytest.approx(0.7)

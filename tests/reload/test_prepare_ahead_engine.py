@@ -85,7 +85,10 @@ def test_an_edit_after_the_preparation_is_the_code_that_runs(engine) -> None:
     assert ack.result == "applied", ack.detail
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert {m.name: m.sha256 for m in status.code.modules}["strategy"] == sha
-    assert status.code.last_reload.prepared_ms is None  # prepared again, at the boundary
+    # The stale preparation was not used: the new bytes were prepared in the next wait
+    assert status.code.last_reload.prepared_ms is not None
+    event = _reload_events(proc.state_dir)[-1]["detail"]
+    assert set(event["phases_ms"]) == {"read", "commit"}, event
 
 
 def test_a_broken_file_prepared_ahead_is_refused_with_its_place(engine) -> None:
