@@ -152,6 +152,7 @@ def measure(reloads: int, interval: float = CYCLE_INTERVAL_S, baseline_cycles: i
             wait_for_cycle(engine, log, reload_first)
             ids: list[str] = []
             pauses: list[float] = []
+            prepared: list[float] = []  # preparation done in the wait before the boundary
             for i in range(reloads):
                 edit_strategy(strategies, i)
                 _, command = writer.send_command("reload")
@@ -166,6 +167,8 @@ def measure(reloads: int, interval: float = CYCLE_INTERVAL_S, baseline_cycles: i
                         last = status["code"].get("last_reload") or {}
                         if command.id in log.acked_in and last.get("kind") == "reload":
                             pauses.append(float(last["duration_ms"]))
+                            if last.get("prepared_ms") is not None:
+                                prepared.append(float(last["prepared_ms"]))
                     else:
                         time.sleep(EngineProc.POLL_S)
                 if log.ack_result[command.id] != "applied":
@@ -181,6 +184,7 @@ def measure(reloads: int, interval: float = CYCLE_INTERVAL_S, baseline_cycles: i
         "reloads": phase_figures(log, reload_first, reload_last, reload_cycles, interval),
         "reload_count": len(ids),
         "reload_pause_in_engine_ms": summary(pauses),
+        "prepared_between_cycles_ms": summary(prepared),
     }
 
 
@@ -212,7 +216,9 @@ def figure(result: dict[str, Any], judged: bool) -> Figure:
             f"max {own.get('max', 0):.1f} ms (ordinary cycles p50 {phase['ordinary_cycle_duration_ms'].get('p50', 0):.1f} ms, "
             f"baseline p50 {base['ordinary_cycle_duration_ms'].get('p50', 0):.1f} ms) against a {interval_ms:.0f} ms interval",
             f"reload pause inside the engine (status code.last_reload): p50 "
-            f"{result['reload_pause_in_engine_ms'].get('p50', 0):.1f} ms, p99 {result['reload_pause_in_engine_ms'].get('p99', 0):.1f} ms",
+            f"{result['reload_pause_in_engine_ms'].get('p50', 0):.2f} ms, p99 {result['reload_pause_in_engine_ms'].get('p99', 0):.2f} ms; "
+            f"{result['prepared_between_cycles_ms'].get('n', 0)} of {result['reload_count']} reloads prepared in the wait "
+            f"between cycles (p50 {result['prepared_between_cycles_ms'].get('p50', 0):.1f} ms of work there)",
             f"status cadence in the reload phase, delay vs one interval: p50 {delay.get('p50', 0):+.1f} ms, "
             f"p99 {delay.get('p99', 0):+.1f} ms (baseline p99 {base['status_delay_ms'].get('p99', 0):+.1f} ms)",
         ],
