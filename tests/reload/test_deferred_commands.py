@@ -44,25 +44,32 @@ def _ack(engine: Engine, command_id: str):
     return next((a for a in engine.manager.state.acks if a.id == command_id), None)
 
 
+def _edit_and_send(engine: Engine, strategies: Path, writer: ControlWriter, *kinds: str) -> list[str]:
+    """After a first cycle: edit the strategy, send the commands, and run the boundary that
+    sees them with nothing prepared (no wait ran since they were written)."""
+    engine.cycle()
+    append(strategies / "strategy.py", "\n\nEDITED = True\n")
+    ids = [writer.send_command(kind)[1].id for kind in kinds]  # type: ignore[arg-type]
+    engine.cycle()
+    return ids
+
+
 def test_an_unprepared_reload_is_prepared_in_the_wait_and_swapped_at_the_next_boundary(setup) -> None:
     start, strategies, writer = setup
     engine = start()
-    engine.cycle()
     before = engine.reloader.registry.version
-    append(strategies / "strategy.py", "\n\nEDITED = True\n")
-    _, command = writer.send_command("reload")
 
-    engine.cycle()  # the boundary sees it with nothing prepared
+    (command_id,) = _edit_and_send(engine, strategies, writer, "reload")
 
-    assert _ack(engine, command.id) is None and command.id in engine.manager.state.started_commands
+    assert _ack(engine, command_id) is None and command_id in engine.manager.state.started_commands
     assert engine.reloader.registry.version == before
     on_disk = StateManager.open(engine.dir / "state.json").state
-    assert command.id in on_disk.started_commands  # write-ahead: a crash now never runs it twice
+    assert command_id in on_disk.started_commands  # write-ahead: a crash now never runs it twice
 
     engine.between.wait_until(time.monotonic() + 0.5)
     engine.cycle()
 
-    ack = _ack(engine, command.id)
+    ack = _ack(engine, command_id)
     assert ack is not None and ack.result == "applied" and "between cycles" in ack.detail, ack
     assert engine.reloader.registry.version != before
     assert engine.reloader.last_outcome.prepared_ms is not None
@@ -72,48 +79,37 @@ def test_an_unprepared_reload_is_prepared_in_the_wait_and_swapped_at_the_next_bo
 def test_commands_after_a_deferred_reload_keep_their_order(setup) -> None:
     start, strategies, writer = setup
     engine = start()
-    engine.cycle()
     original = engine.reloader.registry.version
-    append(strategies / "strategy.py", "\n\nEDITED = True\n")
-    _, reload = writer.send_command("reload")
-    _, rollback = writer.send_command("rollback")
 
-    engine.cycle()
-    assert _ack(engine, reload.id) is None and _ack(engine, rollback.id) is None
+    reload, rollback = _edit_and_send(engine, strategies, writer, "reload", "rollback")
+    assert _ack(engine, reload) is None and _ack(engine, rollback) is None
     engine.between.wait_until(time.monotonic() + 0.5)
     engine.cycle()
 
-    assert _ack(engine, reload.id).result == "applied"
-    assert _ack(engine, rollback.id).result == "applied"
+    assert _ack(engine, reload).result == "applied"
+    assert _ack(engine, rollback).result == "applied"
     assert engine.reloader.registry.version == original  # reload, then rollback: back where it was
 
 
 def test_an_engine_stopped_with_a_deferred_reload_refuses_it_after_the_restart(setup) -> None:
     start, strategies, writer = setup
     engine = start()
-    engine.cycle()
-    append(strategies / "strategy.py", "\n\nEDITED = True\n")
-    _, command = writer.send_command("reload")
-    engine.cycle()
+    (command_id,) = _edit_and_send(engine, strategies, writer, "reload")
     engine.lock.release()  # as if killed here: nothing more of this engine runs
 
     restarted = start()
 
-    ack = _ack(restarted, command.id)
+    ack = _ack(restarted, command_id)
     assert ack is not None and ack.result == "rejected" and "not run again" in ack.detail
 
 
 def test_with_no_wait_to_prepare_in_the_next_boundary_prepares_it_itself(setup) -> None:
     start, strategies, writer = setup
     engine = start()
-    engine.cycle()
-    append(strategies / "strategy.py", "\n\nEDITED = True\n")
-    _, command = writer.send_command("reload")
-
-    engine.cycle()
+    (command_id,) = _edit_and_send(engine, strategies, writer, "reload")
     engine.between.wait_until(time.monotonic())  # the cycle overran: no wait at all
     engine.cycle()
 
-    ack = _ack(engine, command.id)
+    ack = _ack(engine, command_id)
     assert ack is not None and ack.result == "applied", ack
     assert engine.reloader.last_outcome.prepared_ms is None and "smoke" in engine.reloader.last_outcome.phases
