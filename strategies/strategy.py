@@ -221,11 +221,13 @@ def evaluate(view: MarketView, params: Params) -> Decision | None:
 def _sane(view: MarketView, history: tuple[float, ...]) -> bool:
     positive = (view.open_price, view.price, view.history_step_s)
     finite = (view.now, view.window_end, view.up_ask, view.down_ask)
-    return (
-        ta_engine.all_positive_finite(history)
-        and all(x > 0 and math.isfinite(x) for x in positive)
-        and all(math.isfinite(x) for x in finite)
-    )
+    if not ta_engine.all_positive_finite(history):
+        return False
+    # A finite sum proves every term finite (NaN and infinities propagate); only when
+    # it is not (a bad value, or an overflowing sum) are the values looked at one by one.
+    if min(positive) > 0 and math.isfinite(sum(positive) + sum(finite)):
+        return True
+    return all(x > 0 and math.isfinite(x) for x in positive) and all(math.isfinite(x) for x in finite)
 
 
 def _blend(

@@ -13,7 +13,7 @@ import strategies
 
 PACKAGE_DIR = Path(strategies.__file__).parent
 MODULES = ["strategies.ta_engine", "strategies.momentum_strategy", "strategies.strategy"]
-ALLOWED_IMPORTS = {"math", "collections.abc", "dataclasses", "typing", "pydantic", "strategies"}
+ALLOWED_IMPORTS = {"math", "operator", "collections.abc", "dataclasses", "typing", "pydantic", "strategies"}
 FORBIDDEN_CALLS = {"open", "print", "input", "exec", "eval", "compile", "__import__"}
 IMMUTABLE_SCALARS = (int, float, complex, str, bytes, bool, type(None))
 
