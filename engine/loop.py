@@ -144,6 +144,7 @@ class Engine:
     def cycle(self) -> None:
         state = self.manager.state
         intake = self.intake.read(state.last_generation, self.reloader.registry.params_model, self.manager.is_handled)
+        rejected = state.rejected_generation
         self.apply(intake)
         state.cycle += 1
         state.sim_time = round(state.sim_time + self.config.step_s, 6)
@@ -160,8 +161,17 @@ class Engine:
         rolled = self.reloader.report_cycle(outcome.errors)
         if rolled is not None:
             command_runner.after_auto_rollback(self, rolled)
-        # fsync only when money or intent moved: the rest is re-derived next cycle anyway.
-        self.persist(durable=bool(outcome.entered or outcome.resolutions or rolled or intake.kind == "new"))
+        # A checkpoint of the whole state when the trading state changed, fsync'd only when money
+        # or intent moved; a cycle in which only the market moved is one line appended to the journal.
+        durable = bool(outcome.entered or outcome.resolutions or rolled or intake.kind == "new")
+        changed = durable or outcome.rolled or self.market.boundaries_moved or state.rejected_generation != rejected
+        if changed or self.persist_error is not None or self.manager.checkpoint_due():
+            self.persist(durable=durable)
+        else:
+            try:
+                self.manager.journal(*self.market.journal_entry())
+            except OSError as exc:
+                self._disk_trouble(f"cannot persist state.json: {exc.strerror or exc}; trading continues from memory")
         self.write_status()
 
     # ------------------------------------------------------------ the steps

@@ -39,6 +39,8 @@ class Market:
         self.boundaries: dict[float, dict[str, float]] = {}
         self._quote_rng = random.Random(seed)
         self.now = 0.0
+        # Whether the last `advance` recorded a window boundary's prices (state a restart needs).
+        self.boundaries_moved = False
 
     # ------------------------------------------------------------ persistence
 
@@ -69,12 +71,18 @@ class Market:
         self._record_boundaries_at(now)
         self._append_history()
 
+    def journal_entry(self) -> tuple[dict[str, float], dict[str, object]]:
+        """What a cycle without a boundary added to `record()`: each asset's new history
+        point (the prices now) and the feed's snapshot (see StateManager.journal)."""
+        return self.prices, self.feed.snapshot()
+
     def advance(self, to: float) -> None:
-        for edge in self._edges_between(self.now, to):
+        edges = self._edges_between(self.now, to)
+        for edge in edges:
             self.boundaries[edge] = self.feed.prices_at(edge)
         self.now = to
         self.prices = self.feed.prices_at(to)
-        self._record_boundaries_at(to)
+        self.boundaries_moved = bool(edges) | self._record_boundaries_at(to)
         self._append_history()
         self._prune()
         self._quote_rng.seed(f"{self.seed}:{to:.3f}")
@@ -87,9 +95,11 @@ class Market:
             edges.update(first + i * length for i in range(max(count, 0)))
         return sorted(e for e in edges if start < e <= end)
 
-    def _record_boundaries_at(self, t: float) -> None:
+    def _record_boundaries_at(self, t: float) -> bool:
         if any(t % length == 0 for length in self.window_lengths):
             self.boundaries[t] = dict(self.prices)
+            return True
+        return False
 
     def _append_history(self) -> None:
         for asset, price in self.prices.items():

@@ -2,12 +2,24 @@
 
 Nothing here knows about strategy code. A hot reload swaps modules around this
 object; a crash loses at most the cycle in flight, which status.json never
-showed: `state.json` is rewritten atomically at the end of every cycle before
-status is written (fsync'd when money or intent moved), and before a command runs.
+showed: every cycle is persisted before status is written, and before a command runs.
+
+Two files hold it. `state.json` is a checkpoint of the whole state, rewritten
+atomically whenever the trading state changes (an entry, a resolution, a window
+that rolls, a control change, a command; fsync'd when money or intent moved) and
+at least every CHECKPOINT_EVERY cycles. In the cycles between, only the market
+clock and prices move: each such cycle appends one line to `state.journal` (the
+cycle, the market time, the new price of each asset, the feed's snapshot) instead
+of rewriting the whole state and its price history. The journal names the
+checkpoint it extends; `load_state` replays it on top of state.json.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from engine.contract import Ack, AppliedIntent, Position, Signal
-from engine.fileio import ReadResult, atomic_write_bytes, read_model
+from engine.fileio import FILE_MODE, ReadResult, atomic_write_bytes, read_model
 
 STATE_VERSION = 1
 HANDLED_IDS_KEPT = 2000
@@ -23,6 +35,8 @@ RECENT_ACKS = 20
 RESULTS_KEPT = 1000  # the largest win_rate_window a strategy may declare
 PNL_HISTORY = 60
 HISTORY_POINTS = 120
+CHECKPOINT_EVERY = 300  # cycles: the longest a journal grows before state.json is rewritten
+STATE_LIMIT = 64 * 1024 * 1024  # the largest state.json (or journal) the engine reads back
 
 
 class _Model(BaseModel):
@@ -70,6 +84,7 @@ class TradingState(_Model):
     started_commands: dict[str, str] = Field(default_factory=dict, description="command id -> type, running now")
     acks: list[Ack] = Field(default_factory=list)
     market: MarketRecord = Field(default_factory=MarketRecord)
+    journal_id: str = Field(default="", description="the id that the journal extending this checkpoint names")
 
 
 class StateManager:
@@ -77,14 +92,17 @@ class StateManager:
 
     def __init__(self, path: Path, state: TradingState | None = None) -> None:
         self.path = path
+        self.journal_path = journal_path(path)
         self.state = state or TradingState()
         self.resumed = state is not None
+        self._journal_fd: int | None = None  # open (append) only after a checkpoint of this process
+        self._journal_lines = 0
 
     @classmethod
     def open(cls, path: Path) -> StateManager:
-        """Resume from `path` if it exists; refuse loudly if it exists but is unusable,
-        because starting empty would silently forget open positions."""
-        result: ReadResult[TradingState] = read_model(path, TradingState, limit=64 * 1024 * 1024)
+        """Resume from `path` (and its journal) if it exists; refuse loudly if it exists but is
+        unusable, because starting empty would silently forget open positions."""
+        result = load_state(path)
         if result.missing:
             return cls(path)
         if result.value is None:
@@ -95,8 +113,46 @@ class StateManager:
         return cls(path, result.value)
 
     def persist(self, durable: bool = True) -> None:
-        """Atomic always (a kill -9 loses nothing written); `durable` also survives a power cut."""
+        """A checkpoint: the whole state to state.json, then an empty journal naming it.
+
+        Atomic always (a kill -9 loses nothing written); `durable` also survives a power cut.
+        Until a checkpoint succeeds, `journal` refuses (the caller checkpoints again)."""
+        self.close_journal()
+        self.state.journal_id = uuid.uuid4().hex
         atomic_write_bytes(self.path, self.state.model_dump_json().encode(), durable=durable)
+        fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, FILE_MODE)
+        try:
+            _write_all(fd, _line({"journal_of": self.state.journal_id, "cycle": self.state.cycle}))
+        except BaseException:
+            os.close(fd)
+            raise
+        self._journal_fd = fd
+        self._journal_lines = 0
+
+    def checkpoint_due(self) -> bool:
+        """True when the next persist must be a checkpoint: no journal open, or a long one."""
+        return self._journal_fd is None or self._journal_lines >= CHECKPOINT_EVERY
+
+    def journal(self, prices: dict[str, float], feed: dict[str, Any]) -> None:
+        """Persist a cycle in which only the market moved: one appended line, no fsync.
+
+        `prices` is every asset's new history point and `feed` the feed's snapshot; the
+        state's own `cycle` and `sim_time` go with them. Call `checkpoint_due` first."""
+        if self._journal_fd is None:
+            raise RuntimeError("no journal open: persist() a checkpoint first")
+        record = {"cycle": self.state.cycle, "sim_time": self.state.sim_time, "prices": prices, "feed": feed}
+        try:
+            _write_all(self._journal_fd, _line(record))
+        except BaseException:
+            self.close_journal()  # a torn line ends the journal: the next persist is a checkpoint
+            raise
+        self._journal_lines += 1
+
+    def close_journal(self) -> None:
+        if self._journal_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._journal_fd)
+            self._journal_fd = None
 
     # -------------------------------------------------------------- bookkeeping
 
@@ -140,3 +196,73 @@ class StateManager:
 
 class StateFileError(RuntimeError):
     pass
+
+
+def journal_path(state_path: Path) -> Path:
+    return state_path.with_suffix(".journal")
+
+
+def load_state(path: Path) -> ReadResult[TradingState]:
+    """The persisted state: the checkpoint `path` with its journal replayed on top.
+
+    The journal counts only when it names this checkpoint; its lines are applied in
+    order while each is whole and continues the cycle before it (a line torn by a
+    crash ends it). A reader racing the engine may see a new checkpoint and the old
+    journal: it reads the pair again."""
+    for _ in range(3):
+        result: ReadResult[TradingState] = read_model(path, TradingState, limit=STATE_LIMIT)
+        if result.value is None:
+            return result
+        if _replay(result.value, journal_path(path)):
+            return result
+    return result
+
+
+def _replay(state: TradingState, path: Path) -> bool:
+    """Apply the journal at `path` to `state`; False when it names another checkpoint than
+    `state` but `state.json` may have changed since (worth reading the pair again)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(STATE_LIMIT)
+    except OSError:
+        return True
+    lines = data.split(b"\n")
+    try:
+        header = json.loads(lines[0])
+    except ValueError:
+        return True
+    if not (isinstance(header, dict) and state.journal_id and header.get("journal_of") == state.journal_id):
+        # An older journal (a crash between a checkpoint and its journal) or a newer one.
+        return not (isinstance(header, dict) and isinstance(header.get("cycle"), int) and header["cycle"] > state.cycle)
+    history = state.market.history
+    for raw in lines[1:]:
+        try:
+            record = json.loads(raw)
+            if record["cycle"] != state.cycle + 1:
+                break
+            sim_time = float(record["sim_time"])
+            prices = {str(asset): float(price) for asset, price in record["prices"].items()}
+            feed = dict(record["feed"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            break  # a torn or foreign line: the journal ends here
+        state.cycle += 1
+        state.sim_time = sim_time
+        state.market.feed = feed
+        for asset, price in prices.items():
+            points = history.setdefault(asset, [])
+            points.append(price)
+            del points[:-HISTORY_POINTS]
+    return True
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError("short write to the state journal")
+        view = view[written:]

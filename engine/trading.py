@@ -29,6 +29,7 @@ class CycleOutcome:
     errors: list[str] = field(default_factory=list)
     entered: list[str] = field(default_factory=list)
     resolutions: list[dict[str, Any]] = field(default_factory=list)
+    rolled: int = 0  # slots whose window ended and whose next window opened
 
 
 def window_start(now: float, length: int) -> float:
@@ -179,6 +180,7 @@ class Trader:
                     }
                 )
             start = window_start(now, spec.window_s)
+            outcome.rolled += 1
             slot.window_start = start
             slot.open_price = self.market.price_at_boundary(start, spec.asset)
             slot.signal = None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.contract import CONTROL_FILE, STATE_FILE
 from engine.events import read_events
+from engine.state import load_state
 from tests.support.engine_proc import ROOT, EngineProcess, ctl
 
 # Make every slot bet early in its window, so positions are open most of the time.
@@ -109,9 +110,9 @@ def test_kill9_with_open_positions_then_restart_keeps_everything(engine_factory)
     seen = engine.wait_for(lasting_positions, timeout=30, what="lasting positions and results")
     engine.kill9()
 
-    saved = json.loads((engine.state_dir / STATE_FILE).read_text())
+    saved = load_state(engine.state_dir / STATE_FILE).value.model_dump(mode="json")
     positions = {sid: slot["position"] for sid, slot in saved["slots"].items() if slot["position"]}
-    # State is persisted before status is written: what the test saw is on disk.
+    # State is persisted (state.json and its journal) before status is written: what the test saw is on disk.
     assert saved["cycle"] >= seen.engine.cycle
     assert len(positions) >= 3
 

@@ -15,7 +15,7 @@ from engine.quotes import quote, true_prob_up
 from engine.slots import SlotSpec, parse_window, slot_set
 from engine.contract import Position
 from engine.state import StateManager
-from engine.trading import Trader
+from engine.trading import CycleOutcome, Trader
 
 
 class ScriptedFeed:
@@ -74,12 +74,13 @@ def test_position_settles_at_the_window_edge_price_not_the_later_one() -> None:
     assert slot.open_price == 100.0
     slot.position = Position(side="up", stake=5.0, odds=0.5, shares=10.0, entered_at=280.0)
     market.advance(310.0)
-    outcome = type("O", (), {"resolutions": []})()
+    outcome = CycleOutcome()
     trader.resolve(Params(), outcome)
     assert outcome.resolutions[0]["close"] == pytest.approx(103.0)
     assert outcome.resolutions[0]["result"] == "won"
     assert manager.state.pnl == pytest.approx(5.0)  # 10 shares paid $1 each, minus the $5 stake
     assert slot.position is None and slot.window_start == 300.0 and slot.open_price == pytest.approx(103.0)
+    assert outcome.rolled == 1  # the window rolled: a checkpoint of state.json follows
     assert trader.slot_state(slot) == "won"
     assert slot.cooldown_until == 360.0
     market.advance(345.0)

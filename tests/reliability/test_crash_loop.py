@@ -21,7 +21,7 @@ from engine.contract import CONTROL_FILE, STATE_FILE, STATUS_FILE, Control, Stat
 from engine.control_writer import ControlWriter
 from engine.events import read_events
 from engine.fileio import read_model
-from engine.state import TradingState
+from engine.state import TradingState, load_state as load_persisted
 from tests.support.engine_proc import ROOT
 
 CRASHES = 60
@@ -50,7 +50,8 @@ def wait_first_status(state_dir: Path, proc: subprocess.Popen[bytes], timeout: f
 
 
 def load_state(state_dir: Path) -> TradingState:
-    result = read_model(state_dir / STATE_FILE, TradingState, limit=64 * 1024 * 1024)
+    """What a restarted engine resumes from: state.json with its journal replayed."""
+    result = load_persisted(state_dir / STATE_FILE)
     assert result.value is not None, f"state.json unreadable after a crash: {result.reason}"
     return result.value
 

@@ -15,6 +15,7 @@ import pytest
 from engine.contract import CONTROL_FILE, STATE_FILE, STATUS_FILE
 from engine.events import read_events
 from engine.fileio import read_bytes
+from engine.state import load_state
 from tests.support.engine_proc import ROOT, EngineProcess
 
 TORN_WRITER = textwrap.dedent(
@@ -78,6 +79,13 @@ def test_concurrent_writers_lose_no_update(tmp_path: Path, writers: int, figures
     figures[f"concurrent_writers_{writers}"] = {"writes": writers * each, "lost_updates": 0, "final_generation": control["generation"]}
 
 
+def persisted_cycle(state_dir: Path) -> int:
+    """The cycle a restarted engine would resume from: state.json with its journal replayed."""
+    result = load_state(state_dir / STATE_FILE)
+    assert result.value is not None, result.reason
+    return result.value.cycle
+
+
 def test_failed_writes_keep_the_old_file_and_trading_goes_on(engine_factory, tmp_path: Path, figures: dict) -> None:
     faults = tmp_path / "faults"
     faults.mkdir()
@@ -87,16 +95,18 @@ def test_failed_writes_keep_the_old_file_and_trading_goes_on(engine_factory, tmp
     status = engine.wait_for(lambda s: not s.engine.persist_ok, what="persist trouble reported")
     assert "No space left on device" in (status.engine.persist_error or "")
     frozen = json.loads((engine.state_dir / STATE_FILE).read_text())  # the previous file, whole
+    persisted = persisted_cycle(engine.state_dir)  # with its journal, which stops too
     status = engine.wait_cycles(20)
-    assert status.engine.cycle > frozen["cycle"] + 15  # trading goes on from memory
+    assert status.engine.cycle > persisted + 15  # trading goes on from memory
     assert json.loads((engine.state_dir / STATE_FILE).read_text())["cycle"] == frozen["cycle"]
+    assert persisted_cycle(engine.state_dir) == persisted
     (faults / "fail-write-state.json").unlink()
     status = engine.wait_for(lambda s: s.engine.persist_ok, what="persistence caught up")
-    assert json.loads((engine.state_dir / STATE_FILE).read_text())["cycle"] >= status.engine.cycle
+    assert persisted_cycle(engine.state_dir) >= status.engine.cycle
     messages = [e["message"] for e in read_events(engine.state_dir / "events.jsonl")]
     assert any("cannot persist state.json" in m for m in messages)
     assert any("caught up" in m for m in messages)
-    figures["disk_trouble_failpoint"] = {"cycles_traded_without_persisting": status.engine.cycle - frozen["cycle"]}
+    figures["disk_trouble_failpoint"] = {"cycles_traded_without_persisting": status.engine.cycle - persisted}
 
 
 @pytest.fixture
@@ -128,20 +138,20 @@ def test_a_really_full_disk(engine_factory, tiny_disk: Path, figures: dict) -> N
     engine.wait_cycles(3)
     filler = fill(tiny_disk)
     # status.json cannot be written either now: watch the engine through its process and files.
-    before = json.loads((engine.state_dir / STATE_FILE).read_text())
+    before = persisted_cycle(engine.state_dir)
     time.sleep(1.0)
     assert engine.proc is not None and engine.proc.poll() is None, "engine died on a full disk"
-    assert json.loads((engine.state_dir / STATE_FILE).read_text())["cycle"] <= before["cycle"] + 1
+    assert persisted_cycle(engine.state_dir) <= before + 1
     assert json.loads((engine.state_dir / STATUS_FILE).read_text())  # old status still whole
     filler.unlink()
-    status = engine.wait_for(lambda s: s.engine.persist_ok and s.engine.cycle > before["cycle"] + 15, what="catching up")
-    assert json.loads((engine.state_dir / STATE_FILE).read_text())["cycle"] >= status.engine.cycle
+    status = engine.wait_for(lambda s: s.engine.persist_ok and s.engine.cycle > before + 15, what="catching up")
+    assert persisted_cycle(engine.state_dir) >= status.engine.cycle
     assert not list(engine.state_dir.glob(".*.tmp"))
     # What happened while the disk was full reached the audit log once it had room again.
     messages = [e["message"] for e in read_events(engine.state_dir / "events.jsonl")]
     assert any("cannot persist state.json" in m or "cannot write status.json" in m for m in messages)
     assert any("caught up" in m for m in messages)
-    figures["disk_full_tmpfs"] = {"cycles_traded_while_full": status.engine.cycle - before["cycle"]}
+    figures["disk_full_tmpfs"] = {"cycles_traded_while_full": status.engine.cycle - before}
 
 
 def test_engine_refuses_control_from_others(engine: EngineProcess) -> None:

@@ -1,0 +1,112 @@
+"""state.json is a checkpoint rewritten when the trading state changes; the cycles between are
+appended to its journal, and a restart replays them (engine/state.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from engine.config import EngineConfig
+from engine.contract import STATE_FILE
+from engine.loop import Engine
+from engine.state import CHECKPOINT_EVERY, StateManager, TradingState, journal_path, load_state
+
+STRATEGIES = Path(__file__).resolve().parents[2] / "strategies"
+
+
+def engine_on(state_dir: Path) -> Engine:
+    config = EngineConfig(state_dir=state_dir, speed=1.0, cycle_interval_s=1.0, seed=3, strategies_path=STRATEGIES)
+    engine = Engine(config)
+    engine.open()
+    return engine
+
+
+def test_quiet_cycles_go_to_the_journal_and_a_restart_replays_them(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    engine = engine_on(state_dir)
+    checkpoints = []
+    persist = engine.manager.persist
+    engine.manager.persist = lambda durable=True: (checkpoints.append(engine.manager.state.cycle), persist(durable))[1]  # type: ignore[method-assign]
+    try:
+        for _ in range(40):
+            engine.cycle()
+        assert checkpoints[0] == 1  # the first cycle of a process always checkpoints
+        assert len(checkpoints) < 40
+        saved = load_state(state_dir / STATE_FILE).value
+        assert saved is not None
+        assert saved.cycle == engine.manager.state.cycle == 40
+        assert saved.sim_time == engine.manager.state.sim_time
+        assert saved.market.history == engine.market.record().history
+        assert saved.market.feed == engine.market.feed.snapshot()
+        trading = lambda s: (s.position, s.cooldown_until, s.window_start, s.open_price, s.last_result)  # noqa: E731
+        assert {k: trading(s) for k, s in saved.slots.items()} == {k: trading(s) for k, s in engine.manager.state.slots.items()}
+        raw = json.loads((state_dir / STATE_FILE).read_bytes())
+        assert raw["cycle"] == checkpoints[-1]
+        assert os.stat(journal_path(state_dir / STATE_FILE)).st_mode & 0o777 == 0o600
+        history = {asset: list(points) for asset, points in engine.market.history.items()}
+    finally:
+        engine.manager.close_journal()
+        engine.lock.release()  # as a kill -9 would leave it: no final checkpoint
+
+    again = engine_on(state_dir)
+    try:
+        assert again.manager.resumed and again.manager.state.cycle == 40
+        assert {asset: list(points) for asset, points in again.market.history.items()} == history
+        again.cycle()
+        assert again.manager.state.cycle == 41
+    finally:
+        again.lock.release()
+
+
+def checkpoint_with_journal(tmp_path: Path, cycles: int) -> Path:
+    path = tmp_path / STATE_FILE
+    manager = StateManager(path)
+    manager.state.market.history = {"BTC": [1.0, 2.0]}
+    manager.persist(durable=False)
+    for _ in range(cycles):
+        manager.state.cycle += 1
+        manager.state.sim_time += 5.0
+        manager.journal({"BTC": 10.0 + manager.state.cycle}, {"t": manager.state.sim_time})
+    manager.close_journal()
+    return path
+
+
+def test_a_torn_last_line_ends_the_journal(tmp_path: Path) -> None:
+    path = checkpoint_with_journal(tmp_path, 3)
+    journal = journal_path(path)
+    journal.write_bytes(journal.read_bytes()[:-7])  # a crash in the middle of the last append
+    state = load_state(path).value
+    assert state is not None
+    assert state.cycle == 2 and state.sim_time == 10.0
+    assert state.market.history["BTC"] == [1.0, 2.0, 11.0, 12.0]
+    assert state.market.feed == {"t": 10.0}
+
+
+def test_a_journal_of_another_checkpoint_is_ignored(tmp_path: Path) -> None:
+    path = checkpoint_with_journal(tmp_path, 3)
+    raw = json.loads(path.read_bytes())
+    raw["journal_id"] = "another"
+    path.write_text(json.dumps(raw))  # e.g. state.json put back from a backup
+    state = load_state(path).value
+    assert state is not None and state.cycle == 0 and state.market.history["BTC"] == [1.0, 2.0]
+
+
+def test_the_journal_is_bounded_by_a_checkpoint(tmp_path: Path) -> None:
+    manager = StateManager(tmp_path / STATE_FILE)
+    assert manager.checkpoint_due()  # nothing to append to before a first checkpoint
+    with pytest.raises(RuntimeError):
+        manager.journal({}, {})
+    manager.persist(durable=False)
+    for _ in range(CHECKPOINT_EVERY):
+        assert not manager.checkpoint_due()
+        manager.state.cycle += 1
+        manager.journal({"BTC": 1.0}, {})
+    assert manager.checkpoint_due()
+    manager.persist(durable=False)
+    assert not manager.checkpoint_due()
+    assert journal_path(manager.path).read_bytes().count(b"\n") == 1  # the header alone
+    manager.close_journal()
+    assert TradingState.model_validate_json(manager.path.read_bytes()).cycle == CHECKPOINT_EVERY
