@@ -41,6 +41,9 @@ class Market:
         self.now = 0.0
         # Whether the last `advance` recorded a window boundary's prices (state a restart needs).
         self.boundaries_moved = False
+        # Per asset, for the prices of now: (lagged price, annual volatility), which every
+        # window of the asset quotes from (filled on demand, emptied when the prices move).
+        self._quote_inputs: dict[str, tuple[float, float]] = {}
 
     # ------------------------------------------------------------ persistence
 
@@ -53,6 +56,7 @@ class Market:
                 self.spark[asset].extend(display_round(p) for p in points[-SPARK_POINTS:])
         self.boundaries = {float(t): dict(p) for t, p in record.boundary_prices.items()}
         self.prices = self.feed.prices_at(now)
+        self._quote_inputs.clear()
 
     def record(self) -> MarketRecord:
         # Built without validation: these are the market's own floats, and validating every
@@ -102,6 +106,7 @@ class Market:
         return False
 
     def _append_history(self) -> None:
+        self._quote_inputs.clear()
         for asset, price in self.prices.items():
             self.history[asset].append(price)
             self.spark[asset].append(display_round(price))
@@ -125,4 +130,7 @@ class Market:
         return history[-1 - back] if len(history) > back else history[0]
 
     def quote(self, asset: str, open_price: float, window_end: float) -> Quote:
-        return quote(open_price, self.lagged_price(asset), window_end - self.now, profile(asset).annual_vol, self._quote_rng)
+        inputs = self._quote_inputs.get(asset)
+        if inputs is None:
+            inputs = self._quote_inputs[asset] = (self.lagged_price(asset), profile(asset).annual_vol)
+        return quote(open_price, inputs[0], window_end - self.now, inputs[1], self._quote_rng)

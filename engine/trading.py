@@ -80,13 +80,15 @@ class Trader:
         max_open = int(getattr(params, "max_open_positions", 1_000_000))
         # Slots of one asset (one per window length) see the same history: one copy per asset per cycle.
         histories: dict[str, tuple[float, ...]] = {}
+        prices = market.prices
+        quote = market.quote
         for spec, slot_id in zip(self.specs, self.slot_ids):
             slot = slots[slot_id]
             window_end = slot.window_start + slot.window_s
             if window_end <= now:
                 continue  # resolved below, then it opens its next window
             asset = spec.asset
-            q = market.quote(asset, slot.open_price, window_end)
+            q = quote(asset, slot.open_price, window_end)
             history = histories.get(asset)
             if history is None:
                 history = histories[asset] = tuple(market.history[asset])[-HISTORY_IN_VIEW:]
@@ -98,7 +100,7 @@ class Trader:
                 window_start=slot.window_start,
                 window_end=window_end,
                 open_price=slot.open_price,
-                price=market.prices[asset],
+                price=prices[asset],
                 history=history,
                 history_step_s=step_s,
                 up_ask=q.up_ask,
