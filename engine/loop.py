@@ -161,15 +161,16 @@ class Engine:
         rolled = self.reloader.report_cycle(outcome.errors)
         if rolled is not None:
             command_runner.after_auto_rollback(self, rolled)
-        # A checkpoint of the whole state when the trading state changed, fsync'd only when money
-        # or intent moved; a cycle in which only the market moved is one line appended to the journal.
+        # One line appended to state.journal, with the trading state when it changed, fsync'd when
+        # money or intent moved; a checkpoint of everything (state.json) at a window boundary, after
+        # a failed write, or when the journal is long.
         durable = bool(outcome.entered or outcome.resolutions or rolled or intake.kind == "new")
-        changed = durable or outcome.rolled or self.market.boundaries_moved or state.rejected_generation != rejected
-        if changed or self.persist_error is not None or self.manager.checkpoint_due():
+        changed = durable or bool(outcome.rolled) or state.rejected_generation != rejected
+        if self.market.boundaries_moved or self.persist_error is not None or self.manager.checkpoint_due():
             self.persist(durable=durable)
         else:
             try:
-                self.manager.journal(*self.market.journal_entry())
+                self.manager.journal(*self.market.journal_entry(), trading=changed, durable=durable)
             except OSError as exc:
                 self._disk_trouble(f"cannot persist state.json: {exc.strerror or exc}; trading continues from memory")
         self.write_status()

@@ -4,13 +4,15 @@ Nothing here knows about strategy code. A hot reload swaps modules around this
 object; a crash loses at most the cycle in flight, which status.json never
 showed: every cycle is persisted before status is written, and before a command runs.
 
-Two files hold it. `state.json` is a checkpoint of the whole state, rewritten
-atomically whenever the trading state changes (an entry, a resolution, a window
-that rolls, a control change, a command; fsync'd when money or intent moved) and
-at least every CHECKPOINT_EVERY cycles. In the cycles between, only the market
-clock and prices move: each such cycle appends one line to `state.journal` (the
-cycle, the market time, the new price of each asset, the feed's snapshot) instead
-of rewriting the whole state and its price history. The journal names the
+Two files hold it. `state.json` is a checkpoint of the whole state, its market
+history included, rewritten atomically at a window boundary, before a command
+runs, after a write failed, and at least every CHECKPOINT_EVERY cycles or
+CHECKPOINT_BYTES of journal. Every other cycle appends one line to
+`state.journal`: the cycle, the market time, each asset's new price and the feed's
+snapshot, and when the trading state changed (an entry, a resolution, a window
+that rolls, a control change or refusal) the whole trading state but its market
+history, fsync'd (fdatasync) when money or intent moved. An append costs a
+fraction of a rewrite with its rename and two fsyncs. The journal names the
 checkpoint it extends; `load_state` replays it on top of state.json.
 """
 
@@ -35,7 +37,8 @@ RECENT_ACKS = 20
 RESULTS_KEPT = 1000  # the largest win_rate_window a strategy may declare
 PNL_HISTORY = 60
 HISTORY_POINTS = 120
-CHECKPOINT_EVERY = 300  # cycles: the longest a journal grows before state.json is rewritten
+CHECKPOINT_EVERY = 300  # journal lines (cycles) before state.json is rewritten
+CHECKPOINT_BYTES = 8 * 1024 * 1024  # or journal bytes: trading lines are large at a thousand slots
 STATE_LIMIT = 64 * 1024 * 1024  # the largest state.json (or journal) the engine reads back
 
 
@@ -97,6 +100,7 @@ class StateManager:
         self.resumed = state is not None
         self._journal_fd: int | None = None  # open (append) only after a checkpoint of this process
         self._journal_lines = 0
+        self._journal_bytes = 0
 
     @classmethod
     def open(cls, path: Path) -> StateManager:
@@ -122,31 +126,48 @@ class StateManager:
         atomic_write_bytes(self.path, self.state.model_dump_json().encode(), durable=durable)
         fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, FILE_MODE)
         try:
-            _write_all(fd, _line({"journal_of": self.state.journal_id, "cycle": self.state.cycle}))
+            header = {"journal_of": self.state.journal_id, "cycle": self.state.cycle}
+            _write_all(fd, json.dumps(header, separators=(",", ":")).encode() + b"\n")
         except BaseException:
             os.close(fd)
             raise
         self._journal_fd = fd
         self._journal_lines = 0
+        self._journal_bytes = 0
 
     def checkpoint_due(self) -> bool:
         """True when the next persist must be a checkpoint: no journal open, or a long one."""
-        return self._journal_fd is None or self._journal_lines >= CHECKPOINT_EVERY
+        return (
+            self._journal_fd is None
+            or self._journal_lines >= CHECKPOINT_EVERY
+            or self._journal_bytes >= CHECKPOINT_BYTES
+        )
 
-    def journal(self, prices: dict[str, float], feed: dict[str, Any]) -> None:
-        """Persist a cycle in which only the market moved: one appended line, no fsync.
+    def journal(self, prices: dict[str, float], feed: dict[str, Any], *, trading: bool = False, durable: bool = False) -> None:
+        """Persist a cycle as one line appended to the journal (call `checkpoint_due` first).
 
         `prices` is every asset's new history point and `feed` the feed's snapshot; the
-        state's own `cycle` and `sim_time` go with them. Call `checkpoint_due` first."""
-        if self._journal_fd is None:
+        state's own `cycle` and `sim_time` go with them, and with `trading` the whole
+        trading state but its market history (the engine passes it when that changed).
+        `durable` also fdatasyncs the journal, so the line survives a power cut."""
+        fd = self._journal_fd
+        if fd is None:
             raise RuntimeError("no journal open: persist() a checkpoint first")
-        record = {"cycle": self.state.cycle, "sim_time": self.state.sim_time, "prices": prices, "feed": feed}
+        line = json.dumps(
+            {"cycle": self.state.cycle, "sim_time": self.state.sim_time, "prices": prices, "feed": feed},
+            separators=(",", ":"),
+        ).encode()
+        if trading:
+            line = line[:-1] + b',"state":' + self.state.model_dump_json(exclude={"market"}).encode() + b"}"
         try:
-            _write_all(self._journal_fd, _line(record))
+            _write_all(fd, line + b"\n")
+            if durable:
+                os.fdatasync(fd)
         except BaseException:
             self.close_journal()  # a torn line ends the journal: the next persist is a checkpoint
             raise
         self._journal_lines += 1
+        self._journal_bytes += len(line) + 1
 
     def close_journal(self) -> None:
         if self._journal_fd is not None:
@@ -209,32 +230,35 @@ def load_state(path: Path) -> ReadResult[TradingState]:
     order while each is whole and continues the cycle before it (a line torn by a
     crash ends it). A reader racing the engine may see a new checkpoint and the old
     journal: it reads the pair again."""
+    result: ReadResult[TradingState] = ReadResult(None, None)
     for _ in range(3):
-        result: ReadResult[TradingState] = read_model(path, TradingState, limit=STATE_LIMIT)
+        result = read_model(path, TradingState, limit=STATE_LIMIT)
         if result.value is None:
             return result
-        if _replay(result.value, journal_path(path)):
-            return result
+        state = _replay(result.value, journal_path(path))
+        if state is not None:
+            return ReadResult(state, None)
     return result
 
 
-def _replay(state: TradingState, path: Path) -> bool:
-    """Apply the journal at `path` to `state`; False when it names another checkpoint than
-    `state` but `state.json` may have changed since (worth reading the pair again)."""
+def _replay(state: TradingState, path: Path) -> TradingState | None:
+    """`state` with the journal at `path` applied; None when the journal extends a newer
+    checkpoint than `state` (state.json changed since it was read: read the pair again)."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read(STATE_LIMIT)
+            data = handle.read(STATE_LIMIT + 1)
     except OSError:
-        return True
+        return state
     lines = data.split(b"\n")
     try:
         header = json.loads(lines[0])
     except ValueError:
-        return True
+        return state
     if not (isinstance(header, dict) and state.journal_id and header.get("journal_of") == state.journal_id):
         # An older journal (a crash between a checkpoint and its journal) or a newer one.
-        return not (isinstance(header, dict) and isinstance(header.get("cycle"), int) and header["cycle"] > state.cycle)
-    history = state.market.history
+        newer = isinstance(header, dict) and isinstance(header.get("cycle"), int) and header["cycle"] > state.cycle
+        return None if newer else state
+    market = state.market
     for raw in lines[1:]:
         try:
             record = json.loads(raw)
@@ -243,20 +267,20 @@ def _replay(state: TradingState, path: Path) -> bool:
             sim_time = float(record["sim_time"])
             prices = {str(asset): float(price) for asset, price in record["prices"].items()}
             feed = dict(record["feed"])
+            trading = TradingState.model_validate(record["state"]) if "state" in record else None
         except (ValueError, TypeError, KeyError, AttributeError):
-            break  # a torn or foreign line: the journal ends here
-        state.cycle += 1
+            break  # a torn or foreign line (or one past the size limit): the journal ends here
+        if trading is not None:
+            state = trading
+            state.market = market
+        state.cycle = record["cycle"]
         state.sim_time = sim_time
-        state.market.feed = feed
+        market.feed = feed
         for asset, price in prices.items():
-            points = history.setdefault(asset, [])
+            points = market.history.setdefault(asset, [])
             points.append(price)
             del points[:-HISTORY_POINTS]
-    return True
-
-
-def _line(record: dict[str, Any]) -> bytes:
-    return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+    return state
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from engine.config import EngineConfig
-from engine.contract import STATE_FILE
+from engine.contract import STATE_FILE, Position
 from engine.loop import Engine
-from engine.state import CHECKPOINT_EVERY, StateManager, TradingState, journal_path, load_state
+from engine.state import CHECKPOINT_EVERY, SlotRecord, StateManager, TradingState, journal_path, load_state
 
 STRATEGIES = Path(__file__).resolve().parents[2] / "strategies"
 
@@ -110,3 +110,31 @@ def test_the_journal_is_bounded_by_a_checkpoint(tmp_path: Path) -> None:
     assert journal_path(manager.path).read_bytes().count(b"\n") == 1  # the header alone
     manager.close_journal()
     assert TradingState.model_validate_json(manager.path.read_bytes()).cycle == CHECKPOINT_EVERY
+
+
+def test_trading_changes_ride_the_journal_and_a_torn_one_is_not_half_applied(tmp_path: Path) -> None:
+    path = checkpoint_with_journal(tmp_path, 1)
+    manager = StateManager.open(path)
+    manager.persist(durable=False)
+    manager.state.cycle += 1
+    manager.state.slots["BTC-5m"] = SlotRecord(id="BTC-5m", asset="BTC", window_s=300, window_start=0.0, open_price=11.0)
+    manager.state.slots["BTC-5m"].position = Position(side="up", stake=5.0, odds=0.5, shares=10.0, entered_at=5.0)
+    manager.state.staked = 5.0
+    manager.journal({"BTC": 12.0}, {}, trading=True, durable=True)
+    manager.state.cycle += 1
+    manager.journal({"BTC": 13.0}, {})
+    entered = load_state(path).value
+    assert entered is not None and entered.cycle == 3 and entered.staked == 5.0
+    assert entered.slots["BTC-5m"].position == manager.state.slots["BTC-5m"].position
+    assert entered.market.history["BTC"] == [1.0, 2.0, 11.0, 12.0, 13.0]
+
+    manager.state.cycle += 1
+    manager.state.slots["BTC-5m"].position = None
+    manager.record_result(True, 5.0)
+    manager.journal({"BTC": 14.0}, {}, trading=True, durable=True)
+    manager.close_journal()
+    journal = journal_path(path)
+    journal.write_bytes(journal.read_bytes()[:-40])  # killed in the middle of the resolution's line
+    before = load_state(path).value
+    assert before is not None and before.cycle == 3 and before.resolved == 0
+    assert before.slots["BTC-5m"].position is not None
