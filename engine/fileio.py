@@ -50,14 +50,25 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
     `durable` also fsyncs the file and its directory, so the new content survives a
     power cut (control and state need it; status is rewritten every cycle anyway).
     """
+    # mkstemp creates the file 0600 (FILE_MODE) already, whatever the umask.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        try:
+            if not durable and data:
+                # Blocks allocated up front: ext4 then has no delayed allocation to force out
+                # when the rename replaces the old file (auto_da_alloc), which cost ~0.1 ms of
+                # CPU and a wall-time tail of milliseconds for every status.json written. After
+                # a power cut (not a crash) the file may read as zeros instead: what readers
+                # refuse with a reason, and only for a file that is not fsync'd anyway.
+                with contextlib.suppress(OSError):
+                    os.posix_fallocate(fd, 0, len(data))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
             if durable:
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         if failpoints.ENABLED:
             failpoints.before_replace(path)
         os.replace(tmp, path)
