@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import RichLog
 
 from engine.contract import Event
@@ -24,6 +26,18 @@ SEEN_LIMIT = 5000
 
 
 class EventLog(RichLog):
+    # Each new line grows the log's scrollable size, which Textual follows with a layout
+    # of the whole screen (every card: ~40 ms at 16 slots, ~90 ms at 256). The log's own
+    # size never depends on its lines, so that layout is only needed when a scrollbar
+    # appears or the widest line changes; otherwise the new size only moves the thumb.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        if self.show_vertical_scrollbar and new.width == old.width and new.height >= old.height:
+            self.vertical_scrollbar.window_virtual_size = new.height
+        else:
+            self.refresh(layout=True)
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(markup=False, highlight=False, wrap=True, min_width=20, max_lines=2000, **kwargs)  # type: ignore[arg-type]
         self._seen: dict[tuple[str, str, str], None] = {}

@@ -221,3 +221,29 @@ async def test_cards_out_of_view_are_painted_when_scrolled_to(make_app, state):
         await pilot.pause()
         assert app.focused is far
         assert str(far.query_one(".price").content).startswith("99.5000")
+
+
+async def test_event_lines_after_the_log_fills_need_no_layout(make_app, state, monkeypatch):
+    from textual.screen import Screen
+
+    from foresight_tui.widgets.event_log import EventLog
+
+    layouts = []
+    real_layout = Screen._refresh_layout
+    monkeypatch.setattr(Screen, "_refresh_layout", lambda self, *a, **k: layouts.append(1) or real_layout(self, *a, **k))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        log = app.query_one(EventLog)
+        for n in range(20):  # more than the log's 8 lines: its scrollbar appears (one layout)
+            log.add_line("2026-01-01T00:00:00+00:00", "info", f"line {n}")
+        await pilot.pause()
+        assert log.show_vertical_scrollbar and log.scroll_y == log.max_scroll_y
+        layouts.clear()
+        for n in range(20, 25):
+            log.add_line("2026-01-01T00:00:00+00:00", "info", f"line {n}")
+            await pilot.pause()
+        assert layouts == []  # a layout would arrange every card again
+        assert log.scroll_y == log.max_scroll_y  # still following the newest line ...
+        assert log.vertical_scrollbar.window_virtual_size == log.virtual_size.height  # ... with the thumb
+        assert "line 24" in log_text(app)
