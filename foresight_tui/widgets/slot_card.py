@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +22,7 @@ STATE_CLASSES = ("-watching", "-entered", "-won", "-lost", "-cooldown")
 class TimeBar(Widget):
     """Time left in the market window, as a bar that fills as the window runs out."""
 
+    auto_links = reactive(False)  # see Line
     fraction = reactive(0.0, layout=False)
     label = reactive("", layout=False)
 
@@ -58,6 +61,24 @@ def position_line(slot: SlotStatus, now: float) -> str:
     return "  ".join(parts) or "no position"
 
 
+class Line(Static):
+    """One line of a card, repainted only when its text or its direction changes."""
+
+    # Status text carries no links: without this Textual restyles every rendered line
+    # looking for them (a sixth of the time a status takes to paint).
+    auto_links = reactive(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._text: str | None = None
+
+    def put(self, text: str, *, up: bool = False, down: bool = False) -> None:
+        if text != self._text:  # an update repaints, even with the same text
+            self._text = text
+            self.update(text, layout=False)  # plain str and markup=False: never parsed as markup
+        self.update_classes({"-up": up, "-down": down})  # one restyle when the direction flips
+
+
 class SlotCard(Widget, can_focus=True):
     BINDINGS = [
         Binding("space,s", "toggle_pause", "Pause/resume slot"),
@@ -70,15 +91,18 @@ class SlotCard(Widget, can_focus=True):
         self.slot = slot
         self._now = now
         self._shown: tuple[SlotStatus, int] | None = None
-        self._lines: dict[str, str] = {}
         self._titles: tuple[str, str] | None = None
+        # The card's own widgets, kept: a query per line per status costs more than the update.
+        self._time = TimeBar(classes="time")
+        self._lines = {
+            name: Line(classes=name, markup=False) for name in ("price", "signal", "position")
+        }
+        self._history = TextSparkline(classes="history")
 
     def compose(self) -> ComposeResult:
-        yield TimeBar(classes="time")
-        yield Static(classes="price", markup=False)
-        yield Static(classes="signal", markup=False)
-        yield Static(classes="position", markup=False)
-        yield TextSparkline(classes="history")
+        yield self._time
+        yield from self._lines.values()
+        yield self._history
 
     def on_mount(self) -> None:
         self.show(self.slot, self._now, force=True)
@@ -100,33 +124,21 @@ class SlotCard(Widget, can_focus=True):
             self._titles = (title, subtitle)
             self.border_title = Text(title)  # Text: status strings are never markup
             self.border_subtitle = Text(subtitle)
-        state_class = f"-{slot.state}"  # classes only change with the state: restyling is what costs
-        self.remove_class(*(name for name in STATE_CLASSES if name != state_class))
-        self.add_class(state_class)
-        self.set_class(slot.paused, "-paused")
-        self.set_class(bool(slot.error), "-error")
+        # Classes only change with the state, and all at once: each restyle walks the whole card.
+        self.update_classes(
+            {name: name == f"-{slot.state}" for name in STATE_CLASSES}
+            | {"-paused": slot.paused, "-error": bool(slot.error)}
+        )
         window = max(slot.window_end - slot.window_start, 1e-9)
         left = max(0.0, slot.window_end - now)
-        time_bar = self.query_one(TimeBar)
-        time_bar.fraction = 1 - left / window
-        time_bar.label = f"{fmt.clock_left(left)} left"
+        self._time.fraction = 1 - left / window
+        self._time.label = f"{fmt.clock_left(left)} left"
         change = slot.price - slot.open_price
-        price = self._put(".price", price_line(slot))
-        price.set_class(change > 0, "-up")
-        price.set_class(change < 0, "-down")
-        signal = self._put(".signal", signal_line(slot))
-        signal.set_class(slot.signal is not None and slot.signal.direction == "up", "-up")
-        signal.set_class(slot.signal is not None and slot.signal.direction == "down", "-down")
-        self._put(".position", position_line(slot, now))
-        self.query_one(TextSparkline).data = tuple(slot.history)
-
-    def _put(self, selector: str, text: str) -> Static:
-        """Update one line, only when its text changed (an update repaints)."""
-        line = self.query_one(selector, Static)
-        if self._lines.get(selector) != text:
-            self._lines[selector] = text
-            line.update(Text(text), layout=False)
-        return line
+        self._lines["price"].put(price_line(slot), up=change > 0, down=change < 0)
+        direction = slot.signal.direction if slot.signal is not None else None
+        self._lines["signal"].put(signal_line(slot), up=direction == "up", down=direction == "down")
+        self._lines["position"].put(position_line(slot, now))
+        self._history.data = tuple(slot.history)
 
     def action_toggle_pause(self) -> None:
         self.post_message(SlotPauseRequested(self.slot_id, not self.slot.paused))

@@ -42,10 +42,11 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         self.filter_text = ""
         self.columns = 4
         self.row_height = CARD_MIN_HEIGHT
+        self._cards: list[SlotCard] = []  # kept: querying 256 children twice a status costs ms
 
     @property
     def cards(self) -> list[SlotCard]:
-        return list(self.query_children(SlotCard))
+        return list(self._cards)
 
     @property
     def visible_cards(self) -> list[SlotCard]:
@@ -53,10 +54,11 @@ class SlotGrid(ScrollableContainer, can_focus=False):
 
     def show(self, slots: list[SlotStatus], now: float) -> None:
         """Update cards in place; rebuild only when the set of slots changed."""
-        cards = self.cards
+        cards = self._cards
         if [c.slot_id for c in cards] == [s.id for s in slots]:
-            for card, slot in zip(cards, slots, strict=True):
-                card.display = matches(slot, self.filter_text)
+            if self.filter_text:  # without a filter every card is shown already
+                for card, slot in zip(cards, slots, strict=True):
+                    card.display = matches(slot, self.filter_text)
             rows = self.rows_in_view()
             index = 0
             for card, slot in zip(cards, slots, strict=True):
@@ -68,6 +70,7 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         focused_id = focused.slot_id if isinstance(focused, SlotCard) else None
         self.remove_children()
         new = [SlotCard(slot, now) for slot in slots]
+        self._cards = new
         for card in new:
             card.display = matches(card.slot, self.filter_text)
         self.mount_all(new)

@@ -49,6 +49,7 @@ class TextSparkline(Widget):
     TextSparkline { height: 1; color: $primary; }
     """
 
+    auto_links = reactive(False)  # no links in a sparkline: skip Textual's per-line link styling
     data: reactive[tuple[float, ...]] = reactive((), layout=False)
 
     def render(self) -> Text:
