@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -27,6 +28,7 @@ from foresight_tui.commands import MissionControlCommands
 from foresight_tui.control_client import ControlClient, ReadOnlyError
 from foresight_tui.data_source import (
     Clock,
+    EngineState,
     Outcome,
     PendingTracker,
     PendingWrite,
@@ -113,6 +115,8 @@ class MissionControlApp(App[None]):
         self._write_lock = asyncio.Lock()
         self._stop_watching = asyncio.Event()
         self._last_problem: str | None = None
+        self._status_shown_at: datetime | None = None  # by the source's clock
+        self._state_shown: EngineState | None = None
         self._watched_code_dir: Path | None = None
         self._tty_fd: int | None = None
 
@@ -207,6 +211,7 @@ class MissionControlApp(App[None]):
         for outcome in self.tracker.settle(status):
             self.report(outcome)
         self.refresh_header()
+        self._status_shown_at = self.source.clock()
         if len(self.screen_stack) > 1:
             # A dialog is open: repainting the panels under it costs the most CPU of all
             # (every change is composited through the dialog). Catch up when it closes.
@@ -237,8 +242,10 @@ class MissionControlApp(App[None]):
     def refresh_header(self) -> None:
         if not self.is_running:
             return
+        view = self.source.view()
+        self._state_shown = view.state
         self.query_one(HeaderBar).show(
-            self.source.view(),
+            view,
             local_pending=len(self.tracker),
             changed_on_disk=len(self.code_changes),
             read_only=self.read_only,
@@ -254,7 +261,7 @@ class MissionControlApp(App[None]):
             return
         if self.source.file_changed():
             self.load_status()
-        else:
+        elif not self.header_is_fresh():
             self.refresh_header()
         process = self.engine_process
         if process is not None and process.poll() is not None:
@@ -262,6 +269,19 @@ class MissionControlApp(App[None]):
             message = f"the demo engine exited with code {process.returncode}; see engine.log in {self.state_dir}"
             self.notify(message, title="Engine exited", severity="error", timeout=30)
             self.query_one(EventLog).add_line(self.now_iso(), "error", message)
+
+    def header_is_fresh(self) -> bool:
+        """A status painted the header less than a second ago and the engine state shown still holds.
+
+        The tick would then only move the heartbeat by a fraction of a second, for a
+        repaint of its own: at 1 Hz statuses that is every other frame. STALE and DOWN
+        still show at the first tick that sees them.
+        """
+        if self._status_shown_at is None:
+            return False
+        if (self.source.clock() - self._status_shown_at).total_seconds() >= 1.0:
+            return False
+        return self.source.view().state == self._state_shown
 
     @work(exclusive=True, group="status-watch")
     async def watch_status_dir(self) -> None:

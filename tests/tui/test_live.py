@@ -247,3 +247,26 @@ async def test_event_lines_after_the_log_fills_need_no_layout(make_app, state, m
         assert log.scroll_y == log.max_scroll_y  # still following the newest line ...
         assert log.vertical_scrollbar.window_virtual_size == log.virtual_size.height  # ... with the thumb
         assert "line 24" in log_text(app)
+
+
+async def test_tick_leaves_a_fresh_header_alone_but_not_a_stale_engine(make_app, state, clock):
+    def fast(status):
+        status.engine.cycle_interval_s = 0.25  # STALE after 0.75 s without a status
+
+    state.update(fast)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert badge(app) == "RUNNING" and "heartbeat 0.2s" in header_text(app)
+        clock.advance(0.3)
+        app.tick()  # a status was painted 0.3 s ago: no repaint for a heartbeat of 0.5 s
+        assert "heartbeat 0.2s" in header_text(app)
+        clock.advance(0.3)  # 0.8 s > 3 cycle intervals: STALE at once, less than a second on
+        app.tick()
+        assert badge(app) == "STALE" and "heartbeat 0.8s" in header_text(app)
+        state.update(lambda s: None)
+        app.tick()
+        assert badge(app) == "RUNNING" and "heartbeat 0.2s" in header_text(app)
+        clock.advance(1.0)
+        app.tick()  # a second since the last status: the heartbeat moves (and it is STALE)
+        assert "heartbeat 1.2s" in header_text(app)
