@@ -24,6 +24,14 @@ def display_round(price: float) -> float:
 
 
 
+def _log_return(before: float, after: float) -> float:
+    """ln(after / before), NaN for prices no logarithm takes (a strategy refuses those anyway)."""
+    try:
+        return math.log(after / before)
+    except (ValueError, ZeroDivisionError):
+        return math.nan
+
+
 class Market:
     def __init__(self, feed: PriceFeed, assets: Iterable[str], window_lengths: Iterable[int], step_s: float, seed: int) -> None:
         self.feed = feed
@@ -33,6 +41,8 @@ class Market:
         self.seed = seed
         self.prices: dict[str, float] = {}
         self.history: dict[str, deque[float]] = {a: deque(maxlen=HISTORY_POINTS) for a in self.assets}
+        # ln(p[i] / p[i-1]) of consecutive history points, one more each step (MarketView.log_returns).
+        self.returns: dict[str, deque[float]] = {a: deque(maxlen=HISTORY_POINTS - 1) for a in self.assets}
         # The last SPARK_POINTS of history, rounded for display once per point rather than once per status write.
         self.spark: dict[str, deque[float]] = {a: deque(maxlen=SPARK_POINTS) for a in self.assets}
         # Prices at window boundaries, so a window resolves (and the next opens) at its exact edge.
@@ -54,6 +64,8 @@ class Market:
             if asset in self.history:
                 self.history[asset].extend(points[-HISTORY_POINTS:])
                 self.spark[asset].extend(display_round(p) for p in points[-SPARK_POINTS:])
+                history = self.history[asset]
+                self.returns[asset].extend(_log_return(a, b) for a, b in zip(history, list(history)[1:]))
         self.boundaries = {float(t): dict(p) for t, p in record.boundary_prices.items()}
         self.prices = self.feed.prices_at(now)
         self._quote_inputs.clear()
@@ -108,7 +120,10 @@ class Market:
     def _append_history(self) -> None:
         self._quote_inputs.clear()
         for asset, price in self.prices.items():
-            self.history[asset].append(price)
+            history = self.history[asset]
+            if history:
+                self.returns[asset].append(_log_return(history[-1], price))
+            history.append(price)
             self.spark[asset].append(display_round(price))
 
     def _prune(self) -> None:

@@ -5,6 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+class History(tuple):  # type: ignore[type-arg]
+    """A view's `history`: the prices, oldest first, with `log_returns`, ln(p[i] / p[i-1]) of
+    each pair of consecutive points, measured once per asset per cycle for all its windows
+    (strategies.ta_engine.log_returns takes them instead of measuring them again)."""
+
+    log_returns: tuple[float, ...]
+
+    @classmethod
+    def of(cls, prices: tuple[float, ...], log_returns: tuple[float, ...]) -> History:
+        history = cls(prices)
+        history.log_returns = log_returns
+        return history
+
+
 @dataclass(frozen=True, slots=True)
 class MarketView:
     slot_id: str

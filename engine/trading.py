@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from engine.contract import Position, Signal, SlotState
 from engine.market import Market
-from engine.market_view import MarketView
+from engine.market_view import History, MarketView
 from engine.slots import SlotSpec
 from engine.state import SlotRecord, StateManager
 
@@ -78,8 +78,9 @@ class Trader:
         open_positions = self.manager.open_positions()
         stake = float(getattr(params, "stake", 5.0))
         max_open = int(getattr(params, "max_open_positions", 1_000_000))
-        # Slots of one asset (one per window length) see the same history: one copy per asset per cycle.
-        histories: dict[str, tuple[float, ...]] = {}
+        # Slots of one asset (one per window length) see the same history and its log returns:
+        # one copy per asset per cycle.
+        histories: dict[str, History] = {}
         prices = market.prices
         quote = market.quote
         for spec, slot_id in zip(self.specs, self.slot_ids):
@@ -91,7 +92,9 @@ class Trader:
             q = quote(asset, slot.open_price, window_end)
             history = histories.get(asset)
             if history is None:
-                history = histories[asset] = tuple(market.history[asset])[-HISTORY_IN_VIEW:]
+                prices_seen = tuple(market.history[asset])[-HISTORY_IN_VIEW:]
+                returns = tuple(market.returns[asset])[1 - len(prices_seen) :] if len(prices_seen) > 1 else ()
+                history = histories[asset] = History.of(prices_seen, returns)
             view = MarketView(
                 slot_id=slot_id,
                 asset=asset,

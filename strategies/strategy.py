@@ -174,12 +174,19 @@ def evaluate(view: MarketView, params: Params) -> Decision | None:
     ``None`` when history is shorter than ``params.min_history`` or the view
     holds numbers no price can have (non-positive, non-finite).
     """
-    history = tuple(view.history)
+    history = view.history if isinstance(view.history, tuple) else tuple(view.history)
     if len(history) < params.min_history or not _sane(view, history):
         return None
     time_left = view.window_end - view.now
 
-    step_vol = ta_engine.realised_volatility(history[-(params.vol_lookback + 1) :])
+    # The engine's history carries its log returns, measured once per asset per cycle: the
+    # volatility takes the last `vol_lookback` of those. Any other history is cut to the prices
+    # that many returns need, so none further back is measured.
+    lookback = params.vol_lookback
+    if hasattr(history, "log_returns"):
+        step_vol = ta_engine.realised_volatility(history, window=lookback)
+    else:
+        step_vol = ta_engine.realised_volatility(history[-(lookback + 1) :])
     if step_vol is None:
         return None
     sigma = max(ta_engine.annualise_volatility(step_vol, view.history_step_s), params.min_volatility)

@@ -100,7 +100,16 @@ def all_positive_finite(values: Sequence[float]) -> bool:
 
 
 def log_returns(prices: Sequence[float]) -> tuple[float, ...]:
-    """``ln(p[i] / p[i-1])`` for consecutive prices; empty for fewer than 2 prices."""
+    """``ln(p[i] / p[i-1])`` for consecutive prices; empty for fewer than 2 prices.
+
+    A sequence that carries its own log returns as a ``log_returns`` attribute
+    (the engine's ``MarketView.history`` does: it measures them once per asset
+    per cycle, for all the asset's windows) is not measured again; a finite sum
+    of those proves the prices positive and finite as the check below would.
+    """
+    known = getattr(prices, "log_returns", None)
+    if known is not None and len(known) == len(prices) - 1 and math.isfinite(sum(known)):
+        return tuple(known)
     if not all_positive_finite(prices):
         bad = next(p for p in prices if not (p > 0 and math.isfinite(p)))
         raise ValueError(f"prices must be positive and finite, got {bad!r}")

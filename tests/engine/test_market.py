@@ -89,6 +89,21 @@ def test_position_settles_at_the_window_edge_price_not_the_later_one() -> None:
     assert trader.slot_state(slot) == "watching"
 
 
+def test_log_returns_follow_the_history_and_survive_a_restore() -> None:
+    market = Market(SimFeed(["BTC", "DOGE"], seed=2), ["BTC", "DOGE"], [300], step_s=1.0, seed=2)
+    market.start(0.0)
+    for t in range(1, 150):
+        market.advance(float(t))
+    for asset in ("BTC", "DOGE"):
+        history = tuple(market.history[asset])
+        assert len(history) == 120
+        # What the strategies' own ta_engine.log_returns would compute, to the bit.
+        assert tuple(market.returns[asset]) == tuple(math.log(b / a) for a, b in zip(history, history[1:]))
+    again = Market(SimFeed(["BTC", "DOGE"], seed=2), ["BTC", "DOGE"], [300], step_s=1.0, seed=2)
+    again.restore(market.record(), market.now)
+    assert {a: tuple(r) for a, r in again.returns.items()} == {a: tuple(r) for a, r in market.returns.items()}
+
+
 def test_sim_feed_is_reproducible_and_has_the_asset_volatility() -> None:
     a, b = SimFeed(["BTC", "DOGE"], seed=3), SimFeed(["BTC", "DOGE"], seed=3)
     step = 60.0

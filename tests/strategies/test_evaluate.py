@@ -38,6 +38,17 @@ def test_market_view_protocol_matches_the_engine_dataclass() -> None:
     assert d is not None and d.enter
 
 
+@pytest.mark.parametrize("time_left", [250.0, 60.0, 5.0])
+def test_the_engines_history_with_its_log_returns_gives_the_same_decision(time_left: float) -> None:
+    from engine.market_view import History
+    from strategies import ta_engine
+
+    view = make_view(time_left=time_left)
+    prices = view.history
+    measured = dataclasses.replace(view, history=History.of(prices, ta_engine.log_returns(prices)))
+    assert evaluate(measured, DEFAULTS) == evaluate(view, DEFAULTS) is not None
+
+
 @pytest.mark.parametrize(("move", "direction"), [(0.003, "up"), (-0.003, "down")])
 def test_large_move_late_with_lagging_ask_enters_its_direction(move: float, direction: str) -> None:
     d = evaluate(make_view(move=move, time_left=30), DEFAULTS)

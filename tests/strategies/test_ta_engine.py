@@ -113,3 +113,24 @@ def test_bad_period_raises(func, period) -> None:
 def test_nonsensical_arguments_raise(call, args, kwargs) -> None:
     with pytest.raises(ValueError):
         call(*args, **kwargs)
+
+
+class _Carrying(tuple):
+    log_returns: tuple[float, ...]
+
+
+def _carrying(prices: list[float], returns: tuple[float, ...]) -> _Carrying:
+    seq = _Carrying(prices)
+    seq.log_returns = returns
+    return seq
+
+
+def test_log_returns_carried_by_the_prices_are_taken_when_they_fit() -> None:
+    prices = [1.0, math.e, 1.0]
+    assert ta_engine.log_returns(_carrying(prices, (0.25, 0.5))) == (0.25, 0.5)  # taken as they are
+    assert ta_engine.realised_volatility(_carrying(prices, (0.25, 0.5))) == pytest.approx(math.sqrt(0.03125))
+    # Another length, or a non-finite one, and they are measured from the prices again.
+    assert ta_engine.log_returns(_carrying(prices, (0.25,))) == pytest.approx((1.0, -1.0))
+    assert ta_engine.log_returns(_carrying(prices, (0.25, math.nan))) == pytest.approx((1.0, -1.0))
+    with pytest.raises(ValueError):
+        ta_engine.log_returns(_carrying([1.0, 0.0, 2.0], (math.nan, math.nan)))
