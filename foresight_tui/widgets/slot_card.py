@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from rich.text import Text
@@ -14,21 +15,24 @@ from textual.widgets import Static
 from engine.contract import SlotStatus
 from foresight_tui import formatting as fmt
 from foresight_tui.messages import SlotDetailRequested, SlotPauseRequested
+from foresight_tui.widgets.plain_lines import PlainLines
 from foresight_tui.widgets.spark import TextSparkline
 
 STATE_CLASSES = ("-watching", "-entered", "-won", "-lost", "-cooldown")
 
 
-class TimeBar(Widget):
+class TimeBar(PlainLines):
     """Time left in the market window, as a bar that fills as the window runs out."""
 
-    auto_links = reactive(False)  # see Line
     fraction = reactive(0.0, layout=False)
     label = reactive("", layout=False)
 
-    def render(self) -> Text:
+    def rows_key(self) -> Hashable:
+        return (self.fraction, self.label)
+
+    def rows(self, width: int, height: int) -> list[str]:
         suffix = f" {self.label}"
-        return Text(fmt.bar(self.fraction, max(0, self.size.width - len(suffix))) + suffix)
+        return [fmt.bar(self.fraction, max(0, width - len(suffix))) + suffix]
 
 
 def price_line(slot: SlotStatus) -> str:

@@ -6,11 +6,11 @@ cycle that was most of the TUI's CPU time.)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
-from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
+
+from foresight_tui.widgets.plain_lines import PlainLines
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -44,13 +44,15 @@ def spark_rows(values: Sequence[float], width: int, height: int) -> list[str]:
     return rows
 
 
-class TextSparkline(Widget):
+class TextSparkline(PlainLines):
     DEFAULT_CSS = """
     TextSparkline { height: 1; color: $primary; }
     """
 
-    auto_links = reactive(False)  # no links in a sparkline: skip Textual's per-line link styling
     data: reactive[tuple[float, ...]] = reactive((), layout=False)
 
-    def render(self) -> Text:
-        return Text("\n".join(spark_rows(self.data, self.size.width, self.size.height)))
+    def rows_key(self) -> Hashable:
+        return self.data
+
+    def rows(self, width: int, height: int) -> list[str]:
+        return spark_rows(self.data, width, height)

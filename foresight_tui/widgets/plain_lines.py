@@ -1,0 +1,40 @@
+"""Rows of plain text in a widget's own colour, drawn through Textual's line API.
+
+A card repaints its time bar and its sparkline on every status. Through `render()`
+each repaint builds a Rich `Text`, converts it to Textual `Content`, wraps, formats
+and link-styles it: most of what painting a status costs. These widgets know their
+rows are exactly as wide as they are, so each row is one segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from rich.segment import Segment
+from textual.strip import Strip
+from textual.widget import Widget
+
+
+class PlainLines(Widget):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._rows_for: tuple[object, ...] | None = None
+        self._rows: list[str] = []
+
+    def rows_key(self) -> Hashable:
+        """What the rows depend on besides the size (reactives: changing one repaints)."""
+        raise NotImplementedError
+
+    def rows(self, width: int, height: int) -> list[str]:
+        """The text of each row, top first."""
+        raise NotImplementedError
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size
+        key = (width, height, self.rows_key())
+        if key != self._rows_for:
+            self._rows_for, self._rows = key, self.rows(width, height)
+        text = self._rows[y] if 0 <= y < len(self._rows) else ""
+        text = text[:width].ljust(width)
+        # The offset in the style's meta is what Textual's own rendering adds (text selection).
+        return Strip([Segment(text, self.visual_style.rich_style_with_offset(0, y))], width)
