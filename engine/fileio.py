@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -80,9 +80,15 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
         fsync_dir(path.parent)
 
 
+def model_json(model: BaseModel, **options: Any) -> bytes:
+    """`model.model_dump_json(**options).encode()` without the round trip through str:
+    pydantic serialises to bytes and decodes them, and the caller encoded them again
+    (~0.8 ms both ways for the megabyte of status at 1,024 slots)."""
+    return model.__pydantic_serializer__.to_json(model, **options)
+
+
 def atomic_write_model(path: Path, model: BaseModel, *, durable: bool = True) -> None:
-    data = model.model_dump_json(by_alias=True, indent=None).encode()
-    atomic_write_bytes(path, data, durable=durable)
+    atomic_write_bytes(path, model_json(model, by_alias=True), durable=durable)
 
 
 def atomic_write_json(path: Path, obj: object, *, durable: bool = True) -> None:

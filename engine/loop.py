@@ -254,7 +254,8 @@ class Engine:
                 warnings=self.warnings,
                 events=self.events.recent,
             )
-            data = status.model_dump_json(by_alias=True).encode()
+            # = model_dump_json(by_alias=True).encode(), without pydantic's decode to str (fileio.model_json)
+            data = status.__pydantic_serializer__.to_json(status, by_alias=True)
             del status  # freed before the collector is back, or it would look at all of it at once
         finally:
             if collecting:

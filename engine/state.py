@@ -29,7 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from engine.contract import Ack, AppliedIntent, Position, Signal
-from engine.fileio import FILE_MODE, ReadResult, atomic_write_bytes, read_model
+from engine.fileio import FILE_MODE, ReadResult, atomic_write_bytes, model_json, read_model
 
 STATE_VERSION = 1
 HANDLED_IDS_KEPT = 2000
@@ -123,7 +123,7 @@ class StateManager:
         Until a checkpoint succeeds, `journal` refuses (the caller checkpoints again)."""
         self.close_journal()
         self.state.journal_id = uuid.uuid4().hex
-        atomic_write_bytes(self.path, self.state.model_dump_json().encode(), durable=durable)
+        atomic_write_bytes(self.path, model_json(self.state), durable=durable)
         fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, FILE_MODE)
         try:
             header = {"journal_of": self.state.journal_id, "cycle": self.state.cycle}
@@ -158,7 +158,7 @@ class StateManager:
             separators=(",", ":"),
         ).encode()
         if trading:
-            line = line[:-1] + b',"state":' + self.state.model_dump_json(exclude={"market"}).encode() + b"}"
+            line = line[:-1] + b',"state":' + model_json(self.state, exclude={"market"}) + b"}"
         try:
             _write_all(fd, line + b"\n")
             if durable:
