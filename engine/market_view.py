@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -13,9 +14,9 @@ class History(tuple):  # type: ignore[type-arg]
     log_returns: tuple[float, ...]
 
     @classmethod
-    def of(cls, prices: tuple[float, ...], log_returns: tuple[float, ...]) -> History:
+    def of(cls, prices: Iterable[float], log_returns: Iterable[float]) -> History:
         history = cls(prices)
-        history.log_returns = log_returns
+        history.log_returns = tuple(log_returns)
         return history
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.feeds import YEAR_S
 
@@ -21,8 +21,9 @@ FEE = 0.01
 MIN_TAU_S = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class Quote:
+class Quote(NamedTuple):
+    """Immutable; a NamedTuple since one is built per slot per cycle (3x cheaper than a frozen dataclass)."""
+
     up_ask: float
     down_ask: float
 

@@ -92,9 +92,7 @@ class Trader:
             q = quote(asset, slot.open_price, window_end)
             history = histories.get(asset)
             if history is None:
-                prices_seen = tuple(market.history[asset])[-HISTORY_IN_VIEW:]
-                returns = tuple(market.returns[asset])[1 - len(prices_seen) :] if len(prices_seen) > 1 else ()
-                history = histories[asset] = History.of(prices_seen, returns)
+                history = histories[asset] = self._history(asset)
             view = MarketView(
                 slot_id=slot_id,
                 asset=asset,
@@ -150,6 +148,16 @@ class Trader:
                 open_positions += 1
                 outcome.entered.append(slot_id)
         return outcome
+
+    def _history(self, asset: str) -> History:
+        """What the views of `asset` show of its history this cycle, with its log returns."""
+        points = self.market.history[asset]
+        returns = self.market.returns[asset]
+        if len(points) > HISTORY_IN_VIEW:
+            points = tuple(points)[-HISTORY_IN_VIEW:]
+        if len(returns) >= len(points):
+            returns = tuple(returns)[1 - len(points) :] if len(points) > 1 else ()
+        return History.of(points, returns)
 
     def resolve(self, params: BaseModel, outcome: CycleOutcome) -> None:
         """Settle every window that has ended at its boundary price, then open the next window."""

@@ -92,11 +92,24 @@ def all_positive_finite(values: Sequence[float]) -> bool:
     The engine asks this of ~120 prices per slot per cycle: ``min`` and ``sum``
     run in C, and a finite sum proves no value is NaN or infinite. Only when
     that quick test fails (a bad value, or a sum that overflows) are the
-    values looked at one by one.
+    values looked at one by one. Values that carry their log returns (see
+    :func:`log_returns`) need only those to be finite and the first value good.
     """
+    if values and _carried_log_returns(values) is not None:
+        return values[0] > 0 and math.isfinite(values[0])
     if values and min(values) > 0 and math.isfinite(sum(values)):
         return True
     return all(x > 0 and math.isfinite(x) for x in values)
+
+
+def _carried_log_returns(prices: Sequence[float]) -> tuple[float, ...] | None:
+    """The log returns `prices` carries (see :func:`log_returns`) when they fit it and are
+    finite: finite ratios of consecutive prices, so from a positive finite first price on,
+    every price is positive and finite too."""
+    known = getattr(prices, "log_returns", None)
+    if known is not None and len(known) == len(prices) - 1 and math.isfinite(sum(known)):
+        return tuple(known)
+    return None
 
 
 def log_returns(prices: Sequence[float]) -> tuple[float, ...]:
@@ -107,9 +120,9 @@ def log_returns(prices: Sequence[float]) -> tuple[float, ...]:
     per cycle, for all the asset's windows) is not measured again; a finite sum
     of those proves the prices positive and finite as the check below would.
     """
-    known = getattr(prices, "log_returns", None)
-    if known is not None and len(known) == len(prices) - 1 and math.isfinite(sum(known)):
-        return tuple(known)
+    known = _carried_log_returns(prices)
+    if known is not None and prices[0] > 0 and math.isfinite(prices[0]):
+        return known
     if not all_positive_finite(prices):
         bad = next(p for p in prices if not (p > 0 and math.isfinite(p)))
         raise ValueError(f"prices must be positive and finite, got {bad!r}")

@@ -134,3 +134,6 @@ def test_log_returns_carried_by_the_prices_are_taken_when_they_fit() -> None:
     assert ta_engine.log_returns(_carrying(prices, (0.25, math.nan))) == pytest.approx((1.0, -1.0))
     with pytest.raises(ValueError):
         ta_engine.log_returns(_carrying([1.0, 0.0, 2.0], (math.nan, math.nan)))
+    assert ta_engine.all_positive_finite(_carrying(prices, (1.0, -1.0)))
+    assert not ta_engine.all_positive_finite(_carrying([1.0, 0.0, 2.0], (math.nan, math.nan)))
+    assert not ta_engine.all_positive_finite(_carrying([math.inf, 1.0], (-math.inf,)))
