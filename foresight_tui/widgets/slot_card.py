@@ -118,8 +118,10 @@ class SlotCard(Widget, can_focus=True):
         widget off screen makes Textual rebuild its whole map of the screen.
         """
         self.slot, self._now = slot, now
+        if not (force or paint):
+            return
         key = (slot, int(now))
-        if not force and (key == self._shown or not paint):
+        if not force and key == self._shown:  # a deep comparison: not for cards out of view
             return
         self._shown = key
         title = f"{slot.asset} {slot.window}"
