@@ -85,11 +85,11 @@ class CodeVersion:
                 return loaded.module
         raise KeyError(name)
 
-    @property
+    @functools.cached_property  # looked up for every slot every cycle
     def strategy(self) -> ModuleType:
         return self.module(ENTRY_MODULE)
 
-    @property
+    @functools.cached_property
     def params_model(self) -> type[BaseModel]:
         return self.strategy.Params  # type: ignore[no-any-return]
 
@@ -250,7 +250,7 @@ def _number(value: Any) -> bool:
 
 def validate_decision(decision: Any) -> None:
     """Raise `InvalidDecision` unless `decision` is None or a well-formed Decision."""
-    if decision is None:
+    if decision is None or _plainly_valid(decision):
         return
     values = {}
     for name in DECISION_FIELDS:
@@ -274,6 +274,32 @@ def validate_decision(decision: Any) -> None:
         problems.append(f"reason is not a str of at most {MAX_TEXT} characters")
     if problems:
         raise InvalidDecision("; ".join(problems))
+
+
+def _plainly_valid(decision: Any) -> bool:
+    """The common case in one expression (it runs for every slot every cycle): floats in
+    range (a NaN fails every comparison), exact str and bool. Anything else, ints included,
+    goes through the checks above, which also say what is wrong."""
+    try:
+        direction, confidence, prob_up, edge = decision.direction, decision.confidence, decision.prob_up, decision.edge
+        enter, path, reason = decision.enter, decision.path, decision.reason
+    except AttributeError:
+        return False
+    return (
+        type(direction) is str
+        and (direction == "up" or direction == "down")
+        and type(confidence) is float
+        and 0.0 <= confidence <= 1.0
+        and type(prob_up) is float
+        and 0.0 <= prob_up <= 1.0
+        and type(edge) is float
+        and -math.inf < edge < math.inf
+        and type(enter) is bool
+        and type(path) is str
+        and 0 < len(path) <= 64
+        and type(reason) is str
+        and len(reason) <= MAX_TEXT
+    )
 
 
 # --------------------------------------------------------------------- registry

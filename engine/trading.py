@@ -124,7 +124,9 @@ class Trader:
                 if slot.signal is not None:
                     slot.signal = None
                 continue
-            slot.signal = Signal(
+            # The registry validated the decision and these conversions make its types exact:
+            # no second validation, for every slot every cycle.
+            slot.signal = Signal.model_construct(
                 direction=decision.direction,
                 confidence=float(decision.confidence),
                 path=str(decision.path),
