@@ -97,7 +97,9 @@ def slot_statuses(trader: Trader, paused_slots: set[str]) -> list[SlotStatus]:
         history = spark.get(slot.asset)
         if history is None:
             history = spark[slot.asset] = list(market_spark[slot.asset])
-        slot.history = history
+        # Straight into the field's storage: BaseModel.__setattr__ costs as much as the
+        # validation this skips (a pydantic model keeps its field values in __dict__).
+        slot.__dict__["history"] = history
     return slots
 
 
