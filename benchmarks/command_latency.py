@@ -64,19 +64,14 @@ def run(quick: bool = False) -> list[Figure]:
     latency = samples["latency_ms"]
     interval_ms = CYCLE_INTERVAL_S * 1000
     goal_ms = interval_ms + SLACK_MS
-    p99 = percentile(latency, 99)
     in_intervals = [x / interval_ms for x in latency]
     return [
-        Figure(
-            key="command_latency",
-            title="command latency: control write to observed_generation in status",
+        Figure.of_samples(
+            "command_latency",
+            "command latency: control write to observed_generation in status",
+            latency,
             goal=f"p99 <= 1 cycle interval + {SLACK_MS:g} ms ({goal_ms:.0f} ms at {interval_ms:.0f} ms)",
-            unit="ms",
-            p50=percentile(latency, 50),
-            tail=p99,
-            runs=len(latency),
-            value=p99,
-            passed=p99 <= goal_ms,
+            limit=goal_ms,
             details={
                 "latency_ms": summary(latency),
                 "latency_cycle_intervals": summary(in_intervals),

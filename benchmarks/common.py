@@ -85,6 +85,38 @@ class Figure:
     notes: list[str] = field(default_factory=list)
     module: str = ""  # filled by the runner
 
+    @classmethod
+    def of_samples(
+        cls,
+        key: str,
+        title: str,
+        samples: Sequence[float],
+        *,
+        goal: str = "informative",
+        limit: float | None = None,
+        tail_q: int = 99,
+        unit: str = "ms",
+        details: dict[str, Any] | None = None,
+        notes: list[str] | None = None,
+    ) -> Figure:
+        """A figure judged on one percentile of `samples` (p`tail_q` <= `limit`), median beside
+        it; informative (not judged) without a limit."""
+        tail = percentile(samples, tail_q)
+        return cls(
+            key=key,
+            title=title,
+            goal=goal,
+            unit=unit,
+            p50=percentile(samples, 50),
+            tail=tail,
+            tail_label=f"p{tail_q}",
+            runs=len(samples),
+            value=tail,
+            passed=None if limit is None else tail <= limit,
+            details=details or {},
+            notes=notes or [],
+        )
+
     def finite(self) -> bool:
         """Every number the figure reports is a real number (what the smoke test checks)."""
         numbers = [self.p50, self.tail, self.value]
@@ -92,10 +124,6 @@ class Figure:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def judge(value: float, limit: float, *, at_most: bool = True) -> bool:
-    return value <= limit if at_most else value >= limit
 
 
 # ------------------------------------------------------------- strategies copy

@@ -81,19 +81,14 @@ def run(quick: bool = False, strategies: Path = SHIPPED_STRATEGIES) -> list[Figu
     reloads = 20 if quick else 300
     samples = measure(reloads, strategies)
     pauses, prepared, inline = samples["pause_ms"], samples["prepared_ms"], samples["inline_ms"]
-    p99 = percentile(pauses, 99)
-    inline_p99 = percentile(inline, 99)
     return [
-        Figure(
-            key="hot_reload_pause",
-            title="hot reload pause: the cycle loop standing still for a reload (prepared between cycles, swapped at the boundary; shipped strategies)",
+        Figure.of_samples(
+            "hot_reload_pause",
+            "hot reload pause: the cycle loop standing still for a reload (prepared between cycles, "
+            "swapped at the boundary; shipped strategies)",
+            pauses,
             goal=f"p99 <= {GOAL_P99_MS:g} ms",
-            unit="ms",
-            p50=percentile(pauses, 50),
-            tail=p99,
-            runs=len(pauses),
-            value=p99,
-            passed=p99 <= GOAL_P99_MS,
+            limit=GOAL_P99_MS,
             details={
                 "pause_ms": summary(pauses),
                 "prepared_between_cycles_ms": summary(prepared),
@@ -107,15 +102,10 @@ def run(quick: bool = False, strategies: Path = SHIPPED_STRATEGIES) -> list[Figu
                 f"check, smoke test): p50 {percentile(prepared, 50):.2f} ms, p99 {percentile(prepared, 99):.2f} ms",
             ],
         ),
-        Figure(
-            key="hot_reload_inline",
-            title="hot reload prepared at the boundary itself, prepare to commit (only when a cycle left no wait)",
-            goal="informative",
-            unit="ms",
-            p50=percentile(inline, 50),
-            tail=inline_p99,
-            runs=len(inline),
-            value=inline_p99,
+        Figure.of_samples(
+            "hot_reload_inline",
+            "hot reload prepared at the boundary itself, prepare to commit (only when a cycle left no wait)",
+            inline,
             details={
                 "inline_ms": summary(inline),
                 "smoke_evaluation_ms": summary(samples["smoke_ms"]),
