@@ -23,6 +23,7 @@ from typing import Any
 import engine
 from engine.contract import STATE_FILE, STATUS_FILE
 from engine.reload_manager import DEFAULT_SCOPE
+from tests.support.engine_proc import stop_process
 
 # The project the benchmarks measure: the one `engine` was imported from. Engine
 # subprocesses run from there too, so a benchmark of another checkout
@@ -270,14 +271,7 @@ class EngineProc:
         return proc_status_kib(self.pid, "VmRSS")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+        return stop_process(self.proc, sig, timeout)
 
     def log_tail(self, chars: int = 2000) -> str:
         try:

@@ -84,19 +84,25 @@ class EngineProcess:
         return self.wait_for(lambda s: any(a.id == command_id for a in s.control.acks), timeout, f"ack of {command_id}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+        return stop_process(self.proc, sig, timeout)
 
     def kill9(self) -> None:
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+    """Send `sig` (a clean stop by default), kill after `timeout`; the exit status (0 if never started).
+    The benchmarks' engine harness stops its engines the same way."""
+    if proc is None or proc.poll() is not None:
+        return proc.returncode if proc else 0
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
 
 
 def ctl(state_dir: Path, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
