@@ -433,7 +433,7 @@ class MissionControlApp(App[None]):
             if request.clear:
                 self.submit(lambda client: client.clear_overrides())
             else:
-                self.submit(lambda client: client.set_overrides(request.values))
+                self.submit(lambda client: client.set_overrides(request.values, request.unset))
 
         screen = OverridesScreen(status.params.schema_, status.params.values, status.control.applied.overrides)
         self.push_screen(screen, done)

@@ -26,6 +26,7 @@ from foresight_tui.param_schema import ParamSpec, check_value, check_values, for
 @dataclass(frozen=True)
 class OverrideRequest:
     values: dict[str, Any] = field(default_factory=dict)
+    unset: tuple[str, ...] = ()  # overrides to drop: the strategy's own default applies again
     clear: bool = False
 
 
@@ -58,6 +59,7 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "apply", "Apply overrides"),
+        Binding("ctrl+b", "default", "Back to default (focused parameter)"),
         Binding("ctrl+r", "clear", "Clear all overrides"),
     ]
 
@@ -66,6 +68,7 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
         self.specs = param_specs(schema)
         self.in_force = dict(values)
         self.overrides = dict(overrides)
+        self.to_default: set[str] = set()  # overridden parameters the operator set back to default
 
     def current(self, spec: ParamSpec) -> Any:
         if spec.name in self.in_force:
@@ -86,7 +89,7 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="overrides-body", classes="dialog") as body:
             body.border_title = "Strategy parameters"
-            body.border_subtitle = "ctrl+s apply · ctrl+r clear overrides · esc cancel"
+            body.border_subtitle = "ctrl+s apply · ctrl+b back to default · ctrl+r clear overrides · esc cancel"
             with VerticalScroll(id="param-list"):
                 if not self.specs:
                     yield Static("The running strategy declares no parameters (or no status yet).")
@@ -135,15 +138,38 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
             first = next(spec.name for spec in self.specs if spec.name in problems)
             self.query_one(f"#param-{first}").focus()
             return
-        changed = {name: value for name, value in values.items() if value != self.current_value(name)}
-        if not changed:
+        # Set back to the default and left there: drop the override rather than pin today's default.
+        unset = tuple(
+            spec.name for spec in self.specs if spec.name in self.to_default and values[spec.name] == spec.default
+        )
+        changed = {
+            name: value for name, value in values.items() if name not in unset and value != self.current_value(name)
+        }
+        if not changed and not unset:
             self.query_one("#form-error", Static).update("Nothing changed.")
             return
-        self.dismiss(OverrideRequest(values=changed))
+        self.dismiss(OverrideRequest(values=changed, unset=unset))
 
     def current_value(self, name: str) -> Any:
         spec = next(spec for spec in self.specs if spec.name == name)
         return self.current(spec)
+
+    def action_default(self) -> None:
+        """The focused parameter back to the strategy's default (its override dropped on apply)."""
+        focused = self.focused
+        name = (focused.id or "").removeprefix("param-") if focused is not None else ""
+        spec = next((spec for spec in self.specs if spec.name == name), None)
+        if spec is None or not spec.has_default:
+            self.notify("Focus a parameter that has a default first.", severity="warning")
+            return
+        if isinstance(focused, Input):
+            focused.value = format_value(spec, spec.default)
+        elif isinstance(focused, Switch):
+            focused.value = bool(spec.default)
+        elif isinstance(focused, Select):
+            focused.value = spec.default
+        if name in self.overrides:
+            self.to_default.add(name)
 
     def action_clear(self) -> None:
         self.dismiss(OverrideRequest(clear=True))

@@ -177,6 +177,29 @@ async def test_o_writes_only_what_changed(make_app, state):
         assert read_control(state).overrides == {"stake": 7.5}
 
 
+async def test_o_ctrl_b_drops_one_override_and_keeps_the_others(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#param-stake").value = "7.5"
+        app.screen.query_one("#param-cooldown_s").value = "90"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert read_control(state).overrides == {"stake": 7.5, "cooldown_s": 90}
+
+        state.update(lambda s: setattr(s.control.applied, "overrides", {"stake": 7.5, "cooldown_s": 90}))
+        app.load_status()
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#param-stake").focus()
+        await pilot.press("ctrl+b")
+        assert app.screen.query_one("#param-stake").value == "5"  # the default shows at once
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert read_control(state).overrides == {"cooldown_s": 90}  # dropped, not pinned to 5
+
+
 async def test_o_refuses_out_of_bounds_and_writes_nothing(make_app, state):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
