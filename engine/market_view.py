@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 class History(tuple):  # type: ignore[type-arg]
@@ -37,3 +38,6 @@ class MarketView:
     in_cooldown: bool = False
     has_position: bool = False
     open_positions: int = 0
+    # What the strategy's optional per-asset step (`analyse_history`) returned for `history`
+    # this cycle, shared by the asset's windows; None when the strategy has no such step.
+    history_analysis: Any = None

@@ -47,6 +47,7 @@ def momentum_signal(
     slow_period: int,
     min_time_left_s: float = 1.0,
     step_vol: float | None = None,
+    trend: tuple[float | None, float | None] | None = None,
 ) -> MomentumSignal | None:
     """The reactive call for one slot, or ``None`` without enough history.
 
@@ -55,7 +56,7 @@ def momentum_signal(
     ``time_left_s`` is floored at ``min_time_left_s`` for the same reason.
     ``step_vol`` is the per-step volatility when the caller has already
     measured it (the engine evaluates every slot every cycle: measuring once
-    matters).
+    matters), ``trend`` likewise the fast and slow EMAs of :func:`trend_emas`.
     """
     if not (open_price > 0 and price > 0 and history_step_s > 0):
         return None
@@ -71,8 +72,7 @@ def momentum_signal(
     score = move / (step_vol * math.sqrt(steps_left))
 
     strength = abs(score)
-    fast = ta_engine.ema(history[-_EMA_SPAN * fast_period :], fast_period)
-    slow = ta_engine.ema(history[-_EMA_SPAN * slow_period :], slow_period)
+    fast, slow = trend if trend is not None else trend_emas(history, fast_period, slow_period)
     if fast is not None and slow is not None and (fast - slow) * move < 0:
         strength *= _COUNTER_TREND_DAMPING
 
@@ -80,4 +80,14 @@ def momentum_signal(
         direction="up" if move >= 0 else "down",
         confidence=0.5 + 0.5 * math.tanh(_SQUASH_GAIN * strength),
         score=score,
+    )
+
+
+def trend_emas(history: Sequence[float], fast_period: int, slow_period: int) -> tuple[float | None, float | None]:
+    """The fast and slow EMAs of the trend check (``None`` each without enough history):
+    they depend on the history alone, so a caller with several slots of one asset can
+    measure them once."""
+    return (
+        ta_engine.ema(history[-_EMA_SPAN * fast_period :], fast_period),
+        ta_engine.ema(history[-_EMA_SPAN * slow_period :], slow_period),
     )

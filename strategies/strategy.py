@@ -14,8 +14,9 @@ most wrong, and only when its probability beats the ask by ``edge_margin``.
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args
+from typing import Literal, NamedTuple, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -72,6 +73,10 @@ class MarketView(Protocol):
     def has_position(self) -> bool: ...
     @property
     def open_positions(self) -> int: ...
+    # What `analyse_history` returned for this view's history (the engine's views carry it,
+    # None when not measured); `evaluate` reads it with getattr, so a view may lack it.
+    @property
+    def history_analysis(self) -> object: ...
 
 
 class Params(BaseModel):
@@ -168,30 +173,75 @@ def predictive_prob_up(
     return normal_cdf(z)
 
 
+class HistoryAnalysis(NamedTuple):
+    """What :func:`analyse_history` found in one asset's history for one ``Params``: the part
+    of a decision that depends on nothing else, shared by every slot (window) of the asset.
+
+    Immutable (a NamedTuple: every reload executes this module again, and a NamedTuple class
+    is built in a fifth of the time of a dataclass). It keeps the history, spacing and
+    params it was made from, so :func:`evaluate` uses it only for those very inputs.
+    """
+
+    history: Sequence[float]  # the object analysed (compared by identity)
+    history_step_s: float
+    params: Params  # compared by identity
+    step_vol: float | None  # per-step volatility; None: no opinion on any view of this history
+    sigma: float  # annualised volatility, floored at params.min_volatility
+    trend: tuple[float | None, float | None]  # fast and slow EMAs of the reactive trend check
+
+
+def analyse_history(history: Sequence[float], history_step_s: float, params: Params) -> HistoryAnalysis:
+    """The per-asset step (optional in the API): everything :func:`evaluate` derives from the
+    history, its spacing and the params alone, measured once for all the asset's windows.
+
+    The engine calls it once per asset per cycle and hands the result to ``evaluate`` as
+    ``view.history_analysis``; ``evaluate`` without it (or with one made from other inputs)
+    calls it itself, so the decision is the same either way, to the bit.
+    """
+    prices = history if isinstance(history, tuple) else tuple(history)
+    if (
+        len(prices) < params.min_history
+        or not ta_engine.all_positive_finite(prices)
+        or not (history_step_s > 0 and math.isfinite(history_step_s))
+    ):
+        return HistoryAnalysis(history, history_step_s, params, None, 0.0, (None, None))
+    # The engine's history carries its log returns, measured once per asset per cycle: the
+    # volatility takes the last `vol_lookback` of those. Any other history is cut to the prices
+    # that many returns need, so none further back is measured.
+    lookback = params.vol_lookback
+    if hasattr(prices, "log_returns"):
+        step_vol = ta_engine.realised_volatility(prices, window=lookback)
+    else:
+        step_vol = ta_engine.realised_volatility(prices[-(lookback + 1) :])
+    if step_vol is None:
+        return HistoryAnalysis(history, history_step_s, params, None, 0.0, (None, None))
+    sigma = max(ta_engine.annualise_volatility(step_vol, history_step_s), params.min_volatility)
+    trend = momentum_strategy.trend_emas(prices, params.fast_ema_period, params.slow_ema_period)
+    return HistoryAnalysis(history, history_step_s, params, step_vol, sigma, trend)
+
+
 def evaluate(view: MarketView, params: Params) -> Decision | None:
     """The decision for one slot now, or ``None`` without an opinion.
 
     ``None`` when history is shorter than ``params.min_history`` or the view
     holds numbers no price can have (non-positive, non-finite).
     """
-    history = view.history if isinstance(view.history, tuple) else tuple(view.history)
-    if len(history) < params.min_history or not _sane(view, history):
+    history = view.history
+    analysis = getattr(view, "history_analysis", None)
+    if (
+        type(analysis) is not HistoryAnalysis
+        or analysis.history is not history
+        or analysis.params is not params
+        or analysis.history_step_s != view.history_step_s
+    ):
+        analysis = analyse_history(history, view.history_step_s, params)
+    step_vol = analysis.step_vol
+    if step_vol is None or not _sane(view):
         return None
     time_left = view.window_end - view.now
 
-    # The engine's history carries its log returns, measured once per asset per cycle: the
-    # volatility takes the last `vol_lookback` of those. Any other history is cut to the prices
-    # that many returns need, so none further back is measured.
-    lookback = params.vol_lookback
-    if hasattr(history, "log_returns"):
-        step_vol = ta_engine.realised_volatility(history, window=lookback)
-    else:
-        step_vol = ta_engine.realised_volatility(history[-(lookback + 1) :])
-    if step_vol is None:
-        return None
-    sigma = max(ta_engine.annualise_volatility(step_vol, view.history_step_s), params.min_volatility)
     p_predictive = predictive_prob_up(
-        open_price=view.open_price, price=view.price, sigma_annual=sigma, time_left_s=time_left
+        open_price=view.open_price, price=view.price, sigma_annual=analysis.sigma, time_left_s=time_left
     )
     reactive = momentum_strategy.momentum_signal(
         open_price=view.open_price,
@@ -204,6 +254,7 @@ def evaluate(view: MarketView, params: Params) -> Decision | None:
         slow_period=params.slow_ema_period,
         min_time_left_s=_MIN_TIME_LEFT_S,
         step_vol=step_vol,
+        trend=analysis.trend,
     )
     blended = _blend(p_predictive, reactive, params)
     if blended is None:
@@ -225,11 +276,10 @@ def evaluate(view: MarketView, params: Params) -> Decision | None:
     )
 
 
-def _sane(view: MarketView, history: tuple[float, ...]) -> bool:
+def _sane(view: MarketView) -> bool:
+    """The view's own numbers (its history is :func:`analyse_history`'s to check)."""
     positive = (view.open_price, view.price, view.history_step_s)
     finite = (view.now, view.window_end, view.up_ask, view.down_ask)
-    if not ta_engine.all_positive_finite(history):
-        return False
     # A finite sum proves every term finite (NaN and infinities propagate); only when
     # it is not (a bad value, or an overflowing sum) are the values looked at one by one.
     if min(positive) > 0 and math.isfinite(sum(positive) + sum(finite)):
