@@ -28,7 +28,7 @@ from typing import Any
 
 from benchmarks.common import SHIPPED_STRATEGIES, Figure, percentile, summary
 from engine.config import EngineConfig
-from engine.contract import MAX_FILE_BYTES, STATUS_FILE
+from engine.contract import MAX_STATUS_BYTES, STATUS_FILE
 from engine.loop import Engine
 from engine.slots import synthetic_assets
 
@@ -131,9 +131,9 @@ def run(quick: bool = False, strategies: Path = SHIPPED_STRATEGIES) -> list[Figu
             f"{result['durable_persists']} of {len(durations)} cycles fsynced the state (an entry or a resolution); "
             f"{result['resolved_bets']} bets resolved by the end",
         ]
-        if size > MAX_FILE_BYTES:
+        if size > MAX_STATUS_BYTES:
             notes.append(
-                f"status.json is larger than the readers' limit MAX_FILE_BYTES ({MAX_FILE_BYTES // 1024} KiB): "
+                f"status.json is larger than the readers' limit MAX_STATUS_BYTES ({MAX_STATUS_BYTES // 1024} KiB): "
                 "the TUI, ctl and ControlWriter refuse it"
             )
         figures.append(

@@ -14,12 +14,14 @@ which runs `engine.speed` times faster than the wall clock in simulation.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 SCHEMA_VERSION = 1
-MAX_FILE_BYTES = 1024 * 1024
+MAX_FILE_BYTES = 1024 * 1024  # what a reader accepts of a contract file, unless its model says more
+# status.json grows ~0.8 KiB a slot: 1 MiB would refuse it from ~1,250 slots on; this is ~20,000.
+MAX_STATUS_BYTES = 16 * 1024 * 1024
 
 CONTROL_FILE = "control.json"
 STATUS_FILE = "status.json"
@@ -247,6 +249,7 @@ class Event(_Open):
 class Status(_Open):
     """status.json: telemetry, written once a cycle."""
 
+    max_bytes: ClassVar[int] = MAX_STATUS_BYTES  # readers' size limit (read_model)
     schema_version: int
     written_at: str
     engine: EngineInfo

@@ -142,8 +142,10 @@ def describe_validation_error(exc: ValidationError, name: str) -> str:
     return f"{name}: {where}: {first['msg']}{more}"
 
 
-def read_model(path: Path, model: type[M], limit: int = MAX_FILE_BYTES) -> ReadResult[M]:
-    data, reason = read_bytes(path, limit)
+def read_model(path: Path, model: type[M], limit: int | None = None) -> ReadResult[M]:
+    """`path` parsed and validated as `model`, or why not. Larger than `limit` (by default the
+    model's `max_bytes`, else MAX_FILE_BYTES) is refused unread."""
+    data, reason = read_bytes(path, limit if limit is not None else getattr(model, "max_bytes", MAX_FILE_BYTES))
     if data is None:
         return ReadResult(None, reason, missing=not path.exists())
     try:

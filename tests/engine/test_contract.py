@@ -14,6 +14,7 @@ from engine import schema_docs
 from engine.contract import (
     CONTROL_FILE,
     MAX_FILE_BYTES,
+    MAX_STATUS_BYTES,
     SCHEMA_VERSION,
     STATUS_FILE,
     Ack,
@@ -22,6 +23,7 @@ from engine.contract import (
     Control,
     ControlStatus,
     EngineInfo,
+    SlotStatus,
     Status,
     utc_now_iso,
 )
@@ -106,9 +108,29 @@ def test_bad_control_files_are_refused_with_a_reason(tmp_path: Path, case: str) 
 def test_missing_and_oversized_files(tmp_path: Path) -> None:
     missing = read_model(tmp_path / STATUS_FILE, Status)
     assert missing.value is None and missing.missing and "does not exist" in (missing.reason or "")
-    (tmp_path / STATUS_FILE).write_bytes(b" " * (MAX_FILE_BYTES + 1))
+    (tmp_path / STATUS_FILE).write_bytes(b" " * (MAX_STATUS_BYTES + 1))
     big = read_model(tmp_path / STATUS_FILE, Status)
     assert big.value is None and not big.missing and "larger than" in (big.reason or "")
+    (tmp_path / CONTROL_FILE).write_bytes(b" " * (MAX_FILE_BYTES + 1))
+    big = read_model(tmp_path / CONTROL_FILE, Control)
+    assert big.value is None and "larger than 1024 KiB" in (big.reason or "")
+
+
+def test_a_status_of_thousands_of_slots_is_read(tmp_path: Path) -> None:
+    """Over the 1 MiB every other contract file is held to: status.json grows with the slots."""
+    status = make_status()
+    status.slots = [
+        SlotStatus(
+            id=f"A{i}-5m", asset=f"A{i}", window="5m", window_s=300, state="watching", window_start=0.0,
+            window_end=300.0, open_price=1.0, price=1.01, up_ask=0.52, down_ask=0.49, history=[1.0 + j / 1e4 for j in range(40)],
+        )  # fmt: skip
+        for i in range(2500)
+    ]
+    data = status.model_dump_json(by_alias=True).encode()
+    assert len(data) > MAX_FILE_BYTES
+    (tmp_path / STATUS_FILE).write_bytes(data)
+    result = read_model(tmp_path / STATUS_FILE, Status)
+    assert result.value is not None and len(result.value.slots) == 2500, result.reason
 
 
 def test_unknown_status_version_is_refused(tmp_path: Path) -> None:
