@@ -164,28 +164,28 @@ async def test_b_rolls_back_after_confirmation(make_app, state):
         assert [c.type for c in read_control(state).commands] == ["rollback"]
 
 
+async def submit_overrides(app, pilot, **fields: str) -> None:
+    """Open the form with `o`, type `fields` into it, apply with ctrl+s."""
+    await pilot.press("o")
+    await pilot.pause()
+    assert isinstance(app.screen, OverridesScreen)
+    for name, text in fields.items():
+        app.screen.query_one(f"#param-{name}").value = text
+    await pilot.press("ctrl+s")
+    await settle(app, pilot)
+
+
 async def test_o_writes_only_what_changed(make_app, state):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("o")
-        await pilot.pause()
-        assert isinstance(app.screen, OverridesScreen)
-        stake = app.screen.query_one("#param-stake")
-        stake.value = "7.5"
-        await pilot.press("ctrl+s")
-        await settle(app, pilot)
+        await submit_overrides(app, pilot, stake="7.5")
         assert read_control(state).overrides == {"stake": 7.5}
 
 
 async def test_o_ctrl_b_drops_one_override_and_keeps_the_others(make_app, state):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("o")
-        await pilot.pause()
-        app.screen.query_one("#param-stake").value = "7.5"
-        app.screen.query_one("#param-cooldown_s").value = "90"
-        await pilot.press("ctrl+s")
-        await settle(app, pilot)
+        await submit_overrides(app, pilot, stake="7.5", cooldown_s="90")
         assert read_control(state).overrides == {"stake": 7.5, "cooldown_s": 90}
 
         state.update(lambda s: setattr(s.control.applied, "overrides", {"stake": 7.5, "cooldown_s": 90}))
@@ -203,12 +203,7 @@ async def test_o_ctrl_b_drops_one_override_and_keeps_the_others(make_app, state)
 async def test_o_refuses_out_of_bounds_and_writes_nothing(make_app, state):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("o")
-        await pilot.pause()
-        app.screen.query_one("#param-stake").value = "1000"
-        app.screen.query_one("#param-cooldown_s").value = "1.5"
-        await pilot.press("ctrl+s")
-        await settle(app, pilot)
+        await submit_overrides(app, pilot, stake="1000", cooldown_s="1.5")
         assert isinstance(app.screen, OverridesScreen)
         assert str(app.screen.query_one("#error-stake").content) == "must be <= 100"
         assert str(app.screen.query_one("#error-cooldown_s").content) == "a whole number is required"
@@ -232,11 +227,7 @@ async def test_o_form_follows_a_parameter_added_by_a_reload(make_app, state):
 
         state.update(add_param)
         app.load_status()
-        await pilot.press("o")
-        await pilot.pause()
-        app.screen.query_one("#param-max_spread").value = "0.1"
-        await pilot.press("ctrl+s")
-        await settle(app, pilot)
+        await submit_overrides(app, pilot, max_spread="0.1")
         assert read_control(state).overrides == {"max_spread": 0.1}
 
 
