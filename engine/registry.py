@@ -32,6 +32,8 @@ SUPPORTED_API_VERSIONS = frozenset({1})
 ENGINE_PARAMS = ("stake", "cooldown_s", "max_open_positions", "win_rate_window")
 DECISION_FIELDS = ("direction", "confidence", "path", "enter", "prob_up", "edge", "reason")
 ENTRY_MODULE = "strategy"
+# The optional per-asset step (docs/strategy-api.md): analyse_history(history, history_step_s, params).
+ANALYSE = "analyse_history"
 MAX_TEXT = 500
 
 
@@ -92,6 +94,12 @@ class CodeVersion:
     @functools.cached_property
     def params_model(self) -> type[BaseModel]:
         return self.strategy.Params  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def analyse_history(self) -> Any:
+        """The strategy's optional per-asset step, or None: looked up once per version."""
+        step = getattr(self.strategy, ANALYSE, None)
+        return step if callable(step) else None
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -166,6 +174,17 @@ def check_api(version: CodeVersion) -> dict[str, Any]:
         raise fail("evaluate cannot be called as evaluate(view, params)", evaluate) from None
     except ValueError:
         pass  # no signature to inspect (a builtin): let the smoke evaluation judge it
+
+    if hasattr(module, ANALYSE):  # optional: checked only when the strategy defines it
+        analyse = getattr(module, ANALYSE)
+        if not callable(analyse):
+            raise fail(f"{ANALYSE} is not callable (it is optional: define it as a function or not at all)")
+        try:
+            inspect.signature(analyse).bind(None, None, None)
+        except TypeError:
+            raise fail(f"{ANALYSE} cannot be called as {ANALYSE}(history, history_step_s, params)", analyse) from None
+        except ValueError:
+            pass  # no signature to inspect: the smoke evaluation judges it
 
     decision = getattr(module, "Decision", None)
     if not (isinstance(decision, type) and dataclasses.is_dataclass(decision)):
@@ -354,10 +373,7 @@ class StrategyRegistry:
         """
         current = self.current
         if not isinstance(params, current.params_model):
-            raise StaleParamsError(
-                f"params is a {type(params).__module__}.{type(params).__qualname__} that is not the running code's "
-                f"Params (version {current.version}): re-validate the values after every code swap"
-            )
+            raise _stale(params, current)
         decision = current.strategy.evaluate(view, params)
         try:
             validate_decision(decision)
@@ -371,6 +387,20 @@ class StrategyRegistry:
             ) from None
         return decision
 
+    def analyse_history(self, history: Any, history_step_s: float, params: BaseModel) -> Any:
+        """The running strategy's per-asset step for one asset's history, or None when it has none.
+
+        The result goes to `evaluate` as the views' `history_analysis`; it is opaque to the
+        engine (the decisions are validated). Exceptions propagate unchanged, as `evaluate`'s.
+        """
+        current = self.current
+        analyse = current.analyse_history
+        if analyse is None:
+            return None
+        if not isinstance(params, current.params_model):
+            raise _stale(params, current)
+        return analyse(history, history_step_s, params)
+
     def describe_error(self, exc: BaseException) -> str:
         """`file:line: Type: message` for an exception raised by the running strategy."""
         if isinstance(exc, InvalidDecision):
@@ -381,3 +411,10 @@ class StrategyRegistry:
         if file is None:
             return text
         return f"{file}:{line}: {text}" if line is not None else f"{file}: {text}"
+
+
+def _stale(params: BaseModel, current: CodeVersion) -> StaleParamsError:
+    return StaleParamsError(
+        f"params is a {type(params).__module__}.{type(params).__qualname__} that is not the running code's "
+        f"Params (version {current.version}): re-validate the values after every code swap"
+    )

@@ -514,6 +514,7 @@ class ReloadManager:
             except Exception:  # noqa: BLE001 - overrides that no longer validate are the loop's to drop
                 pass
         evaluate = version.strategy.evaluate
+        analyse = version.analyse_history  # the optional per-asset step: checked against evaluate alone
         return run_smoke(
             evaluate,
             params,
@@ -522,6 +523,8 @@ class ReloadManager:
             files=version.files,
             entry_file=str(version.strategy.__file__),
             entry_line=first_line(evaluate),
+            analyse=analyse,
+            analyse_line=first_line(analyse) if analyse is not None else None,
         )
 
     def _swap_to(self, target: CodeVersion, keep: CodeVersion | None) -> None:

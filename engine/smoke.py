@@ -8,7 +8,10 @@ that each window is seen at each of those instants by at least two assets. In
 each window the second slot seen at an instant carries the slot's own state:
 cooling down (mid-window), many bets open (snipe window), holding a bet (close).
 32 views. The candidate's `evaluate` must return a valid decision (or None) for
-every view, within a time budget for the whole snapshot.
+every view, within a time budget for the whole snapshot. A strategy with the
+optional per-asset step (`analyse_history`) has it run on every view's history
+too, and `evaluate` given its result (`view.history_analysis`, as the engine
+hands it) must return the same decision, field for field, as without it.
 
 The budget is enforced twice: the elapsed time is checked after every
 evaluation, and on the main thread a `SIGALRM` watchdog interrupts a strategy
@@ -18,6 +21,7 @@ that never returns (an endless loop, a long sleep) at the deadline.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import signal
 import threading
@@ -28,7 +32,7 @@ from typing import Any
 
 from engine.market_view import MarketView
 from engine.module_loader import StrategyLoadError, describe_exception, locate
-from engine.registry import InvalidDecision, validate_decision
+from engine.registry import ANALYSE, DECISION_FIELDS, InvalidDecision, validate_decision
 
 ASSETS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "AVAX")
 WINDOWS_S = (300, 900)
@@ -146,8 +150,13 @@ def run_smoke(
     files: Sequence[str],
     entry_file: str,
     entry_line: int | None = None,
+    analyse: Callable[[Any, Any, Any], Any] | None = None,
+    analyse_line: int | None = None,
 ) -> SmokeReport:
-    """Evaluate every view with every params object; raise `StrategyLoadError` on the first problem."""
+    """Evaluate every view with every params object; raise `StrategyLoadError` on the first problem.
+
+    With `analyse` (the strategy's per-asset step, defined at `analyse_line`), each view is
+    also evaluated with its history's analysis, which must give the same decision."""
     total = len(views) * len(params)
     done = decisions = entries = 0
     start = time.perf_counter()
@@ -166,6 +175,15 @@ def run_smoke(
             phase="smoke",
         )
 
+    def failed(what: str, exc: BaseException, line_default: int | None) -> StrategyLoadError:
+        file, line = locate(exc, files)
+        return StrategyLoadError(
+            f"smoke {what} of {_label(view)} raised {describe_exception(exc)}",
+            file=file or entry_file,
+            line=line if file else line_default,
+            phase="smoke",
+        )
+
     view: MarketView | None = None
     deadline = start + budget_ms / 1000.0
     clock = time.perf_counter
@@ -176,13 +194,7 @@ def run_smoke(
                     try:
                         decision = evaluate(view, p)
                     except (Exception, SystemExit) as exc:
-                        file, line = locate(exc, files)
-                        raise StrategyLoadError(
-                            f"smoke evaluation of {_label(view)} raised {describe_exception(exc)}",
-                            file=file or entry_file,
-                            line=line if file else entry_line,
-                            phase="smoke",
-                        ) from exc
+                        raise failed("evaluation", exc, entry_line) from exc
                     try:
                         validate_decision(decision)
                     except InvalidDecision as exc:
@@ -192,6 +204,10 @@ def run_smoke(
                             line=entry_line,
                             phase="smoke",
                         ) from None
+                    if analyse is not None:
+                        _same_with_analysis(
+                            view, p, decision, evaluate, analyse, failed, entry_file, entry_line, analyse_line
+                        )
                     done += 1
                     if decision is not None:
                         decisions += 1
@@ -202,6 +218,55 @@ def run_smoke(
     except SmokeTimeout as exc:
         raise over_budget(f" (interrupted in {_label(view)})", exc) from None
     return SmokeReport(done, decisions, entries, elapsed_ms())
+
+
+def _same_with_analysis(
+    view: MarketView,
+    params: Any,
+    decision: Any,
+    evaluate: Callable[[Any, Any], Any],
+    analyse: Callable[[Any, Any, Any], Any],
+    failed: Callable[[str, BaseException, int | None], StrategyLoadError],
+    entry_file: str,
+    entry_line: int | None,
+    analyse_line: int | None,
+) -> None:
+    """`evaluate` of `view` given its history's analysis, as the engine gives it, decides exactly
+    as `decision` (the same view without it); raise `StrategyLoadError` otherwise."""
+    try:
+        analysis = analyse(view.history, view.history_step_s, params)
+    except (Exception, SystemExit) as exc:
+        raise failed(f"run of {ANALYSE}", exc, analyse_line) from exc
+    try:
+        analysed = evaluate(dataclasses.replace(view, history_analysis=analysis), params)
+    except (Exception, SystemExit) as exc:
+        raise failed(f"evaluation with {ANALYSE}'s result", exc, entry_line) from exc
+    if decision is None or analysed is None:
+        same = decision is analysed
+    else:
+        same = all(getattr(decision, name) == getattr(analysed, name, _MISSING) for name in DECISION_FIELDS)
+    if not same:
+        raise StrategyLoadError(
+            f"smoke evaluation of {_label(view)} decides otherwise with {ANALYSE}'s result than without it "
+            f"(the engine hands it to every view): {_difference(analysed, decision)}",
+            file=entry_file,
+            line=entry_line,
+            phase="smoke",
+        )
+
+
+_MISSING = object()  # equal to no decision field
+
+
+def _difference(analysed: Any, decision: Any) -> str:
+    """What differs, for the error: `edge=0.12 instead of 0.13`, or the whole decision against None."""
+    if analysed is None or decision is None:
+        return f"{analysed!r} instead of {decision!r}"
+    return ", ".join(
+        f"{name}={getattr(analysed, name, '(missing)')!r} instead of {getattr(decision, name)!r}"
+        for name in DECISION_FIELDS
+        if getattr(analysed, name, _MISSING) != getattr(decision, name)
+    )
 
 
 def _label(view: MarketView | None) -> str:

@@ -19,6 +19,10 @@ HISTORY_IN_VIEW = 120
 
 
 class Evaluator(Protocol):
+    """The registry, as the trader uses it. It may also have `analyse_history(history,
+    history_step_s, params)`, the strategy's optional per-asset step (None when the running
+    strategy has none), whose result the views of that asset carry as `history_analysis`."""
+
     def evaluate(self, view: MarketView, params: BaseModel) -> Any: ...
 
     def describe_error(self, exc: BaseException) -> str: ...
@@ -79,8 +83,10 @@ class Trader:
         stake = float(getattr(params, "stake", 5.0))
         max_open = int(getattr(params, "max_open_positions", 1_000_000))
         # Slots of one asset (one per window length) see the same history and its log returns:
-        # one copy per asset per cycle.
-        histories: dict[str, History] = {}
+        # one copy per asset per cycle, and the strategy's per-asset step runs once on it.
+        # An asset whose step raised keeps the error for each of its slots instead.
+        histories: dict[str, tuple[History, Any, str | None]] = {}
+        analyse = getattr(evaluator, "analyse_history", None)
         prices = market.prices
         quote = market.quote
         for spec, slot_id in zip(self.specs, self.slot_ids):
@@ -90,9 +96,15 @@ class Trader:
                 continue  # resolved below, then it opens its next window
             asset = spec.asset
             q = quote(asset, slot.open_price, window_end)
-            history = histories.get(asset)
-            if history is None:
-                history = histories[asset] = self._history(asset)
+            per_asset = histories.get(asset)
+            if per_asset is None:
+                per_asset = histories[asset] = self._analysed_history(asset, evaluator, analyse, step_s, params)
+            history, analysis, error = per_asset
+            if error is not None:
+                slot.error = error
+                slot.signal = None
+                outcome.errors.append(f"{slot_id}: {error}")
+                continue
             view = MarketView(
                 slot_id=slot_id,
                 asset=asset,
@@ -109,6 +121,7 @@ class Trader:
                 in_cooldown=slot.cooldown_until is not None and slot.cooldown_until > now,
                 has_position=slot.position is not None,
                 open_positions=open_positions,
+                history_analysis=analysis,
             )
             try:
                 decision = evaluator.evaluate(view, params)
@@ -150,6 +163,19 @@ class Trader:
                 open_positions += 1
                 outcome.entered.append(slot_id)
         return outcome
+
+    def _analysed_history(
+        self, asset: str, evaluator: Evaluator, analyse: Callable[..., Any] | None, step_s: float, params: BaseModel
+    ) -> tuple[History, Any, str | None]:
+        """The asset's history this cycle, what the strategy's per-asset step made of it (None
+        without one), and the step's error (described as `evaluate`'s would be) if it raised."""
+        history = self._history(asset)
+        if analyse is None:
+            return history, None, None
+        try:
+            return history, analyse(history, step_s, params), None
+        except Exception as exc:  # a strategy bug in one asset must not stop the loop
+            return history, None, evaluator.describe_error(exc)[:300]
 
     def _history(self, asset: str) -> History:
         """What the views of `asset` show of its history this cycle, with its log returns."""
