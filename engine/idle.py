@@ -1,9 +1,12 @@
 """The loop's wait between cycles, put to use without moving the next cycle.
 
-Two jobs run here, where they cost the trading loop nothing:
+The jobs that run here, where they cost the trading loop nothing:
 
-- after a code swap, the collection of the replaced version (cyclic garbage
-  left for a collection keeps the heap growing, see benchmarks/findings.md);
+- the cyclic collector's work, which the cycle holds back (`Engine.cycle`):
+  the generation CPython itself would collect now, by its own counts and
+  thresholds; after a code swap, a full collection of the replaced version
+  (cyclic garbage left for a collection keeps the heap growing, see
+  benchmarks/findings.md);
 - a reload or check is prepared ahead: read, compiled, executed, checked and
   smoke-tested now, so that the boundary which applies the command only
   re-reads the files and swaps (`ReloadManager.prepare`). Either the command is
@@ -34,6 +37,14 @@ _CODE_COMMANDS = ("reload", "check")
 _HEADROOM = 3.0
 
 
+def collect_as_cpython_would() -> None:
+    """The generation CPython's own policy picks (an older one once its count passes its
+    threshold), collected now; a manual collection keeps the counts as an automatic one does."""
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    generation = 2 if counts[2] > thresholds[2] else 1 if counts[1] > thresholds[1] else 0
+    gc.collect(generation)
+
+
 @dataclass
 class BetweenCycles:
     intake: ControlIntake
@@ -56,6 +67,8 @@ class BetweenCycles:
         if self.collect_pending:
             self.collect_pending = False
             gc.collect()
+        elif gc.isenabled():
+            collect_as_cpython_would()
         wanted, self._wanted = self._wanted, None
         if wanted is not None and self._fits(deadline - time.monotonic()):
             self._prepare(wanted)  # otherwise the next boundary prepares it itself
