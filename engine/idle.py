@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.collector import collect_as_cpython_would
 from engine.control_intake import ControlIntake
 from engine.process_guard import StopSignal
 from engine.reload_manager import ReloadManager
@@ -37,14 +38,6 @@ _CODE_COMMANDS = ("reload", "check")
 _HEADROOM = 3.0
 
 
-def collect_as_cpython_would() -> None:
-    """The generation CPython's own policy picks (an older one once its count passes its
-    threshold), collected now; a manual collection keeps the counts as an automatic one does."""
-    counts, thresholds = gc.get_count(), gc.get_threshold()
-    generation = 2 if counts[2] > thresholds[2] else 1 if counts[1] > thresholds[1] else 0
-    gc.collect(generation)
-
-
 @dataclass
 class BetweenCycles:
     intake: ControlIntake
@@ -53,7 +46,6 @@ class BetweenCycles:
     last_generation: Callable[[], int]
     is_handled: Callable[[str], bool]
     collect_pending: bool = False
-    prepared: int = 0  # preparations made ahead (for status and tests)
     _seen: tuple[int, int, int] | None = field(default=None, init=False)
     _wanted: dict[str, Any] | None = field(default=None, init=False)  # overrides to prepare for
     _cost_ms: float = field(default=10.0, init=False)  # what the last preparation took
@@ -107,6 +99,5 @@ class BetweenCycles:
         prepared = self.reloader.prepare(overrides=overrides)
         if prepared is None:
             return False
-        self.prepared += 1
         self._cost_ms = prepared.elapsed_ms
         return True

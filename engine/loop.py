@@ -17,13 +17,13 @@ import uuid
 
 from pydantic import BaseModel
 
-from engine import command_runner
+from engine import collector, command_runner
 from engine.config import EngineConfig
 from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
 from engine.events import EventLog
 from engine.feeds import make_feed
-from engine.fileio import atomic_write_bytes, clean_temp_files, ensure_state_dir
+from engine.fileio import atomic_write_model, clean_temp_files, ensure_state_dir
 from engine.idle import BetweenCycles
 from engine.market import Market
 from engine.params import revalidate
@@ -146,13 +146,8 @@ class Engine:
         # cycle's objects die by reference counting once its status is written, and collections
         # set off in the middle of it kept examining the live ones (~2 ms a cycle at 1,024 slots,
         # and their jitter); after it, a young collection finds almost nothing left (~0.4 ms).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector.held():
             self._cycle()
-        finally:
-            if collecting:
-                gc.enable()
 
     def _cycle(self) -> None:
         state = self.manager.state
@@ -263,11 +258,8 @@ class Engine:
             warnings=self.warnings,
             events=self.events.recent,
         )
-        # = model_dump_json(by_alias=True).encode(), without pydantic's decode to str (fileio.model_json)
-        data = status.__pydantic_serializer__.to_json(status, by_alias=True)
-        del status
         try:
-            atomic_write_bytes(self.dir / STATUS_FILE, data, durable=False)
+            atomic_write_model(self.dir / STATUS_FILE, status, durable=False)
         except OSError as exc:
             self._disk_trouble(f"cannot write status.json: {exc.strerror or exc}")
 

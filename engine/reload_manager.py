@@ -15,7 +15,6 @@ events.jsonl and status.json; `code_status()` gives status.json's `code`.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,7 @@ from typing import Any, Literal, overload
 
 from pydantic import BaseModel
 
+from engine.collector import held
 from engine.contract import CodeStatus, LastReload, ModuleInfo, utc_now_iso
 from engine.market_view import MarketView
 from engine.module_loader import (
@@ -252,22 +252,16 @@ class ReloadManager:
         """
         if not self.registry.loaded:
             raise RuntimeError("no strategy code loaded yet: call load_initial() first")
-        held = self.hold_gc and gc.isenabled()
-        if held:
-            gc.disable()
-        try:
+        with held(self.hold_gc):
             started = time.perf_counter()
             try:
                 sources = read_sources(self.strategies_dir, self.scope)
             except StrategyLoadError:
                 return None  # the reload will read again and report it
             prepared = self._prepare(sources, self.registry.current, overrides, _Phases(started))
-            prepared.elapsed_ms = _ms(started)
+            prepared.elapsed_ms = _ms(started)  # the read included
             self._staged = prepared
             return prepared
-        finally:
-            if held:
-                gc.enable()
 
     def swap_if_prepared(
         self, kind: Literal["reload", "check"], overrides: Mapping[str, Any] | None = None
@@ -367,14 +361,8 @@ class ReloadManager:
         # thousands of objects, enough to trigger collections in the middle of it, and a
         # full collection scans the whole heap (tens of ms). The collection still happens,
         # at the next allocation after the load: nothing is skipped, it is not in the pause.
-        held = self.hold_gc and gc.isenabled()
-        if held:
-            gc.disable()
-        try:
+        with held(self.hold_gc):
             return self._load_held(kind, commit=commit, overrides=overrides, inline=inline)
-        finally:
-            if held:
-                gc.enable()
 
     def _load_held(
         self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None, inline: bool
