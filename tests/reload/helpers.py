@@ -74,3 +74,17 @@ def view(
         up_ask=up_ask,
         down_ask=down_ask,
     )
+
+
+# Appended to a strategy.py: every reason it gives starts with "v2: " (a visible, harmless change).
+V2_REASON = """
+
+import dataclasses as _dc
+
+_evaluate_before = evaluate
+
+
+def evaluate(view, params):
+    decision = _evaluate_before(view, params)
+    return None if decision is None else _dc.replace(decision, reason="v2: " + decision.reason)
+"""

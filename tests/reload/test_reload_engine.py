@@ -19,24 +19,12 @@ import pytest
 from engine.contract import Ack, Status
 from engine.paths import shipped_strategies_dir
 from engine.state import TradingState
-from tests.reload.helpers import STRATEGY_FILES, append, line_of
+from tests.reload.helpers import STRATEGY_FILES, V2_REASON, append, line_of
 from tests.support.engine_proc import EngineProcess
 
 SLOW = ("--speed", "1", "--cycle-interval", "0.05")
 BOUNDARY_S = 300.0  # every window (5m, 15m) ends on a multiple of this
 QUIET_S = 15.0  # market seconds a scenario needs without a window end
-
-V2_REASON = """
-
-import dataclasses as _dc
-
-_evaluate_before = evaluate
-
-
-def evaluate(view, params):
-    decision = _evaluate_before(view, params)
-    return None if decision is None else _dc.replace(decision, reason="v2: " + decision.reason)
-"""
 
 NO_VOLATILITY = """
 

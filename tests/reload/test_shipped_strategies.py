@@ -10,19 +10,7 @@ import pytest
 
 from engine.reload_manager import ReloadManager
 from engine.smoke import snapshot
-from tests.reload.helpers import append, strategy_modules, view
-
-WRAP_EVALUATE = """
-
-import dataclasses as _dc
-
-_evaluate_before = evaluate
-
-
-def evaluate(view, params):
-    decision = _evaluate_before(view, params)
-    return None if decision is None else _dc.replace(decision, reason="v2: " + decision.reason)
-"""
+from tests.reload.helpers import V2_REASON, append, strategy_modules, view
 
 # Quadruple the volatility estimate: the predictive path's probability moves towards 1/2.
 WRAP_VOLATILITY = """
@@ -56,7 +44,7 @@ def test_changed_entry_module_is_running_after_reload(shipped_dir: Path) -> None
     m = loaded(shipped_dir)
     v = view(move=0.003, left_s=30.0)
     before = m.registry.evaluate(v, m.registry.params_model())
-    append(shipped_dir / "strategy.py", WRAP_EVALUATE)
+    append(shipped_dir / "strategy.py", V2_REASON)
     outcome = m.reload()
     assert outcome.ok and outcome.changed == ("strategy",)
     after = m.registry.evaluate(v, m.registry.params_model())
