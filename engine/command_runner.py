@@ -11,6 +11,9 @@ from engine.reload_manager import ReloadOutcome
 if TYPE_CHECKING:
     from engine.loop import Engine
 
+# The commands whose costly part is prepared between cycles (engine/idle.py); a boundary swaps them.
+PREPARED_AHEAD = ("reload", "check")
+
 
 def run_commands(engine: Engine, commands: tuple[Command, ...]) -> None:
     # Write-ahead: the ids are on disk as started before anything runs, so a crash in the
@@ -66,7 +69,7 @@ def _execute(engine: Engine, kind: str, ids: list[str], may_defer: bool) -> Relo
     overrides = dict(engine.manager.state.applied.overrides)
     try:
         # The new code is smoke-tested with the operator's overrides too, not only its defaults.
-        if may_defer and kind in ("reload", "check"):
+        if may_defer and kind in PREPARED_AHEAD:
             ready = reloader.swap_if_prepared(kind, overrides=overrides)  # type: ignore[arg-type]
             if ready is None:
                 return None

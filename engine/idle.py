@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.collector import collect_as_cpython_would
+from engine.command_runner import PREPARED_AHEAD
 from engine.control_intake import ControlIntake
 from engine.process_guard import StopSignal
 from engine.reload_manager import ReloadManager
 
 POLL_S = 0.02
-_CODE_COMMANDS = ("reload", "check")
 # A preparation starts only if it fits in what is left of the wait this many times over.
 _HEADROOM = 3.0
 
@@ -91,7 +91,7 @@ class BetweenCycles:
         control = self.intake.peek(self.last_generation())
         if control is None:
             return False
-        if not any(c.type in _CODE_COMMANDS and not self.is_handled(c.id) for c in control.commands):
+        if not any(c.type in PREPARED_AHEAD and not self.is_handled(c.id) for c in control.commands):
             return False
         return self._prepare(control.overrides)
 
