@@ -21,7 +21,6 @@ that never returns (an endless loop, a long sleep) at the deadline.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import signal
 import threading
@@ -238,7 +237,7 @@ def _same_with_analysis(
     except (Exception, SystemExit) as exc:
         raise failed(f"run of {ANALYSE}", exc, analyse_line) from exc
     try:
-        analysed = evaluate(dataclasses.replace(view, history_analysis=analysis), params)
+        analysed = evaluate(view._replace(history_analysis=analysis), params)
     except (Exception, SystemExit) as exc:
         raise failed(f"evaluation with {ANALYSE}'s result", exc, entry_line) from exc
     if decision is None or analysed is None:

@@ -109,23 +109,25 @@ class Trader:
                 slot.signal = None
                 outcome.errors.append(f"{slot_id}: {error}")
                 continue
+            in_cooldown = slot.cooldown_until is not None and slot.cooldown_until > now
+            # Positional, in MarketView's field order: keywords cost ~0.5 us more a view.
             view = MarketView(
-                slot_id=slot_id,
-                asset=asset,
-                window_s=spec.window_s,
-                now=now,
-                window_start=slot.window_start,
-                window_end=window_end,
-                open_price=slot.open_price,
-                price=prices[asset],
-                history=history,
-                history_step_s=step_s,
-                up_ask=q.up_ask,
-                down_ask=q.down_ask,
-                in_cooldown=slot.cooldown_until is not None and slot.cooldown_until > now,
-                has_position=slot.position is not None,
-                open_positions=open_positions,
-                history_analysis=analysis,
+                slot_id,  # slot_id
+                asset,  # asset
+                spec.window_s,  # window_s
+                now,  # now
+                slot.window_start,  # window_start
+                window_end,  # window_end
+                slot.open_price,  # open_price
+                prices[asset],  # price
+                history,  # history
+                step_s,  # history_step_s
+                q.up_ask,  # up_ask
+                q.down_ask,  # down_ask
+                in_cooldown,  # in_cooldown
+                slot.position is not None,  # has_position
+                open_positions,  # open_positions
+                analysis,  # history_analysis
             )
             try:
                 decision = evaluator.evaluate(view, params)
@@ -156,7 +158,7 @@ class Trader:
                 decision.enter
                 and slot.position is None
                 and open_positions < max_open
-                and not view.in_cooldown
+                and not in_cooldown
                 and may_enter(slot_id)
             ):
                 odds = q.up_ask if decision.direction == "up" else q.down_ask

@@ -40,7 +40,7 @@ _DOMINANT_SHARE = 2.0 / 3.0
 class MarketView(Protocol):
     """What the engine shows of one slot at one instant (docs/strategy-api.md).
 
-    Read-only properties, so the engine's frozen dataclass matches structurally.
+    Read-only properties, so the engine's immutable view (a NamedTuple) matches structurally.
     """
 
     @property

@@ -227,14 +227,12 @@ def test_a_step_that_raises_in_the_smoke_evaluation_is_refused(shipped_dir: Path
 
 WRONG_WITH_ANALYSIS = """
 
-import dataclasses as _dc
-
 _evaluate_before = evaluate
 
 
 def evaluate(view, params):  # v2
     if getattr(view, "history_analysis", None) is not None and CONDITION:
-        view = _dc.replace(view, up_ask=min(0.99, view.up_ask + 0.01))  # wrong with the analysis only
+        view = view._replace(up_ask=min(0.99, view.up_ask + 0.01))  # wrong with the analysis only
     return _evaluate_before(view, params)
 """
 

@@ -25,15 +25,14 @@ def test_decision_has_exactly_the_documented_fields() -> None:
         d.enter = False  # type: ignore[misc]
 
 
-def test_market_view_protocol_matches_the_engine_dataclass() -> None:
+def test_market_view_protocol_matches_the_engine_view() -> None:
     from engine.market_view import MarketView as EngineView
 
-    engine_fields = [f.name for f in dataclasses.fields(EngineView)]
     protocol_members = [
         name for name, value in vars(strategy.MarketView).items() if isinstance(value, property)
     ]
-    assert protocol_members == engine_fields == [f.name for f in dataclasses.fields(View)]
-    view = EngineView(**{f.name: getattr(make_view(), f.name) for f in dataclasses.fields(View)})
+    assert protocol_members == list(EngineView._fields) == list(View._fields)
+    view = EngineView(**{name: getattr(make_view(), name) for name in View._fields})
     d = evaluate(view, DEFAULTS)
     assert d is not None and d.enter
 
@@ -45,7 +44,7 @@ def test_the_engines_history_with_its_log_returns_gives_the_same_decision(time_l
 
     view = make_view(time_left=time_left)
     prices = view.history
-    measured = dataclasses.replace(view, history=History.of(prices, ta_engine.log_returns(prices)))
+    measured = view._replace(history=History.of(prices, ta_engine.log_returns(prices)))
     assert evaluate(measured, DEFAULTS) == evaluate(view, DEFAULTS) is not None
 
 
@@ -74,9 +73,9 @@ def test_confidence_grows_as_time_runs_out() -> None:
 
 def test_too_little_history_means_no_opinion() -> None:
     view = make_view()
-    short = dataclasses.replace(view, history=view.history[-(DEFAULTS.min_history - 1) :])
+    short = view._replace(history=view.history[-(DEFAULTS.min_history - 1) :])
     assert evaluate(short, DEFAULTS) is None
-    assert evaluate(dataclasses.replace(view, history=view.history[-DEFAULTS.min_history :]), DEFAULTS) is not None
+    assert evaluate(view._replace(history=view.history[-DEFAULTS.min_history :]), DEFAULTS) is not None
 
 
 # A moderate move late in the window with a lagging ask: every gate open.
@@ -209,7 +208,7 @@ def test_decisions_on_random_views_are_valid(view: View, p: Params) -> None:
 @given(view=views(), p=params())
 def test_outside_the_snipe_window_never_enters(view: View, p: Params) -> None:
     if view.window_end - view.now <= p.snipe_window_s:
-        view = dataclasses.replace(view, now=view.window_end - p.snipe_window_s - 1.0)
+        view = view._replace(now=view.window_end - p.snipe_window_s - 1.0)
     d = evaluate(view, p)
     assert d is None or not d.enter
 
@@ -220,7 +219,7 @@ def test_outside_the_snipe_window_never_enters(view: View, p: Params) -> None:
     step=st.sampled_from([0.0, -1.0, math.nan, 1.0]),
 )
 def test_malformed_views_give_no_opinion_instead_of_raising(history: list[float], step: float) -> None:
-    view = dataclasses.replace(make_view(), history=tuple(history) or (1.0,), history_step_s=step)
+    view = make_view()._replace(history=tuple(history) or (1.0,), history_step_s=step)
     d = evaluate(view, DEFAULTS)
     sane = step == 1.0 and all(x > 0 and math.isfinite(x) for x in view.history)
     assert d is None or sane

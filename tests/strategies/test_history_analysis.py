@@ -26,7 +26,7 @@ def bits(decision: strategy.Decision | None) -> tuple | None:
 
 
 def with_analysis(view, p: Params):
-    return dataclasses.replace(view, history_analysis=analyse_history(view.history, view.history_step_s, p))
+    return view._replace(history_analysis=analyse_history(view.history, view.history_step_s, p))
 
 
 def engine_history(prices) -> History:
@@ -44,7 +44,7 @@ def test_random_views_decide_the_same_with_the_analysis(view, p: Params) -> None
 def test_engine_histories_decide_the_same_with_the_analysis(view, p: Params) -> None:
     if not ta_engine.all_positive_finite(view.history):
         return
-    view = dataclasses.replace(view, history=engine_history(view.history))
+    view = view._replace(history=engine_history(view.history))
     assert bits(evaluate(with_analysis(view, p), p)) == bits(evaluate(view, p))
 
 
@@ -60,8 +60,7 @@ def test_both_windows_of_an_asset_share_one_analysis_as_the_engine_gives_it() ->
         for window_s in (300, 900):
             start = 900.0 * seed
             base = make_view(asset=rng.choice(strategy.ASSETS))
-            view = dataclasses.replace(
-                base,
+            view = base._replace(
                 window_s=window_s,
                 window_start=start,
                 window_end=start + window_s,
@@ -73,7 +72,7 @@ def test_both_windows_of_an_asset_share_one_analysis_as_the_engine_gives_it() ->
                 up_ask=rng.uniform(0.01, 0.99),
                 down_ask=rng.uniform(0.01, 0.99),
             )
-            shared = dataclasses.replace(view, history_analysis=analysis)
+            shared = view._replace(history_analysis=analysis)
             assert bits(evaluate(shared, DEFAULTS)) == bits(evaluate(view, DEFAULTS)) is not None
             compared += 1
     assert compared == 800
@@ -91,7 +90,7 @@ def test_an_analysis_of_other_inputs_is_not_used() -> None:
         analyse_history(tuple(view.history), view.history_step_s, DEFAULTS),  # equal, not the same object
         "not an analysis",
     ):
-        misled = dataclasses.replace(view, history_analysis=analysis)
+        misled = view._replace(history_analysis=analysis)
         assert bits(evaluate(misled, DEFAULTS)) == bits(evaluate(view, DEFAULTS)) is not None
 
 
@@ -100,9 +99,9 @@ def test_a_view_without_the_field_still_works() -> None:
 
     class Plain:
         def __init__(self, view) -> None:
-            for f in dataclasses.fields(view):
-                if f.name != "history_analysis":
-                    setattr(self, f.name, getattr(view, f.name))
+            for name in view._fields:
+                if name != "history_analysis":
+                    setattr(self, name, getattr(view, name))
 
     view = make_view()
     assert bits(evaluate(Plain(view), DEFAULTS)) == bits(evaluate(view, DEFAULTS)) is not None

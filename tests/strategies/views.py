@@ -5,8 +5,6 @@
 
 import math
 import random
-from dataclasses import replace
-
 from engine.market_view import MarketView as View
 
 YEAR_S = 365 * 24 * 3600.0
@@ -56,4 +54,4 @@ def make_view(
         up_ask=default_up if up_ask is None else up_ask,
         down_ask=default_down if down_ask is None else down_ask,
     )
-    return replace(view, **fields) if fields else view
+    return view._replace(**fields) if fields else view
