@@ -199,22 +199,25 @@ def analyse_history(history: Sequence[float], history_step_s: float, params: Par
     calls it itself, so the decision is the same either way, to the bit.
     """
     prices = history if isinstance(history, tuple) else tuple(history)
-    if (
-        len(prices) < params.min_history
-        or not ta_engine.all_positive_finite(prices)
-        or not (history_step_s > 0 and math.isfinite(history_step_s))
-    ):
-        return HistoryAnalysis(history, history_step_s, params, None, 0.0, (None, None))
-    # The engine's history carries its log returns, measured once per asset per cycle: the
-    # volatility takes the last `vol_lookback` of those. Any other history is cut to the prices
-    # that many returns need, so none further back is measured.
+    nothing = HistoryAnalysis(history, history_step_s, params, None, 0.0, (None, None))
+    if len(prices) < params.min_history or not (history_step_s > 0 and math.isfinite(history_step_s)):
+        return nothing
+    # The engine's history carries its log returns, measured once per asset per cycle, and
+    # taking them checks the prices (positive, finite) on the way. Any other history is checked
+    # whole, and only the `vol_lookback` returns the volatility takes are measured.
     lookback = params.vol_lookback
-    if hasattr(prices, "log_returns"):
-        step_vol = ta_engine.realised_volatility(prices, window=lookback)
-    else:
-        step_vol = ta_engine.realised_volatility(prices[-(lookback + 1) :])
+    recent = prices
+    if not hasattr(prices, "log_returns"):
+        if not ta_engine.all_positive_finite(prices):
+            return nothing
+        recent = prices[-(lookback + 1) :]
+    try:
+        returns = ta_engine.log_returns(recent)
+    except ValueError:
+        return nothing
+    step_vol = ta_engine.sample_volatility(returns[-lookback:])
     if step_vol is None:
-        return HistoryAnalysis(history, history_step_s, params, None, 0.0, (None, None))
+        return nothing
     sigma = max(ta_engine.annualise_volatility(step_vol, history_step_s), params.min_volatility)
     trend = momentum_strategy.trend_emas(prices, params.fast_ema_period, params.slow_ema_period)
     return HistoryAnalysis(history, history_step_s, params, step_vol, sigma, trend)

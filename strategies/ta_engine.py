@@ -140,8 +140,13 @@ def realised_volatility(prices: Sequence[float], window: int | None = None) -> f
     if window is not None:
         _check_period(window, "window")
     returns = log_returns(prices)
-    if window is not None:
-        returns = returns[-window:]
+    return sample_volatility(returns[-window:] if window is not None else returns)
+
+
+def sample_volatility(returns: Sequence[float]) -> float | None:
+    """Sample standard deviation (n - 1) of ``returns`` as they are (log returns, see
+    :func:`log_returns`); ``None`` for fewer than 2. :func:`realised_volatility` of prices
+    is this of their log returns."""
     n = len(returns)
     if n < 2:
         return None

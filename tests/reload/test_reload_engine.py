@@ -28,7 +28,7 @@ QUIET_S = 15.0  # market seconds a scenario needs without a window end
 
 NO_VOLATILITY = """
 
-def realised_volatility(prices, window=None):
+def sample_volatility(returns):
     return None
 """
 

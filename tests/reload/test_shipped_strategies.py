@@ -15,11 +15,11 @@ from tests.reload.helpers import V2_REASON, append, strategy_modules, view
 # Quadruple the volatility estimate: the predictive path's probability moves towards 1/2.
 WRAP_VOLATILITY = """
 
-_realised_volatility_before = realised_volatility
+_sample_volatility_before = sample_volatility
 
 
-def realised_volatility(prices, window=None):
-    value = _realised_volatility_before(prices, window)
+def sample_volatility(returns):
+    value = _sample_volatility_before(returns)
     return None if value is None else value * 4.0
 """
 

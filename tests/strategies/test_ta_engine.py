@@ -58,6 +58,9 @@ def test_log_returns_and_realised_volatility_by_hand() -> None:
     assert ta_engine.realised_volatility([1.0, e, 1.0, e], window=2) == pytest.approx(math.sqrt(2.0))
     # a constant growth rate has no volatility
     assert ta_engine.realised_volatility([1.0, 2.0, 4.0, 8.0]) == pytest.approx(0.0)
+    # the same, of log returns given as they are: (1, -1) -> sqrt(2); fewer than 2 -> None
+    assert ta_engine.sample_volatility((1.0, -1.0)) == pytest.approx(math.sqrt(2.0))
+    assert ta_engine.sample_volatility((0.5,)) is None
 
 
 def test_annualise_volatility_by_hand() -> None:
