@@ -257,6 +257,14 @@ class Status(_Open):
     code: CodeStatus
     params: ParamsStatus = Field(default_factory=ParamsStatus)
     slots: list[SlotStatus] = Field(default_factory=list)
+    # Once per asset: both windows of an asset show the same list. Still SCHEMA_VERSION 1:
+    # readers ignore unknown fields and default missing ones, so an older reader or writer
+    # on the other side shows no sparkline, never a wrong one.
+    price_history: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="per asset, its recent prices oldest first, rounded for display: "
+        "the sparkline every slot of that asset shows",
+    )
     stats: Stats = Field(default_factory=Stats)
     events: list[Event] = Field(default_factory=list)
 

@@ -225,7 +225,7 @@ class MissionControlApp(App[None]):
         grid = self.query_one(SlotGrid)
         first = not grid.cards
         with self.batch_update():
-            grid.show(status.slots, now)
+            grid.show(status.slots, status.price_history, now)
             self.query_one(StatsPanel).show(status.stats)
             self.query_one(EventLog).add_events(status.events)
         if first and self.screen.focused is None:

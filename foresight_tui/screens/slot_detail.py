@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
@@ -27,14 +28,14 @@ def flatten(prefix: str, value: Any) -> list[tuple[str, str]]:
     return [(prefix, str(value))]
 
 
-def slot_table(slot: SlotStatus) -> Table:
+def slot_table(slot: SlotStatus, history: Sequence[float]) -> Table:
+    """Every field of `slot`, and a summary of its asset's `history` (its sparkline)."""
     table = Table(box=None, show_header=False, padding=(0, 2))
     table.add_column("field", no_wrap=True, style="bold")
     table.add_column("value")
     data = slot.model_dump(exclude={"history"})
     for key, value in flatten("", data):
         table.add_row(Text(key), Text(value))
-    history = slot.history
     if history:
         table.add_row(
             Text("history"),
@@ -63,8 +64,9 @@ class SlotDetailScreen(ModalScreen[None]):
     def show_status(self, status: Status | None) -> None:
         slot = next((s for s in status.slots if s.id == self.slot_id), None) if status else None
         table = self.query_one("#detail-table", Static)
-        if slot is None:
+        if status is None or slot is None:
             table.update(Text(f"{self.slot_id} is not in the current status"))
             return
-        table.update(slot_table(slot))
-        self.query_one("#detail-history", TextSparkline).data = tuple(slot.history)
+        history = status.price_history.get(slot.asset, ())
+        table.update(slot_table(slot, history))
+        self.query_one("#detail-history", TextSparkline).data = tuple(history)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -89,12 +89,13 @@ class SlotCard(Widget, can_focus=True):
         Binding("enter", "open_detail", "Slot detail"),
     ]
 
-    def __init__(self, slot: SlotStatus, now: float) -> None:
+    def __init__(self, slot: SlotStatus, history: Sequence[float], now: float) -> None:
         super().__init__(id=f"slot-{slot.id}", classes="slot-card")
         self.slot_id = slot.id
         self.slot = slot
+        self.history = history  # the asset's sparkline: status.price_history[slot.asset]
         self._now = now
-        self._shown: tuple[SlotStatus, int] | None = None
+        self._shown: tuple[SlotStatus, Sequence[float], int] | None = None
         self._titles: tuple[str, str] | None = None
         # The card's own widgets, kept: a query per line per status costs more than the update.
         self._time = TimeBar(classes="time")
@@ -109,18 +110,21 @@ class SlotCard(Widget, can_focus=True):
         yield self._history
 
     def on_mount(self) -> None:
-        self.show(self.slot, self._now, force=True)
+        self.show(self.slot, self.history, self._now, force=True)
 
-    def show(self, slot: SlotStatus, now: float, *, force: bool = False, paint: bool = True) -> None:
-        """Refresh from a new status; cheap and silent when nothing this card shows changed.
+    def show(
+        self, slot: SlotStatus, history: Sequence[float], now: float, *, force: bool = False, paint: bool = True
+    ) -> None:
+        """Refresh from a new status (`history`: its asset's prices); cheap and silent when
+        nothing this card shows changed.
 
         With `paint=False` (scrolled out of view) the card only keeps the data: updating a
         widget off screen makes Textual rebuild its whole map of the screen.
         """
-        self.slot, self._now = slot, now
+        self.slot, self.history, self._now = slot, history, now
         if not (force or paint):
             return
-        key = (slot, int(now))
+        key = (slot, history, int(now))
         if not force and key == self._shown:  # a deep comparison: not for cards out of view
             return
         self._shown = key
@@ -144,7 +148,7 @@ class SlotCard(Widget, can_focus=True):
         direction = slot.signal.direction if slot.signal is not None else None
         self._lines["signal"].put(signal_line(slot), up=direction == "up", down=direction == "down")
         self._lines["position"].put(position_line(slot, now))
-        self._history.data = tuple(slot.history)
+        self._history.data = tuple(history)
 
     def action_toggle_pause(self) -> None:
         self.post_message(SlotPauseRequested(self.slot_id, not self.slot.paused))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.binding import Binding
 from textual.containers import ScrollableContainer
 
@@ -52,8 +54,9 @@ class SlotGrid(ScrollableContainer, can_focus=False):
     def visible_cards(self) -> list[SlotCard]:
         return [card for card in self.cards if card.display]
 
-    def show(self, slots: list[SlotStatus], now: float) -> None:
-        """Update cards in place; rebuild only when the set of slots changed."""
+    def show(self, slots: list[SlotStatus], price_history: Mapping[str, list[float]], now: float) -> None:
+        """Update cards in place; rebuild only when the set of slots changed. Each card gets
+        its asset's sparkline from `price_history` (none when the status has none for it)."""
         cards = self._cards
         if [c.slot_id for c in cards] == [s.id for s in slots]:
             if self.filter_text:  # without a filter every card is shown already
@@ -64,12 +67,12 @@ class SlotGrid(ScrollableContainer, can_focus=False):
             for card, slot in zip(cards, slots, strict=True):
                 in_view = card.display and index // self.columns in rows
                 index += card.display
-                card.show(slot, now, paint=in_view)
+                card.show(slot, price_history.get(slot.asset, ()), now, paint=in_view)
             return
         focused = self.screen.focused if self.is_attached else None
         focused_id = focused.slot_id if isinstance(focused, SlotCard) else None
         self.remove_children()
-        new = [SlotCard(slot, now) for slot in slots]
+        new = [SlotCard(slot, price_history.get(slot.asset, ()), now) for slot in slots]
         self._cards = new
         for card in new:
             card.display = matches(card.slot, self.filter_text)
@@ -99,7 +102,7 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         rows = self.rows_in_view()
         for index, card in enumerate(self.visible_cards):
             if index // self.columns in rows:
-                card.show(card.slot, card._now)
+                card.show(card.slot, card.history, card._now)
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text

@@ -107,8 +107,13 @@ def make_slot(index: int) -> SlotStatus:
         cooldown_until=SIM_NOW + 45 if state == "cooldown" else None,
         last_result="won" if state in ("won", "cooldown") else "lost" if state == "lost" else None,
         last_pnl=4.6 if state in ("won", "cooldown") else -5.0 if state == "lost" else None,
-        history=prices,
     )
+
+
+def price_history() -> dict[str, list[float]]:
+    """Each asset's sparkline, once: the history its 5m slot's prices come from (its 15m
+    slot keeps prices of its own, as the cards showed them before the sparkline was per asset)."""
+    return {asset: history(asset, 2 * n) for n, asset in enumerate(ASSETS)}
 
 
 MODULES = ("ta_engine", "momentum_strategy", "strategy")
@@ -155,6 +160,7 @@ def make_status(*, now: datetime = FIXED_NOW, strategies: Path | None = None, **
         ),
         params=ParamsStatus(schema=DemoParams.model_json_schema(), values=DemoParams().model_dump()),
         slots=[make_slot(i) for i in range(16)],
+        price_history=price_history(),
         stats=Stats(open_positions=3, resolved=42, wins=25, win_rate=25 / 42, win_rate_window=50, pnl=12.4,
                     staked=15.0, pnl_history=[0, 2.1, -1.5, 3.3, 6.0, 4.2, 8.8, 12.4]),  # fmt: skip
         events=[

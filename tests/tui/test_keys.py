@@ -110,8 +110,11 @@ async def test_enter_opens_slot_detail_and_esc_closes(make_app):
         await pilot.pause()
         assert isinstance(app.screen, SlotDetailScreen) and app.screen.slot_id == "BTC-15m"
         table = app.screen.query_one("#detail-table").content
-        fields = {str(cell) for cell in table.columns[0]._cells}
-        assert {"id", "open_price", "signal.confidence", "signal.path", "cooldown_until", "history"} <= fields
+        rows = dict(zip(map(str, table.columns[0]._cells), map(str, table.columns[1]._cells), strict=True))
+        assert {"id", "open_price", "signal.confidence", "signal.path", "cooldown_until", "history"} <= set(rows)
+        btc = app.status.price_history["BTC"]  # the asset's sparkline, shared by its slots
+        assert rows["history"] == f"{len(btc)} prices, min {min(btc):g}, max {max(btc):g}, last {btc[-1]:g}"
+        assert app.screen.query_one("#detail-history").data == tuple(btc)
         await pilot.press("escape")
         assert not isinstance(app.screen, SlotDetailScreen)
 

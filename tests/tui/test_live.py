@@ -93,22 +93,40 @@ async def test_engine_restart_is_announced(make_app, state):
         assert "restart the engine restarted (new boot id)" in log_text(app)
 
 
+async def refreshed_cards(app, pilot, state, mutate) -> list[str]:
+    """Which cards (slot ids, in grid order) refreshed for the next status, `mutate` of this one."""
+    cards = {card.slot_id: card for card in app.query(SlotCard)}
+    shown = {slot_id: card._shown for slot_id, card in cards.items()}
+    state.update(mutate)
+    app.load_status()
+    await pilot.pause()
+    assert list(app.query(SlotCard)) == list(cards.values())  # updated in place, not rebuilt
+    return [slot_id for slot_id, card in cards.items() if card._shown is not shown[slot_id]]
+
+
 async def test_only_changed_cards_are_refreshed(make_app, state):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        cards = {card.slot_id: card for card in app.query(SlotCard)}
-        shown = {slot_id: card._shown for slot_id, card in cards.items()}
 
         def move_btc(status):
             status.slots[0].price += 10
 
-        state.update(move_btc)
-        app.load_status()
+        assert await refreshed_cards(app, pilot, state, move_btc) == ["BTC-5m"]
+
+
+async def test_a_new_sparkline_point_refreshes_the_cards_of_its_asset_only(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        changed = [slot_id for slot_id, card in cards.items() if card._shown is not shown[slot_id]]
-        assert changed == ["BTC-5m"]
-        assert list(app.query(SlotCard)) == list(cards.values())  # updated in place, not rebuilt
+        history = state.status.price_history["ETH"][1:] + [3_460.25]
+
+        def move_eth(status):
+            status.price_history["ETH"] = list(history)
+
+        # Both windows of the asset show its one history.
+        assert await refreshed_cards(app, pilot, state, move_eth) == ["ETH-5m", "ETH-15m"]
+        assert [card._history.data for card in app.query(SlotCard) if card.slot.asset == "ETH"] == [tuple(history)] * 2
 
 
 async def test_markup_in_status_text_is_shown_literally(make_app, state):
