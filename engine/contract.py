@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024  # what a reader accepts of a contract file, unless its model says more
-# status.json grows ~0.8 KiB a slot: 1 MiB would refuse it from ~1,250 slots on; this is ~20,000.
+# status.json grows ~0.65 KiB a slot: 1 MiB would refuse it from ~1,550 slots on; this is ~25,000.
 MAX_STATUS_BYTES = 16 * 1024 * 1024
 
 CONTROL_FILE = "control.json"
@@ -224,7 +224,6 @@ class SlotStatus(_Open):
     cooldown_until: float | None = None
     last_result: Literal["won", "lost"] | None = None
     last_pnl: float | None = None
-    history: list[float] = Field(default_factory=list, description="recent prices, oldest first")
     error: str | None = None
 
 
@@ -257,9 +256,10 @@ class Status(_Open):
     code: CodeStatus
     params: ParamsStatus = Field(default_factory=ParamsStatus)
     slots: list[SlotStatus] = Field(default_factory=list)
-    # Once per asset: both windows of an asset show the same list. Still SCHEMA_VERSION 1:
-    # readers ignore unknown fields and default missing ones, so an older reader or writer
-    # on the other side shows no sparkline, never a wrong one.
+    # Once per asset, not per slot: both windows of an asset carried the same list, ~19 % of
+    # the file at a thousand slots. Still SCHEMA_VERSION 1: the per-slot `history` it replaces
+    # was optional, and readers ignore unknown fields and default missing ones, so an older
+    # reader or writer on the other side shows no sparkline, never a wrong one.
     price_history: dict[str, list[float]] = Field(
         default_factory=dict,
         description="per asset, its recent prices oldest first, rounded for display: "

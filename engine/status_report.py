@@ -42,8 +42,7 @@ _SLOT_LIST = TypeAdapter(list[SlotStatus])
 
 
 def slot_rows(trader: Trader, paused_slots: set[str]) -> list[dict[str, Any]]:
-    """Every slot of `trader` as SlotStatus fields, in slot order, but its `history`
-    (`slot_statuses` adds it)."""
+    """Every slot of `trader` as SlotStatus fields, in slot order."""
     market = trader.market
     now = market.now
     prices = market.prices
@@ -87,20 +86,8 @@ def slot_rows(trader: Trader, paused_slots: set[str]) -> list[dict[str, Any]]:
 
 
 def slot_statuses(trader: Trader, paused_slots: set[str]) -> list[SlotStatus]:
-    """Every slot's SlotStatus, validated but for the sparkline: the market's own floats
-    (rounded as they arrive), one list per asset shared by its slots. Validating those 40
-    floats of every slot was over half of the validation at a thousand slots."""
-    slots = _SLOT_LIST.validate_python(slot_rows(trader, paused_slots))
-    spark: dict[str, list[float]] = {}
-    market_spark = trader.market.spark
-    for slot in slots:
-        history = spark.get(slot.asset)
-        if history is None:
-            history = spark[slot.asset] = list(market_spark[slot.asset])
-        # Straight into the field's storage: BaseModel.__setattr__ costs as much as the
-        # validation this skips (a pydantic model keeps its field values in __dict__).
-        slot.__dict__["history"] = history
-    return slots
+    """Every slot's SlotStatus, validated in one call."""
+    return _SLOT_LIST.validate_python(slot_rows(trader, paused_slots))
 
 
 def price_history(trader: Trader) -> dict[str, list[float]]:

@@ -33,7 +33,7 @@ def slot_table(slot: SlotStatus, history: Sequence[float]) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 2))
     table.add_column("field", no_wrap=True, style="bold")
     table.add_column("value")
-    data = slot.model_dump(exclude={"history"})
+    data = slot.model_dump()
     for key, value in flatten("", data):
         table.add_row(Text(key), Text(value))
     if history:

@@ -122,15 +122,32 @@ def test_a_status_of_thousands_of_slots_is_read(tmp_path: Path) -> None:
     status.slots = [
         SlotStatus(
             id=f"A{i}-5m", asset=f"A{i}", window="5m", window_s=300, state="watching", window_start=0.0,
-            window_end=300.0, open_price=1.0, price=1.01, up_ask=0.52, down_ask=0.49, history=[1.0 + j / 1e4 for j in range(40)],
+            window_end=300.0, open_price=1.0, price=1.01, up_ask=0.52, down_ask=0.49,
         )  # fmt: skip
         for i in range(2500)
     ]
+    status.price_history = {f"A{i}": [1.0 + j / 1e4 for j in range(40)] for i in range(2500)}
     data = status.model_dump_json(by_alias=True).encode()
     assert len(data) > MAX_FILE_BYTES
     (tmp_path / STATUS_FILE).write_bytes(data)
     result = read_model(tmp_path / STATUS_FILE, Status)
     assert result.value is not None and len(result.value.slots) == 2500, result.reason
+
+
+def test_a_status_from_an_older_or_newer_engine_reads_without_a_wrong_sparkline() -> None:
+    """Still schema version 1: a reader ignores a per-slot `history` (engines before
+    `price_history`) and shows no sparkline rather than a wrong one; a status without
+    `price_history` reads as having none."""
+    raw = json.loads(make_status().model_dump_json(by_alias=True))
+    assert raw["price_history"] == {}
+    del raw["price_history"]
+    slot = {"id": "BTC-5m", "asset": "BTC", "window": "5m", "window_s": 300, "state": "watching",
+            "window_start": 0.0, "window_end": 300.0, "open_price": 1.0, "price": 1.01}  # fmt: skip
+    raw["slots"] = [slot | {"history": [1.0, 1.01]}]
+    old = Status.model_validate(raw)
+    assert old.price_history == {} and "history" not in old.slots[0].model_dump()
+    raw["price_history"] = {"BTC": [1.0, 1.01]}
+    assert Status.model_validate(raw).price_history == {"BTC": [1.0, 1.01]}
 
 
 def test_unknown_status_version_is_refused(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from engine.contract import CONTROL_FILE, STATE_FILE
+from engine.contract import CONTROL_FILE, STATE_FILE, STATUS_FILE, Status
 from engine.events import read_events
+from engine.market import SPARK_POINTS, display_round
 from engine.state import load_state
 from tests.support.engine_proc import ROOT, EngineProcess, ctl
 
@@ -144,6 +145,21 @@ def test_kill9_with_open_positions_then_restart_keeps_everything(engine_factory)
     log = read_events(again.state_dir / "events.jsonl")
     assert sum(1 for e in log if e["kind"] == "check") == 1  # the check ran once, not again after restart
     assert any("resumed state.json" in e["message"] for e in log)
+
+
+def test_status_carries_each_assets_sparkline_once(engine: EngineProcess) -> None:
+    """Every slot of an asset shows the asset's one `price_history` (none per slot): its
+    recent prices, the last of them the slot's price, rounded for display."""
+    engine.wait_for(lambda s: len(s.price_history.get("BTC", ())) == SPARK_POINTS, what="a full sparkline")
+    data = (engine.state_dir / STATUS_FILE).read_bytes()
+    raw = json.loads(data)
+    assert not [slot["id"] for slot in raw["slots"] if "history" in slot]
+    status = Status.model_validate_json(data)
+    assert set(status.price_history) == {slot.asset for slot in status.slots}
+    assert len(status.slots) == 2 * len(status.price_history)  # both windows of each asset
+    for slot in status.slots:
+        history = status.price_history[slot.asset]
+        assert len(history) == SPARK_POINTS and history[-1] == display_round(slot.price), slot.id
 
 
 def test_sigterm_finishes_the_cycle_and_exits_zero(engine: EngineProcess) -> None:
