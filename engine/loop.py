@@ -23,7 +23,7 @@ from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc
 from engine.control_intake import ControlIntake, Intake
 from engine.events import EventLog
 from engine.feeds import make_feed
-from engine.fileio import atomic_write_model, clean_temp_files, ensure_state_dir
+from engine.fileio import atomic_write_bytes, clean_temp_files, ensure_state_dir
 from engine.idle import BetweenCycles
 from engine.market import Market
 from engine.params import revalidate
@@ -31,7 +31,7 @@ from engine.process_guard import EngineLock, StopSignal
 from engine.reload_manager import ReloadManager
 from engine.slots import parse_window, slot_set
 from engine.state import StateManager
-from engine.status_report import LoopFigures, build_status
+from engine.status_report import LoopFigures, render_status
 from engine.trading import Trader
 
 STATE_FILE_NAME = "state.json"
@@ -246,9 +246,9 @@ class Engine:
 
     def write_status(self) -> None:
         registry = self.reloader.registry
-        # A tree of a few objects per slot (4,000 at 1,024 slots) that dies by reference counting
-        # once written (the cycle holds the collector meanwhile: see cycle()).
-        status = build_status(
+        # A few objects per slot (4,000 at 1,024 slots) that die by reference counting once
+        # written (the cycle holds the collector meanwhile: see cycle()).
+        status = render_status(
             engine=self.engine_info(),
             manager=self.manager,
             trader=self.trader,
@@ -259,7 +259,7 @@ class Engine:
             events=self.events.recent,
         )
         try:
-            atomic_write_model(self.dir / STATUS_FILE, status, durable=False)
+            atomic_write_bytes(self.dir / STATUS_FILE, status, durable=False)
         except OSError as exc:
             self._disk_trouble(f"cannot write status.json: {exc.strerror or exc}")
 
