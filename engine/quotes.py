@@ -41,7 +41,13 @@ def quote(open_price: float, lagged_price: float, time_left_s: float, annual_vol
     tau = max(time_left_s, MIN_TAU_S) / YEAR_S
     z = SHRINK * math.log(lagged_price / open_price) / (annual_vol * math.sqrt(tau)) + rng.gauss(0.0, NOISE)
     p = 0.5 * (1.0 + math.erf(z / _SQRT2))  # normal_cdf(z), inlined: once per slot per cycle
-    return Quote(round(min(0.99, max(0.01, p + FEE)), 4), round(min(0.99, max(0.01, 1.0 - p + FEE)), 4))
+    # Each ask clamped to [0.01, 0.99] as min(0.99, max(0.01, x)) would, NaN included, in
+    # comparisons rather than two calls each (once per slot per cycle).
+    up = p + FEE
+    up = up if up > 0.01 else 0.01
+    down = 1.0 - p + FEE
+    down = down if down > 0.01 else 0.01
+    return Quote(round(up if up < 0.99 else 0.99, 4), round(down if down < 0.99 else 0.99, 4))
 
 
 _SQRT2 = math.sqrt(2.0)
