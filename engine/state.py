@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import to_json
 
-from engine.contract import Ack, AppliedIntent, Position, Signal
+from engine.contract import Ack, AppliedIntent, Direction, Position
 from engine.fileio import FILE_MODE, ReadResult, atomic_write_bytes, model_json, read_model
 
 STATE_VERSION = 1
@@ -49,6 +49,21 @@ class _Model(BaseModel):
 
 
 @dataclass(slots=True)
+class SignalRecord:
+    """A slot's last decision, as status.json's `Signal` shows it (field for field: a test keeps
+    them in step). A slotted dataclass, not the contract's model: one is made per slot per
+    cycle from a decision the registry has validated (~0.3 us against the model's ~1.4)."""
+
+    direction: Direction
+    confidence: float
+    path: str
+    prob_up: float | None = None
+    edge: float | None = None
+    enter: bool = False
+    reason: str = ""
+
+
+@dataclass(slots=True)
 class SlotRecord:
     """One slot's trading state. A plain slotted dataclass, not a model: the cycle sets its
     fields for every slot (a pydantic model's __setattr__ costs ~0.2 us a field against
@@ -64,7 +79,7 @@ class SlotRecord:
     result_until: float | None = None
     last_result: Literal["won", "lost"] | None = None
     last_pnl: float | None = None
-    signal: Signal | None = None
+    signal: SignalRecord | None = None
     up_ask: float | None = None
     down_ask: float | None = None
     error: str | None = None

@@ -25,7 +25,6 @@ from engine.contract import (
     Event,
     ParamsStatus,
     Position,
-    Signal,
     SlotState,
     Stats,
     Status,
@@ -34,7 +33,7 @@ from engine.contract import (
 from engine.fileio import model_json
 from engine.market import SPARK_POINTS
 from engine.slots import window_label
-from engine.state import StateManager
+from engine.state import SignalRecord, StateManager
 from engine.trading import Trader
 
 __all__ = ["SPARK_POINTS", "LoopFigures", "SlotRow", "price_history", "render_status", "slot_rows"]
@@ -63,7 +62,7 @@ class SlotRow(TypedDict):
     price: float
     up_ask: float | None
     down_ask: float | None
-    signal: Signal | None
+    signal: SignalRecord | None  # serialised as the contract's Signal
     position: Position | None
     cooldown_until: float | None
     last_result: Literal["won", "lost"] | None
@@ -105,7 +104,7 @@ def slot_rows(trader: Trader, paused_slots: set[str]) -> list[SlotRow]:
                 "price": prices[asset],
                 "up_ask": slot.up_ask,
                 "down_ask": slot.down_ask,
-                # The state keeps the contract's own Signal and Position models: serialised as they are.
+                # Serialised as they are: the contract's Position model, and a SignalRecord.
                 "signal": signal,
                 "position": position,
                 "cooldown_until": cooldown if cooldown and cooldown > now else None,

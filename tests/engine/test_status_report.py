@@ -4,20 +4,39 @@ serialised without being validated first, so these check that what readers valid
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from pathlib import Path
+from typing import Any
 
-from engine.contract import STATUS_FILE, AppliedIntent, SlotStatus, Status
+from pydantic import BaseModel
+
+from engine.contract import STATUS_FILE, AppliedIntent, Signal, SlotStatus, Status
 from engine.fileio import read_model
+from engine.state import SignalRecord
 from engine.status_report import SlotRow
 from tests.engine.test_state_journal import engine_on
 
 
-def test_a_slot_row_is_slot_status_field_for_field() -> None:
-    fields = {name: field.annotation for name, field in SlotStatus.model_fields.items()}
-    hints = typing.get_type_hints(SlotRow)
-    assert hints == fields
+def _same_fields(written: type, model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
+    fields = {name: field.annotation for name, field in model.model_fields.items()}
+    hints = typing.get_type_hints(written)
     assert list(hints) == list(fields)
+    return hints, fields
+
+
+def test_a_slot_row_is_slot_status_field_for_field() -> None:
+    hints, fields = _same_fields(SlotRow, SlotStatus)
+    # The signal is the state's SignalRecord, serialised as the contract's Signal.
+    assert hints.pop("signal") == SignalRecord | None and fields.pop("signal") == Signal | None
+    assert hints == fields
+
+
+def test_a_signal_record_is_signal_field_for_field_with_its_defaults() -> None:
+    hints, fields = _same_fields(SignalRecord, Signal)
+    assert hints == fields
+    defaults = {f.name: f.default for f in dataclasses.fields(SignalRecord) if f.default is not dataclasses.MISSING}
+    assert defaults == {name: field.default for name, field in Signal.model_fields.items() if not field.is_required()}
 
 
 def test_readers_see_every_slot_as_the_engine_holds_it(tmp_path: Path) -> None:
@@ -45,7 +64,8 @@ def test_readers_see_every_slot_as_the_engine_holds_it(tmp_path: Path) -> None:
             assert (slot.window_start, slot.window_end) == (record.window_start, record.window_start + record.window_s)
             assert (slot.open_price, slot.price) == (record.open_price, engine.market.prices[record.asset])
             assert (slot.up_ask, slot.down_ask) == (record.up_ask, record.down_ask)
-            assert slot.signal == record.signal and slot.position == record.position
+            assert slot.position == record.position
+            assert (slot.signal and slot.signal.model_dump()) == (record.signal and dataclasses.asdict(record.signal))
             assert (slot.last_result, slot.last_pnl, slot.error) == (record.last_result, record.last_pnl, record.error)
         assert set(status.price_history) == {slot.asset for slot in status.slots}
         assert status.engine.cycle == engine.manager.state.cycle

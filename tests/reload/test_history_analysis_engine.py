@@ -73,7 +73,7 @@ class Counting:
 
 
 def signals(t: Trader) -> dict[str, Any]:
-    return {slot_id: (s.signal.model_dump() if s.signal else None, s.position, s.error) for slot_id, s in t.slots.items()}
+    return {slot_id: (s.signal, s.position, s.error) for slot_id, s in t.slots.items()}
 
 
 def test_the_trader_decides_the_same_with_and_without_the_step(shipped_dir: Path) -> None:
