@@ -64,22 +64,37 @@ def momentum_signal(
         step_vol = ta_engine.realised_volatility(history)
     if step_vol is None:
         return None
-    vol_floor_per_step = min_volatility * math.sqrt(history_step_s / ta_engine.SECONDS_PER_YEAR)
-    step_vol = max(step_vol, vol_floor_per_step)
-
     steps_left = max(time_left_s, min_time_left_s) / history_step_s
-    move = math.log(price / open_price)
-    score = move / (step_vol * math.sqrt(steps_left))
+    trend = trend if trend is not None else trend_emas(history, fast_period, slow_period)
+    return signal_of_move(
+        math.log(price / open_price),
+        max(step_vol, vol_floor_per_step(min_volatility, history_step_s)),
+        steps_left,
+        trend,
+    )
 
+
+def vol_floor_per_step(min_volatility: float, history_step_s: float) -> float:
+    """``min_volatility`` (annualised) as a per-step volatility floor."""
+    return min_volatility * math.sqrt(history_step_s / ta_engine.SECONDS_PER_YEAR)
+
+
+def signal_of_move(
+    move: float, step_vol: float, steps_left: float, trend: tuple[float | None, float | None]
+) -> MomentumSignal:
+    """The reactive call for a log ``move`` since the open, a per-step volatility (already
+    floored), the steps left (already floored) and the trend EMAs: :func:`momentum_signal`'s
+    arithmetic, for a caller that has measured those once (positional: the engine asks it
+    for every slot every cycle)."""
+    score = move / (step_vol * math.sqrt(steps_left))
     strength = abs(score)
-    fast, slow = trend if trend is not None else trend_emas(history, fast_period, slow_period)
+    fast, slow = trend
     if fast is not None and slow is not None and (fast - slow) * move < 0:
         strength *= _COUNTER_TREND_DAMPING
-
     return MomentumSignal(
-        direction="up" if move >= 0 else "down",
-        confidence=0.5 + 0.5 * math.tanh(_SQUASH_GAIN * strength),
-        score=score,
+        "up" if move >= 0 else "down",  # direction
+        0.5 + 0.5 * math.tanh(_SQUASH_GAIN * strength),  # confidence
+        score,  # score
     )
 
 

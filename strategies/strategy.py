@@ -167,10 +167,14 @@ def predictive_prob_up(
     *, open_price: float, price: float, sigma_annual: float, time_left_s: float
 ) -> float:
     """P(price at window end >= open_price) for a driftless GBM."""
+    return _prob_up_of_move(math.log(price / open_price), sigma_annual, time_left_s)
+
+
+def _prob_up_of_move(move: float, sigma_annual: float, time_left_s: float) -> float:
+    """:func:`predictive_prob_up` of the log move since the open (positional, once per slot)."""
     tau = max(time_left_s, _MIN_TIME_LEFT_S) / ta_engine.SECONDS_PER_YEAR
     spread = sigma_annual * math.sqrt(tau)
-    z = (math.log(price / open_price) - 0.5 * spread * spread) / spread
-    return normal_cdf(z)
+    return normal_cdf((move - 0.5 * spread * spread) / spread)
 
 
 class HistoryAnalysis(NamedTuple):
@@ -188,6 +192,7 @@ class HistoryAnalysis(NamedTuple):
     step_vol: float | None  # per-step volatility; None: no opinion on any view of this history
     sigma: float  # annualised volatility, floored at params.min_volatility
     trend: tuple[float | None, float | None]  # fast and slow EMAs of the reactive trend check
+    reactive_vol: float = 0.0  # step_vol floored at params.min_volatility per step (the reactive path's)
 
 
 def analyse_history(history: Sequence[float], history_step_s: float, params: Params) -> HistoryAnalysis:
@@ -220,7 +225,8 @@ def analyse_history(history: Sequence[float], history_step_s: float, params: Par
         return nothing
     sigma = max(ta_engine.annualise_volatility(step_vol, history_step_s), params.min_volatility)
     trend = momentum_strategy.trend_emas(prices, params.fast_ema_period, params.slow_ema_period)
-    return HistoryAnalysis(history, history_step_s, params, step_vol, sigma, trend)
+    reactive_vol = max(step_vol, momentum_strategy.vol_floor_per_step(params.min_volatility, history_step_s))
+    return HistoryAnalysis(history, history_step_s, params, step_vol, sigma, trend, reactive_vol)
 
 
 def evaluate(view: MarketView, params: Params) -> Decision | None:
@@ -242,23 +248,12 @@ def evaluate(view: MarketView, params: Params) -> Decision | None:
     if step_vol is None or not _sane(view):
         return None
     time_left = view.window_end - view.now
-
-    p_predictive = predictive_prob_up(
-        open_price=view.open_price, price=view.price, sigma_annual=analysis.sigma, time_left_s=time_left
-    )
-    reactive = momentum_strategy.momentum_signal(
-        open_price=view.open_price,
-        price=view.price,
-        history=history,
-        history_step_s=view.history_step_s,
-        time_left_s=time_left,
-        min_volatility=params.min_volatility,
-        fast_period=params.fast_ema_period,
-        slow_period=params.slow_ema_period,
-        min_time_left_s=_MIN_TIME_LEFT_S,
-        step_vol=step_vol,
-        trend=analysis.trend,
-    )
+    # The two paths' arithmetic on what this slot adds to its asset's analysis: the move since
+    # the open, measured once, and the time left (positional calls: every slot, every cycle).
+    move = math.log(view.price / view.open_price)
+    p_predictive = _prob_up_of_move(move, analysis.sigma, time_left)
+    steps_left = max(time_left, _MIN_TIME_LEFT_S) / view.history_step_s
+    reactive = momentum_strategy.signal_of_move(move, analysis.reactive_vol, steps_left, analysis.trend)
     blended = _blend(p_predictive, reactive, params)
     if blended is None:
         return None
