@@ -12,7 +12,7 @@ from engine.quotes import LAG_S, Quote, quote
 from engine.state import HISTORY_POINTS, MarketRecord
 
 MAX_BOUNDARIES_PER_STEP = 64
-SPARK_POINTS = 40  # recent prices status.json shows per slot (the TUI's sparkline)
+SPARK_POINTS = 40  # recent prices status.json shows per asset (price_history: the TUI's sparklines)
 SPARK_DIGITS = 6  # significant digits of those: what a sparkline or `:g` can show
 
 
