@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.contract import Event, utc_now_iso
-from engine.fileio import FILE_MODE
+from engine.fileio import FILE_MODE, write_all
 
 ROTATE_BYTES = 8 * 1024 * 1024
 RECENT = 30
@@ -33,7 +33,7 @@ class EventLog:
             self._rotate_if_large()
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
             try:
-                os.write(fd, "".join(self._unwritten).encode())
+                write_all(fd, "".join(self._unwritten).encode())
             finally:
                 os.close(fd)
             self._unwritten.clear()

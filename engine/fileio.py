@@ -62,9 +62,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
                 # refuse with a reason, and only for a file that is not fsync'd anyway.
                 with contextlib.suppress(OSError):
                     os.posix_fallocate(fd, 0, len(data))
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
             if durable:
                 os.fsync(fd)
         finally:
@@ -78,6 +76,22 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """All of `data` to `fd`, however many writes that takes (an error if one writes nothing)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(f"short write: {len(view)} bytes not written")
+        view = view[written:]
+
+
+def with_member(json_object: bytes, key: str, value: bytes) -> bytes:
+    """A serialised JSON object (not empty) with one more member, `key` holding the already
+    serialised `value`, put last: what was serialised apart (or not at all) joins it unparsed."""
+    return json_object[:-1] + b',"' + key.encode() + b'":' + value + b"}"
 
 
 def model_json(model: BaseModel, **options: Any) -> bytes:

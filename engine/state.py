@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import to_json
 
 from engine.contract import Ack, AppliedIntent, Direction, Position
-from engine.fileio import FILE_MODE, ReadResult, atomic_write_bytes, model_json, read_model
+from engine.fileio import FILE_MODE, ReadResult, atomic_write_bytes, model_json, read_model, with_member, write_all
 
 STATE_VERSION = 1
 HANDLED_IDS_KEPT = 2000
@@ -149,7 +149,7 @@ class StateManager:
         fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, FILE_MODE)
         try:
             header = {"journal_of": self.state.journal_id, "cycle": self.state.cycle}
-            _write_all(fd, json.dumps(header, separators=(",", ":")).encode() + b"\n")
+            write_all(fd, json.dumps(header, separators=(",", ":")).encode() + b"\n")
         except BaseException:
             os.close(fd)
             raise
@@ -183,9 +183,9 @@ class StateManager:
             inf_nan_mode="constants",
         )
         if trading:
-            line = line[:-1] + b',"state":' + model_json(self.state, exclude={"market"}) + b"}"
+            line = with_member(line, "state", model_json(self.state, exclude={"market"}))
         try:
-            _write_all(fd, line + b"\n")
+            write_all(fd, line + b"\n")
             if durable:
                 os.fdatasync(fd)
         except BaseException:
@@ -306,12 +306,3 @@ def _replay(state: TradingState, path: Path) -> TradingState | None:
             points.append(price)
             del points[:-HISTORY_POINTS]
     return state
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        if written <= 0:
-            raise OSError("short write to the state journal")
-        view = view[written:]

@@ -30,7 +30,7 @@ from engine.contract import (
     Status,
     utc_now_iso,
 )
-from engine.fileio import model_json
+from engine.fileio import model_json, with_member
 from engine.market import SPARK_POINTS
 from engine.slots import window_label
 from engine.state import SignalRecord, StateManager
@@ -168,7 +168,7 @@ def render_status(
     # model_copy takes the sparklines as they are: validating them again (0.35 ms at 512 assets)
     # would only check that the market's floats are floats.
     status = status.model_copy(update={"price_history": price_history(trader)})
-    # The slots go last, spliced into the object the rest serialised to (a JSON object's key
+    # The slots go last, joined to the object the rest serialised to (a JSON object's key
     # order means nothing to its readers).
     head = model_json(status, by_alias=True, exclude={"slots"})
-    return head[:-1] + b',"slots":' + _ROWS.dump_json(slot_rows(trader, paused_slots)) + b"}"
+    return with_member(head, "slots", _ROWS.dump_json(slot_rows(trader, paused_slots)))

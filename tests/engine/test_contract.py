@@ -28,7 +28,7 @@ from engine.contract import (
     utc_now_iso,
 )
 from engine.control_writer import ControlWriter
-from engine.fileio import atomic_write_bytes, atomic_write_model, clean_temp_files, read_model
+from engine.fileio import atomic_write_bytes, atomic_write_model, clean_temp_files, read_model, with_member, write_all
 
 
 def make_status(**control: object) -> Status:
@@ -168,6 +168,21 @@ def test_atomic_write_is_private_and_leaves_no_temp_file(tmp_path: Path) -> None
     removed = clean_temp_files(tmp_path)
     assert [p.name for p in removed] == [".state.json.abc.tmp"]
     assert read_model(target, Status).ok
+
+
+def test_with_member_adds_a_serialised_value_to_a_serialised_object() -> None:
+    joined = with_member(b'{"a":1,"b":"x}"}', "rows", b'[{"c":null}]')
+    assert json.loads(joined) == {"a": 1, "b": "x}", "rows": [{"c": None}]}
+
+
+def test_write_all_retries_a_short_write_and_refuses_a_write_of_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[bytes] = []
+    monkeypatch.setattr(os, "write", lambda fd, data: written.append(bytes(data[:3])) or min(3, len(data)))
+    write_all(7, b"abcdefgh")
+    assert b"".join(written) == b"abcdefgh"
+    monkeypatch.setattr(os, "write", lambda fd, data: 0)
+    with pytest.raises(OSError, match="short write"):
+        write_all(7, b"abc")
 
 
 def test_writer_generation_moves_past_file_and_status(tmp_path: Path) -> None:
