@@ -44,8 +44,7 @@ class ControlIntake:
         return self.state_dir / CONTROL_FILE
 
     def read(self, last_generation: int, params_model: type[BaseModel], is_handled: Callable[[str], bool]) -> Intake:
-        problem = self._ownership_problem()
-        data, reason = (None, problem) if problem else read_bytes(self.path)
+        data, reason = self._trusted_bytes()
         if data is None:
             if reason and not reason.endswith("does not exist"):
                 return self._refuse(reason, reason, None)
@@ -84,9 +83,7 @@ class ControlIntake:
 
         Changes nothing: the next boundary's `read` still decides, and reports any refusal.
         """
-        if self._ownership_problem():
-            return None
-        data, _reason = read_bytes(self.path)
+        data, _reason = self._trusted_bytes()
         if data is None:
             return None
         try:
@@ -94,6 +91,11 @@ class ControlIntake:
         except ValidationError:
             return None
         return control if control.generation > last_generation else None
+
+    def _trusted_bytes(self) -> tuple[bytes | None, str | None]:
+        """control.json's bytes, or why not: not there, unreadable, or not to be trusted."""
+        problem = self._ownership_problem()
+        return (None, problem) if problem else read_bytes(self.path)
 
     def _refuse(self, digest: str, reason: str, generation: int | None) -> Intake:
         intake = Intake("refused", warnings=(reason,), generation=generation)

@@ -168,23 +168,15 @@ def check_api(version: CodeVersion) -> dict[str, Any]:
     evaluate = getattr(module, "evaluate", None)
     if not callable(evaluate):
         raise fail("evaluate(view, params) is missing or not callable")
-    try:
-        inspect.signature(evaluate).bind(None, None)
-    except TypeError:
-        raise fail("evaluate cannot be called as evaluate(view, params)", evaluate) from None
-    except ValueError:
-        pass  # no signature to inspect (a builtin): let the smoke evaluation judge it
+    if not _takes_positional(evaluate, 2):
+        raise fail("evaluate cannot be called as evaluate(view, params)", evaluate)
 
     if hasattr(module, ANALYSE):  # optional: checked only when the strategy defines it
         analyse = getattr(module, ANALYSE)
         if not callable(analyse):
             raise fail(f"{ANALYSE} is not callable (it is optional: define it as a function or not at all)")
-        try:
-            inspect.signature(analyse).bind(None, None, None)
-        except TypeError:
-            raise fail(f"{ANALYSE} cannot be called as {ANALYSE}(history, history_step_s, params)", analyse) from None
-        except ValueError:
-            pass  # no signature to inspect: the smoke evaluation judges it
+        if not _takes_positional(analyse, 3):
+            raise fail(f"{ANALYSE} cannot be called as {ANALYSE}(history, history_step_s, params)", analyse)
 
     decision = getattr(module, "Decision", None)
     if not (isinstance(decision, type) and dataclasses.is_dataclass(decision)):
@@ -194,6 +186,18 @@ def check_api(version: CodeVersion) -> dict[str, Any]:
     if absent:
         raise fail(f"Decision lacks the fields {', '.join(absent)}", decision)
     return schema
+
+
+def _takes_positional(function: Any, count: int) -> bool:
+    """False only when `function`'s signature refuses `count` positional arguments: one with
+    no signature to inspect (a builtin) is left to the smoke evaluation to judge."""
+    try:
+        inspect.signature(function).bind(*[None] * count)
+    except TypeError:
+        return False
+    except ValueError:
+        pass
+    return True
 
 
 _PLAIN_SCALARS = (str, int, bool, type(None))
