@@ -182,6 +182,13 @@ def test_missing_api_is_refused(fixture_dir: Path) -> None:
     _refused(m, fixture_dir, "strategy.py", None, "evaluate(view, params) is missing")
 
 
+def test_evaluate_that_cannot_take_a_view_and_params_is_refused(fixture_dir: Path) -> None:
+    m = manager(fixture_dir)
+    path = fixture_dir / "strategy.py"
+    append(path, "\n\ndef evaluate(view):  # one argument\n    return None\n")
+    _refused(m, fixture_dir, "strategy.py", line_of(path, "# one argument"), "evaluate cannot be called as evaluate(view, params)")
+
+
 def test_params_without_an_engine_parameter_is_refused(fixture_dir: Path) -> None:
     m = manager(fixture_dir)
     path = fixture_dir / "strategy.py"
