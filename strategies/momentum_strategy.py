@@ -47,7 +47,6 @@ def momentum_signal(
     slow_period: int,
     min_time_left_s: float = 1.0,
     step_vol: float | None = None,
-    trend: tuple[float | None, float | None] | None = None,
 ) -> MomentumSignal | None:
     """The reactive call for one slot, or ``None`` without enough history.
 
@@ -56,7 +55,7 @@ def momentum_signal(
     ``time_left_s`` is floored at ``min_time_left_s`` for the same reason.
     ``step_vol`` is the per-step volatility when the caller has already
     measured it (the engine evaluates every slot every cycle: measuring once
-    matters), ``trend`` likewise the fast and slow EMAs of :func:`trend_emas`.
+    matters).
     """
     if not (open_price > 0 and price > 0 and history_step_s > 0):
         return None
@@ -64,13 +63,11 @@ def momentum_signal(
         step_vol = ta_engine.realised_volatility(history)
     if step_vol is None:
         return None
-    steps_left = max(time_left_s, min_time_left_s) / history_step_s
-    trend = trend if trend is not None else trend_emas(history, fast_period, slow_period)
     return signal_of_move(
         math.log(price / open_price),
         max(step_vol, vol_floor_per_step(min_volatility, history_step_s)),
-        steps_left,
-        trend,
+        max(time_left_s, min_time_left_s) / history_step_s,
+        trend_emas(history, fast_period, slow_period),
     )
 
 
