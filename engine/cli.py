@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--windows", type=_csv, default=DEFAULT_WINDOWS, help="comma-separated window lengths (default: 5m,15m)")
     eng.add_argument("--max-cycles", type=int, default=None, help="stop after this many cycles (benchmarks)")
     eng.add_argument("--quiet", action="store_true", help="do not echo events to stderr")
+    eng.add_argument(
+        "--accept-loss",
+        action="store_true",
+        help="resume from what can be proved when state.journal is damaged or missing (the loss goes to events.jsonl)",
+    )
 
     ctl.add_parser(sub, _state_dir_arg)
 
@@ -83,19 +88,26 @@ def run_engine_command(args: argparse.Namespace) -> int:
         windows=args.windows,
         max_cycles=args.max_cycles,
         echo_events=not args.quiet,
+        accept_loss=args.accept_loss,
     )
+    from engine import startup_errors as codes
+
     try:
         engine = Engine(config)
+        engine.lock.acquire()  # a second engine is refused before it says anything else
         print(f"foresight engine: state in {config.state_dir} (status: {config.state_dir / 'status.json'})", file=sys.stderr, flush=True)
         return engine.run()
     except AlreadyRunning as exc:
         print(f"foresight engine: {exc}", file=sys.stderr)
-        return 3
+        return codes.EXIT_ALREADY_RUNNING
     except (StateFileError, ValueError) as exc:
         print(f"foresight engine: {exc}", file=sys.stderr)
-        return 2
+        return codes.EXIT_REFUSED
+    except OSError as exc:
+        print(f"foresight engine: {codes.filesystem_failure(exc)}", file=sys.stderr)
+        return codes.EXIT_FILESYSTEM
     except Exception as exc:  # e.g. the strategy code does not load at start
         if type(exc).__name__ == "StrategyLoadError":
             print(f"foresight engine: strategy code does not load: {exc}", file=sys.stderr)
-            return 4
+            return codes.EXIT_STRATEGY
         raise

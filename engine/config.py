@@ -22,6 +22,7 @@ class EngineConfig:
     max_cycles: int | None = None
     echo_events: bool = False
     probation_cycles: int = 3
+    accept_loss: bool = False  # start from what can be proved when the journal is damaged (engine/state_damage.py)
 
     @property
     def step_s(self) -> float:

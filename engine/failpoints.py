@@ -5,7 +5,8 @@ FORESIGHT_FAILPOINTS is a comma list of settings:
                            is written and before it replaces the real one
   seed=N                   seed of those draws
   dir=PATH                 while PATH/fail-write-NAME exists, writing NAME fails with
-                           ENOSPC (a full disk that the test can fill and empty)
+                           ENOSPC (a full disk that the test can fill and empty), or
+                           with the errno the file names (e.g. EROFS)
 """
 
 from __future__ import annotations
@@ -25,8 +26,18 @@ _dir = Path(_settings["dir"]) if "dir" in _settings else None
 ENABLED = bool(_settings)
 
 
+def before_write(target: Path) -> None:
+    if _dir is None:
+        return
+    try:
+        named = (_dir / f"fail-write-{target.name}").read_text().strip()
+    except FileNotFoundError:
+        return
+    code = getattr(errno, named, errno.ENOSPC) if named else errno.ENOSPC
+    raise OSError(code, f"{os.strerror(code)} (failpoint)", str(target))
+
+
 def before_replace(target: Path) -> None:
-    if _dir is not None and (_dir / f"fail-write-{target.name}").exists():
-        raise OSError(errno.ENOSPC, "No space left on device (failpoint)", str(target))
+    before_write(target)
     if _crash_p and _rng.random() < _crash_p:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -8,9 +8,11 @@ oversized, malformed, unknown version) and always says why it refused.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,8 +38,40 @@ def ensure_state_dir(path: Path) -> Path:
     return path
 
 
+class UnsafeFile(OSError):
+    """A file of the state directory that is not to be used: a link, not a regular file, not ours."""
+
+
+def open_private(path: Path, flags: int, *, owned: bool = True) -> int:
+    """`os.open` for a file of the state directory: never through a symbolic link (O_NOFOLLOW),
+    and checked on the opened descriptor, not the path, so nothing can be swapped in between:
+    a regular file, with no other hard link, and with `owned` this user's. Created FILE_MODE."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeFile(
+                errno.ELOOP,
+                f"{path.name} is a symbolic link; refused (nothing in the state directory is followed: remove the link)",
+                str(path),
+            ) from None
+        raise
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = f"{path.name} is not a regular file; refused (remove it)"
+    elif info.st_nlink > 1:
+        problem = f"{path.name} has {info.st_nlink - 1} other hard link(s); refused (remove it)"
+    elif owned and info.st_uid != os.geteuid():
+        problem = f"{path.name} is owned by uid {info.st_uid}, not uid {os.geteuid()}; refused (remove it)"
+    if problem is not None:
+        os.close(fd)
+        raise UnsafeFile(errno.EPERM, problem, str(path))
+    return fd
+
+
 def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         os.fsync(fd)
     finally:
@@ -132,14 +166,34 @@ class ReadResult(Generic[M]):
         return self.value is not None
 
 
+def read_fd(fd: int, limit: int) -> bytes:
+    """Up to `limit` bytes of an open file, from where it stands."""
+    chunks = []
+    left = limit
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes | None, str | None]:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+        fd = open_private(path, os.O_RDONLY, owned=False)
     except FileNotFoundError:
         return None, f"{path.name} does not exist"
+    except UnsafeFile as exc:
+        return None, str(exc.strerror)
     except OSError as exc:
         return None, f"{path.name} cannot be read: {exc.strerror or exc}"
+    try:
+        data = read_fd(fd, limit + 1)
+    except OSError as exc:
+        return None, f"{path.name} cannot be read: {exc.strerror or exc}"
+    finally:
+        os.close(fd)
     if len(data) > limit:
         return None, f"{path.name} is larger than {limit // 1024} KiB; refused"
     if not data.strip():
@@ -161,7 +215,7 @@ def read_model(path: Path, model: type[M], limit: int | None = None) -> ReadResu
     model's `max_bytes`, else MAX_FILE_BYTES) is refused unread."""
     data, reason = read_bytes(path, limit if limit is not None else getattr(model, "max_bytes", MAX_FILE_BYTES))
     if data is None:
-        return ReadResult(None, reason, missing=not path.exists())
+        return ReadResult(None, reason, missing=not os.path.lexists(path))
     try:
         return ReadResult(model.model_validate_json(data), None)
     except ValidationError as exc:
@@ -171,7 +225,7 @@ def read_model(path: Path, model: type[M], limit: int | None = None) -> ReadResu
 @contextlib.contextmanager
 def file_lock(path: Path, *, blocking: bool = True) -> Iterator[int]:
     """An exclusive `flock` on `path` (created 0600), released on exit or process death."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fd = open_private(path, os.O_RDWR | os.O_CREAT, owned=False)
     try:
         flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
         fcntl.flock(fd, flags)

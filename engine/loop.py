@@ -23,13 +23,15 @@ from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc
 from engine.control_intake import ControlIntake, Intake
 from engine.events import EventLog
 from engine.feeds import make_feed
-from engine.fileio import atomic_write_bytes, clean_temp_files, ensure_state_dir
+from engine.fileio import atomic_write_bytes, clean_temp_files
 from engine.idle import BetweenCycles
 from engine.market import Market
 from engine.params import revalidate
 from engine.process_guard import EngineLock, StopSignal
 from engine.reload_manager import ReloadManager
 from engine.slots import parse_window, slot_set
+from engine.slot_coverage import check_coverage
+from engine.state_dir import prepare_state_dir
 from engine.state import StateManager
 from engine.status_report import LoopFigures, render_status
 from engine.trading import Trader
@@ -42,7 +44,7 @@ class Engine:
     def __init__(self, config: EngineConfig) -> None:
         config.validate()
         self.config = config
-        self.dir = ensure_state_dir(config.state_dir)
+        self.dir = prepare_state_dir(config.state_dir)
         self.lock = EngineLock(self.dir)
         self.stop = StopSignal()
         self.events = EventLog(self.dir / EVENTS_FILE_NAME, echo=config.echo_events)
@@ -63,8 +65,9 @@ class Engine:
         self.specs = slot_set(self.config.assets, self.config.windows)
         self.reloader = ReloadManager(self.config.strategies_path, probation_cycles=self.config.probation_cycles)
         self.reloader.load_initial()
-        self.manager = StateManager.open(self.dir / STATE_FILE_NAME)
+        self.manager = StateManager.open(self.dir / STATE_FILE_NAME, accept_loss=self.config.accept_loss)
         state = self.manager.state
+        check_coverage(state, (spec.id for spec in self.specs))
         assets = tuple(dict.fromkeys(spec.asset for spec in self.specs))
         feed = make_feed(self.config.feed, assets, self.config.seed)
         self.market = Market(feed, assets, (parse_window(w) for w in self.config.windows), self.config.step_s, self.config.seed)
@@ -85,6 +88,8 @@ class Engine:
         state.applied = AppliedIntent(paused=state.applied.paused, paused_slots=state.applied.paused_slots, overrides=kept)
         for warning in dropped:
             self.warn(warning)
+        for loss in self.manager.losses:
+            self.events.emit("loss", loss)
         if self.manager.resumed:
             self.events.emit(
                 "engine",
@@ -275,6 +280,9 @@ class Engine:
         if self.persist_error is not None:
             self.events.emit("engine", "state.json written again; persistence caught up")
             self.persist_error = None
+        if self.manager.repair_note is not None:
+            self.warn(self.manager.repair_note)
+            self.manager.repair_note = None
 
     def _disk_trouble(self, message: str) -> None:
         if self.persist_error != message:

@@ -9,8 +9,9 @@ import select
 import signal
 from pathlib import Path
 
+from engine import failpoints
 from engine.contract import ENGINE_LOCK
-from engine.fileio import FILE_MODE
+from engine.fileio import open_private, write_all
 
 
 class AlreadyRunning(RuntimeError):
@@ -25,7 +26,10 @@ class EngineLock:
         self.fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        """Take the lock (again: a no-op). The file is never a link followed (open_private)."""
+        if self.fd is not None:
+            return
+        fd = open_private(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -37,8 +41,14 @@ class EngineLock:
                     f"stop it first or use another --state-dir"
                 ) from None
             raise
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            if failpoints.ENABLED:
+                failpoints.before_write(self.path)
+            os.ftruncate(fd, 0)
+            write_all(fd, f"{os.getpid()}\n".encode())
+        except BaseException:
+            os.close(fd)
+            raise
         self.fd = fd
 
     def release(self) -> None:

@@ -27,11 +27,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic_core import to_json
 
 from engine.contract import Ack, AppliedIntent, Direction, Position
-from engine.fileio import FILE_MODE, ReadResult, atomic_write_bytes, model_json, read_model, with_member, write_all
+from engine.fileio import (
+    ReadResult,
+    atomic_write_bytes,
+    model_json,
+    open_private,
+    read_bytes,
+    read_fd,
+    read_model,
+    with_member,
+    write_all,
+)
+from engine.state_damage import Damage, JournalDamage, StateFileError, set_aside
 
 STATE_VERSION = 1
 HANDLED_IDS_KEPT = 2000
@@ -45,7 +56,8 @@ STATE_LIMIT = 64 * 1024 * 1024  # the largest state.json (or journal) the engine
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+    # Finite numbers only: a NaN or an infinity in P&L, a clock or a price is damage, not state.
+    model_config = ConfigDict(extra="ignore", validate_assignment=False, allow_inf_nan=False)
 
 
 @dataclass(slots=True)
@@ -93,23 +105,37 @@ class MarketRecord(_Model):
 
 class TradingState(_Model):
     state_version: int = STATE_VERSION
-    cycle: int = 0
-    sim_time: float = 0.0
+    cycle: int = Field(default=0, ge=0)
+    sim_time: float = Field(default=0.0, ge=0)
     slots: dict[str, SlotRecord] = Field(default_factory=dict)
     results: list[bool] = Field(default_factory=list)
     pnl: float = 0.0
-    staked: float = 0.0
-    resolved: int = 0
-    wins: int = 0
+    staked: float = Field(default=0.0, ge=0)
+    resolved: int = Field(default=0, ge=0)
+    wins: int = Field(default=0, ge=0)
     pnl_history: list[float] = Field(default_factory=list)
-    last_generation: int = 0
-    rejected_generation: int = 0
+    last_generation: int = Field(default=0, ge=0)
+    rejected_generation: int = Field(default=0, ge=0)
     applied: AppliedIntent = Field(default_factory=AppliedIntent)
     handled_commands: dict[str, str] = Field(default_factory=dict, description="command id -> result")
     started_commands: dict[str, str] = Field(default_factory=dict, description="command id -> type, running now")
     acks: list[Ack] = Field(default_factory=list)
     market: MarketRecord = Field(default_factory=MarketRecord)
     journal_id: str = Field(default="", description="the id that the journal extending this checkpoint names")
+    applied_digest: str = Field(default="", description="sha256 of the control.json whose intent is applied")
+
+    @field_validator("state_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        # A newer engine's state may carry what this one would drop on its next checkpoint.
+        if value > STATE_VERSION:
+            raise ValueError(
+                f"state_version {value} is newer than this engine's {STATE_VERSION}: it was written by a newer "
+                f"engine; run that version (this one would lose what it does not know)"
+            )
+        if value < 1:
+            raise ValueError(f"state_version {value} is not a version")
+        return value
 
 
 class StateManager:
@@ -120,50 +146,107 @@ class StateManager:
         self.journal_path = journal_path(path)
         self.state = state or TradingState()
         self.resumed = state is not None
+        self.losses: list[str] = []  # what --accept-loss gave up at start, for events.jsonl
         self._journal_fd: int | None = None  # open (append) only after a checkpoint of this process
         self._journal_lines = 0
         self._journal_bytes = 0
+        self._checkpoint_id: tuple[int, int] | None = None  # state.json's (st_dev, st_ino) as written
+        self.repair_note: str | None = None  # a state file found deleted or replaced, until reported
 
     @classmethod
-    def open(cls, path: Path) -> StateManager:
-        """Resume from `path` (and its journal) if it exists; refuse loudly if it exists but is
-        unusable, because starting empty would silently forget open positions."""
-        result = load_state(path)
+    def open(cls, path: Path, *, accept_loss: bool = False) -> StateManager:
+        """Resume from `path` and its journal, or refuse: starting from less than was persisted
+        would silently forget open positions. With `accept_loss`, a damaged or missing journal
+        (or a journal without its state.json) is set aside and the engine starts from what
+        can be proved, each loss listed in `losses`."""
+        result = read_model(path, TradingState, limit=STATE_LIMIT)
+        journal = journal_path(path)
         if result.missing:
-            return cls(path)
+            if not os.path.lexists(journal):
+                return cls(path)
+            damage = Damage(
+                path,
+                None,
+                f"is missing, but {journal.name} is there ({_describe_journal(journal)})",
+                "the journal extends a checkpoint that is gone: resuming would start empty and forget every open position",
+            )
+            manager = cls(path)
+            manager._accept(damage, accept_loss)
+            return manager
         if result.value is None:
             raise StateFileError(
-                f"{path} exists but cannot be used ({result.reason}). It may hold open positions: "
-                f"inspect it, then move it aside to start with empty state."
+                f"refusing to resume: {path} cannot be used ({result.reason}). It may hold open positions: "
+                f"restore it from a backup, or move it aside (with {journal.name}) to start with empty state"
             )
-        return cls(path, result.value)
+        try:
+            state = _replay(result.value, journal, reader=False)
+        except JournalDamage as exc:
+            manager = cls(path, result.value)
+            manager._accept(exc.damage, accept_loss)
+            return manager
+        assert state is not None
+        return cls(path, state)
+
+    def _accept(self, damage: Damage, accept_loss: bool) -> None:
+        if not accept_loss:
+            raise StateFileError(damage.refusal())
+        aside = set_aside(self.journal_path) if os.path.lexists(self.journal_path) else None
+        kept = f"; the journal is kept as {aside.name}" if aside is not None else ""
+        start = f"the checkpoint at cycle {self.state.cycle}" if self.resumed else "empty state"
+        self.losses.append(f"--accept-loss: {damage.where}: {damage.what}; started from {start}: {damage.lost}{kept}")
 
     def persist(self, durable: bool = True) -> None:
-        """A checkpoint: the whole state to state.json, then an empty journal naming it.
+        """A checkpoint: the whole state to state.json, then a new journal naming it.
 
-        Atomic always (a kill -9 loses nothing written); `durable` also survives a power cut.
-        Until a checkpoint succeeds, `journal` refuses (the caller checkpoints again)."""
+        Both are replaced atomically (the journal is never truncated in place, so it is
+        never empty and never a link followed); a kill -9 loses nothing written, and
+        `durable` also survives a power cut. Until a checkpoint succeeds, `journal`
+        refuses (the caller checkpoints again)."""
         self.close_journal()
         self.state.journal_id = uuid.uuid4().hex
         atomic_write_bytes(self.path, model_json(self.state), durable=durable)
-        fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, FILE_MODE)
-        try:
-            header = {"journal_of": self.state.journal_id, "cycle": self.state.cycle}
-            write_all(fd, json.dumps(header, separators=(",", ":")).encode() + b"\n")
-        except BaseException:
-            os.close(fd)
-            raise
+        header = {"journal_of": self.state.journal_id, "cycle": self.state.cycle}
+        atomic_write_bytes(self.journal_path, json.dumps(header, separators=(",", ":")).encode() + b"\n", durable=durable)
+        fd = open_private(self.journal_path, os.O_WRONLY | os.O_APPEND)
         self._journal_fd = fd
         self._journal_lines = 0
         self._journal_bytes = 0
+        with contextlib.suppress(OSError):
+            info = os.stat(self.path, follow_symlinks=False)
+            self._checkpoint_id = (info.st_dev, info.st_ino)
 
     def checkpoint_due(self) -> bool:
-        """True when the next persist must be a checkpoint: no journal open, or a long one."""
-        return (
-            self._journal_fd is None
-            or self._journal_lines >= CHECKPOINT_EVERY
-            or self._journal_bytes >= CHECKPOINT_BYTES
-        )
+        """True when the next persist must be a checkpoint: no journal open, a long one, or a
+        state file deleted or replaced under the engine (an outside cleanup): then
+        `repair_note` says which, and the checkpoint writes both again."""
+        if self._journal_fd is None or self._journal_lines >= CHECKPOINT_EVERY or self._journal_bytes >= CHECKPOINT_BYTES:
+            return True
+        gone = self._replaced_files()
+        if gone:
+            self.close_journal()
+            self.repair_note = (
+                f"{' and '.join(gone)} deleted or replaced under the engine (not by it); both written again from memory"
+            )
+            return True
+        return False
+
+    def _replaced_files(self) -> list[str]:
+        gone = []
+        try:
+            info = os.stat(self.path, follow_symlinks=False)
+            if (info.st_dev, info.st_ino) != self._checkpoint_id:
+                gone.append(self.path.name)
+        except OSError:
+            gone.append(self.path.name)
+        assert self._journal_fd is not None
+        try:
+            journal = os.fstat(self._journal_fd)
+            linked = os.stat(self.journal_path, follow_symlinks=False)
+            if journal.st_nlink == 0 or (linked.st_dev, linked.st_ino) != (journal.st_dev, journal.st_ino):
+                gone.append(self.journal_path.name)
+        except OSError:
+            gone.append(self.journal_path.name)
+        return gone
 
     def journal(self, prices: dict[str, float], feed: dict[str, Any], *, trading: bool = False, durable: bool = False) -> None:
         """Persist a cycle as one line appended to the journal (call `checkpoint_due` first).
@@ -240,65 +323,149 @@ class StateManager:
         return self.state.model_dump()
 
 
-class StateFileError(RuntimeError):
-    pass
-
-
 def journal_path(state_path: Path) -> Path:
     return state_path.with_suffix(".journal")
 
 
 def load_state(path: Path) -> ReadResult[TradingState]:
-    """The persisted state: the checkpoint `path` with its journal replayed on top.
+    """The persisted state: the checkpoint `path` with its journal replayed on top, or why not.
 
-    The journal counts only when it names this checkpoint; its lines are applied in
-    order while each is whole and continues the cycle before it (a line torn by a
-    crash ends it). A reader racing the engine may see a new checkpoint and the old
-    journal: it reads the pair again."""
+    The journal counts only when it names this checkpoint; its lines are applied in order,
+    each whole and continuing the cycle before it. Only a last line without its newline
+    (torn by a crash mid-append) may be cut short; damage anywhere else is refused with
+    the line. A reader racing the engine may see a new checkpoint and the old journal:
+    it reads the pair again."""
     result: ReadResult[TradingState] = ReadResult(None, None)
     for _ in range(3):
         result = read_model(path, TradingState, limit=STATE_LIMIT)
         if result.value is None:
             return result
-        state = _replay(result.value, journal_path(path))
+        try:
+            state = _replay(result.value, journal_path(path), reader=True)
+        except JournalDamage as exc:
+            return ReadResult(None, exc.damage.refusal())
         if state is not None:
             return ReadResult(state, None)
-    return result
+    return ReadResult(None, f"{path.name} and its journal kept changing while read; read them again")
 
 
-def _replay(state: TradingState, path: Path) -> TradingState | None:
-    """`state` with the journal at `path` applied; None when the journal extends a newer
-    checkpoint than `state` (state.json changed since it was read: read the pair again)."""
+def _describe_journal(path: Path) -> str:
+    data, reason = read_bytes(path, STATE_LIMIT)
+    if data is None:
+        return reason or "unreadable"
+    lines = data.count(b"\n")
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(STATE_LIMIT + 1)
-    except OSError:
+        cycle = json.loads(data.split(b"\n", 1)[0]).get("cycle")
+    except (ValueError, AttributeError):
+        cycle = None
+    return f"{lines} lines" + (f" from cycle {cycle}" if isinstance(cycle, int) else "")
+
+
+def _read_journal(state: TradingState, path: Path) -> bytes | None:
+    """The journal's bytes; None when there is none and the checkpoint expects none."""
+    try:
+        fd = open_private(path, os.O_RDONLY)
+    except FileNotFoundError:
+        if not state.journal_id:
+            return None  # a checkpoint older than journals
+        raise JournalDamage(
+            Damage(
+                path,
+                None,
+                f"is missing, but state.json (the checkpoint at cycle {state.cycle}) names journal {state.journal_id}",
+                _since(state) + ", their P&L and handled commands",
+            )
+        ) from None
+    except OSError as exc:
+        raise JournalDamage(Damage(path, None, f"cannot be read ({exc.strerror or exc})", _since(state))) from None
+    try:
+        data = read_fd(fd, STATE_LIMIT + 1)
+    finally:
+        os.close(fd)
+    if len(data) > STATE_LIMIT:
+        raise JournalDamage(Damage(path, None, f"is larger than {STATE_LIMIT >> 20} MiB", _since(state)))
+    return data
+
+
+def _since(state: TradingState) -> str:
+    return f"resuming would drop the cycles since the checkpoint at cycle {state.cycle}, the positions entered or settled in them"
+
+
+def _replay(state: TradingState, path: Path, *, reader: bool) -> TradingState | None:
+    """`state` with the journal at `path` applied. None, for a `reader`, when the journal extends
+    a newer checkpoint than `state` (state.json changed since it was read: read the pair again);
+    JournalDamage when the pair does not prove the state complete."""
+    data = _read_journal(state, path)
+    if data is None:
         return state
     lines = data.split(b"\n")
+    # Every line but the last ends with its newline: only the last may be torn by a crash.
+    complete, tail = lines[:-1], lines[-1]
+    if not complete:
+        raise JournalDamage(Damage(path, 1, "has no whole header line", _since(state)))
     try:
-        header = json.loads(lines[0])
-    except ValueError:
+        header = json.loads(complete[0])
+        journal_of, header_cycle = header["journal_of"], header["cycle"]
+        if not (isinstance(journal_of, str) and isinstance(header_cycle, int) and not isinstance(header_cycle, bool)):
+            raise TypeError
+    except (ValueError, TypeError, KeyError):
+        raise JournalDamage(Damage(path, 1, "is not a journal header", _since(state))) from None
+    if journal_of != state.journal_id:
+        if header_cycle > state.cycle:
+            if reader:
+                return None
+            raise JournalDamage(
+                Damage(
+                    path,
+                    1,
+                    f"extends a checkpoint at cycle {header_cycle}, newer than state.json's cycle {state.cycle} "
+                    f"(state.json is an older copy?)",
+                    "the journal's cycles and the checkpoint it extends would be lost",
+                )
+            )
+        # An older journal: a crash between a checkpoint and its journal's replace. Everything
+        # in it is in this checkpoint already, unless it runs past it.
+        last = _last_cycle(complete, header_cycle)
+        if last > state.cycle:
+            raise JournalDamage(
+                Damage(
+                    path,
+                    None,
+                    f"belongs to another checkpoint and runs to cycle {last}, past state.json's cycle {state.cycle} "
+                    f"(state.json is an older copy?)",
+                    f"cycles {state.cycle + 1} to {last} would be lost",
+                )
+            )
         return state
-    if not (isinstance(header, dict) and state.journal_id and header.get("journal_of") == state.journal_id):
-        # An older journal (a crash between a checkpoint and its journal) or a newer one.
-        newer = isinstance(header, dict) and isinstance(header.get("cycle"), int) and header["cycle"] > state.cycle
-        return None if newer else state
     market = state.market
-    for raw in lines[1:]:
+    records = [(number, raw, True) for number, raw in enumerate(complete[1:], start=2)]
+    if tail:
+        records.append((len(complete) + 1, tail, False))
+    for number, raw, whole in records:
         try:
             record = json.loads(raw)
-            if record["cycle"] != state.cycle + 1:
-                break
+            cycle = record["cycle"]
+            if not isinstance(cycle, int) or isinstance(cycle, bool) or cycle != state.cycle + 1:
+                raise _Gap(f"cycle {cycle!r} does not follow cycle {state.cycle}")
             sim_time = float(record["sim_time"])
             prices = {str(asset): float(price) for asset, price in record["prices"].items()}
             feed = dict(record["feed"])
             trading = TradingState.model_validate(record["state"]) if "state" in record else None
-        except (ValueError, TypeError, KeyError, AttributeError):
-            break  # a torn or foreign line (or one past the size limit): the journal ends here
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            if not whole:
+                break  # the last append, torn by a crash: it never reached status.json
+            if isinstance(exc, _Gap):
+                what = str(exc)
+            elif isinstance(exc, json.JSONDecodeError):
+                what = f"not valid JSON ({exc.msg})"
+            else:
+                what = f"not a journal line ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
+            lost = f"resuming would drop the cycles from {state.cycle + 1} on, the positions entered or settled in them"
+            raise JournalDamage(Damage(path, number, what, lost)) from None
         if trading is not None:
             state = trading
             state.market = market
-        state.cycle = record["cycle"]
+        state.cycle = cycle
         state.sim_time = sim_time
         market.feed = feed
         for asset, price in prices.items():
@@ -306,3 +473,19 @@ def _replay(state: TradingState, path: Path) -> TradingState | None:
             points.append(price)
             del points[:-HISTORY_POINTS]
     return state
+
+
+class _Gap(ValueError):
+    pass
+
+
+def _last_cycle(complete: list[bytes], header_cycle: int) -> int:
+    last = header_cycle
+    for raw in complete[1:]:
+        try:
+            cycle = json.loads(raw)["cycle"]
+        except (ValueError, TypeError, KeyError):
+            continue
+        if isinstance(cycle, int):
+            last = max(last, cycle)
+    return last

@@ -85,13 +85,23 @@ def test_a_torn_last_line_ends_the_journal(tmp_path: Path) -> None:
     assert state.market.feed == {"t": 10.0}
 
 
-def test_a_journal_of_another_checkpoint_is_ignored(tmp_path: Path) -> None:
+def test_an_older_journal_within_its_checkpoint_is_ignored(tmp_path: Path) -> None:
+    path = checkpoint_with_journal(tmp_path, 3)
+    raw = json.loads(path.read_bytes())
+    raw["journal_id"], raw["cycle"] = "another", 3  # a crash between a checkpoint and its journal's replace
+    path.write_text(json.dumps(raw))
+    state = load_state(path).value
+    assert state is not None and state.cycle == 3 and state.market.history["BTC"] == [1.0, 2.0]
+
+
+def test_a_journal_running_past_another_checkpoint_is_refused(tmp_path: Path) -> None:
     path = checkpoint_with_journal(tmp_path, 3)
     raw = json.loads(path.read_bytes())
     raw["journal_id"] = "another"
-    path.write_text(json.dumps(raw))  # e.g. state.json put back from a backup
-    state = load_state(path).value
-    assert state is not None and state.cycle == 0 and state.market.history["BTC"] == [1.0, 2.0]
+    path.write_text(json.dumps(raw))  # e.g. state.json put back from a backup: cycles 1-3 are not in it
+    result = load_state(path)
+    assert result.value is None
+    assert "runs to cycle 3, past state.json's cycle 0" in (result.reason or "")
 
 
 def test_the_journal_is_bounded_by_a_checkpoint(tmp_path: Path) -> None:
