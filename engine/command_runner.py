@@ -21,7 +21,21 @@ def run_commands(engine: Engine, commands: tuple[Command, ...]) -> None:
     for command in commands:
         engine.manager.mark_started(command.id, command.type)
     engine.persist(durable=True)
+    if engine.persist_error is not None:
+        _refuse_undurable(engine, commands, engine.persist_error)
+        return
     _run(engine, commands, may_defer=True)
+
+
+def _refuse_undurable(engine: Engine, commands: tuple[Command, ...], error: str) -> None:
+    """The write-ahead mark did not reach the disk: running now could run a command twice after
+    a crash, so none runs; each is acknowledged rejected (the ack is persisted with the next
+    checkpoint that succeeds; a crash before it leaves the command never run, still pending)."""
+    detail = f"not run: its write-ahead mark could not be made durable ({error}); send it again once the disk has room"
+    for command in commands:
+        engine.manager.state.started_commands.pop(command.id, None)
+        engine.manager.record_ack(Ack(id=command.id, type=command.type, result="rejected", at=utc_now_iso(), detail=detail))
+        engine.events.emit("command", f"{command.type} {command.id} {detail}", command=command.id)
 
 
 def run_deferred(engine: Engine) -> bool:

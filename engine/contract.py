@@ -128,6 +128,7 @@ class EngineInfo(_Open):
     strategies_path: str = ""
     persist_ok: bool = True
     persist_error: str | None = None
+    stopped_at: str | None = Field(default=None, description="set in the last status of an engine that stopped cleanly")
 
 
 class Ack(_Open):
@@ -148,6 +149,9 @@ class ControlStatus(_Open):
     observed_generation: int = 0
     rejected_generation: int = Field(
         default=0, description="the last generation refused whole; its reason is in warnings"
+    )
+    rejected_reason: str | None = Field(
+        default=None, description="why the last refused control.json was refused: that write's reason alone"
     )
     acks: list[Ack] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)

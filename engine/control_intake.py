@@ -15,8 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from engine.contract import CONTROL_FILE, Command, Control
-from engine.fileio import describe_validation_error, read_bytes
+from engine.contract import CONTROL_FILE, MAX_FILE_BYTES, Command, Control
+from engine.fileio import UnsafeFile, describe_validation_error, open_private, read_fd
 from engine.params import OverrideError, validate_overrides
 
 
@@ -30,12 +30,14 @@ class Intake:
     new_commands: tuple[Command, ...] = ()
     warnings: tuple[str, ...] = ()
     generation: int | None = None
+    digest: str = ""  # sha256 of the file's bytes, for a "new" intake
 
 
 @dataclass
 class ControlIntake:
     state_dir: Path
     slot_ids: frozenset[str]
+    applied_digest: str = ""  # of the file whose intent is in force (kept in state.json across restarts)
     _last_digest: str | None = field(default=None, init=False)
     _last_refusal: Intake | None = field(default=None, init=False)
 
@@ -67,6 +69,13 @@ class ControlIntake:
                 control.generation,
             )
         if control.generation == last_generation:
+            if self.applied_digest and digest != self.applied_digest:
+                return self._refuse(
+                    digest,
+                    f"control.json changed without a new generation (still {control.generation}); ignored: "
+                    f"write it with foresight ctl (or raise its generation)",
+                    control.generation,
+                )
             return Intake("none")
         unknown = sorted(set(control.paused_slots) - self.slot_ids)
         if unknown:
@@ -76,7 +85,8 @@ class ControlIntake:
         except OverrideError as exc:
             return self._refuse(digest, str(exc), control.generation)
         fresh = tuple(c for c in control.commands if not is_handled(c.id))
-        return Intake("new", control=control, params=params, new_commands=fresh, generation=control.generation)
+        self.applied_digest = digest
+        return Intake("new", control=control, params=params, new_commands=fresh, generation=control.generation, digest=digest)
 
     def peek(self, last_generation: int) -> Control | None:
         """A control.json newer than `last_generation`, if it is well-formed and may be trusted.
@@ -93,24 +103,38 @@ class ControlIntake:
         return control if control.generation > last_generation else None
 
     def _trusted_bytes(self) -> tuple[bytes | None, str | None]:
-        """control.json's bytes, or why not: not there, unreadable, or not to be trusted."""
-        problem = self._ownership_problem()
-        return (None, problem) if problem else read_bytes(self.path)
+        """control.json's bytes, or why not: not there, unreadable, or not to be trusted.
+
+        Like ssh's StrictModes: intent must come from this user, through a file only it can
+        write. The checks are made on the descriptor the bytes are read from, never on the
+        path, and the file is never reached through a link."""
+        try:
+            fd = open_private(self.path, os.O_RDONLY, owned=False)
+        except FileNotFoundError:
+            return None, f"{CONTROL_FILE} does not exist"
+        except UnsafeFile as exc:
+            return None, f"{exc.strerror}; control refused"
+        except OSError as exc:
+            return None, f"{CONTROL_FILE} cannot be read: {exc.strerror or exc}"
+        try:
+            info = os.fstat(fd)
+            if info.st_uid != os.geteuid():
+                return None, f"control.json is owned by uid {info.st_uid}, not the engine's uid {os.geteuid()}; refused"
+            if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return None, f"control.json is writable by group or others (mode {stat.S_IMODE(info.st_mode):o}); refused, chmod 600 it"
+            data = read_fd(fd, MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            return None, f"{CONTROL_FILE} cannot be read: {exc.strerror or exc}"
+        finally:
+            os.close(fd)
+        if len(data) > MAX_FILE_BYTES:
+            return None, f"{CONTROL_FILE} is larger than {MAX_FILE_BYTES // 1024} KiB; refused"
+        if not data.strip():
+            return None, f"{CONTROL_FILE} is empty"
+        return data, None
 
     def _refuse(self, digest: str, reason: str, generation: int | None) -> Intake:
         intake = Intake("refused", warnings=(reason,), generation=generation)
         self._last_digest = digest
         self._last_refusal = Intake("refused-again", warnings=(reason,), generation=generation)
         return intake
-
-    def _ownership_problem(self) -> str | None:
-        """Like ssh's StrictModes: intent must come from this user, through a file only it can write."""
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            return None
-        if info.st_uid != os.geteuid():
-            return f"control.json is owned by uid {info.st_uid}, not the engine's uid {os.geteuid()}; refused"
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            return f"control.json is writable by group or others (mode {stat.S_IMODE(info.st_mode):o}); refused, chmod 600 it"
-        return None

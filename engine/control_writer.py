@@ -68,21 +68,16 @@ class ControlWriter:
             current = read_model(self.control_path, Control)
             status = read_model(self.state_dir / STATUS_FILE, Status).value
             note = None
-            refused = (
-                current.value is not None
-                and status is not None
-                and status.control.rejected_generation == current.value.generation
-                and status.control.observed_generation < current.value.generation
-            )
-            if current.value is not None and refused:
-                # The engine refused what the file says: build on the intent it runs, so one
-                # bad value does not poison every later write. Pending commands still travel.
+            ignored = self._ignored_reason(current.value, status) if current.value is not None else None
+            if current.value is not None and ignored is None:
+                base = current.value.model_copy(deep=True)
+            elif current.value is not None:
+                # The engine does not run what the file says: build on the intent it runs, so a
+                # refused, replayed or hand-edited file is never written again under a new
+                # generation. Pending commands still travel.
                 base = self._rebuild(status)
                 base.commands = list(current.value.commands)
-                reason = "; ".join(status.control.warnings) if status else ""
-                note = f"generation {current.value.generation} had been refused ({reason}); built on the engine's applied intent"
-            elif current.value is not None:
-                base = current.value.model_copy(deep=True)
+                note = f"{ignored}; built on the engine's applied intent"
             else:
                 base = self._rebuild(status)
                 if not current.missing:
@@ -103,6 +98,28 @@ class ControlWriter:
             checked = Control.model_validate(base.model_dump())
             atomic_write_model(self.control_path, checked)
         return WriteResult(checked, note)
+
+    @staticmethod
+    def _ignored_reason(control: Control, status: Status | None) -> str | None:
+        """Why the engine does not run the intent `control` holds, or None when it runs it or may
+        still apply it (a newer generation it has not read yet)."""
+        if status is None:
+            return None
+        seen = status.control
+        generation = control.generation
+        if generation < seen.observed_generation:
+            return f"control.json generation {generation} is older than the engine's applied {seen.observed_generation} (a replayed or restored file)"
+        if generation == seen.rejected_generation and seen.observed_generation < generation:
+            reason = seen.rejected_reason or "; ".join(seen.warnings) or "no reason given"
+            return f"generation {generation} had been refused ({reason})"
+        applied = seen.applied
+        if generation == seen.observed_generation and (
+            control.paused != applied.paused
+            or sorted(control.paused_slots) != sorted(applied.paused_slots)
+            or control.overrides != applied.overrides
+        ):
+            return f"control.json generation {generation} is not what the engine applied at that generation (edited by hand?)"
+        return None
 
     @staticmethod
     def _rebuild(status: Status | None) -> Control:

@@ -40,7 +40,7 @@ def wait_for_generation(state_dir: Path, generation: int, timeout: float) -> Ver
             if status.control.observed_generation >= generation:
                 return Verdict(EXIT_APPLIED, f"applied: generation {generation} observed at cycle {status.engine.cycle}")
             if status.control.rejected_generation >= generation:
-                reasons = "; ".join(status.control.warnings) or "no reason given"
+                reasons = status.control.rejected_reason or "; ".join(status.control.warnings) or "no reason given"
                 return Verdict(EXIT_REFUSED, f"refused: generation {generation}: {reasons}")
         time.sleep(0.02)
     return Verdict(EXIT_TIMEOUT, timeout_message(state_dir, f"generation {generation}", timeout))
@@ -94,9 +94,11 @@ def check_known(state_dir: Path, keys: list[str]) -> None:
 def summary(status: Status) -> str:
     e, s, c = status.engine, status.stats, status.code
     rate = f"{s.win_rate:.0%}" if s.win_rate is not None else "n/a"
+    state = "STOPPED" if e.stopped_at else e.state.upper()
     lines = [
-        f"engine   {e.state.upper()} pid {e.pid}@{e.host} cycle {e.cycle} ({e.last_cycle_ms:.1f} ms, every {e.cycle_interval_s:g}s, worst {e.worst_cycle_ms:.1f} ms, {e.overruns} overruns)",
-        f"status   written {status.age_s():.1f}s ago{' (STALE)' if status.is_stale() else ''}",
+        f"engine   {state} pid {e.pid}@{e.host} cycle {e.cycle} ({e.last_cycle_ms:.1f} ms, every {e.cycle_interval_s:g}s, worst {e.worst_cycle_ms:.1f} ms, {e.overruns} overruns)",
+        f"status   written {status.age_s():.1f}s ago"
+        + (f" (the engine stopped at {e.stopped_at})" if e.stopped_at else " (STALE)" if status.is_stale() else ""),
         f"control  observed generation {status.control.observed_generation}, rejected {status.control.rejected_generation}",
         f"code     {c.version}, {c.reloads} reloads"
         + (f", last {'ok' if c.last_reload.ok else 'FAILED'} {c.last_reload.kind} {c.last_reload.duration_ms:.2f} ms" if c.last_reload else ""),

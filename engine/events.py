@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.contract import Event, utc_now_iso
-from engine.fileio import FILE_MODE, write_all
+from engine.fileio import open_private, write_all
 
 ROTATE_BYTES = 8 * 1024 * 1024
 RECENT = 30
-UNWRITTEN_KEPT = 5000
+UNWRITTEN_KEPT = 5000  # events without money in them, waiting for the disk; trade events all wait
+# What the audit log must never miss: each carries money (or its loss).
+TRADE_KINDS = frozenset({"entry", "resolution", "loss"})
 
 
 class EventLog:
@@ -23,32 +25,62 @@ class EventLog:
         self.echo = echo
         self.recent: deque[Event] = deque(maxlen=RECENT)
         self.write_error: str | None = None
-        self._unwritten: deque[str] = deque(maxlen=UNWRITTEN_KEPT)
+        # Lines waiting for the disk, in order. Trade events are never dropped (a few hundred
+        # bytes each, a few a minute); the others are bounded, the oldest dropped and counted.
+        self._unwritten: deque[tuple[bool, str]] = deque()
+        self._unwritten_other = 0
+        self.dropped = 0
 
     def emit(self, kind: str, message: str, /, **detail: Any) -> Event:
         event = Event(at=utc_now_iso(), kind=kind, message=message, detail=detail)
         self.recent.append(event)
-        self._unwritten.append(event.model_dump_json() + "\n")
+        self._hold(kind in TRADE_KINDS, event.model_dump_json() + "\n")
         try:
             self._rotate_if_large()
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+            fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
             try:
-                write_all(fd, "".join(self._unwritten).encode())
+                write_all(fd, self._pending_bytes())
             finally:
                 os.close(fd)
             self._unwritten.clear()
+            self._unwritten_other = 0
+            self.dropped = 0
             self.write_error = None
         except OSError as exc:
             # The log is an audit trail, not trading state: trading goes on, status says so,
-            # and the lines wait in memory (bounded) until the disk takes them again.
+            # and the lines wait in memory until the disk takes them again.
             self.write_error = f"cannot append to {self.path.name}: {exc.strerror or exc}"
         if self.echo:
             print(f"{event.at} {kind:<10} {message}", file=sys.stderr, flush=True)
         return event
 
+    def _hold(self, trade: bool, line: str) -> None:
+        self._unwritten.append((trade, line))
+        if not trade:
+            self._unwritten_other += 1
+        if self._unwritten_other > UNWRITTEN_KEPT:
+            for index, (kept, _) in enumerate(self._unwritten):
+                if not kept:
+                    del self._unwritten[index]
+                    break
+            self._unwritten_other -= 1
+            self.dropped += 1
+
+    def _pending_bytes(self) -> bytes:
+        data = "".join(line for _, line in self._unwritten)
+        if self.dropped:
+            note = Event(
+                at=utc_now_iso(),
+                kind="warning",
+                message=f"{self.dropped} events without trades in them were dropped while {self.path.name} could not be written",
+                detail={"dropped": self.dropped},
+            )
+            data = note.model_dump_json() + "\n" + data
+        return data.encode()
+
     def _rotate_if_large(self) -> None:
         try:
-            if self.path.stat().st_size > ROTATE_BYTES:
+            if os.stat(self.path, follow_symlinks=False).st_size > ROTATE_BYTES:
                 os.replace(self.path, self.path.with_suffix(".jsonl.1"))
         except FileNotFoundError:
             pass

@@ -21,6 +21,7 @@ from engine import collector, command_runner
 from engine.config import EngineConfig
 from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
+from engine.disk_trouble import DiskTrouble
 from engine.events import EventLog
 from engine.feeds import make_feed
 from engine.fileio import atomic_write_bytes, clean_temp_files
@@ -53,7 +54,9 @@ class Engine:
         self.figures = LoopFigures(cycle_interval_s=config.cycle_interval_s)
         self.warnings: list[str] = []
         self.persist_error: str | None = None
+        self.trouble = DiskTrouble(self.events)
         self.probation_ack_ids: list[str] = []
+        self.stopped_at: str | None = None  # set for the last status.json, after a clean stop
         self.deferred_commands: tuple[Command, ...] = ()  # left by a boundary for the next one
 
     # ------------------------------------------------------------------ start
@@ -79,7 +82,7 @@ class Engine:
             self.market.start(start)
         self.trader = Trader(self.specs, self.manager, self.market)
         self.trader.ensure_slots()
-        self.intake = ControlIntake(self.dir, frozenset(spec.id for spec in self.specs))
+        self.intake = ControlIntake(self.dir, frozenset(spec.id for spec in self.specs), applied_digest=state.applied_digest)
         self.between = BetweenCycles(
             self.intake, self.reloader, self.stop, lambda: self.manager.state.last_generation, self.manager.is_handled
         )
@@ -136,6 +139,8 @@ class Engine:
         finally:
             self.persist()
             self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")
+            self.stopped_at = utc_now_iso()
+            self.write_status()  # says STOPPED: a reader need not wait for it to go stale
             self.lock.release()
         return 0
 
@@ -195,6 +200,8 @@ class Engine:
             self.persist()  # their acks must survive a crash, like any command's
         state = self.manager.state
         if intake.kind == "refused":
+            if intake.generation is None or intake.generation >= state.rejected_generation:
+                state.rejected_reason = "; ".join(intake.warnings)
             state.rejected_generation = max(state.rejected_generation, intake.generation or 0)
             for warning in intake.warnings:
                 self.warn(warning)
@@ -205,6 +212,7 @@ class Engine:
         previous = state.applied
         state.applied = AppliedIntent(paused=control.paused, paused_slots=list(control.paused_slots), overrides=dict(control.overrides))
         state.last_generation = control.generation
+        state.applied_digest = intake.digest
         self.params = intake.params or self.params
         self.warnings.clear()
         changes = describe_changes(previous, state.applied)
@@ -247,6 +255,7 @@ class Engine:
             strategies_path=str(self.config.strategies_path),
             persist_ok=self.persist_error is None,
             persist_error=self.persist_error,
+            stopped_at=self.stopped_at,
         )
 
     def write_status(self) -> None:
@@ -267,6 +276,9 @@ class Engine:
             atomic_write_bytes(self.dir / STATUS_FILE, status, durable=False)
         except OSError as exc:
             self._disk_trouble(f"cannot write status.json: {exc.strerror or exc}")
+            return
+        if self.trouble.failures and self.persist_error is None:  # every write of this cycle went through
+            self.events.emit("engine", self.trouble.recovered())
 
     def persist(self, durable: bool = True) -> None:
         if not hasattr(self, "manager"):
@@ -277,16 +289,13 @@ class Engine:
         except OSError as exc:
             self._disk_trouble(f"cannot persist state.json: {exc.strerror or exc}; trading continues from memory")
             return
-        if self.persist_error is not None:
-            self.events.emit("engine", "state.json written again; persistence caught up")
-            self.persist_error = None
+        self.persist_error = None
         if self.manager.repair_note is not None:
             self.warn(self.manager.repair_note)
             self.manager.repair_note = None
 
     def _disk_trouble(self, message: str) -> None:
-        if self.persist_error != message:
-            self.events.emit("warning", message)
+        self.trouble.failed(message)
         self.persist_error = message
 
 

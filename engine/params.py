@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -15,15 +17,41 @@ def describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:3]:
         where = ".".join(str(p) for p in err.get("loc", ())) or "(overrides)"
-        parts.append(f"{where}: {err['msg']}")
+        got = f", not {_kind(err['input'])}" if err.get("type", "").endswith("_type") and "input" in err else ""
+        parts.append(f"{where}: {err['msg']}{got}")
     more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
     return "; ".join(parts) + more
 
 
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {json.dumps(value)}"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value)}"
+    return f"{json.dumps(value)}"
+
+
+def _not_finite(value: object, where: str) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where}: must be a finite number, not {value}"
+    if isinstance(value, list):
+        return next((p for i, item in enumerate(value) if (p := _not_finite(item, f"{where}.{i}"))), None)
+    if isinstance(value, dict):
+        return next((p for k, item in value.items() if (p := _not_finite(item, f"{where}.{k}"))), None)
+    return None
+
+
 def validate_overrides(model: type[BaseModel], overrides: dict[str, Any]) -> BaseModel:
-    """All or nothing: the parameters in force, or OverrideError saying why not."""
+    """All or nothing: the parameters in force, or OverrideError saying why not.
+
+    Strict, as control.json's JSON reads: a number is a number (no "7" for a float), an
+    integer no boolean, and only finite numbers (a NaN passes no bound, so it is named
+    for what it is); a JSON list still fills a tuple parameter."""
+    problems = [p for key, value in overrides.items() if (p := _not_finite(value, key))]
+    if problems:
+        raise OverrideError(f"overrides refused: {'; '.join(problems)}")
     try:
-        return model.model_validate(overrides)
+        return model.model_validate_json(json.dumps(overrides), strict=True)
     except ValidationError as exc:
         raise OverrideError(f"overrides refused: {describe(exc)}") from exc
 

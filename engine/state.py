@@ -116,6 +116,7 @@ class TradingState(_Model):
     pnl_history: list[float] = Field(default_factory=list)
     last_generation: int = Field(default=0, ge=0)
     rejected_generation: int = Field(default=0, ge=0)
+    rejected_reason: str = ""
     applied: AppliedIntent = Field(default_factory=AppliedIntent)
     handled_commands: dict[str, str] = Field(default_factory=dict, description="command id -> result")
     started_commands: dict[str, str] = Field(default_factory=dict, description="command id -> type, running now")

@@ -147,6 +147,7 @@ def render_status(
         control=ControlStatus(
             observed_generation=state.last_generation,
             rejected_generation=state.rejected_generation,
+            rejected_reason=state.rejected_reason or None,
             acks=list(state.acks),
             warnings=list(warnings),
             applied=applied,

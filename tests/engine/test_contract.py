@@ -189,11 +189,16 @@ def test_writer_generation_moves_past_file_and_status(tmp_path: Path) -> None:
     writer = ControlWriter(tmp_path / "s", tool="test")
     assert writer.set_paused(True).control.generation == 1
     assert writer.set_slot_paused("BTC-5m", True).control.generation == 2
-    # The engine has seen further than the file (e.g. control.json was restored from an old copy).
-    atomic_write_model(tmp_path / "s" / STATUS_FILE, make_status(observed_generation=40))
+    # The engine has seen further than the file (e.g. control.json was restored from an old copy):
+    # the next write moves past both, and builds on what the engine runs, not on the old copy.
+    status = make_status(observed_generation=40)
+    status.control.applied.paused_slots = ["ETH-5m"]
+    atomic_write_model(tmp_path / "s" / STATUS_FILE, status)
     result = writer.set_overrides({"stake": 6})
     assert result.control.generation == 41
-    assert result.control.paused and result.control.paused_slots == ["BTC-5m"]
+    assert not result.control.paused and result.control.paused_slots == ["ETH-5m"]
+    assert result.control.overrides == {"stake": 6}
+    assert result.note and "generation 2 is older than the engine's applied 40" in result.note
     assert stat.S_IMODE(os.stat(tmp_path / "s").st_mode) == 0o700
 
 
