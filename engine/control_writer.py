@@ -26,6 +26,7 @@ from engine.contract import (
     utc_now_iso,
 )
 from engine.fileio import atomic_write_model, ensure_state_dir, file_lock, read_model
+from engine.params import not_finite
 
 
 def operator_identity(tool: str) -> str:
@@ -92,6 +93,10 @@ class ControlWriter:
                 done = {ack.id for ack in status.control.acks}
                 base.commands = [c for c in base.commands if c.id not in done]
             mutate(base)
+            # JSON has no NaN: written, it would arrive as null and be refused as a missing number.
+            problem = next((p for key, value in base.overrides.items() if (p := not_finite(value, key))), None)
+            if problem:
+                raise ValueError(f"refused before writing: {problem}")
             base.generation = seen + 1
             base.updated_at = utc_now_iso()
             base.updated_by = operator_identity(self.tool)

@@ -31,13 +31,14 @@ def _kind(value: object) -> str:
     return f"{json.dumps(value)}"
 
 
-def _not_finite(value: object, where: str) -> str | None:
+def not_finite(value: object, where: str) -> str | None:
+    """Where `value` holds a NaN or an infinity, said as a refusal; None when it holds none."""
     if isinstance(value, float) and not math.isfinite(value):
         return f"{where}: must be a finite number, not {value}"
     if isinstance(value, list):
-        return next((p for i, item in enumerate(value) if (p := _not_finite(item, f"{where}.{i}"))), None)
+        return next((p for i, item in enumerate(value) if (p := not_finite(item, f"{where}.{i}"))), None)
     if isinstance(value, dict):
-        return next((p for k, item in value.items() if (p := _not_finite(item, f"{where}.{k}"))), None)
+        return next((p for k, item in value.items() if (p := not_finite(item, f"{where}.{k}"))), None)
     return None
 
 
@@ -47,7 +48,7 @@ def validate_overrides(model: type[BaseModel], overrides: dict[str, Any]) -> Bas
     Strict, as control.json's JSON reads: a number is a number (no "7" for a float), an
     integer no boolean, and only finite numbers (a NaN passes no bound, so it is named
     for what it is); a JSON list still fills a tuple parameter."""
-    problems = [p for key, value in overrides.items() if (p := _not_finite(value, key))]
+    problems = [p for key, value in overrides.items() if (p := not_finite(value, key))]
     if problems:
         raise OverrideError(f"overrides refused: {'; '.join(problems)}")
     try:

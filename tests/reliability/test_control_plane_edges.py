@@ -1,0 +1,126 @@
+"""The control plane does what the operator meant, at its edges (engine/control_intake.py,
+engine/control_writer.py, engine/params.py, engine/ctl.py): a link is not followed, a replayed
+or hand-edited control file is never built on, each refusal speaks of its own write, override
+types are strict, and `ctl status` says STOPPED once the engine stopped.
+
+One engine serves every test here, in order; the last one stops it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.contract import CONTROL_FILE, Control
+from engine.fileio import atomic_write_bytes, atomic_write_model, read_model
+from tests.support.engine_proc import EngineProcess, ctl
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
+    proc = EngineProcess(tmp_path_factory.mktemp("control") / "state").start()
+    yield proc
+    proc.stop()
+
+
+def current(engine: EngineProcess) -> Control:
+    control = read_model(engine.state_dir / CONTROL_FILE, Control).value
+    assert control is not None
+    return control
+
+
+def test_a_control_link_to_a_file_of_valid_json_is_refused(engine: EngineProcess, tmp_path: Path) -> None:
+    applied = engine.wait_generation(engine.writer.set_paused(False).control.generation).control.observed_generation
+    planted = tmp_path / "elsewhere.json"
+    intent = current(engine).model_copy(update={"generation": applied + 5, "paused": True})
+    atomic_write_model(planted, intent)  # owned by the engine's user, mode 0600: only the link is wrong
+    link = engine.state_dir / CONTROL_FILE
+    link.unlink()
+    link.symlink_to(planted)
+    status = engine.wait_for(lambda s: "symbolic link" in (s.control.rejected_reason or ""), what="the link refused")
+    assert not status.control.applied.paused and status.engine.state == "running"
+    assert status.control.observed_generation == applied
+    assert json.loads(planted.read_bytes())["paused"] is True  # the target is untouched
+    link.unlink()
+    engine.wait_generation(engine.writer.set_paused(False).control.generation)
+
+
+def test_a_replayed_older_control_file_is_not_built_on(engine: EngineProcess) -> None:
+    paused = engine.writer.set_paused(True).control.generation
+    engine.wait_generation(paused)
+    old_copy = (engine.state_dir / CONTROL_FILE).read_bytes()  # paused: true
+    resumed = engine.writer.set_paused(False).control.generation
+    engine.wait_generation(resumed)
+    atomic_write_bytes(engine.state_dir / CONTROL_FILE, old_copy)  # an old backup put back
+    engine.wait_for(lambda s: "older than the applied" in (s.control.rejected_reason or ""), what="the replay ignored")
+    result = ctl(engine.state_dir, "set", "stake=6")
+    assert result.returncode == 0, result.stderr
+    assert f"generation {paused} is older than the engine's applied {resumed}" in result.stderr  # the note
+    status = engine.wait_for(lambda s: s.params.values["stake"] == 6, what="stake 6")
+    assert not status.control.applied.paused and status.engine.state == "running"  # not re-applied
+
+
+def test_same_generation_with_other_content_is_refused_and_not_built_on(engine: EngineProcess) -> None:
+    status = engine.wait_generation(current(engine).generation)
+    edited = current(engine).model_copy(update={"paused": True})  # same generation, by hand
+    atomic_write_model(engine.state_dir / CONTROL_FILE, edited)
+    status = engine.wait_for(lambda s: "changed without a new generation" in (s.control.rejected_reason or ""), what="the edit refused")
+    assert not status.control.applied.paused
+    result = ctl(engine.state_dir, "pause-slot", "BTC-5m")
+    assert result.returncode == 0, result.stderr
+    status = engine.wait_for(lambda s: s.control.applied.paused_slots == ["BTC-5m"], what="BTC-5m paused")
+    assert not status.control.applied.paused
+
+
+@pytest.mark.parametrize(
+    ("assignment", "own_reason"),
+    [
+        ('stake="7"', 'stake: Input should be a valid number, not the string "7"'),
+        ("max_open_positions=true", "max_open_positions: Input should be a valid integer, not the boolean true"),
+        ("confidence_threshold=5", "confidence_threshold: Input should be less than or equal to"),
+    ],
+)
+def test_three_refused_writes_in_a_row_each_with_its_own_reason(engine: EngineProcess, assignment: str, own_reason: str) -> None:
+    result = ctl(engine.state_dir, "set", assignment)
+    assert result.returncode == 1, result.stderr
+    refusal = [line for line in result.stderr.splitlines() if line.startswith("refused:")]
+    assert len(refusal) == 1 and own_reason in refusal[0], result.stderr
+    others = {"stake", "max_open_positions", "confidence_threshold"} - {assignment.split("=")[0]}
+    assert not [name for name in others if name in refusal[0]], refusal[0]  # nothing of earlier refusals
+    status = engine.status()
+    assert status is not None and isinstance(status.params.values["stake"], float)  # nothing applied
+
+
+def test_non_finite_numbers_are_refused_for_what_they_are(engine: EngineProcess) -> None:
+    before = (engine.state_dir / CONTROL_FILE).read_bytes()
+    result = ctl(engine.state_dir, "set", "stake=NaN")
+    assert result.returncode == 2 and "refused before writing: stake: must be a finite number, not nan" in result.stderr
+    assert (engine.state_dir / CONTROL_FILE).read_bytes() == before  # nothing written
+    raw = json.loads(before)
+    raw["generation"] += 10
+    raw["overrides"]["stake"] = float("inf")
+    atomic_write_bytes(engine.state_dir / CONTROL_FILE, json.dumps(raw).encode())  # "Infinity", by hand
+    status = engine.wait_for(lambda s: s.control.rejected_generation == raw["generation"], what="the infinity refused")
+    assert status.control.rejected_reason == "overrides refused: stake: must be a finite number, not inf"
+
+
+def test_an_int_for_a_float_and_a_list_for_a_tuple_still_apply(engine: EngineProcess) -> None:
+    result = ctl(engine.state_dir, "set", "stake=7", 'assets=["BTC","ETH"]')
+    assert result.returncode == 0, result.stderr
+    status = engine.wait_for(lambda s: s.params.values["stake"] == 7.0, what="stake 7")
+    assert status.params.values["assets"] == ["BTC", "ETH"]
+
+
+def test_ctl_status_says_stopped_after_a_clean_stop(engine: EngineProcess) -> None:
+    assert "RUNNING" in ctl(engine.state_dir, "status").stdout
+    assert engine.stop() == 0
+    after = ctl(engine.state_dir, "status")
+    assert after.returncode == 0
+    first = after.stdout.splitlines()[0]
+    assert first.startswith("engine   STOPPED pid"), after.stdout
+    assert "(the engine stopped at" in after.stdout
+    raw = json.loads((engine.state_dir / "status.json").read_bytes())
+    assert raw["engine"]["stopped_at"]
