@@ -46,9 +46,9 @@ class EngineLock:
                 failpoints.before_write(self.path)
             os.ftruncate(fd, 0)
             write_all(fd, f"{os.getpid()}\n".encode())
-        except BaseException:
+        except OSError as exc:
             os.close(fd)
-            raise
+            raise OSError(exc.errno, exc.strerror, exc.filename or str(self.path)) from None
         self.fd = fd
 
     def release(self) -> None:

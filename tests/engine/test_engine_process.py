@@ -180,6 +180,7 @@ def test_second_engine_on_the_same_directory_is_refused(engine: EngineProcess) -
     )
     assert second.returncode == 3
     assert f"another engine (pid {engine.pid}) already runs" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1  # the refusal alone, no "state in ..." before it
     assert engine.proc is not None and engine.proc.poll() is None
 
 
