@@ -35,6 +35,13 @@ class EventLog:
         event = Event(at=utc_now_iso(), kind=kind, message=message, detail=detail)
         self.recent.append(event)
         self._hold(kind in TRADE_KINDS, event.model_dump_json() + "\n")
+        self.flush()
+        if self.echo:
+            print(f"{event.at} {kind:<10} {message}", file=sys.stderr, flush=True)
+        return event
+
+    def flush(self) -> bool:
+        """Append what waits to the file; False (and `write_error` says why) if it cannot."""
         try:
             self._rotate_if_large()
             fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
@@ -42,17 +49,16 @@ class EventLog:
                 write_all(fd, self._pending_bytes())
             finally:
                 os.close(fd)
-            self._unwritten.clear()
-            self._unwritten_other = 0
-            self.dropped = 0
-            self.write_error = None
         except OSError as exc:
             # The log is an audit trail, not trading state: trading goes on, status says so,
             # and the lines wait in memory until the disk takes them again.
             self.write_error = f"cannot append to {self.path.name}: {exc.strerror or exc}"
-        if self.echo:
-            print(f"{event.at} {kind:<10} {message}", file=sys.stderr, flush=True)
-        return event
+            return False
+        self._unwritten.clear()
+        self._unwritten_other = 0
+        self.dropped = 0
+        self.write_error = None
+        return True
 
     def _hold(self, trade: bool, line: str) -> None:
         self._unwritten.append((trade, line))

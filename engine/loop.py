@@ -253,12 +253,14 @@ class Engine:
             sim_time=state.sim_time,
             feed=self.config.feed,
             strategies_path=str(self.config.strategies_path),
-            persist_ok=self.persist_error is None,
-            persist_error=self.persist_error,
+            persist_ok=self.persist_error is None and self.events.write_error is None,
+            persist_error=self.persist_error or self.events.write_error,
             stopped_at=self.stopped_at,
         )
 
     def write_status(self) -> None:
+        if self.events.write_error is not None:
+            self.events.flush()  # events wait in memory: try the disk again each cycle
         registry = self.reloader.registry
         # A few objects per slot (4,000 at 1,024 slots) that die by reference counting once
         # written (the cycle holds the collector meanwhile: see cycle()).

@@ -41,6 +41,20 @@ def test_state_files_deleted_under_the_engine_are_rewritten_before_a_kill(engine
     warnings = [e for e in read_events(engine.state_dir / "events.jsonl") if "deleted or replaced" in e["message"]]
     assert len(warnings) == 1
 
+    # A link planted in place of events.jsonl while the engine runs is not written through.
+    target = engine.state_dir.parent / "secret"
+    target.write_bytes(b"root's own file\n")
+    events = engine.state_dir / "events.jsonl"
+    events.rename(engine.state_dir.parent / "events-before.jsonl")
+    events.symlink_to(target)
+    again.writer.set_paused(True)  # an event to append
+    status = again.wait_for(lambda s: "events.jsonl is a symbolic link" in (s.engine.persist_error or ""), what="the link refused")
+    assert not status.engine.persist_ok
+    assert target.read_bytes() == b"root's own file\n"
+    events.unlink()
+    again.wait_for(lambda s: s.engine.persist_ok, what="events written again")
+    assert any("control generation" in e["message"] for e in read_events(events))  # what waited reached the log
+
 
 def test_a_command_whose_write_ahead_fails_does_not_run_even_after_a_kill(engine_factory, tmp_path: Path) -> None:
     faults = tmp_path / "faults"
