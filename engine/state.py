@@ -182,7 +182,8 @@ class StateManager:
         try:
             state = _replay(result.value, journal, reader=False)
         except JournalDamage as exc:
-            manager = cls(path, result.value)
+            proved = exc.proved if isinstance(exc.proved, TradingState) else result.value
+            manager = cls(path, proved)
             manager._accept(exc.damage, accept_loss)
             return manager
         assert state is not None
@@ -193,7 +194,7 @@ class StateManager:
             raise StateFileError(damage.refusal())
         aside = set_aside(self.journal_path) if os.path.lexists(self.journal_path) else None
         kept = f"; the journal is kept as {aside.name}" if aside is not None else ""
-        start = f"the checkpoint at cycle {self.state.cycle}" if self.resumed else "empty state"
+        start = f"cycle {self.state.cycle} (the checkpoint and the journal's whole lines before the damage)" if self.resumed else "empty state"
         self.losses.append(f"--accept-loss: {damage.where}: {damage.what}; started from {start}: {damage.lost}{kept}")
 
     def persist(self, durable: bool = True) -> None:
@@ -462,7 +463,7 @@ def _replay(state: TradingState, path: Path, *, reader: bool) -> TradingState | 
             else:
                 what = f"not a journal line ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
             lost = f"resuming would drop the cycles from {state.cycle + 1} on, the positions entered or settled in them"
-            raise JournalDamage(Damage(path, number, what, lost)) from None
+            raise JournalDamage(Damage(path, number, what, lost), proved=state) from None
         if trading is not None:
             state = trading
             state.market = market

@@ -40,9 +40,13 @@ class Damage:
 
 
 class JournalDamage(Exception):
-    def __init__(self, damage: Damage) -> None:
+    """`damage`, and the state as far as it is proved (the checkpoint and the whole lines before
+    the damage: a TradingState), which --accept-loss resumes."""
+
+    def __init__(self, damage: Damage, proved: object = None) -> None:
         super().__init__(damage.refusal())
         self.damage = damage
+        self.proved = proved
 
 
 def set_aside(path: Path) -> Path | None:
