@@ -45,9 +45,10 @@ class UnsafeFile(OSError):
 def open_private(path: Path, flags: int, *, owned: bool = True) -> int:
     """`os.open` for a file of the state directory: never through a symbolic link (O_NOFOLLOW),
     and checked on the opened descriptor, not the path, so nothing can be swapped in between:
-    a regular file, with no other hard link, and with `owned` this user's. Created FILE_MODE."""
+    a regular file (O_NONBLOCK: a FIFO planted there cannot hang the open), with `owned` this
+    user's, and, when opened for writing in place, with no other hard link. Created FILE_MODE."""
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, FILE_MODE)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnsafeFile(
@@ -60,7 +61,7 @@ def open_private(path: Path, flags: int, *, owned: bool = True) -> int:
     problem = None
     if not stat.S_ISREG(info.st_mode):
         problem = f"{path.name} is not a regular file; refused (remove it)"
-    elif info.st_nlink > 1:
+    elif info.st_nlink > 1 and flags & (os.O_WRONLY | os.O_RDWR):
         problem = f"{path.name} has {info.st_nlink - 1} other hard link(s); refused (remove it)"
     elif owned and info.st_uid != os.geteuid():
         problem = f"{path.name} is owned by uid {info.st_uid}, not uid {os.geteuid()}; refused (remove it)"

@@ -13,7 +13,9 @@ snapshot, and when the trading state changed (an entry, a resolution, a window
 that rolls, a control change or refusal) the whole trading state but its market
 history, fsync'd (fdatasync) when money or intent moved. An append costs a
 fraction of a rewrite with its rename and two fsyncs. The journal names the
-checkpoint it extends; `load_state` replays it on top of state.json.
+checkpoint it extends (its id and cycle) and each line the cycle it follows;
+`load_state` replays it on top of state.json, and a start resumes only a pair that
+proves itself complete (engine/state_damage.py says what stops it, and what to do).
 """
 
 from __future__ import annotations

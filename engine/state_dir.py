@@ -20,6 +20,9 @@ from engine.state_damage import StateFileError
 
 # control.json is the operator's: the intake checks it on the descriptor it reads, every cycle.
 ENGINE_FILES = (STATE_FILE, "state.journal", STATUS_FILE, EVENTS_FILE, f"{EVENTS_FILE}.1", ENGINE_LOCK, CONTROL_LOCK)
+# Written in place (appended, locked): a second hard link would be written too. The others are
+# replaced whole before they are written, so a backup tool's hard links to them are harmless.
+IN_PLACE = frozenset({EVENTS_FILE, ENGINE_LOCK, CONTROL_LOCK})
 
 
 class UnsafeStateDir(StateFileError):
@@ -66,6 +69,6 @@ def _file_problem(path: Path, uid: int) -> str | None:
         return f"{path.name} is not a regular file"
     if info.st_uid != uid:
         return f"{path.name} is owned by uid {info.st_uid}"
-    if info.st_nlink > 1:
+    if info.st_nlink > 1 and path.name in IN_PLACE:
         return f"{path.name} has {info.st_nlink - 1} other hard link(s)"
     return None
