@@ -63,6 +63,8 @@ def timeout_message(state_dir: Path, what: str, timeout: float) -> str:
     status = read_status(state_dir)
     if status is None:
         hint = f"no readable {STATUS_FILE} in {state_dir}: is an engine running there? (foresight engine --state-dir {state_dir})"
+    elif status.engine.stopped_at:
+        hint = f"the engine stopped at {status.engine.stopped_at}; start it (foresight engine --state-dir {state_dir})"
     else:
         hint = f"last status is {status.age_s():.1f}s old (engine pid {status.engine.pid} on {status.engine.host})"
     return f"timeout: {what} not acknowledged within {timeout:g}s; {hint}. The intent stays in control.json and applies when the engine reads it."

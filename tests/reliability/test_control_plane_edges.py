@@ -124,3 +124,5 @@ def test_ctl_status_says_stopped_after_a_clean_stop(engine: EngineProcess) -> No
     assert "(the engine stopped at" in after.stdout
     raw = json.loads((engine.state_dir / "status.json").read_bytes())
     assert raw["engine"]["stopped_at"]
+    waited = ctl(engine.state_dir, "--timeout", "0.5", "pause")
+    assert waited.returncode == 3 and f"the engine stopped at {raw['engine']['stopped_at']}; start it" in waited.stderr
