@@ -30,10 +30,10 @@ from engine.market import Market
 from engine.params import revalidate
 from engine.process_guard import EngineLock, StopSignal
 from engine.reload_manager import ReloadManager
-from engine.slots import parse_window, slot_set
 from engine.slot_coverage import check_coverage
-from engine.state_dir import prepare_state_dir
+from engine.slots import parse_window, slot_set
 from engine.state import StateManager
+from engine.state_dir import prepare_state_dir
 from engine.status_report import LoopFigures, render_status
 from engine.trading import Trader
 

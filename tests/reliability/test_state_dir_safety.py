@@ -78,7 +78,7 @@ def test_a_state_directory_writable_by_others_is_refused_with_the_fix(tmp_path: 
     state_dir.mkdir()
     os.chmod(state_dir, 0o777)
     message = one_line(start(state_dir), 2)
-    assert f"writable by group or others (mode 777)" in message and f"chmod 700 {state_dir}" in message
+    assert "writable by group or others (mode 777)" in message and f"chmod 700 {state_dir}" in message
     assert not list(state_dir.iterdir())
 
 
