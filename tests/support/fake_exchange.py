@@ -20,8 +20,9 @@ from websockets.http11 import Request, Response
 
 
 class FakeBinance:
-    def __init__(self, every_s: float = 0.05) -> None:
+    def __init__(self, every_s: float = 0.05, repeat: int = 1) -> None:
         self.every_s = every_s
+        self.repeat = repeat  # trades per live symbol per tick
         self.prices: dict[str, float] = {}  # exchange symbol (btcusdt) -> price streamed
         self.live: set[str] = set()  # symbols whose trades stream now
         self.accepting = True
@@ -121,5 +122,25 @@ class FakeBinance:
     async def _pump(self) -> None:
         while True:
             for symbol in list(self.live):
-                await self._broadcast(self.trade(symbol, self.prices[symbol]))
+                for _ in range(self.repeat):
+                    await self._broadcast(self.trade(symbol, self.prices[symbol]))
             await asyncio.sleep(self.every_s)
+
+
+def main() -> None:
+    """`python -m tests.support.fake_exchange RATE`: stream the eight assets' USDT trades at about
+    RATE a second, print the URL, run until killed (the benchmarks' exchange, in its own process)."""
+    import sys
+
+    rate = float(sys.argv[1]) if len(sys.argv) > 1 else 500.0
+    symbols = ("btcusdt", "ethusdt", "solusdt", "xrpusdt", "dogeusdt", "bnbusdt", "adausdt", "avaxusdt")
+    repeat = 4
+    server = FakeBinance(every_s=len(symbols) * repeat / rate, repeat=repeat).start()
+    for i, symbol in enumerate(symbols):
+        server.stream(symbol, 100.0 + i)
+    print(server.url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
