@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from engine.contract import FeedAssetStatus, FeedStatus
+from engine.feed_health import FeedHealth
 from engine.market import Market
 
 
+_last: tuple[object, FeedStatus] | None = None
+
+
 def feed_status(market: Market) -> FeedStatus:
+    global _last
     health = market.health
     if health is None:
         return FeedStatus(kind=getattr(market.feed, "name", "sim"))
+    # A feed whose health never changes (the simulation) hands the same object every cycle:
+    # one model for it, not one per asset per cycle (512 of them at 1,024 slots).
+    if _last is not None and _last[0] is health:
+        return _last[1]
+    status = _build(health)
+    _last = (health, status)
+    return status
+
+
+def _build(health: FeedHealth) -> FeedStatus:
     return FeedStatus.model_construct(
         kind=health.kind,
         state=health.state,

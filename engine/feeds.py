@@ -12,13 +12,12 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from engine.feed_health import FeedHealth, always_connected
 from engine.replay_feed import ReplayError, ReplayFeed
 
-__all__ = ["PROFILES", "YEAR_S", "AssetProfile", "PriceFeed", "ReplayError", "ReplayFeed", "SimFeed", "make_feed", "profile"]
+__all__ = ["PROFILES", "YEAR_S", "AssetProfile", "PriceFeed", "ReplayError", "ReplayFeed", "SimFeed", "profile"]
 
 YEAR_S = 365 * 24 * 3600
 
@@ -76,6 +75,7 @@ class SimFeed:
         self._rng = random.Random(seed)
         self._prices = {a: profile(a).start_price for a in self.assets}
         self._t: float | None = None
+        self._health = always_connected(self.name, self.assets)  # the same every cycle
 
     def start_time(self) -> float | None:
         return None
@@ -97,7 +97,7 @@ class SimFeed:
         return {"prices": dict(self._prices), "t": self._t}
 
     def health(self, t: float) -> FeedHealth:
-        return always_connected(self.name, self.assets)
+        return self._health
 
     def restore(self, snapshot: dict[str, object], t: float) -> None:
         prices = snapshot.get("prices")
@@ -109,11 +109,3 @@ class SimFeed:
         self._t = t
         # A fresh stream per restart point keeps runs reproducible for a given seed.
         self._rng = random.Random(f"{self.seed}:{t:.3f}")
-
-
-def make_feed(spec: str, assets: Iterable[str], seed: int) -> PriceFeed:
-    if spec == "sim":
-        return SimFeed(assets, seed)
-    if spec.startswith("replay:"):
-        return ReplayFeed([Path(p) for p in spec.removeprefix("replay:").split(",") if p], assets)
-    raise ValueError(f"unknown feed {spec!r}: use sim, binance or replay:FILE.csv[,FILE.csv...]")
