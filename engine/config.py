@@ -50,5 +50,10 @@ class EngineConfig:
             raise ValueError("--feed-url is the live feed's: use it with --feed binance")
         if not 0.05 <= self.stale_after_s <= 3600:
             raise ValueError("--stale-after must be between 0.05 and 3600 seconds")
+        if not 0 <= self.first_price_wait_s <= 600:
+            raise ValueError("--first-price-wait must be between 0 and 600 seconds")
+        unknown = sorted({asset for asset, _ in self.symbols} - set(self.assets))
+        if unknown:
+            raise ValueError(f"--symbols names {', '.join(unknown)}, not among --assets ({','.join(self.assets)})")
         if not self.strategies_path.is_dir():
             raise ValueError(f"--strategies-path {self.strategies_path} is not a directory")

@@ -22,6 +22,7 @@ from engine.config import EngineConfig
 from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
 from engine.events import EventLog
+from engine.feed_events import FeedWatch
 from engine.feed_factory import feed_for, maker_for
 from engine.fileio import atomic_write_bytes, clean_temp_files, ensure_state_dir
 from engine.idle import BetweenCycles
@@ -54,6 +55,7 @@ class Engine:
         self.persist_error: str | None = None
         self.probation_ack_ids: list[str] = []
         self.deferred_commands: tuple[Command, ...] = ()  # left by a boundary for the next one
+        self.feed_watch = FeedWatch()
 
     # ------------------------------------------------------------------ start
 
@@ -162,6 +164,8 @@ class Engine:
         state.cycle += 1
         state.sim_time = self.market.next_time(state.sim_time, self.config.step_s)
         self.market.advance(state.sim_time)
+        for message in self.feed_watch.changes(self.market.health):
+            self.events.emit("feed", message)
         self.trader.ensure_slots()
         outcome = self.trader.evaluate(self.reloader.registry, self.params, self.may_enter)
         self.trader.resolve(self.params, outcome)

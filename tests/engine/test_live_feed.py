@@ -36,6 +36,10 @@ def slot(status: Status, slot_id: str):  # type: ignore[no-untyped-def]
     return next(s for s in status.slots if s.id == slot_id)
 
 
+def events(engine: EngineProcess) -> str:
+    return (engine.state_dir / "events.jsonl").read_text()
+
+
 def engine_on(state_dir: Path, url: str) -> EngineProcess:
     return EngineProcess(
         state_dir,
@@ -95,6 +99,7 @@ def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange:
         eth = slot(later, "ETH-3s")
         assert eth.position is None and eth.feed == "stale" and eth.window_start > since
         assert later.stats.resolved >= stale.stats.resolved + 2  # ETH's stale bet resolved too
+        assert "feed binance: ETH stale: no price for longer than the stale limit; no new entries" in events(engine)
 
         # ETH trades again: connected, and it bets again.
         exchange.stream("ethusdt", 3_390.0)
@@ -117,6 +122,7 @@ def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange:
             what="reconnected",
         )
         assert back.feed.assets["ETH"].state == "connected"
+        assert "feed binance: connection lost" in events(engine) and "connected: prices arriving again; entries allowed" in events(engine)
 
         # The exchange announces a shutdown: the feed reconnects at once.
         exchange.send_shutdown()
