@@ -200,7 +200,8 @@ class BinanceFeed:
             except TimeoutError:
                 self.last_error = f"no message for {self.silence_s:g}s: reconnecting"
             except Exception as exc:  # any failure of the network or the server: reconnect, never die
-                self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                where = urlsplit(self.url).netloc
+                self.last_error = f"connection to {where} failed ({type(exc).__name__}: {exc}); retrying"[:300]
             with self._lock:
                 if self._connected:
                     self.drops += 1
