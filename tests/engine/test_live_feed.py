@@ -113,11 +113,11 @@ def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange:
         exchange.accepting = False
         exchange.drop()
         down = engine.wait_for(lambda s: s.feed.state == "reconnecting", what="reconnecting")
-        assert down.feed.drops == 1 and down.feed.last_error
+        assert down.feed.drops >= 1 and down.feed.last_error
         exchange.accepting = True
         exchange.stream("btcusdt", 97_400.0)
         back = engine.wait_for(
-            lambda s: s.feed.state == "connected" and s.feed.connects == 2 and slot(s, "BTC-3s").price == 97_400.0,
+            lambda s: s.feed.state == "connected" and s.feed.connects > down.feed.connects and slot(s, "BTC-3s").price == 97_400.0,
             timeout=15,
             what="reconnected",
         )
@@ -126,7 +126,9 @@ def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange:
 
         # The exchange announces a shutdown: the feed reconnects at once.
         exchange.send_shutdown()
-        shut = engine.wait_for(lambda s: s.feed.connects == 3 and s.feed.state == "connected", timeout=15, what="reconnect after serverShutdown")
+        shut = engine.wait_for(
+            lambda s: s.feed.connects > back.feed.connects and s.feed.state == "connected", timeout=15, what="reconnect after serverShutdown"
+        )
         assert "serverShutdown" in (shut.feed.last_error or "")
         before = shut.stats
     finally:
