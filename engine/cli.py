@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from engine import ctl
+from engine import ctl, market_flags
 from engine.paths import resolve_state_dir, shipped_strategies_dir
 from engine.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
 
@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--speed", type=float, default=1.0, help="market seconds per wall second (simulation/replay)")
     eng.add_argument("--cycle-interval", type=float, default=1.0, help="wall seconds between cycles")
     eng.add_argument("--seed", type=int, default=0, help="seed of the simulated market")
-    eng.add_argument("--feed", default="sim", help="sim, or replay:FILE.csv (timestamp,asset,price)")
+    eng.add_argument("--feed", default="sim", help="sim, binance (live trades), or replay:FILE.csv[,FILE.csv...] (docs/market.md)")
+    market_flags.add_arguments(eng)
     eng.add_argument("--strategies-path", type=Path, default=shipped_strategies_dir(), help="directory of the strategy modules (the reload scope)")
     eng.add_argument("--assets", type=_csv, default=DEFAULT_ASSETS, help="comma-separated assets (default: the eight)")
     eng.add_argument("--windows", type=_csv, default=DEFAULT_WINDOWS, help="comma-separated window lengths (default: 5m,15m)")
@@ -89,6 +90,7 @@ def run_engine_command(args: argparse.Namespace) -> int:
         max_cycles=args.max_cycles,
         echo_events=not args.quiet,
         accept_loss=args.accept_loss,
+        **market_flags.config_fields(args),
     )
     from engine import startup_errors as codes
 

@@ -23,6 +23,17 @@ class EngineConfig:
     echo_events: bool = False
     probation_cycles: int = 3
     accept_loss: bool = False  # start from what can be proved when the journal is damaged (engine/state_damage.py)
+    # The market (docs/market.md): the live feed's options and the paper maker's parameters
+    # (None: the named maker's own).
+    feed_url: str | None = None
+    symbols: tuple[tuple[str, str], ...] = ()
+    stale_after_s: float = 10.0
+    first_price_wait_s: float = 10.0
+    maker: str = "fair"
+    spread: float | None = None
+    fee: float | None = None
+    lag_s: float | None = None
+    noise: float | None = None
 
     @property
     def step_s(self) -> float:
@@ -34,5 +45,16 @@ class EngineConfig:
             raise ValueError("--cycle-interval must be between 0.001 and 3600 seconds")
         if not 0 < self.speed <= 100_000:
             raise ValueError("--speed must be above 0 and at most 100000")
+        if self.feed == "binance" and self.speed != 1.0:
+            raise ValueError(f"--feed binance trades live prices in real time: drop --speed (got {self.speed:g}, must be 1)")
+        if self.feed_url is not None and self.feed != "binance":
+            raise ValueError("--feed-url is the live feed's: use it with --feed binance")
+        if not 0.05 <= self.stale_after_s <= 3600:
+            raise ValueError("--stale-after must be between 0.05 and 3600 seconds")
+        if not 0 <= self.first_price_wait_s <= 600:
+            raise ValueError("--first-price-wait must be between 0 and 600 seconds")
+        unknown = sorted({asset for asset, _ in self.symbols} - set(self.assets))
+        if unknown:
+            raise ValueError(f"--symbols names {', '.join(unknown)}, not among --assets ({','.join(self.assets)})")
         if not self.strategies_path.is_dir():
             raise ValueError(f"--strategies-path {self.strategies_path} is not a directory")

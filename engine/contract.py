@@ -34,6 +34,8 @@ CommandType = Literal["reload", "rollback", "check"]
 AckResult = Literal["applied", "rejected", "rolled_back"]
 SlotState = Literal["watching", "entered", "won", "lost", "cooldown"]
 Direction = Literal["up", "down"]
+# How an asset's prices arrive (docs/market.md): only a connected asset takes new entries.
+FeedState = Literal["connected", "reconnecting", "stale", "waiting"]
 
 COMMAND_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 SLOT_ID_PATTERN = r"^[A-Z0-9]{1,12}-[0-9]{1,4}[smh]$"
@@ -125,6 +127,7 @@ class EngineInfo(_Open):
     speed: float = 1.0
     sim_time: float = 0.0
     feed: str = "sim"
+    maker: str = Field(default="", description="the paper market maker quoting the shares, with its parameters")
     strategies_path: str = ""
     persist_ok: bool = True
     persist_error: str | None = None
@@ -229,6 +232,8 @@ class SlotStatus(_Open):
     last_result: Literal["won", "lost"] | None = None
     last_pnl: float | None = None
     error: str | None = None
+    feed: FeedState = Field(default="connected", description="how the asset's prices arrive; only connected takes entries")
+    price_age_s: float | None = Field(default=None, description="seconds since the asset's last price")
 
 
 class Stats(_Open):
@@ -240,6 +245,27 @@ class Stats(_Open):
     pnl: float = 0.0
     staked: float = 0.0
     pnl_history: list[float] = Field(default_factory=list, description="cumulative P&L after each recent resolution")
+
+
+class FeedAssetStatus(_Open):
+    state: FeedState = "connected"
+    price_age_s: float | None = None
+    symbol: str = ""
+
+
+class FeedStatus(_Open):
+    """Where the prices come from and how they arrive, per asset."""
+
+    kind: str = "sim"
+    state: FeedState = "connected"
+    url: str = ""
+    connects: int = 0
+    drops: int = 0
+    messages: int = 0
+    malformed: int = Field(default=0, description="messages that were not valid JSON or a valid trade, skipped")
+    unknown: int = Field(default=0, description="messages of a kind or symbol the feed does not use, skipped")
+    last_error: str | None = None
+    assets: dict[str, FeedAssetStatus] = Field(default_factory=dict)
 
 
 class Event(_Open):
@@ -271,6 +297,7 @@ class Status(_Open):
     )
     stats: Stats = Field(default_factory=Stats)
     events: list[Event] = Field(default_factory=list)
+    feed: FeedStatus = Field(default_factory=FeedStatus)
 
     @field_validator("schema_version")
     @classmethod

@@ -1,20 +1,23 @@
 """Price feeds: where the market's prices come from.
 
 A feed answers one question, "what does each asset cost at market time t?", for
-t that only moves forward. The simulated feed and the CSV replay are the two
-shipped; a live exchange feed implements the same `PriceFeed` protocol.
+t that only moves forward. The simulated feed here, the replay of recorded
+files (engine/replay_feed.py) and the live exchange feed (engine/binance_feed.py)
+implement the same `PriceFeed` protocol; engine/feed_factory.py picks one.
 """
 
 from __future__ import annotations
 
-import bisect
-import csv
 import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
+
+from engine.feed_health import FeedHealth, always_connected
+from engine.replay_feed import ReplayError, ReplayFeed
+
+__all__ = ["PROFILES", "YEAR_S", "AssetProfile", "PriceFeed", "ReplayError", "ReplayFeed", "SimFeed", "profile"]
 
 YEAR_S = 365 * 24 * 3600
 
@@ -57,6 +60,9 @@ class PriceFeed(Protocol):
 
     def restore(self, snapshot: dict[str, object], t: float) -> None: ...
 
+    def health(self, t: float) -> FeedHealth:
+        """How each asset's prices are arriving at market time `t` (engine/feed_health.py)."""
+
 
 class SimFeed:
     """Driftless geometric Brownian motion per asset, seeded and reproducible."""
@@ -69,6 +75,7 @@ class SimFeed:
         self._rng = random.Random(seed)
         self._prices = {a: profile(a).start_price for a in self.assets}
         self._t: float | None = None
+        self._health = always_connected(self.name, self.assets)  # the same every cycle
 
     def start_time(self) -> float | None:
         return None
@@ -89,6 +96,9 @@ class SimFeed:
     def snapshot(self) -> dict[str, object]:
         return {"prices": dict(self._prices), "t": self._t}
 
+    def health(self, t: float) -> FeedHealth:
+        return self._health
+
     def restore(self, snapshot: dict[str, object], t: float) -> None:
         prices = snapshot.get("prices")
         if isinstance(prices, dict):
@@ -99,73 +109,3 @@ class SimFeed:
         self._t = t
         # A fresh stream per restart point keeps runs reproducible for a given seed.
         self._rng = random.Random(f"{self.seed}:{t:.3f}")
-
-
-class ReplayError(ValueError):
-    pass
-
-
-class ReplayFeed:
-    """Recorded prices from a CSV of `timestamp,asset,price` rows (timestamp in epoch seconds)."""
-
-    name = "replay"
-
-    def __init__(self, path: Path, assets: Iterable[str]) -> None:
-        self.path = path
-        self.assets = tuple(assets)
-        self._times: dict[str, list[float]] = {a: [] for a in self.assets}
-        self._values: dict[str, list[float]] = {a: [] for a in self.assets}
-        self._load()
-
-    def _load(self) -> None:
-        try:
-            handle = self.path.open(newline="")
-        except OSError as exc:
-            raise ReplayError(f"cannot open replay file {self.path}: {exc.strerror}") from exc
-        rows: dict[str, list[tuple[float, float]]] = {a: [] for a in self.assets}
-        with handle:
-            for number, row in enumerate(csv.reader(handle), start=1):
-                if not row or row[0].strip().lower() in ("timestamp", "ts", "time"):
-                    continue
-                if len(row) < 3:
-                    raise ReplayError(f"{self.path}:{number}: expected timestamp,asset,price")
-                try:
-                    ts, asset, price = float(row[0]), row[1].strip().upper(), float(row[2])
-                except ValueError as exc:
-                    raise ReplayError(f"{self.path}:{number}: {exc}") from exc
-                if asset in rows and price > 0:
-                    rows[asset].append((ts, price))
-        missing = [a for a, series in rows.items() if not series]
-        if missing:
-            raise ReplayError(f"{self.path}: no prices for {', '.join(missing)}")
-        for asset, series in rows.items():
-            series.sort()
-            self._times[asset] = [ts for ts, _ in series]
-            self._values[asset] = [p for _, p in series]
-
-    def start_time(self) -> float | None:
-        return min(times[0] for times in self._times.values())
-
-    def end_time(self) -> float:
-        return max(times[-1] for times in self._times.values())
-
-    def prices_at(self, t: float) -> dict[str, float]:
-        out = {}
-        for asset in self.assets:
-            index = bisect.bisect_right(self._times[asset], t) - 1
-            out[asset] = self._values[asset][max(index, 0)]
-        return out
-
-    def snapshot(self) -> dict[str, object]:
-        return {}
-
-    def restore(self, snapshot: dict[str, object], t: float) -> None:
-        return None
-
-
-def make_feed(spec: str, assets: Iterable[str], seed: int) -> PriceFeed:
-    if spec == "sim":
-        return SimFeed(assets, seed)
-    if spec.startswith("replay:"):
-        return ReplayFeed(Path(spec.removeprefix("replay:")), assets)
-    raise ValueError(f"unknown feed {spec!r}: use sim or replay:FILE.csv")

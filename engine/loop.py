@@ -23,9 +23,11 @@ from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc
 from engine.control_intake import ControlIntake, Intake
 from engine.disk_trouble import DiskTrouble
 from engine.events import EventLog
-from engine.feeds import make_feed
+from engine.feed_events import FeedWatch
+from engine.feed_factory import feed_for, maker_for
 from engine.fileio import atomic_write_bytes, clean_temp_files
 from engine.idle import BetweenCycles
+from engine.makers import describe as describe_maker
 from engine.market import Market
 from engine.params import revalidate
 from engine.process_guard import EngineLock, StopSignal
@@ -58,6 +60,7 @@ class Engine:
         self.probation_ack_ids: list[str] = []
         self.stopped_at: str | None = None  # set for the last status.json, after a clean stop
         self.deferred_commands: tuple[Command, ...] = ()  # left by a boundary for the next one
+        self.feed_watch = FeedWatch()
 
     # ------------------------------------------------------------------ start
 
@@ -72,8 +75,10 @@ class Engine:
         state = self.manager.state
         check_coverage(state, (spec.id for spec in self.specs))
         assets = tuple(dict.fromkeys(spec.asset for spec in self.specs))
-        feed = make_feed(self.config.feed, assets, self.config.seed)
-        self.market = Market(feed, assets, (parse_window(w) for w in self.config.windows), self.config.step_s, self.config.seed)
+        feed = feed_for(self.config, assets)
+        self.market = Market(
+            feed, assets, (parse_window(w) for w in self.config.windows), self.config.step_s, self.config.seed, maker_for(self.config)
+        )
         if self.manager.resumed:
             self.market.restore(state.market, state.sim_time)
         else:
@@ -82,6 +87,8 @@ class Engine:
             self.market.start(start)
         self.trader = Trader(self.specs, self.manager, self.market)
         self.trader.ensure_slots()
+        for note in self.market.health.notes if self.market.health else ():
+            self.warn(note)  # e.g. the gaps of a recording
         self.intake = ControlIntake(self.dir, frozenset(spec.id for spec in self.specs), applied_digest=state.applied_digest)
         self.between = BetweenCycles(
             self.intake, self.reloader, self.stop, lambda: self.manager.state.last_generation, self.manager.is_handled
@@ -165,8 +172,10 @@ class Engine:
         rejected = state.rejected_generation
         self.apply(intake)
         state.cycle += 1
-        state.sim_time = round(state.sim_time + self.config.step_s, 6)
+        state.sim_time = self.market.next_time(state.sim_time, self.config.step_s)
         self.market.advance(state.sim_time)
+        for message in self.feed_watch.changes(self.market.health):
+            self.events.emit("feed", message)
         self.trader.ensure_slots()
         outcome = self.trader.evaluate(self.reloader.registry, self.params, self.may_enter)
         self.trader.resolve(self.params, outcome)
@@ -252,6 +261,7 @@ class Engine:
             speed=self.config.speed,
             sim_time=state.sim_time,
             feed=self.config.feed,
+            maker=describe_maker(self.market.maker),
             strategies_path=str(self.config.strategies_path),
             persist_ok=self.persist_error is None and self.events.write_error is None,
             persist_error=self.persist_error or self.events.write_error,

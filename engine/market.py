@@ -5,15 +5,22 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
+import time
 from collections.abc import Iterable
 
-from engine.feeds import PriceFeed, profile
-from engine.quotes import LAG_S, Quote, quote
+from engine.feed_health import NEVER, AssetHealth, FeedHealth
+from engine.feeds import YEAR_S, PriceFeed, profile
+from engine.makers import FAIR
+from engine.quotes import Quote, QuoteModel, quote
 from engine.state import HISTORY_POINTS, MarketRecord
 
 MAX_BOUNDARIES_PER_STEP = 64
 SPARK_POINTS = 40  # recent prices status.json shows per asset (price_history: the TUI's sparklines)
 SPARK_DIGITS = 6  # significant digits of those: what a sparkline or `:g` can show
+# Returns a measured volatility needs; below, the asset's profile volatility stands in.
+MIN_VOL_RETURNS = 30
+RESUM_EVERY = 1000  # cycles between exact sums of squares, so rounding never drifts
+MIN_ANNUAL_VOL = 0.05  # a floor: a flat stretch (a stale feed repeating its price) must not quote certainty
 
 
 def display_round(price: float) -> float:
@@ -33,8 +40,17 @@ def _log_return(before: float, after: float) -> float:
 
 
 class Market:
-    def __init__(self, feed: PriceFeed, assets: Iterable[str], window_lengths: Iterable[int], step_s: float, seed: int) -> None:
+    def __init__(
+        self,
+        feed: PriceFeed,
+        assets: Iterable[str],
+        window_lengths: Iterable[int],
+        step_s: float,
+        seed: int,
+        maker: QuoteModel = FAIR,
+    ) -> None:
         self.feed = feed
+        self.maker = maker
         self.assets = tuple(assets)
         self.window_lengths = tuple(sorted(set(window_lengths)))
         self.step_s = step_s
@@ -54,6 +70,15 @@ class Market:
         # Per asset, for the prices of now: (lagged price, annual volatility), which every
         # window of the asset quotes from (filled on demand, emptied when the prices move).
         self._quote_inputs: dict[str, tuple[float, float]] = {}
+        # How each asset's prices arrive (feed_health.py), read once a cycle, and from when
+        # each asset that may take entries now had real prices (absent: it may not).
+        self.health: FeedHealth | None = None
+        self.live_since: dict[str, float] = {a: NEVER for a in self.assets}
+        self._live_clock = bool(getattr(feed, "live", False))
+        # Per asset, (finite returns, their sum of squares) over `returns`, kept as returns
+        # come and go (the fair maker's measured volatility), summed afresh now and then.
+        self._squares: dict[str, tuple[int, float]] = {}
+        self._appends = 0
 
     # ------------------------------------------------------------ persistence
 
@@ -66,9 +91,11 @@ class Market:
                 self.spark[asset].extend(display_round(p) for p in points[-SPARK_POINTS:])
                 history = self.history[asset]
                 self.returns[asset].extend(_log_return(a, b) for a, b in zip(history, list(history)[1:]))
+                self._sum_squares(asset)
         self.boundaries = {float(t): dict(p) for t, p in record.boundary_prices.items()}
         self.prices = self.feed.prices_at(now)
         self._quote_inputs.clear()
+        self._read_health()
 
     def record(self) -> MarketRecord:
         # Built without validation: these are the market's own floats, and validating every
@@ -86,6 +113,13 @@ class Market:
         self.prices = self.feed.prices_at(now)
         self._record_boundaries_at(now)
         self._append_history()
+        self._read_health()
+
+    def next_time(self, now: float, step_s: float) -> float:
+        """The market time of the next cycle: one step on, or the wall clock for a live feed."""
+        if self._live_clock:
+            return max(now, round(time.time(), 3))
+        return round(now + step_s, 6)
 
     def journal_entry(self) -> tuple[dict[str, float], dict[str, object]]:
         """What a cycle without a boundary added to `record()`: each asset's new history
@@ -102,6 +136,27 @@ class Market:
         self._append_history()
         self._prune()
         self._quote_rng.seed(f"{self.seed}:{to:.3f}")
+        self._read_health()
+
+    def _read_health(self) -> None:
+        read = getattr(self.feed, "health", None)
+        if read is None:  # a feed that says nothing of its health is taken as always connected
+            return
+        self.health = health = read(self.now)
+        self.live_since = {
+            asset: h.live_since if h.live_since is not None else NEVER
+            for asset, h in health.assets.items()
+            if h.state == "connected"
+        }
+
+    def asset_health(self, asset: str) -> AssetHealth | None:
+        return self.health.assets.get(asset) if self.health is not None else None
+
+    def may_enter(self, asset: str, window_start: float) -> bool:
+        """Whether a window of `asset` that opened at `window_start` may take a new entry: only
+        while its prices are connected, and only if its open price was a real one."""
+        since = self.live_since.get(asset)
+        return since is not None and window_start >= since
 
     def _edges_between(self, start: float, end: float) -> list[float]:
         edges: set[float] = set()
@@ -119,10 +174,25 @@ class Market:
 
     def _append_history(self) -> None:
         self._quote_inputs.clear()
+        self._appends += 1
+        afresh = self._appends % RESUM_EVERY == 0
+        squares = self._squares
         for asset, price in self.prices.items():
             history = self.history[asset]
             if history:
-                self.returns[asset].append(_log_return(history[-1], price))
+                returns = self.returns[asset]
+                r = _log_return(history[-1], price)
+                count, total = squares.get(asset, (0, 0.0))
+                if len(returns) == returns.maxlen:
+                    old = returns[0]
+                    if old == old:
+                        count, total = count - 1, total - old * old
+                returns.append(r)
+                if r == r:
+                    count, total = count + 1, total + r * r
+                squares[asset] = (count, total)
+                if afresh:
+                    self._sum_squares(asset)
             history.append(price)
             self.spark[asset].append(display_round(price))
 
@@ -140,12 +210,29 @@ class Market:
         return self.boundaries.get(t, self.prices).get(asset, self.prices[asset])
 
     def lagged_price(self, asset: str) -> float:
+        """The price the maker quotes from: the newest, or the one `maker.lag_s` old."""
         history = self.history[asset]
-        back = max(1, round(LAG_S / self.step_s)) if self.step_s > 0 else 1
+        lag = self.maker.lag_s
+        if lag <= 0:
+            return history[-1]
+        back = max(1, round(lag / self.step_s)) if self.step_s > 0 else 1
         return history[-1 - back] if len(history) > back else history[0]
+
+    def measured_vol(self, asset: str) -> float:
+        """The asset's annualised volatility over its recent returns (the profile's until there
+        are enough of them)."""
+        count, squares = self._squares.get(asset, (0, 0.0))
+        if count < MIN_VOL_RETURNS or self.step_s <= 0:
+            return profile(asset).annual_vol
+        return max(math.sqrt(max(squares, 0.0) / count * YEAR_S / self.step_s), MIN_ANNUAL_VOL)
+
+    def _sum_squares(self, asset: str) -> None:
+        finite = [r for r in self.returns[asset] if r == r]  # NaN != NaN: returns no logarithm took
+        self._squares[asset] = (len(finite), math.fsum(r * r for r in finite))
 
     def quote(self, asset: str, open_price: float, window_end: float) -> Quote:
         inputs = self._quote_inputs.get(asset)
         if inputs is None:
-            inputs = self._quote_inputs[asset] = (self.lagged_price(asset), profile(asset).annual_vol)
-        return quote(open_price, inputs[0], window_end - self.now, inputs[1], self._quote_rng)
+            vol = self.measured_vol(asset) if self.maker.measured_vol else profile(asset).annual_vol
+            inputs = self._quote_inputs[asset] = (self.lagged_price(asset), vol)
+        return quote(open_price, inputs[0], window_end - self.now, inputs[1], self._quote_rng, self.maker)

@@ -23,6 +23,7 @@ from engine.contract import (
     ControlStatus,
     EngineInfo,
     Event,
+    FeedState,
     ParamsStatus,
     Position,
     SlotState,
@@ -30,6 +31,7 @@ from engine.contract import (
     Status,
     utc_now_iso,
 )
+from engine.feed_report import feed_status
 from engine.fileio import model_json, with_member
 from engine.market import SPARK_POINTS
 from engine.slots import window_label
@@ -68,6 +70,8 @@ class SlotRow(TypedDict):
     last_result: Literal["won", "lost"] | None
     last_pnl: float | None
     error: str | None
+    feed: FeedState
+    price_age_s: float | None
 
 
 _ROWS = TypeAdapter(list[SlotRow])
@@ -81,6 +85,7 @@ def slot_rows(trader: Trader, paused_slots: set[str]) -> list[SlotRow]:
     labels: dict[int, str] = {}
     records = trader.manager.state.slots
     rows: list[SlotRow] = []
+    health = market.health.assets if market.health is not None else {}
     for spec, slot_id in zip(trader.specs, trader.slot_ids):
         slot = records[slot_id]
         asset = slot.asset
@@ -90,6 +95,7 @@ def slot_rows(trader: Trader, paused_slots: set[str]) -> list[SlotRow]:
         signal = slot.signal
         position = slot.position
         cooldown = slot.cooldown_until
+        feed = health.get(asset)
         rows.append(
             {
                 "id": slot.id,
@@ -111,6 +117,8 @@ def slot_rows(trader: Trader, paused_slots: set[str]) -> list[SlotRow]:
                 "last_result": slot.last_result,
                 "last_pnl": slot.last_pnl,
                 "error": slot.error,
+                "feed": feed.state if feed is not None else "connected",
+                "price_age_s": feed.age_s if feed is not None else None,
             }
         )
     return rows
@@ -168,7 +176,7 @@ def render_status(
     )
     # model_copy takes the sparklines as they are: validating them again (0.35 ms at 512 assets)
     # would only check that the market's floats are floats.
-    status = status.model_copy(update={"price_history": price_history(trader)})
+    status = status.model_copy(update={"price_history": price_history(trader), "feed": feed_status(trader.market)})
     # The slots go last, joined to the object the rest serialised to (a JSON object's key
     # order means nothing to its readers).
     head = model_json(status, by_alias=True, exclude={"slots"})

@@ -154,6 +154,7 @@ class Trader:
                 and open_positions < max_open
                 and not in_cooldown
                 and may_enter(slot_id)
+                and market.may_enter(asset, slot.window_start)  # fresh prices, a real open price
             ):
                 odds = q.up_ask if decision.direction == "up" else q.down_ask
                 slot.position = Position(

@@ -8,6 +8,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
+from engine.contract import Status
 from foresight_tui import formatting as fmt
 from foresight_tui.data_source import EngineState, View
 
@@ -30,7 +31,19 @@ def engine_line(view: View) -> str:
         f"{said}pid {e.pid}@{e.host}  up {fmt.duration(view.uptime_s)}  "
         f"cycle {e.cycle} · {e.last_cycle_ms:.0f}ms of {e.cycle_interval_s * 1000:.0f}ms  "
         f"heartbeat {fmt.age(view.age_s)}"
-    )
+    ) + market_note(status)
+
+
+def market_note(status: Status) -> str:
+    """Which maker quotes, and any asset whose prices are not arriving (it takes no entries)."""
+    e = status.engine
+    note = f"  maker {e.maker.split(' ')[0]}" if e.maker else ""
+    feed = status.feed
+    troubled = [(a, h) for a, h in feed.assets.items() if h.state != "connected"]
+    if feed.state != "connected" or troubled:
+        named = ", ".join(f"{a} {h.state}" for a, h in troubled[:4]) + (" …" if len(troubled) > 4 else "")
+        note += f"  ⚠ feed {feed.kind} {feed.state}" + (f": {named}" if named else "")
+    return note
 
 
 def code_line(view: View, changed_on_disk: int) -> str:

@@ -38,7 +38,11 @@ class TimeBar(PlainLines):
 def price_line(slot: SlotStatus) -> str:
     change = fmt.percent_change(slot.open_price, slot.price)
     arrow = "▲" if change > 0 else "▼" if change < 0 else "·"
-    return f"{fmt.price(slot.price)}  {arrow} {change:+.2f}%"
+    line = f"{fmt.price(slot.price)}  {arrow} {change:+.2f}%"
+    if slot.feed != "connected":
+        # The price may be old and the slot takes no new entries: say so where the price is.
+        line += f"  ⚠ {slot.feed} {fmt.age(slot.price_age_s)}" if slot.price_age_s is not None else f"  ⚠ {slot.feed}"
+    return line
 
 
 def signal_line(slot: SlotStatus) -> str:

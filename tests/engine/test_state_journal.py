@@ -18,7 +18,9 @@ STRATEGIES = Path(__file__).resolve().parents[2] / "strategies"
 
 
 def engine_on(state_dir: Path) -> Engine:
-    config = EngineConfig(state_dir=state_dir, speed=1.0, cycle_interval_s=1.0, seed=3, strategies_path=STRATEGIES)
+    # The slow (lagged) maker: the shipped strategy finds its edge against it and bets within a
+    # few hundred cycles, which the tests of open positions need; the fair maker leaves it none.
+    config = EngineConfig(state_dir=state_dir, speed=1.0, cycle_interval_s=1.0, seed=3, strategies_path=STRATEGIES, maker="slow")
     engine = Engine(config)
     engine.open()
     return engine

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.feeds import SimFeed
 from engine.market import Market
+from engine.quotes import SLOW
 from engine.reload_manager import ReloadManager
 from engine.slots import SlotSpec
 from engine.state import StateManager
@@ -26,7 +27,9 @@ def loaded(directory: Path, **kwargs: Any) -> ReloadManager:
 
 
 def trader(step_s: float = 2.5) -> Trader:
-    market = Market(SimFeed(ASSETS, seed=4), ASSETS, (300, 900), step_s=step_s, seed=4)
+    # The slow (lagged) maker: against it the shipped strategy bets within these 400 cycles, so
+    # entries and resolutions are compared too; the fair maker leaves it no edge to bet on.
+    market = Market(SimFeed(ASSETS, seed=4), ASSETS, (300, 900), step_s=step_s, seed=4, maker=SLOW)
     market.start(0.0)
     return Trader(SPECS, StateManager(Path("/nonexistent/state.json")), market)
 

@@ -79,7 +79,9 @@ def traded_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     strategies = _copy_strategies(base / "strategies")
     state_dir = base / "state"
     for _ in range(5):
-        proc = EngineProcess(state_dir, "--strategies-path", str(strategies)).start()
+        # The slow (lagged) maker: against it the shipped strategy bets within seconds; the
+        # fair maker leaves it no edge, so no positions to carry through the reloads.
+        proc = EngineProcess(state_dir, "--strategies-path", str(strategies), "--maker", "slow").start()
         try:
             proc.wait_for(
                 lambda s: s.stats.resolved >= 3 and s.stats.open_positions >= 2, timeout=60, what="trading"

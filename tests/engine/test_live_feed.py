@@ -1,0 +1,145 @@
+"""The live feed against a local server speaking Binance's combined-stream trade format.
+
+One engine subprocess (live: market time is the wall clock) on two assets and
+3-second windows, with a fixture strategy that bets "up" whenever it may, so
+its bets show which slots the engine lets enter. The steps share it: prices
+follow the stream; malformed and unknown messages are counted and skipped; a
+silent asset turns stale and takes no entries while its bet still resolves; a
+dropped connection shows as reconnecting and comes back; a serverShutdown
+event reconnects; a restart resumes on live prices with the state intact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.contract import Status
+from tests.support.engine_proc import EngineProcess
+from tests.support.fake_exchange import FakeBinance
+
+ALWAYS_ENTER = Path(__file__).parent / "fixtures" / "always_enter"
+LIVE = ("--cycle-interval", "0.05")  # speed 1: a live feed trades in real time
+
+
+@pytest.fixture
+def exchange() -> Iterator[FakeBinance]:
+    server = FakeBinance().start()
+    yield server
+    server.stop()
+
+
+def slot(status: Status, slot_id: str):  # type: ignore[no-untyped-def]
+    return next(s for s in status.slots if s.id == slot_id)
+
+
+def events(engine: EngineProcess) -> str:
+    return (engine.state_dir / "events.jsonl").read_text()
+
+
+def engine_on(state_dir: Path, url: str) -> EngineProcess:
+    return EngineProcess(
+        state_dir,
+        "--feed", "binance", "--feed-url", url, "--assets", "BTC,ETH", "--windows", "3s",
+        "--stale-after", "0.5", "--first-price-wait", "5", "--strategies-path", str(ALWAYS_ENTER),
+        fast=LIVE,
+    )  # fmt: skip
+
+
+def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange: FakeBinance) -> None:
+    exchange.stream("btcusdt", 97_001.5)
+    exchange.stream("ethusdt", 3_401.25)
+    engine = engine_on(tmp_path / "state", exchange.url).start()
+    try:
+        # Prices follow the stream, on one combined-stream connection for both assets.
+        status = engine.wait_for(
+            lambda s: slot(s, "BTC-3s").price == 97_001.5 and slot(s, "ETH-3s").price == 3_401.25, what="first prices"
+        )
+        assert exchange.paths == ["/stream?streams=btcusdt@trade/ethusdt@trade"]
+        assert status.engine.feed == "binance" and status.engine.maker.startswith("fair")
+        exchange.stream("btcusdt", 97_250.0)
+        status = engine.wait_for(lambda s: slot(s, "BTC-3s").price == 97_250.0, what="a new BTC price")
+        assert status.feed.state == "connected" and status.feed.assets["BTC"].state == "connected"
+        assert status.feed.assets["BTC"].price_age_s is not None and status.feed.assets["BTC"].symbol == "btcusdt"
+
+        # Both assets bet once their first full window opens on a live price.
+        engine.wait_for(lambda s: all(x.position is not None for x in s.slots), timeout=15, what="bets on both assets")
+
+        # Malformed and unknown messages are counted and skipped; the feed keeps going.
+        for text in (
+            "not json",
+            json.dumps([1, 2]),
+            json.dumps({"stream": "btcusdt@trade", "data": {"e": "trade", "s": "BTCUSDT", "p": "abc"}}),
+            json.dumps({"stream": "btcusdt@kline_1m", "data": {"e": "kline", "s": "BTCUSDT"}}),
+            exchange.trade("dogeusdt", 0.4),
+        ):
+            exchange.send(text)
+        exchange.stream("btcusdt", 97_300.0)
+        status = engine.wait_for(
+            lambda s: s.feed.malformed >= 3 and s.feed.unknown >= 2 and slot(s, "BTC-3s").price == 97_300.0,
+            what="bad messages counted, prices still flowing",
+        )
+        assert status.feed.connects == 1 and status.feed.drops == 0 and slot(status, "BTC-3s").price != 0.4
+
+        # Silence: ETH turns stale, on its card too; its open bet resolves at its window end on
+        # the last good price, and no new ETH bet opens while BTC keeps betting window after window.
+        exchange.silence("ethusdt")
+        stale = engine.wait_for(lambda s: s.feed.assets["ETH"].state == "stale", what="ETH stale")
+        assert slot(stale, "ETH-3s").feed == "stale" and stale.feed.state == "stale"
+        assert slot(stale, "BTC-3s").feed == "connected"
+        since = stale.engine.sim_time
+        later = engine.wait_for(
+            lambda s: (b := slot(s, "BTC-3s")).position is not None and b.position.entered_at > since + 3.5,
+            timeout=15,
+            what="BTC bets in a window that opened after ETH went silent",
+        )
+        eth = slot(later, "ETH-3s")
+        assert eth.position is None and eth.feed == "stale" and eth.window_start > since
+        assert later.stats.resolved >= stale.stats.resolved + 2  # ETH's stale bet resolved too
+        assert "feed binance: ETH stale: no price for longer than the stale limit; no new entries" in events(engine)
+
+        # ETH trades again: connected, and it bets again.
+        exchange.stream("ethusdt", 3_390.0)
+        engine.wait_for(
+            lambda s: slot(s, "ETH-3s").feed == "connected" and slot(s, "ETH-3s").position is not None,
+            timeout=10,
+            what="ETH back and betting",
+        )
+
+        # A dropped connection: reconnecting while the server refuses, connected once it accepts.
+        exchange.accepting = False
+        exchange.drop()
+        down = engine.wait_for(lambda s: s.feed.state == "reconnecting", what="reconnecting")
+        assert down.feed.drops >= 1 and down.feed.last_error
+        exchange.accepting = True
+        exchange.stream("btcusdt", 97_400.0)
+        back = engine.wait_for(
+            lambda s: s.feed.state == "connected" and s.feed.connects > down.feed.connects and slot(s, "BTC-3s").price == 97_400.0,
+            timeout=15,
+            what="reconnected",
+        )
+        assert back.feed.assets["ETH"].state == "connected"
+        assert "feed binance: connection lost" in events(engine) and "connected: prices arriving again; entries allowed" in events(engine)
+
+        # The exchange announces a shutdown: the feed reconnects at once.
+        exchange.send_shutdown()
+        shut = engine.wait_for(
+            lambda s: s.feed.connects > back.feed.connects and s.feed.state == "connected", timeout=15, what="reconnect after serverShutdown"
+        )
+        assert "serverShutdown" in (shut.feed.last_error or "")
+        before = shut.stats
+    finally:
+        assert engine.stop() == 0
+
+    # A restart resumes on live prices with the trading state intact.
+    exchange.stream("btcusdt", 97_500.0)
+    again = engine_on(tmp_path / "state", exchange.url).start()
+    try:
+        resumed = again.wait_for(lambda s: slot(s, "BTC-3s").price == 97_500.0 and s.feed.state == "connected", what="live prices after restart")
+        assert resumed.stats.resolved >= before.resolved and resumed.engine.cycle > shut.engine.cycle
+        assert resumed.engine.boot_id != shut.engine.boot_id
+    finally:
+        assert again.stop() == 0

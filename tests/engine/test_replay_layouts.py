@@ -1,0 +1,130 @@
+"""Replays of recorded prices in the layouts people have them, from small files the tests write."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from engine.feeds import ReplayError, ReplayFeed
+from tests.support.engine_proc import ROOT, EngineProcess
+
+T0 = 1_798_761_600  # 2027-01-01 00:00:00 UTC, a multiple of 15 minutes
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ohlcv(path: Path, stamp, closes: list[float], step: int = 60, skip: range = range(0)) -> Path:  # type: ignore[no-untyped-def]
+    lines = ["timestamp,open,high,low,close,volume"]
+    lines += [f"{stamp(T0 + i * step)},{c},{c * 1.001},{c * 0.999},{c},12.5" for i, c in enumerate(closes) if i not in skip]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_ohlcv_with_iso_epoch_seconds_or_milliseconds_gives_each_close_at_its_bar_end(tmp_path: Path) -> None:
+    closes = [100.0, 101.0, 102.0, 103.0]
+    for stamp in (iso, lambda t: str(t), lambda t: str(t * 1000)):
+        feed = ReplayFeed(ohlcv(tmp_path / "BTC.csv", stamp, closes), ["BTC"])
+        assert feed.layouts[tmp_path / "BTC.csv"] == "ohlcv"
+        # The close of the bar that opens at T0 is the price at T0 + 60, never before.
+        assert feed.start_time() == T0 + 60
+        assert feed.prices_at(T0 + 60) == {"BTC": 100.0}
+        assert feed.prices_at(T0 + 179) == {"BTC": 101.0}
+        assert feed.prices_at(T0 + 10_000) == {"BTC": 103.0}
+        assert feed.gaps == {"BTC": []}
+
+
+def test_binance_kline_exports_in_milliseconds_or_microseconds(tmp_path: Path) -> None:
+    for scale in (1000, 1_000_000):
+        path = tmp_path / "ETHUSDT-1m-2027-01.csv"
+        rows = []
+        for i, close in enumerate([3400.0, 3410.5, 3399.0]):
+            start = (T0 + 60 * i) * scale
+            rows.append(f"{start},3400.0,3420.0,3390.0,{close},812.3,{start + 60 * scale - 1},2761000.1,1500,400.1,1360000.2,0")
+        path.write_text("\n".join(rows) + "\n")
+        feed = ReplayFeed(path, ["BTC", "ETH"][1:])  # the asset from the file's name
+        assert feed.layouts[path] == "binance-kline"
+        assert feed.prices_at(T0 + 125) == {"ETH": 3410.5}
+
+
+def test_several_files_give_several_assets_and_the_project_layout_still_reads(tmp_path: Path) -> None:
+    btc = ohlcv(tmp_path / "btcusdt_1m.csv", str, [100.0, 101.0, 102.0])
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(f"timestamp,asset,price\n{iso(T0)},ETH,10\n{iso(T0 + 90)},ETH,11\n{T0 + 30},SOL,200\n")
+    feed = ReplayFeed([btc, mixed], ["BTC", "ETH", "SOL"])
+    assert feed.prices_at(T0 + 100) == {"BTC": 100.0, "ETH": 11.0, "SOL": 200.0}
+    with pytest.raises(ReplayError, match=r"no prices for ETH, SOL: add a file for each, or name the assets it has with --assets"):
+        ReplayFeed([btc], ["BTC", "ETH", "SOL"])
+    with pytest.raises(ReplayError, match=r"neither its name nor --assets says which"):
+        ReplayFeed([ohlcv(tmp_path / "prices.csv", str, [1.0, 2.0])], ["BTC", "ETH"])
+
+
+def test_a_gap_is_reported_and_makes_the_asset_stale_across_it_without_interpolating(tmp_path: Path) -> None:
+    # One-minute bars with bars 10 to 39 missing: a 31-minute hole.
+    closes = [100.0 + i for i in range(60)]
+    feed = ReplayFeed(ohlcv(tmp_path / "BTC.csv", iso, closes, skip=range(10, 40)), ["BTC"])
+    assert feed.gaps["BTC"] == [(T0 + 10 * 60, T0 + 41 * 60)]
+    (note,) = feed.gap_notes()
+    assert "replay BTC: 1 gap" in note and "31.0m from 2027-01-01 00:10:00 UTC" in note and "not interpolated" in note
+    inside = T0 + 25 * 60
+    assert feed.prices_at(inside) == {"BTC": 109.0}  # the last recorded close holds, nothing made up
+    assert feed.health(inside).assets["BTC"].state == "stale"
+    assert feed.health(T0 + 5 * 60).assets["BTC"].state == "connected"
+    assert feed.health(T0 + 45 * 60).assets["BTC"].state == "connected"
+    assert feed.health(T0 + 3 * 3600).assets["BTC"].state == "stale"  # the recording ended
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "why"),
+    [
+        ("timestamp,open,high,low,close,volume\n{t},1,1,1,1,1\n{t2},1,1,1,abc,1\n", ":3:", "close 'abc' is not a number"),
+        ("timestamp,open,high,low,close,volume\n{t},1,1,1,1,1\nyesterday,1,1,1,1,1\n", ":3:", "timestamp 'yesterday' is neither ISO 8601"),
+        ("timestamp,open,high,low,close,volume\n{t},1,1,1,-4,1\n", ":2:", "close '-4' is not a positive price"),
+        ("timestamp,open,high,low,close,volume\n{t},1,1\n", ":2:", "expected at least 5 columns, got 3"),
+        ("when,bid,ask\n{t},1,2\n", ":1:", "names no time column"),
+        ("\n\ntime,price,size\n{t},1,2\n", ":3:", "is no layout replay reads"),
+        ("{t},1.5\n", ":1:", "rows without a header must be"),
+    ],
+)
+def test_a_file_that_cannot_be_read_says_which_line_and_why(tmp_path: Path, text: str, where: str, why: str) -> None:
+    path = tmp_path / "BTC.csv"
+    path.write_text(text.format(t=T0, t2=T0 + 60))
+    with pytest.raises(ReplayError) as error:
+        ReplayFeed(path, ["BTC"])
+    assert f"BTC.csv{where}" in str(error.value) and why in str(error.value)
+
+
+def test_the_engine_names_the_bad_line_and_exits_2_writing_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "BTC.csv"
+    path.write_text(f"timestamp,open,high,low,close,volume\n{T0},1,1,1,1,1\n{T0 + 60},1,1,1,x,1\n")
+    state = tmp_path / "state"
+    run = subprocess.run(
+        [sys.executable, "-m", "engine", "engine", "--state-dir", str(state), "--feed", f"replay:{path}", "--assets", "BTC"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert f"{path}:3: close 'x' is not a number" in run.stderr
+    assert not (state / "state.json").exists()
+
+
+def test_the_engine_replays_two_files_warns_of_the_gap_and_shows_the_asset_stale_in_it(tmp_path: Path) -> None:
+    # 15-second bars (a cycle of the fast clock is 15 market seconds), BTC's with a 10-minute hole.
+    btc = ohlcv(tmp_path / "BTC.csv", iso, [100.0 + i for i in range(200)], step=15, skip=range(20, 60))
+    eth = ohlcv(tmp_path / "ETHUSDT.csv", lambda t: str(t * 1000), [10.0 + i / 10 for i in range(200)], step=15)
+    engine = EngineProcess(tmp_path / "state", "--feed", f"replay:{btc},{eth}", "--assets", "BTC,ETH").start()
+    try:
+        first = engine.first_status
+        assert first is not None and first.feed.kind == "replay" and first.engine.maker.startswith("fair")
+        assert any("replay BTC: 1 gap" in w for w in first.control.warnings)
+        gap = engine.wait_for(lambda s: s.feed.assets["BTC"].state == "stale", timeout=20, what="BTC stale in its gap")
+        assert gap.feed.assets["ETH"].state == "connected"
+        assert {s.id: s.feed for s in gap.slots} == {"BTC-5m": "stale", "BTC-15m": "stale", "ETH-5m": "connected", "ETH-15m": "connected"}
+        assert all(s.position is None for s in gap.slots if s.asset == "BTC")
+        engine.wait_for(lambda s: s.feed.assets["BTC"].state == "connected", timeout=20, what="BTC back after its gap")
+    finally:
+        engine.stop()
