@@ -3,6 +3,8 @@
 FORESIGHT_FAILPOINTS is a comma list of settings:
   crash_before_replace=P   SIGKILL this process, with probability P, after a temp file
                            is written and before it replaces the real one
+  crash_after_ledger=P     SIGKILL this process, with probability P, after the ledger
+                           committed a cycle's bets and before the trading state is persisted
   seed=N                   seed of those draws
   dir=PATH                 while PATH/fail-write-NAME exists, writing NAME fails with
                            ENOSPC (a full disk that the test can fill and empty)
@@ -20,6 +22,7 @@ _settings = dict(
     item.split("=", 1) for item in os.environ.get("FORESIGHT_FAILPOINTS", "").split(",") if "=" in item
 )
 _crash_p = float(_settings.get("crash_before_replace", 0) or 0)
+_ledger_crash_p = float(_settings.get("crash_after_ledger", 0) or 0)
 _rng = random.Random(int(_settings.get("seed", os.getpid())))
 _dir = Path(_settings["dir"]) if "dir" in _settings else None
 ENABLED = bool(_settings)
@@ -29,4 +32,9 @@ def before_replace(target: Path) -> None:
     if _dir is not None and (_dir / f"fail-write-{target.name}").exists():
         raise OSError(errno.ENOSPC, "No space left on device (failpoint)", str(target))
     if _crash_p and _rng.random() < _crash_p:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def after_ledger() -> None:
+    if _ledger_crash_p and _rng.random() < _ledger_crash_p:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -25,6 +25,8 @@ from engine.events import EventLog
 from engine.feeds import make_feed
 from engine.fileio import atomic_write_bytes, clean_temp_files, ensure_state_dir
 from engine.idle import BetweenCycles
+from engine.ledger import Ledger
+from engine.ledger_schema import LEDGER_FILE
 from engine.market import Market
 from engine.params import revalidate
 from engine.process_guard import EngineLock, StopSignal
@@ -85,6 +87,12 @@ class Engine:
         state.applied = AppliedIntent(paused=state.applied.paused, paused_slots=state.applied.paused_slots, overrides=kept)
         for warning in dropped:
             self.warn(warning)
+        self.ledger = Ledger(self.dir / LEDGER_FILE, self.boot_id, self.events)
+        events_files = [self.dir / (EVENTS_FILE_NAME + ".1"), self.dir / EVENTS_FILE_NAME]
+        books = self.ledger.reconcile(state, self.manager.resumed, self.ledger.provenance(self.reloader.registry.current.version, self.params), events_files)
+        self.events.emit("ledger", f"{LEDGER_FILE} book {books.book[:8]}: {books.summary()}", **vars(books))
+        for note in books.notes:
+            self.warn(note)
         if self.manager.resumed:
             self.events.emit(
                 "engine",
@@ -130,6 +138,8 @@ class Engine:
                 self.between.wait_until(deadline)
         finally:
             self.persist()
+            if hasattr(self, "ledger"):
+                self.ledger.close()
             self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")
             self.lock.release()
         return 0
@@ -160,6 +170,7 @@ class Engine:
         self.trader.ensure_slots()
         outcome = self.trader.evaluate(self.reloader.registry, self.params, self.may_enter)
         self.trader.resolve(self.params, outcome)
+        self.ledger.record(state, outcome, self.reloader.registry.current.version, self.params)  # before state: see ledger.py
         for slot_id in outcome.entered:
             position = state.slots[slot_id].position
             assert position is not None
