@@ -37,6 +37,7 @@ MODULES = (
     "reload_cadence",
     "command_latency",
     "cycle_time",
+    "ledger_cycle",
     "tui_latency",
     "tui_cpu",
     "engine_rss",
