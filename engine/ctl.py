@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine import ctl_books
 from engine.contract import CONTROL_FILE, STATUS_FILE, Ack, Control, Status
 from engine.control_writer import ControlWriter, WriteResult
 from engine.fileio import describe_validation_error, read_model
@@ -111,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
     state_dir: Path = args.state_dir
     writer = ControlWriter(state_dir, tool="ctl")
     verb: str = args.verb
+    if verb in ctl_books.VERBS:
+        return ctl_books.run(state_dir, args)
     try:
         if verb == "status":
             return status_command(state_dir, args)
@@ -196,6 +199,7 @@ def add_parser(sub: argparse._SubParsersAction, state_dir_arg) -> None:  # type:
     verbs.add_parser("reload", help="load the strategy code on disk into the running engine")
     verbs.add_parser("rollback", help="return to the previously loaded strategy code")
     verbs.add_parser("check", help="would the code on disk load? (no swap)")
+    ctl_books.add_verbs(verbs)
     p = verbs.add_parser("status", help="print the engine's status")
     p.add_argument("--wait", action="store_true", help="wait for a fresh status with no pending control change")
     p.add_argument("--json", action="store_true", help="print status.json as JSON")
