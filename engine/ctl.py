@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine import ctl_books
+from engine import ctl_books, ctl_risk
 from engine.contract import CONTROL_FILE, STATUS_FILE, Ack, Control, Status
 from engine.control_writer import ControlWriter, WriteResult
 from engine.fileio import describe_validation_error, read_model
@@ -124,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             return _finish(verdict)
         if verb in ("pause", "resume"):
             result = writer.set_paused(verb == "pause")
+            if verb == "resume":  # also the risk limit that paused entries, if one did
+                result = ctl_risk.resume_trip(state_dir, writer) or result
         elif verb in ("pause-slot", "resume-slot"):
             result = writer.set_slot_paused(args.slot, verb == "pause-slot")
         elif verb == "set":

@@ -1,4 +1,5 @@
-"""`foresight ctl trades` and `foresight ctl performance`: the ledger's reports, read-only.
+"""`foresight ctl trades` and `foresight ctl performance`: the ledger's reports, read-only
+(and `foresight ctl risk`, engine/ctl_risk.py, hooked up here with them).
 
 They read ledger.sqlite3 directly (never control.json or the engine), so they work
 while the engine runs and after it stopped. Exit 0 with the report, 2 on bad
@@ -12,10 +13,10 @@ import json
 import sys
 from pathlib import Path
 
-from engine import ledger_read
+from engine import ctl_risk, ledger_read
 from engine.ledger_read import GROUPS, LedgerUnavailable, Performance, Trade, iso
 
-VERBS = ("trades", "performance")
+VERBS = ("trades", "performance", "risk")
 EXIT_OK, EXIT_NO_LEDGER, EXIT_USAGE = 0, 1, 2
 
 
@@ -32,9 +33,12 @@ def add_verbs(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--by", choices=GROUPS, default="asset", help="how to group (default: asset)")
     p.add_argument("--since", metavar="DURATION|DATE", help=since_help)
     p.add_argument("--json", action="store_true", help="print JSON (docs/ledger.md, Reports)")
+    ctl_risk.add_verb(verbs)
 
 
 def run(state_dir: Path, args: argparse.Namespace) -> int:
+    if args.verb == "risk":
+        return ctl_risk.run(state_dir, args)
     try:
         if getattr(args, "limit", None) is not None and args.limit < 1:
             raise ValueError(f"--limit {args.limit}: expected a positive number of bets")

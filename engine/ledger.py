@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from engine import failpoints
+from engine.contract import RiskTrip, utc_now_iso
 from engine.events import EventLog
 from engine.fileio import FILE_MODE
 from engine.ledger_import import imported_bets
@@ -249,6 +250,28 @@ class Ledger:
             position.entered_at, slot.window_start + slot.window_s, cycle,
             provenance.code_version, provenance.params_hash, self.boot_id, source,
         )
+
+    # ------------------------------------------------------------------ risk
+
+    def record_trip(self, trip: RiskTrip) -> None:
+        self._write_now(
+            "INSERT INTO risk_trips (book, day, limit_name, figure, threshold, message, tripped_at, cycle, boot_id, trip_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (self.book, trip.day, trip.limit, trip.figure, trip.threshold, trip.message, trip.at, trip.cycle, self.boot_id, trip.id),
+        )
+
+    def clear_trip(self, trip_id: str, by: str) -> None:
+        self._write_now(
+            "UPDATE risk_trips SET cleared_at=?, cleared_by=? WHERE trip_id=? AND cleared_at IS NULL", (utc_now_iso(), by, trip_id)
+        )
+
+    def _write_now(self, sql: str, args: tuple[Any, ...]) -> None:
+        """A statement of its own transaction; a failure joins the rows retried every cycle."""
+        try:
+            self.db.execute(sql, args)
+        except sqlite3.Error as exc:
+            self._pending.append((sql, [args]))
+            self.events.emit("warning", f"cannot write {self.path.name}: {exc}; retried every cycle")
 
     # ------------------------------------------------------------------ meta
 

@@ -46,6 +46,7 @@ CREATE INDEX IF NOT EXISTS bets_by_time ON bets (entered_at);
 CREATE INDEX IF NOT EXISTS bets_open ON bets (book, slot) WHERE outcome IS NULL;
 CREATE TABLE IF NOT EXISTS risk_trips (
     id          INTEGER PRIMARY KEY,
+    trip_id     TEXT NOT NULL UNIQUE,
     book        TEXT NOT NULL,
     day         TEXT NOT NULL,
     limit_name  TEXT NOT NULL,

@@ -31,6 +31,7 @@ from engine.market import Market
 from engine.params import revalidate
 from engine.process_guard import EngineLock, StopSignal
 from engine.reload_manager import ReloadManager
+from engine.risk import RiskGuard
 from engine.slots import parse_window, slot_set
 from engine.state import StateManager
 from engine.status_report import LoopFigures, render_status
@@ -93,6 +94,7 @@ class Engine:
         self.events.emit("ledger", f"{LEDGER_FILE} book {books.book[:8]}: {books.summary()}", **vars(books))
         for note in books.notes:
             self.warn(note)
+        self.risk = RiskGuard(self.manager, self.ledger, self.events)
         if self.manager.resumed:
             self.events.emit(
                 "engine",
@@ -168,9 +170,11 @@ class Engine:
         state.sim_time = round(state.sim_time + self.config.step_s, 6)
         self.market.advance(state.sim_time)
         self.trader.ensure_slots()
+        self.risk.before_entries(self.params)
         outcome = self.trader.evaluate(self.reloader.registry, self.params, self.may_enter)
         self.trader.resolve(self.params, outcome)
         self.ledger.record(state, outcome, self.reloader.registry.current.version, self.params)  # before state: see ledger.py
+        self.risk.after_resolutions(outcome)
         for slot_id in outcome.entered:
             position = state.slots[slot_id].position
             assert position is not None
@@ -212,6 +216,7 @@ class Engine:
         state.applied = AppliedIntent(paused=control.paused, paused_slots=list(control.paused_slots), overrides=dict(control.overrides))
         state.last_generation = control.generation
         self.params = intake.params or self.params
+        self.risk.apply(control)
         self.warnings.clear()
         changes = describe_changes(previous, state.applied)
         self.events.emit(
@@ -226,7 +231,7 @@ class Engine:
 
     def may_enter(self, slot_id: str) -> bool:
         applied = self.manager.state.applied
-        return not applied.paused and slot_id not in applied.paused_slots
+        return not applied.paused and slot_id not in applied.paused_slots and self.risk.allows_entry()
 
     def set_params(self, params: BaseModel, kept: dict) -> None:
         self.params = params
@@ -241,7 +246,7 @@ class Engine:
             user=_user(),
             started_at=self.started_at,
             boot_id=self.boot_id,
-            state="paused" if state.applied.paused else "running",
+            state="paused" if state.applied.paused or self.risk.tripped else "running",
             cycle=state.cycle,
             cycle_interval_s=self.config.cycle_interval_s,
             last_cycle_ms=self.figures.last_cycle_ms,
@@ -268,6 +273,7 @@ class Engine:
             params_schema=registry.params_schema,
             warnings=self.warnings,
             events=self.events.recent,
+            risk=self.risk.status(),
         )
         try:
             atomic_write_bytes(self.dir / STATUS_FILE, status, durable=False)

@@ -32,6 +32,7 @@ from pydantic_core import to_json
 
 from engine.contract import Ack, AppliedIntent, Direction, Position
 from engine.fileio import FILE_MODE, ReadResult, atomic_write_bytes, model_json, read_model, with_member, write_all
+from engine.risk import RiskRecord
 
 STATE_VERSION = 1
 HANDLED_IDS_KEPT = 2000
@@ -109,6 +110,7 @@ class TradingState(_Model):
     started_commands: dict[str, str] = Field(default_factory=dict, description="command id -> type, running now")
     acks: list[Ack] = Field(default_factory=list)
     market: MarketRecord = Field(default_factory=MarketRecord)
+    risk: RiskRecord = Field(default_factory=RiskRecord, description="risk limits in force, their figures, a trip (engine/risk.py)")
     journal_id: str = Field(default="", description="the id that the journal extending this checkpoint names")
 
 

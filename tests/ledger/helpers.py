@@ -17,3 +17,12 @@ def ledger_rows(state_dir: Path) -> list[sqlite3.Row]:
         return db.execute("SELECT * FROM bets ORDER BY id").fetchall()
     finally:
         db.close()
+
+
+def trip_rows(state_dir: Path) -> list[sqlite3.Row]:
+    db = sqlite3.connect(f"file:{state_dir / LEDGER_FILE}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute("SELECT * FROM risk_trips ORDER BY id").fetchall()
+    finally:
+        db.close()
