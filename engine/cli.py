@@ -44,8 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--windows", type=_csv, default=DEFAULT_WINDOWS, help="comma-separated window lengths (default: 5m,15m)")
     eng.add_argument("--max-cycles", type=int, default=None, help="stop after this many cycles (benchmarks)")
     eng.add_argument("--quiet", action="store_true", help="do not echo events to stderr")
+    eng.add_argument("--notify", action="append", metavar="URL", help="send alerts to this apprise URL (repeatable; also $FORESIGHT_NOTIFY, space-separated): docs/alerts.md")
 
     ctl.add_parser(sub, _state_dir_arg)
+
+    watch = sub.add_parser("watch", help="watch an engine from outside and notify when it is STALE, DOWN or recovered")
+    _state_dir_arg(watch)
+    watch.add_argument("--notify", action="append", metavar="URL", help="apprise URL (repeatable; also $FORESIGHT_NOTIFY)")
+    watch.add_argument("--interval", type=float, default=5.0, help="seconds between looks at status.json (default 5)")
+    watch.add_argument("--stale-after", type=float, default=None, help="seconds without a status write that make it STALE (default: 3 cycle intervals, at least 10)")
 
     for name, text in (("tui", "open Mission Control on a state directory"), ("demo", "engine on a simulated market plus Mission Control")):
         p = sub.add_parser(name, help=text, add_help=False)
@@ -63,10 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         args.state_dir = resolve_state_dir(None)
     if args.command == "ctl":
         return ctl.run(args)
+    if args.command == "watch":
+        from engine.alerts import notify_urls
+        from engine.watch import run_watch
+
+        return run_watch(args.state_dir, notify_urls(args.notify, os.environ.get("FORESIGHT_NOTIFY")), args.interval, args.stale_after)
     return run_engine_command(args)
 
 
 def run_engine_command(args: argparse.Namespace) -> int:
+    from engine.alerts import notify_urls
     from engine.config import EngineConfig
     from engine.loop import Engine
     from engine.process_guard import AlreadyRunning
@@ -83,6 +96,7 @@ def run_engine_command(args: argparse.Namespace) -> int:
         windows=args.windows,
         max_cycles=args.max_cycles,
         echo_events=not args.quiet,
+        notify=notify_urls(args.notify, os.environ.get("FORESIGHT_NOTIFY")),
     )
     try:
         engine = Engine(config)

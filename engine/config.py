@@ -22,6 +22,7 @@ class EngineConfig:
     max_cycles: int | None = None
     echo_events: bool = False
     probation_cycles: int = 3
+    notify: tuple[str, ...] = ()  # apprise URLs (engine/alerts.py)
 
     @property
     def step_s(self) -> float:

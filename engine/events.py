@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ class EventLog:
         self.recent: deque[Event] = deque(maxlen=RECENT)
         self.write_error: str | None = None
         self._unwritten: deque[str] = deque(maxlen=UNWRITTEN_KEPT)
+        self.listeners: list[Callable[[Event], None]] = []  # called with each event, after it is logged
 
     def emit(self, kind: str, message: str, /, **detail: Any) -> Event:
         event = Event(at=utc_now_iso(), kind=kind, message=message, detail=detail)
@@ -44,6 +46,11 @@ class EventLog:
             self.write_error = f"cannot append to {self.path.name}: {exc.strerror or exc}"
         if self.echo:
             print(f"{event.at} {kind:<10} {message}", file=sys.stderr, flush=True)
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception as exc:  # a listener (the alerts) must never cost an event or the engine
+                print(f"event listener failed: {exc!r}", file=sys.stderr, flush=True)
         return event
 
     def _rotate_if_large(self) -> None:

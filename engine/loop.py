@@ -18,6 +18,7 @@ import uuid
 from pydantic import BaseModel
 
 from engine import collector, command_runner
+from engine.alerts import EngineAlerts
 from engine.config import EngineConfig
 from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
@@ -56,6 +57,7 @@ class Engine:
         self.persist_error: str | None = None
         self.probation_ack_ids: list[str] = []
         self.deferred_commands: tuple[Command, ...] = ()  # left by a boundary for the next one
+        self.alerts = EngineAlerts.start(config.notify, self.events, str(self.dir))  # None without --notify
 
     # ------------------------------------------------------------------ start
 
@@ -143,6 +145,8 @@ class Engine:
             if hasattr(self, "ledger"):
                 self.ledger.close()
             self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")
+            if self.alerts is not None:
+                self.alerts.close()
             self.lock.release()
         return 0
 
@@ -184,6 +188,8 @@ class Engine:
         rolled = self.reloader.report_cycle(outcome.errors)
         if rolled is not None:
             command_runner.after_auto_rollback(self, rolled)
+        if self.alerts is not None:
+            self.alerts.cycle(outcome.errors)
         # One line appended to state.journal, with the trading state when it changed, fsync'd when
         # money or intent moved; a checkpoint of everything (state.json) at a window boundary, after
         # a failed write, or when the journal is long.
