@@ -38,6 +38,7 @@ MODULES = (
     "command_latency",
     "cycle_time",
     "ledger_cycle",
+    "notify_down",
     "tui_latency",
     "tui_cpu",
     "engine_rss",

@@ -65,6 +65,7 @@ class Notifier:
         self._queue: deque[Notification] = deque()
         self._cond = threading.Condition()
         self._closing = False
+        self._closed = threading.Event()
         self._last_of: dict[str, float] = {}
         self._held: dict[str, int] = {}
         self._thread = threading.Thread(target=self._work, name="notify", daemon=True)
@@ -98,6 +99,8 @@ class Notifier:
         with self._cond:
             self._closing = True
             self._cond.notify_all()
+        if self.failing is not None:
+            self._closed.set()  # a down service: do not wait out its retries
         self._thread.join(max(0.0, deadline - time.monotonic()))
 
     def pending(self) -> int:
@@ -128,10 +131,10 @@ class Notifier:
                 continue
             names = ", ".join(redact(self.urls[i]) for i in sorted(note.targets))
             self.failing = f"notifications to {names} are not delivered; retried (next in {delay:g}s)"
-            with self._cond:
-                if self._closing:
-                    return  # stopping: what a down service did not take is given up
-                self._cond.wait(delay)
+            # Wait out the delay on the closing event, not the queue's condition: a new
+            # notification must not cut a down service's backoff short.
+            if self._closed.wait(delay):
+                return  # stopping: what a down service did not take is given up
             delay = min(delay * 2, RETRY_MAX_S)
 
     def _deliver(self, index: int, note: Notification) -> bool:
