@@ -38,6 +38,8 @@ MODULES = (
     "command_latency",
     "cycle_time",
     "live_feed",
+    "ledger_cycle",
+    "notify_down",
     "tui_latency",
     "tui_cpu",
     "engine_rss",

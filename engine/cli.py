@@ -50,8 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="resume from what can be proved when state.journal is damaged or missing (the loss goes to events.jsonl)",
     )
+    eng.add_argument("--notify", action="append", metavar="URL", help="send alerts to this apprise URL (repeatable; also $FORESIGHT_NOTIFY, space-separated): docs/alerts.md")
 
     ctl.add_parser(sub, _state_dir_arg)
+
+    watch = sub.add_parser("watch", help="watch an engine from outside and notify when it is STALE, DOWN or recovered")
+    _state_dir_arg(watch)
+    watch.add_argument("--notify", action="append", metavar="URL", help="apprise URL (repeatable; also $FORESIGHT_NOTIFY)")
+    watch.add_argument("--interval", type=float, default=5.0, help="seconds between looks at status.json (default 5)")
+    watch.add_argument("--stale-after", type=float, default=None, help="seconds without a status write that make it STALE (default: 3 cycle intervals, at least 10)")
 
     for name, text in (("tui", "open Mission Control on a state directory"), ("demo", "engine on a simulated market plus Mission Control")):
         p = sub.add_parser(name, help=text, add_help=False)
@@ -69,10 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         args.state_dir = resolve_state_dir(None)
     if args.command == "ctl":
         return ctl.run(args)
+    if args.command == "watch":
+        from engine.alerts import notify_urls
+        from engine.watch import run_watch
+
+        return run_watch(args.state_dir, notify_urls(args.notify, os.environ.get("FORESIGHT_NOTIFY")), args.interval, args.stale_after)
     return run_engine_command(args)
 
 
 def run_engine_command(args: argparse.Namespace) -> int:
+    from engine.alerts import notify_urls
     from engine.config import EngineConfig
     from engine.loop import Engine
     from engine.process_guard import AlreadyRunning
@@ -91,6 +104,7 @@ def run_engine_command(args: argparse.Namespace) -> int:
         echo_events=not args.quiet,
         accept_loss=args.accept_loss,
         **market_flags.config_fields(args),
+        notify=notify_urls(args.notify, os.environ.get("FORESIGHT_NOTIFY")),
     )
     from engine import startup_errors as codes
 

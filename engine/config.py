@@ -34,6 +34,7 @@ class EngineConfig:
     fee: float | None = None
     lag_s: float | None = None
     noise: float | None = None
+    notify: tuple[str, ...] = ()  # apprise URLs (engine/alerts.py)
 
     @property
     def step_s(self) -> float:

@@ -69,6 +69,19 @@ class Command(_Strict):
     issued_at: str = Field(max_length=64)
 
 
+class RiskLimits(_Strict):
+    """Engine-level limits beside the strategy's parameters; unset (null) means no limit.
+
+    A tripped limit pauses new entries by itself (open bets still resolve) until an operator
+    resumes (`Control.risk_resume`); `max_open_stake` is a cap instead: an entry that would
+    take the open stake beyond it is skipped."""
+
+    max_daily_loss: float | None = Field(default=None, gt=0, le=1e9, description="dollars lost in one market day (UTC) that trip the limit")
+    max_consecutive_losses: int | None = Field(default=None, ge=1, le=100_000, description="losses in a row that trip the limit")
+    max_drawdown: float | None = Field(default=None, gt=0, le=1e9, description="dollars below the P&L's peak that trip the limit")
+    max_open_stake: float | None = Field(default=None, gt=0, le=1e9, description="dollars at stake in open bets at most")
+
+
 class Control(_Strict):
     """control.json: the operator's intent, applied by the engine between cycles."""
 
@@ -80,6 +93,10 @@ class Control(_Strict):
     paused_slots: list[str] = Field(default_factory=list, max_length=4096)
     overrides: dict[str, JsonValue] = Field(default_factory=dict)
     commands: list[Command] = Field(default_factory=list, max_length=256)
+    risk: RiskLimits = Field(default_factory=RiskLimits, description="engine-level risk limits, validated all or nothing")
+    risk_resume: str = Field(
+        default="", max_length=64, description="the id of the tripped risk limit (status risk.tripped.id) the operator resumes from"
+    )
 
     @field_validator("schema_version")
     @classmethod
@@ -266,6 +283,31 @@ class FeedStatus(_Open):
     unknown: int = Field(default=0, description="messages of a kind or symbol the feed does not use, skipped")
     last_error: str | None = None
     assets: dict[str, FeedAssetStatus] = Field(default_factory=dict)
+class RiskTrip(_Open):
+    id: str = Field(description="what Control.risk_resume names to resume")
+    limit: str = Field(description="the RiskLimits field that tripped")
+    figure: float = Field(description="the figure that reached the limit")
+    threshold: float = Field(description="the limit's value")
+    message: str
+    at: float = Field(description="market time it tripped")
+    day: str = Field(description="market day (UTC date)")
+    cycle: int = 0
+
+
+class RiskFigures(_Open):
+    day: str = ""
+    daily_pnl: float = 0.0
+    consecutive_losses: int = 0
+    peak_pnl: float = 0.0
+    drawdown: float = 0.0
+    open_stake: float = 0.0
+
+
+class RiskStatus(_Open):
+    limits: dict[str, float] = Field(default_factory=dict, description="the limits in force (unset ones left out)")
+    figures: RiskFigures = Field(default_factory=RiskFigures)
+    tripped: RiskTrip | None = Field(default=None, description="the limit that paused entries, until an operator resumes")
+    skipped_entries: int = Field(default=0, description="entries skipped by max_open_stake since the engine started")
 
 
 class Event(_Open):
@@ -298,6 +340,7 @@ class Status(_Open):
     stats: Stats = Field(default_factory=Stats)
     events: list[Event] = Field(default_factory=list)
     feed: FeedStatus = Field(default_factory=FeedStatus)
+    risk: RiskStatus = Field(default_factory=RiskStatus)
 
     @field_validator("schema_version")
     @classmethod

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine import ctl_books, ctl_risk
 from engine.contract import CONTROL_FILE, STATUS_FILE, Ack, Control, Status
 from engine.control_writer import ControlWriter, WriteResult
 from engine.fileio import describe_validation_error, read_model
@@ -115,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     state_dir: Path = args.state_dir
     writer = ControlWriter(state_dir, tool="ctl")
     verb: str = args.verb
+    if verb in ctl_books.VERBS:
+        return ctl_books.run(state_dir, args)
     try:
         if verb == "status":
             return status_command(state_dir, args)
@@ -125,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
             return _finish(verdict)
         if verb in ("pause", "resume"):
             result = writer.set_paused(verb == "pause")
+            if verb == "resume":  # also the risk limit that paused entries, if one did
+                result = ctl_risk.resume_trip(state_dir, writer) or result
         elif verb in ("pause-slot", "resume-slot"):
             result = writer.set_slot_paused(args.slot, verb == "pause-slot")
         elif verb == "set":
@@ -200,6 +205,7 @@ def add_parser(sub: argparse._SubParsersAction, state_dir_arg) -> None:  # type:
     verbs.add_parser("reload", help="load the strategy code on disk into the running engine")
     verbs.add_parser("rollback", help="return to the previously loaded strategy code")
     verbs.add_parser("check", help="would the code on disk load? (no swap)")
+    ctl_books.add_verbs(verbs)
     p = verbs.add_parser("status", help="print the engine's status")
     p.add_argument("--wait", action="store_true", help="wait for a fresh status with no pending control change")
     p.add_argument("--json", action="store_true", help="print status.json as JSON")

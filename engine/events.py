@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ class EventLog:
         self._unwritten: deque[tuple[bool, str]] = deque()
         self._unwritten_other = 0
         self.dropped = 0
+        self.listeners: list[Callable[[Event], None]] = []  # called with each event, after it is logged
 
     def emit(self, kind: str, message: str, /, **detail: Any) -> Event:
         event = Event(at=utc_now_iso(), kind=kind, message=message, detail=detail)
@@ -38,6 +40,11 @@ class EventLog:
         self.flush()
         if self.echo:
             print(f"{event.at} {kind:<10} {message}", file=sys.stderr, flush=True)
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception as exc:  # a listener (the alerts) must never cost an event or the engine
+                print(f"event listener failed: {exc!r}", file=sys.stderr, flush=True)
         return event
 
     def flush(self) -> bool:

@@ -18,6 +18,7 @@ import uuid
 from pydantic import BaseModel
 
 from engine import collector, command_runner
+from engine.alerts import EngineAlerts
 from engine.config import EngineConfig
 from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
@@ -28,11 +29,14 @@ from engine.feed_factory import feed_for, maker_for
 from engine.fileio import atomic_write_bytes, clean_temp_files
 from engine.idle import BetweenCycles
 from engine.makers import describe as describe_maker
+from engine.ledger import Ledger
+from engine.ledger_schema import LEDGER_FILE
 from engine.market import Market
 from engine.params import revalidate
 from engine.process_guard import EngineLock, StopSignal
 from engine.reload_manager import ReloadManager
 from engine.slot_coverage import check_coverage
+from engine.risk import RiskGuard
 from engine.slots import parse_window, slot_set
 from engine.state import StateManager
 from engine.state_dir import prepare_state_dir
@@ -61,6 +65,7 @@ class Engine:
         self.stopped_at: str | None = None  # set for the last status.json, after a clean stop
         self.deferred_commands: tuple[Command, ...] = ()  # left by a boundary for the next one
         self.feed_watch = FeedWatch()
+        self.alerts = EngineAlerts.start(config.notify, self.events, str(self.dir))  # None without --notify
 
     # ------------------------------------------------------------------ start
 
@@ -100,6 +105,13 @@ class Engine:
             self.warn(warning)
         for loss in self.manager.losses:
             self.events.emit("loss", loss)
+        self.ledger = Ledger(self.dir / LEDGER_FILE, self.boot_id, self.events)
+        events_files = [self.dir / (EVENTS_FILE_NAME + ".1"), self.dir / EVENTS_FILE_NAME]
+        books = self.ledger.reconcile(state, self.manager.resumed, self.ledger.provenance(self.reloader.registry.current.version, self.params), events_files)
+        self.events.emit("ledger", f"{LEDGER_FILE} book {books.book[:8]}: {books.summary()}", **vars(books))
+        for note in books.notes:
+            self.warn(note)
+        self.risk = RiskGuard(self.manager, self.ledger, self.events)
         if self.manager.resumed:
             self.events.emit(
                 "engine",
@@ -145,9 +157,13 @@ class Engine:
                 self.between.wait_until(deadline)
         finally:
             self.persist()
+            if hasattr(self, "ledger"):
+                self.ledger.close()
             self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")
             self.stopped_at = utc_now_iso()
             self.write_status()  # says STOPPED: a reader need not wait for it to go stale
+            if self.alerts is not None:
+                self.alerts.close()
             self.lock.release()
         return 0
 
@@ -177,8 +193,11 @@ class Engine:
         for message in self.feed_watch.changes(self.market.health):
             self.events.emit("feed", message)
         self.trader.ensure_slots()
+        self.risk.before_entries(self.params)
         outcome = self.trader.evaluate(self.reloader.registry, self.params, self.may_enter)
         self.trader.resolve(self.params, outcome)
+        self.ledger.record(state, outcome, self.reloader.registry.current.version, self.params)  # before state: see ledger.py
+        self.risk.after_resolutions(outcome)
         for slot_id in outcome.entered:
             position = state.slots[slot_id].position
             assert position is not None
@@ -188,6 +207,8 @@ class Engine:
         rolled = self.reloader.report_cycle(outcome.errors)
         if rolled is not None:
             command_runner.after_auto_rollback(self, rolled)
+        if self.alerts is not None:
+            self.alerts.cycle(outcome.errors)
         # One line appended to state.journal, with the trading state when it changed, fsync'd when
         # money or intent moved; a checkpoint of everything (state.json) at a window boundary, after
         # a failed write, or when the journal is long.
@@ -223,6 +244,7 @@ class Engine:
         state.last_generation = control.generation
         state.applied_digest = intake.digest
         self.params = intake.params or self.params
+        self.risk.apply(control)
         self.warnings.clear()
         changes = describe_changes(previous, state.applied)
         self.events.emit(
@@ -237,7 +259,7 @@ class Engine:
 
     def may_enter(self, slot_id: str) -> bool:
         applied = self.manager.state.applied
-        return not applied.paused and slot_id not in applied.paused_slots
+        return not applied.paused and slot_id not in applied.paused_slots and self.risk.allows_entry()
 
     def set_params(self, params: BaseModel, kept: dict) -> None:
         self.params = params
@@ -252,7 +274,7 @@ class Engine:
             user=_user(),
             started_at=self.started_at,
             boot_id=self.boot_id,
-            state="paused" if state.applied.paused else "running",
+            state="paused" if state.applied.paused or self.risk.tripped else "running",
             cycle=state.cycle,
             cycle_interval_s=self.config.cycle_interval_s,
             last_cycle_ms=self.figures.last_cycle_ms,
@@ -283,6 +305,7 @@ class Engine:
             params_schema=registry.params_schema,
             warnings=self.warnings,
             events=self.events.recent,
+            risk=self.risk.status(),
         )
         try:
             atomic_write_bytes(self.dir / STATUS_FILE, status, durable=False)

@@ -45,6 +45,7 @@ from engine.fileio import (
     write_all,
 )
 from engine.state_damage import Damage, JournalDamage, StateFileError, set_aside
+from engine.risk import RiskRecord
 
 STATE_VERSION = 1
 HANDLED_IDS_KEPT = 2000
@@ -124,6 +125,7 @@ class TradingState(_Model):
     started_commands: dict[str, str] = Field(default_factory=dict, description="command id -> type, running now")
     acks: list[Ack] = Field(default_factory=list)
     market: MarketRecord = Field(default_factory=MarketRecord)
+    risk: RiskRecord = Field(default_factory=RiskRecord, description="risk limits in force, their figures, a trip (engine/risk.py)")
     journal_id: str = Field(default="", description="the id that the journal extending this checkpoint names")
     applied_digest: str = Field(default="", description="sha256 of the control.json whose intent is applied")
 

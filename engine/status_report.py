@@ -26,6 +26,7 @@ from engine.contract import (
     FeedState,
     ParamsStatus,
     Position,
+    RiskStatus,
     SlotState,
     Stats,
     Status,
@@ -141,6 +142,7 @@ def render_status(
     params_schema: dict,
     warnings: Iterable[str],
     events: Iterable[Event],
+    risk: RiskStatus | None = None,
 ) -> bytes:
     """status.json's bytes for this cycle: the contract's Status, its slots as `SlotRow`s."""
     state = manager.state
@@ -173,6 +175,7 @@ def render_status(
             pnl_history=list(state.pnl_history),
         ),
         events=list(events),
+        risk=risk or RiskStatus(),
     )
     # model_copy takes the sparklines as they are: validating them again (0.35 ms at 512 assets)
     # would only check that the market's floats are floats.

@@ -1,0 +1,92 @@
+"""Alerts outside the terminal, received by a notification service on 127.0.0.1 (apprise's json://):
+from a real engine (started, a tripped risk limit, a version failing live and rolled back, stopped)
+and from `foresight watch` (DOWN after a kill -9, recovered after the restart)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from engine.contract import RiskLimits
+from engine.control_writer import ControlWriter
+from engine.paths import shipped_strategies_dir
+from tests.ledger.helpers import FASTER
+from tests.support.engine_proc import ROOT, EngineProcess, stop_process
+from tests.support.notify_sink import notify_sink
+
+# Passes the reload's smoke test (its history step is 2.5 s) and fails on this engine's market (60 s).
+FAILS_LIVE = """
+
+_evaluate_before = evaluate
+
+
+def evaluate(view, params):
+    if view.history_step_s > 30:
+        raise RuntimeError("fails on the live market only")
+    return _evaluate_before(view, params)
+"""
+
+
+def titled(text: str):
+    return lambda body: text in str(body.get("title", ""))
+
+
+def test_engine_and_watcher_notify_a_local_service(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    strategies = tmp_path / "strategies"
+    shutil.copytree(shipped_strategies_dir(), strategies, ignore=shutil.ignore_patterns("__pycache__"))
+    writer = ControlWriter(state_dir, tool="test")
+    writer.update(lambda c: setattr(c, "risk", RiskLimits(max_drawdown=5)))
+    with notify_sink() as sink:
+        args = ("--notify", sink.url, "--strategies-path", str(strategies))
+        engine = EngineProcess(state_dir, *args, fast=FASTER).start()
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "engine", "watch", "--state-dir", str(state_dir), "--notify", sink.url, "--interval", "0.1"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            started = sink.wait_for(titled("engine started"))
+            assert f"pid {engine.pid}" in started["message"]
+            trip = sink.wait_for(titled("risk limit max_drawdown tripped"), timeout=30)
+            assert "max_drawdown=5 reached" in trip["message"] and trip["type"] == "failure"
+
+            with (strategies / "strategy.py").open("a") as handle:
+                handle.write(FAILS_LIVE)
+            _, command = writer.send_command("reload")
+            assert engine.wait_ack(command.id, timeout=20).control.acks[-1].result == "rolled_back"
+            rolled = sink.wait_for(titled("version failing live, rolled back"))
+            assert "fails on the live market only" in rolled["message"]
+
+            engine.kill9()
+            down = sink.wait_for(titled("foresight engine DOWN"))
+            assert f"pid {engine.pid} is gone" in down["message"]
+            engine = EngineProcess(state_dir, *args, fast=FASTER).start()
+            back = sink.wait_for(titled("foresight engine recovered"))
+            assert "restarted" in back["message"]
+            assert engine.stop() == 0
+            sink.wait_for(titled("engine stopped"))
+            assert sink.titles().count("foresight: risk limit max_drawdown tripped") == 1  # a trip is told once
+        finally:
+            engine.stop()
+            assert stop_process(watcher) == 0  # type: ignore[arg-type]
+
+
+def test_a_down_notification_service_never_stops_the_engine(tmp_path: Path) -> None:
+    with notify_sink() as sink:
+        refused = sink.url  # closed below: connections to it are refused
+    engine = EngineProcess(tmp_path / "state", "--notify", refused, fast=FASTER).start()
+    engine.wait_cycles(20)
+    assert engine.stop() == 0
+    # The trouble is said once in events.jsonl (and status), never by stopping or slowing the loop.
+    events = (tmp_path / "state" / "events.jsonl").read_text()
+    assert events.count("are not delivered; retried") == 1
+
+
+def test_a_url_apprise_does_not_know_is_refused_at_start(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "engine", "--state-dir", str(tmp_path / "s"), "--notify", "nosuch://token@host", "--max-cycles", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "apprise does not know this URL" in done.stderr

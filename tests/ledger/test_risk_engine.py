@@ -1,0 +1,65 @@
+"""A risk limit, against a real engine: it trips at the right bet, holds across a kill -9, and
+only an operator's resume lets entries through again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.contract import RiskLimits
+from engine.control_writer import ControlWriter
+from tests.ledger.helpers import FASTER, ledger_rows, trip_rows
+from tests.support.engine_proc import EngineProcess, ctl
+
+LIMIT = 5.0  # dollars below the P&L's peak: the first losing $5 bet reaches it
+
+
+def first_cycle_at_drawdown(rows: list, limit: float) -> tuple[int, float]:
+    """Replaying the ledger by hand: the first cycle whose resolutions leave P&L `limit` below its peak."""
+    pnl = peak = 0.0
+    by_cycle: dict[int, float] = {}
+    for row in sorted((r for r in rows if r["outcome"] in ("won", "lost")), key=lambda r: (r["resolved_cycle"], r["id"])):
+        by_cycle[row["resolved_cycle"]] = by_cycle.get(row["resolved_cycle"], 0.0) + row["pnl"]
+    for cycle, change in sorted(by_cycle.items()):
+        pnl += change
+        peak = max(peak, pnl)
+        if peak - pnl >= limit - 1e-9:
+            return cycle, round(peak - pnl, 6)
+    raise AssertionError("the ledger never reaches the drawdown")
+
+
+def test_max_drawdown_trips_at_the_right_bet_survives_a_kill9_and_waits_for_a_resume(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    ControlWriter(state_dir, tool="test").update(lambda c: setattr(c, "risk", RiskLimits(max_drawdown=LIMIT)))
+    engine = EngineProcess(state_dir, fast=FASTER).start()
+    tripped = engine.wait_for(lambda s: s.risk.tripped is not None, timeout=30, what="the drawdown limit to trip").risk.tripped
+    assert tripped is not None and tripped.limit == "max_drawdown" and tripped.threshold == LIMIT
+    assert "new entries paused" in tripped.message
+    cycle, figure = first_cycle_at_drawdown(ledger_rows(state_dir), LIMIT)
+    assert (tripped.cycle, tripped.figure) == (cycle, figure)
+
+    engine.kill9()
+    engine = EngineProcess(state_dir, fast=FASTER).start()
+    status = engine.wait_cycles(15)  # three 5-minute windows: entries would have happened
+    assert status.risk.tripped is not None and status.risk.tripped.id == tripped.id
+    assert status.engine.state == "paused"
+    assert not [r for r in ledger_rows(state_dir) if r["entered_cycle"] > tripped.cycle], "an entry after the trip"
+    trips = trip_rows(state_dir)
+    assert [(t["trip_id"], t["limit_name"], t["cleared_at"]) for t in trips] == [(tripped.id, "max_drawdown", None)]
+
+    done = ctl(state_dir, "resume")
+    assert done.returncode == 0, done.stderr
+    engine.wait_for(lambda s: s.risk.tripped is None, what="the trip cleared")
+    engine.wait_for(lambda s: any(r["entered_cycle"] > tripped.cycle for r in ledger_rows(state_dir)),
+                    timeout=20, what="an entry after the resume")  # fmt: skip
+    cleared = trip_rows(state_dir)[0]
+    assert cleared["cleared_at"] and "ctl" in cleared["cleared_by"]
+    assert engine.stop() == 0
+
+
+def test_risk_limits_are_refused_whole_before_anything_is_written(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    bad = ctl(state_dir, "risk", "set", "max_daily_loss=20", "max_consecutive_losses=2.5")
+    assert bad.returncode == 2 and "max_consecutive_losses" in bad.stderr
+    assert not (state_dir / "control.json").exists()
+    unknown = ctl(state_dir, "risk", "unset", "max_loss")
+    assert unknown.returncode == 2 and "max_daily_loss, max_consecutive_losses" in unknown.stderr
