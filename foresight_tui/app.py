@@ -20,7 +20,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from engine.contract import STATUS_FILE, Status
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
@@ -47,6 +46,7 @@ from foresight_tui.watching import only_named, watch_directory
 from foresight_tui.widgets.event_log import EventLog
 from foresight_tui.widgets.filter_bar import FilterBar
 from foresight_tui.widgets.header_bar import HeaderBar
+from foresight_tui.widgets.key_footer import KeyFooter
 from foresight_tui.widgets.slot_card import SlotCard
 from foresight_tui.widgets.slot_grid import SlotGrid
 from foresight_tui.widgets.stats_panel import StatsPanel
@@ -70,6 +70,8 @@ class MissionControlApp(App[None]):
     CSS_PATH = "app.tcss"
     AUTO_FOCUS = None  # the first slot card takes focus once the status arrives
     COMMANDS = App.COMMANDS | {MissionControlCommands}
+    # Under 32 rows the screen is `-short`: three-line cards and a shorter log (app.tcss).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
         Binding("p", "pause_engine", "Pause"),
         Binding("r", "resume_engine", "Resume"),
@@ -123,13 +125,13 @@ class MissionControlApp(App[None]):
     # ---------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        yield HeaderBar(id="header")
+        yield HeaderBar(self.state_dir, id="header")
         yield FilterBar(id="filter")
         yield SlotGrid(id="grid")
         with Horizontal(id="bottom"):
             yield StatsPanel(id="stats")
             yield EventLog(id="events")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = str(self.state_dir)
@@ -145,17 +147,17 @@ class MissionControlApp(App[None]):
             loop.add_signal_handler(signal.SIGHUP, self.terminal_lost)
             loop.add_signal_handler(signal.SIGTERM, self.exit)
 
-    def notify(  # type: ignore[override]
+    def say(
         self,
         message: str,
         *,
         title: str = "",
         severity: SeverityLevel = "information",
         timeout: float | None = None,
-        markup: bool = False,
     ) -> None:
-        """Notifications carry the engine's text (reasons, paths, errors): plain, never markup."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        """A toast of ours: it carries the engine's text (reasons, paths, errors), so plain, never
+        markup. Textual's own toasts keep their markup."""
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def terminal_lost(self) -> None:
         """SSH dropped: exit, and never hang doing it.
@@ -195,7 +197,7 @@ class MissionControlApp(App[None]):
                 self.query_one(EventLog).add_line(self.now_iso(), "warning", f"status refused: {result.problem}")
         if result.restarted:
             message = "the engine restarted (new boot id)"
-            self.notify(message, title="Engine restarted", severity="warning")
+            self.say(message, title="Engine restarted", severity="warning")
             self.query_one(EventLog).add_line(self.now_iso(), "restart", message)
         if result.changed:
             self.status = self.source.status
@@ -267,7 +269,7 @@ class MissionControlApp(App[None]):
         if process is not None and process.poll() is not None:
             self.engine_process = None
             message = f"the demo engine exited with code {process.returncode}; see engine.log in {self.state_dir}"
-            self.notify(message, title="Engine exited", severity="error", timeout=30)
+            self.say(message, title="Engine exited", severity="error", timeout=30)
             self.query_one(EventLog).add_line(self.now_iso(), "error", message)
 
     def header_is_fresh(self) -> bool:
@@ -288,7 +290,7 @@ class MissionControlApp(App[None]):
         """Reload on every replace of status.json (the 1 s tick is the fallback)."""
 
         def failed(exc: Exception) -> None:
-            self.notify(f"watching {self.state_dir} failed: {exc}", severity="warning")
+            self.say(f"watching {self.state_dir} failed: {exc}", severity="warning")
 
         await watch_directory(
             self.state_dir, self.load_status, failed, self._stop_watching,
@@ -310,7 +312,7 @@ class MissionControlApp(App[None]):
             self.refresh_header()
 
         def failed(exc: Exception) -> None:
-            self.notify(f"watching strategies in {directory} failed: {exc}", severity="warning")
+            self.say(f"watching strategies in {directory} failed: {exc}", severity="warning")
 
         await watch_directory(directory, changed, failed, self._stop_watching)
 
@@ -329,41 +331,36 @@ class MissionControlApp(App[None]):
             try:
                 pending = await asyncio.to_thread(write, self.client)
             except ReadOnlyError as exc:
-                self.notify(str(exc), severity="warning")
+                self.say(str(exc), severity="warning")
                 return
             except ValidationError as exc:
                 first = exc.errors()[0]
-                self.notify(f"not written: {first['msg']}", title="Refused before writing", severity="error")
+                self.say(f"not written: {first['msg']}", title="Refused before writing", severity="error")
                 return
             except Exception as exc:  # OSError, lock trouble: show, never crash
-                self.notify(f"not written: {exc}", title="Write failed", severity="error")
+                self.say(f"not written: {exc}", title="Write failed", severity="error")
                 return
         if not self.is_running:
             return
         self.tracker.add(pending)
         self.source.note_written(pending.generation)
         if self.client.last_note:
-            self.notify(self.client.last_note, severity="warning")
+            self.say(self.client.last_note, severity="warning")
         self.query_one(EventLog).add_line(
             self.now_iso(), "command", f"{pending.label}: written as generation {pending.generation}, pending"
         )
-        self.notify(f"{pending.label}: pending (generation {pending.generation})", title="Sent")
+        self.say(f"{pending.label}: pending (generation {pending.generation})", title="Sent")
         if self.status is not None:
             for outcome in self.tracker.settle(self.status):
                 self.report(outcome)
         self.refresh_header()
 
     def report(self, outcome: Outcome) -> None:
-        label = outcome.write.label
-        detail = f": {outcome.detail}" if outcome.detail else ""
-        if outcome.ok:
-            text = f"{label}: {outcome.result.replace('_', ' ')}{detail}"
-            self.notify(text, title="Applied")
-            self.query_one(EventLog).add_line(self.now_iso(), "applied", text)
-        else:
-            text = f"{label}: refused{detail}"
-            self.notify(text, title="Refused", severity="error", timeout=15)
-            self.query_one(EventLog).add_line(self.now_iso(), "refused", text)
+        """The engine's answer to one of our writes, named for what it is (never "ok unless refused")."""
+        text = outcome.text
+        timeout = None if outcome.ok else 15
+        self.say(text, title=outcome.title, severity=outcome.severity, timeout=timeout)  # type: ignore[arg-type]
+        self.query_one(EventLog).add_line(self.now_iso(), outcome.event_kind, text)
 
     def now_iso(self) -> str:
         return self.source.clock().isoformat(timespec="milliseconds")
@@ -424,7 +421,7 @@ class MissionControlApp(App[None]):
     def action_overrides(self) -> None:
         status = self.status
         if status is None:
-            self.notify("No status from the engine yet: its parameters are unknown.", severity="warning")
+            self.say("No status from the engine yet: its parameters are unknown.", severity="warning")
             return
 
         def done(request: OverrideRequest | None) -> None:

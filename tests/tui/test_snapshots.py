@@ -6,9 +6,29 @@ SVGs in the report before committing them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from textual.widgets import Input
 
+from foresight_tui.app import MissionControlApp
+
 from .conftest import iso
+
+
+@pytest.fixture
+def make_app(state, clock, tmp_path, monkeypatch):
+    """As conftest's, with the state directory named relatively: the header shows it, and a
+    temporary path would differ on every run."""
+    monkeypatch.chdir(tmp_path)
+
+    def factory(**kwargs):
+        kwargs.setdefault("clock", clock)
+        kwargs.setdefault("this_host", "tui-test-runner")
+        kwargs.setdefault("watch", False)
+        return MissionControlApp(Path(state.path.name), **kwargs)
+
+    return factory
 
 SIZE = (160, 50)
 
