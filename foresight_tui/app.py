@@ -38,7 +38,9 @@ from foresight_tui.data_source import (
 )
 from foresight_tui.messages import FilterChanged, SlotDetailRequested, SlotPauseRequested
 from foresight_tui.screens.confirm_code import ConfirmCodeScreen
+from foresight_tui.screens.events import EventsScreen
 from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
+from foresight_tui.screens.info import InfoScreen
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
 from foresight_tui.terminal import controlling_fd, terminal_gone
@@ -51,9 +53,6 @@ from foresight_tui.widgets.slot_card import SlotCard
 from foresight_tui.widgets.slot_grid import SlotGrid
 from foresight_tui.widgets.stats_panel import StatsPanel
 
-WRITE_ACTIONS = frozenset(
-    {"pause_engine", "resume_engine", "toggle_slot_pause", "reload", "check", "rollback", "overrides"}
-)
 HANGUP_GRACE_S = 2.0  # after the terminal is gone, how long a graceful exit may take
 HANGUP_EXIT_CODE = 129  # 128 + SIGHUP, as a shell reports it
 
@@ -73,6 +72,8 @@ class MissionControlApp(App[None]):
     # Under 32 rows the screen is `-short`: three-line cards and a shorter log (app.tcss).
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit", tooltip="Quits Mission Control; the engine keeps running"),
         Binding("p", "pause_engine", "Pause"),
         Binding("r", "resume_engine", "Resume"),
         Binding("R", "reload", "Reload"),
@@ -80,11 +81,11 @@ class MissionControlApp(App[None]):
         Binding("b", "rollback", "Rollback"),
         Binding("o", "overrides", "Overrides"),
         Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("e", "events", "Events"),
+        Binding("i", "info", "In force"),
         Binding("ctrl+p", "command_palette", "Command palette", show=False, priority=True, key_display="ctrl+p"),
         Binding("colon", "command_palette", "Command palette", show=False, key_display=":"),
         Binding("escape", "clear_filter", "Clear filter", show=False, key_display="esc"),
-        Binding("q", "quit", "Quit", tooltip="Quits Mission Control; the engine keeps running"),
     ]
 
     # repaint=False: a new status refreshes only the widgets whose data changed, never the whole screen
@@ -245,6 +246,7 @@ class MissionControlApp(App[None]):
         if not self.is_running:
             return
         view = self.source.view()
+        self.announce_state(self._state_shown, view.state)
         self._state_shown = view.state
         self.query_one(HeaderBar).show(
             view,
@@ -253,6 +255,22 @@ class MissionControlApp(App[None]):
             read_only=self.read_only,
             filter_text=self.query_one(SlotGrid).filter_text,
         )
+
+    def announce_state(self, before: EngineState | None, now: EngineState) -> None:
+        """An engine going silent or away is news: logged and toasted once, and its return too."""
+        if before is None or before == now:
+            return
+        quiet = (EngineState.STALE, EngineState.DOWN)
+        if now in quiet:
+            age = self.source.view().age_s or 0.0
+            message = (f"the engine is DOWN: its pid is gone (last status {age:.0f}s ago)" if now is EngineState.DOWN
+                       else f"the engine is STALE: no status for {age:.1f}s (stuck, stopped or overloaded?)")  # fmt: skip
+            self.say(message, title=f"Engine {now.value}", severity="error", timeout=30)
+            self.query_one(EventLog).add_line(self.now_iso(), now.value.lower(), message)
+        elif before in quiet:
+            message = f"the engine answers again ({now.value})"
+            self.say(message, title="Engine back")
+            self.query_one(EventLog).add_line(self.now_iso(), "engine", message)
 
     def tick(self) -> None:
         """Once a second: ages and STALE/DOWN, a missed file change, a vanished terminal."""
@@ -319,9 +337,14 @@ class MissionControlApp(App[None]):
     # --------------------------------------------------------------- writing
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.read_only and action in WRITE_ACTIONS:
-            return None
-        return True
+        return True  # read-only keys stay visible and say why they do nothing (refused_read_only)
+
+    def refused_read_only(self, what: str) -> bool:
+        """True (and says so) in read-only mode: a key that does nothing silently looks broken."""
+        if self.read_only:
+            self.say(f"{what}: not sent, Mission Control is read-only (--read-only); nothing is written",
+                     title="Read-only", severity="warning")  # fmt: skip
+        return self.read_only
 
     def submit(self, write: Callable[[ControlClient], PendingWrite]) -> None:
         self.run_worker(self._submit(write), group="writes")
@@ -372,9 +395,13 @@ class MissionControlApp(App[None]):
     # --------------------------------------------------------------- actions
 
     def action_pause_engine(self) -> None:
+        if self.refused_read_only("pause engine"):
+            return
         self.submit(lambda client: client.set_engine_paused(True))
 
     def action_resume_engine(self) -> None:
+        if self.refused_read_only("resume engine"):
+            return
         self.submit(lambda client: client.set_engine_paused(False))
 
     def action_toggle_slot_pause(self) -> None:
@@ -384,7 +411,7 @@ class MissionControlApp(App[None]):
 
     @on(SlotPauseRequested)
     def slot_pause_requested(self, message: SlotPauseRequested) -> None:
-        if not self.check_action("toggle_slot_pause", ()):
+        if self.refused_read_only(f"{'pause' if message.paused else 'resume'} {message.slot_id}"):
             return
         self.submit(lambda client: client.set_slot_paused(message.slot_id, message.paused))
 
@@ -401,6 +428,8 @@ class MissionControlApp(App[None]):
         self.push_screen(SlotDetailScreen(message.slot_id))
 
     def _confirm_command(self, kind: str) -> None:
+        if self.refused_read_only(kind):
+            return
         def confirmed(ok: bool | None) -> None:
             if ok:
                 self.submit(lambda client: client.send_command(kind))  # type: ignore[arg-type]
@@ -416,9 +445,13 @@ class MissionControlApp(App[None]):
         self._confirm_command("rollback")
 
     def action_check(self) -> None:
+        if self.refused_read_only("check"):
+            return
         self.submit(lambda client: client.send_command("check"))
 
     def action_overrides(self) -> None:
+        if self.refused_read_only("overrides"):
+            return
         status = self.status
         if status is None:
             self.say("No status from the engine yet: its parameters are unknown.", severity="warning")
@@ -434,6 +467,12 @@ class MissionControlApp(App[None]):
 
         screen = OverridesScreen(status.params.schema_, status.params.values, status.control.applied.overrides)
         self.push_screen(screen, done)
+
+    def action_events(self) -> None:
+        self.push_screen(EventsScreen(self.state_dir))
+
+    def action_info(self) -> None:
+        self.push_screen(InfoScreen(self.state_dir))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_sections()))
@@ -455,6 +494,9 @@ class MissionControlApp(App[None]):
     def apply_filter(self, text: str, *, done: bool) -> None:
         grid = self.query_one(SlotGrid)
         grid.set_filter(text)
+        if text and done and not grid.visible_cards and grid.cards:
+            self.say(f"no slot matches {text!r}: try an asset, a window, a state or 'paused' (esc clears)",
+                     title="Filter", severity="warning")  # fmt: skip
         if done:
             bar = self.query_one(FilterBar)
             bar.display = bool(text)
@@ -468,5 +510,6 @@ class MissionControlApp(App[None]):
             ("Slots", key_rows(SlotCard.BINDINGS + SlotGrid.BINDINGS)),  # type: ignore[operator]
             ("Anywhere", [("esc", "Back out of a dialog, the filter or the palette")]),
             ("Overrides form", key_rows(OverridesScreen.BINDINGS)),  # type: ignore[arg-type]
+            ("Events screen", key_rows(EventsScreen.BINDINGS)),  # type: ignore[arg-type]
             ("Confirmations", key_rows(ConfirmCodeScreen.BINDINGS)),  # type: ignore[arg-type]
         ]

@@ -167,8 +167,3 @@ class SlotCard(Widget, can_focus=True):
 
     def action_open_detail(self) -> None:
         self.post_message(SlotDetailRequested(self.slot_id))
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "toggle_pause" and getattr(self.app, "read_only", False):
-            return None
-        return True

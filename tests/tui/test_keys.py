@@ -111,9 +111,14 @@ async def test_enter_opens_slot_detail_and_esc_closes(make_app):
         assert isinstance(app.screen, SlotDetailScreen) and app.screen.slot_id == "BTC-15m"
         table = app.screen.query_one("#detail-table").content
         rows = dict(zip(map(str, table.columns[0]._cells), map(str, table.columns[1]._cells), strict=True))
-        assert {"id", "open_price", "signal.confidence", "signal.path", "cooldown_until", "history"} <= set(rows)
+        # Laid out for people: sections, clock times and countdowns, rounded numbers, the decision.
+        assert {"window", "price", "direction", "decided by", "inputs", "decision", "bet", "history"} <= set(rows)
+        assert rows["window"].endswith("(market clock), 4:50 left") and "→" in rows["window"]
+        assert rows["direction"] == "up at 56.0% confidence" and rows["decided by"] == "predictive path"
+        assert rows["decision"] == "do not enter: edge over threshold"
+        assert "e+" not in " ".join(rows.values()) and "True" not in " ".join(rows.values())
         btc = app.status.price_history["BTC"]  # the asset's sparkline, shared by its slots
-        assert rows["history"] == f"{len(btc)} prices, min {min(btc):g}, max {max(btc):g}, last {btc[-1]:g}"
+        assert rows["history"].startswith(f"{len(btc)} prices, low ")
         assert app.screen.query_one("#detail-history").data == tuple(btc)
         await pilot.press("escape")
         assert not isinstance(app.screen, SlotDetailScreen)
