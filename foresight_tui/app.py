@@ -116,6 +116,7 @@ class MissionControlApp(App[None]):
         self._hung_up = False
         self._panels_behind = False
         self._write_lock = asyncio.Lock()
+        self._answer_to: dict[int, Callable[[Outcome | str], None]] = {}  # generation -> an open form
         self._stop_watching = asyncio.Event()
         self._last_problem: str | None = None
         self._status_shown_at: datetime | None = None  # by the source's clock
@@ -346,26 +347,40 @@ class MissionControlApp(App[None]):
                      title="Read-only", severity="warning")  # fmt: skip
         return self.read_only
 
-    def submit(self, write: Callable[[ControlClient], PendingWrite]) -> None:
-        self.run_worker(self._submit(write), group="writes")
+    def submit(
+        self, write: Callable[[ControlClient], PendingWrite], on_answer: Callable[[Outcome | str], None] | None = None
+    ) -> None:
+        """Write in a worker. `on_answer` (a form that stays open) hears the engine's Outcome, or
+        the text of why nothing was written."""
 
-    async def _submit(self, write: Callable[[ControlClient], PendingWrite]) -> None:
+        async def run() -> None:
+            pending = await self._submit(write, on_answer)
+            if isinstance(pending, str) and on_answer is not None:
+                on_answer(pending)
+
+        self.run_worker(run(), group="writes")
+
+    async def _submit(
+        self, write: Callable[[ControlClient], PendingWrite], on_answer: Callable[[Outcome | str], None] | None = None
+    ) -> PendingWrite | str:
         async with self._write_lock:  # FIFO: writes land in the order they were asked
             try:
                 pending = await asyncio.to_thread(write, self.client)
             except ReadOnlyError as exc:
                 self.say(str(exc), severity="warning")
-                return
+                return str(exc)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 self.say(f"not written: {first['msg']}", title="Refused before writing", severity="error")
-                return
+                return f"not written: {first['msg']}"
             except Exception as exc:  # OSError, lock trouble: show, never crash
                 self.say(f"not written: {exc}", title="Write failed", severity="error")
-                return
+                return f"not written: {exc}"
         if not self.is_running:
-            return
+            return "Mission Control is closing"
         self.tracker.add(pending)
+        if on_answer is not None:
+            self._answer_to[pending.generation] = on_answer
         self.source.note_written(pending.generation)
         if self.client.last_note:
             self.say(self.client.last_note, severity="warning")
@@ -377,6 +392,7 @@ class MissionControlApp(App[None]):
             for outcome in self.tracker.settle(self.status):
                 self.report(outcome)
         self.refresh_header()
+        return pending
 
     def report(self, outcome: Outcome) -> None:
         """The engine's answer to one of our writes, named for what it is (never "ok unless refused")."""
@@ -384,6 +400,9 @@ class MissionControlApp(App[None]):
         timeout = None if outcome.ok else 15
         self.say(text, title=outcome.title, severity=outcome.severity, timeout=timeout)  # type: ignore[arg-type]
         self.query_one(EventLog).add_line(self.now_iso(), outcome.event_kind, text)
+        on_answer = self._answer_to.pop(outcome.write.generation, None)
+        if on_answer is not None:
+            on_answer(outcome)
 
     def now_iso(self) -> str:
         return self.source.clock().isoformat(timespec="milliseconds")
@@ -457,16 +476,16 @@ class MissionControlApp(App[None]):
             self.say("No status from the engine yet: its parameters are unknown.", severity="warning")
             return
 
-        def done(request: OverrideRequest | None) -> None:
-            if request is None:
-                return
+        def send(request: OverrideRequest, on_answer: Callable[[Outcome | str], None]) -> None:
             if request.clear:
-                self.submit(lambda client: client.clear_overrides())
+                self.submit(lambda client: client.clear_overrides(), on_answer)
             else:
-                self.submit(lambda client: client.set_overrides(request.values, request.unset))
+                self.submit(lambda client: client.set_overrides(request.values, request.unset), on_answer)
 
-        screen = OverridesScreen(status.params.schema_, status.params.values, status.control.applied.overrides)
-        self.push_screen(screen, done)
+        screen = OverridesScreen(
+            status.params.schema_, status.params.values, status.control.applied.overrides, send=send
+        )
+        self.push_screen(screen)
 
     def action_events(self) -> None:
         self.push_screen(EventsScreen(self.state_dir))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.command import CommandPalette
 
+from foresight_tui.screens.confirm import ConfirmScreen
 from foresight_tui.screens.confirm_code import ConfirmCodeScreen
 from foresight_tui.screens.help import HelpScreen
 from foresight_tui.screens.overrides import OverridesScreen
@@ -195,9 +196,12 @@ async def test_o_ctrl_b_drops_one_override_and_keeps_the_others(make_app, state)
     async with app.run_test(size=SIZE) as pilot:
         await submit_overrides(app, pilot, stake="7.5", cooldown_s="90")
         assert read_control(state).overrides == {"stake": 7.5, "cooldown_s": 90}
+        assert isinstance(app.screen, OverridesScreen)  # open until the engine answers
 
-        state.update(lambda s: setattr(s.control.applied, "overrides", {"stake": 7.5, "cooldown_s": 90}))
+        state.applied()
         app.load_status()
+        await pilot.pause()
+        assert not isinstance(app.screen, OverridesScreen)  # applied: the form closes
         await pilot.press("o")
         await pilot.pause()
         app.screen.query_one("#param-stake").focus()
@@ -219,10 +223,36 @@ async def test_o_refuses_out_of_bounds_and_writes_nothing(make_app, state):
         await pilot.press("escape")
         await settle(app, pilot)
         assert not state.control_path.exists()
-        await pilot.press("o", "ctrl+r")  # clear all overrides needs no valid field
+        state.update(lambda s: setattr(s.control.applied, "overrides", {"stake": 7.5, "cooldown_s": 90}))
+        app.load_status()
+        await pilot.press("o", "ctrl+r")  # clear all overrides needs no valid field, but asks first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and app.screen.title_text == "Drop 2 overrides?"
+        listed = str(app.screen.query_one("#ask-text").content)
+        assert "stake: 7.5 -> 5" in listed and "cooldown_s: 90 -> 60" in listed
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert not state.control_path.exists()  # no: nothing dropped
+        await pilot.press("ctrl+r", "y")
         await settle(app, pilot)
         control = read_control(state)
         assert control.overrides == {} and control.generation == 4
+
+
+async def test_o_refused_by_the_engine_stays_open_with_the_values_and_the_reason(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_overrides(app, pilot, stake="7.5", min_edge="0.3")
+        reason = "overrides: min_edge must be below stake / 100 for this strategy"
+        state.update(lambda s: (setattr(s.control, "rejected_generation", 4), setattr(s.control, "warnings", [reason])))
+        app.load_status()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, OverridesScreen)  # still open: nothing to type again
+        assert screen.query_one("#param-stake").value == "7.5" and screen.query_one("#param-min_edge").value == "0.3"
+        assert f"refused: {reason}" in str(screen.query_one("#form-error").content)
+        assert str(screen.query_one("#error-min_edge").content) == f"engine: {reason}"
+        assert screen.focused.id == "param-stake" or screen.focused.id == "param-min_edge"
 
 
 async def test_o_form_follows_a_parameter_added_by_a_reload(make_app, state):
