@@ -11,11 +11,18 @@ class OverrideError(ValueError):
     """An override set that does not validate; nothing of it is applied."""
 
 
+def plain_message(err: Any) -> str:
+    """pydantic's message without its "Value error, " prefix: the validator's own words."""
+    if err.get("type") in ("value_error", "assertion_error") and "error" in err.get("ctx", {}):
+        return str(err["ctx"]["error"])
+    return str(err["msg"])
+
+
 def describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:3]:
-        where = ".".join(str(p) for p in err.get("loc", ())) or "(overrides)"
-        parts.append(f"{where}: {err['msg']}")
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where}: {plain_message(err)}" if where else plain_message(err))
     more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
     return "; ".join(parts) + more
 
