@@ -43,6 +43,7 @@ from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
 from foresight_tui.screens.info import InfoScreen
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
+from foresight_tui.source_diff import SourceMemory, default_changes
 from foresight_tui.terminal import controlling_fd, terminal_gone
 from foresight_tui.watching import only_named, watch_directory
 from foresight_tui.widgets.event_log import EventLog
@@ -110,6 +111,7 @@ class MissionControlApp(App[None]):
         self.client = ControlClient(state_dir, read_only=read_only)
         self.tracker = PendingTracker()
         self.code_changes: list[FileChange] = []
+        self.sources = SourceMemory()  # the running strategy text, for the reload dialog's diff
         self.live = watch
         self.engine_process = engine_process
         self.on_hangup = on_hangup
@@ -210,6 +212,13 @@ class MissionControlApp(App[None]):
         if status is None:
             return
         if previous is None or previous.code != status.code:
+            self.sources.remember(status)
+            if previous is not None and previous.code.version != status.code.version:
+                moved = default_changes(previous.params.schema_, status.params.schema_)
+                if moved:
+                    self.query_one(EventLog).add_line(
+                        self.now_iso(), "params", f"code {status.code.version}: " + "; ".join(moved)
+                    )
             self.code_changes = changed_files(status)
             self._follow_code_dir(strategies_dir(status))
         for outcome in self.tracker.settle(status):
@@ -455,7 +464,8 @@ class MissionControlApp(App[None]):
 
         changes = changed_files(self.status)
         self.code_changes = changes
-        self.push_screen(ConfirmCodeScreen(kind, self.status, changes), confirmed)
+        diff = self.sources.diff(self.status, changes) if kind == "reload" else []
+        self.push_screen(ConfirmCodeScreen(kind, self.status, changes, diff), confirmed)
 
     def action_reload(self) -> None:
         self._confirm_command("reload")

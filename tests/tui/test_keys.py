@@ -332,3 +332,30 @@ async def test_q_quits_the_tui_only(make_app, state):
         await pilot.pause()
     assert app.return_code == 0
     assert not state.control_path.exists()
+
+
+async def test_R_shows_the_diff_of_what_changed_since_the_running_code(make_app, state):
+    (state.strategies / "strategy.py").write_text("# strategy\nVALUE = 1\n")  # the text the engine runs
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        (state.strategies / "strategy.py").write_text("# strategy\nVALUE = 2\n")
+        await pilot.press("R")
+        await pilot.pause()
+        diff = str(app.screen.query_one("#confirm-diff Static").content)
+        assert "-VALUE = 1" in diff and "+VALUE = 2" in diff and "running/strategy.py" in diff
+
+
+async def test_a_new_version_that_moves_a_default_says_so(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+
+        def new_code(status):
+            status.code.version = "v4-feed01"
+            status.params.schema_["properties"]["stake"]["default"] = 6.0
+
+        state.update(new_code)
+        app.load_status()
+        await pilot.pause()
+        assert "params code v4-feed01: stake default 5.0 -> 6.0" in log_text(app)
