@@ -26,7 +26,7 @@ def market_clock(seconds: float) -> str:
 def slot_rows(slot: SlotStatus, history: Sequence[float], now: float) -> list[tuple[str, str]]:
     """The slot as a person reads it: sections, clock times and countdowns, rounded numbers,
     the decision and its inputs."""
-    rows: list[tuple[str, str]] = [("# window", "")]
+    rows: list[tuple[str, str]] = [("# this window", "")]
     left = max(0.0, slot.window_end - now)
     rows += [
         ("market", f"{slot.asset} {slot.window} up/down{' · PAUSED' if slot.paused else ''} · {slot.state}"),
