@@ -158,6 +158,16 @@ class Ack(_Open):
     at: str
     detail: str = ""
 
+    @property
+    def outcome(self) -> str:
+        """What happened, in the operator's words: applied, refused, rolled back, check passed, check failed.
+
+        A check swaps nothing, so "applied" would mislead: it passed or it failed.
+        """
+        if self.type == "check" and self.result != "rolled_back":
+            return "check passed" if self.result == "applied" else "check failed"
+        return {"applied": "applied", "rejected": "refused", "rolled_back": "rolled back"}[self.result]
+
 
 class AppliedIntent(_Open):
     paused: bool = False

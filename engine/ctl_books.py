@@ -20,20 +20,21 @@ VERBS = ("trades", "performance", "risk")
 EXIT_OK, EXIT_NO_LEDGER, EXIT_USAGE = 0, 1, 2
 
 
-def add_verbs(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_verbs(verbs: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
+    """trades, performance and risk; returns their parsers, which take ctl's common options too."""
     since_help = "only since a DURATION back from the ledger's latest time (90s, 15m, 2h, 1d, 1w) or a DATE (2026-12-01, UTC)"
-    p = verbs.add_parser("trades", help="the ledger's bets, newest first")
+    trades = p = verbs.add_parser("trades", help="the ledger's bets, newest first")
     p.add_argument("--since", metavar="DURATION|DATE", help=since_help)
     p.add_argument("--asset", help="one asset, e.g. BTC")
     p.add_argument("--window", help="one window length, e.g. 5m")
     p.add_argument("--open", action="store_true", help="only bets not resolved yet")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N bets (default: all)")
     p.add_argument("--json", action="store_true", help="print JSON (docs/ledger.md, Reports)")
-    p = verbs.add_parser("performance", help="resolved bets' figures by asset, window, code version or day")
+    performance = p = verbs.add_parser("performance", help="resolved bets' figures by asset, window, code version or day")
     p.add_argument("--by", choices=GROUPS, default="asset", help="how to group (default: asset)")
     p.add_argument("--since", metavar="DURATION|DATE", help=since_help)
     p.add_argument("--json", action="store_true", help="print JSON (docs/ledger.md, Reports)")
-    ctl_risk.add_verb(verbs)
+    return [trades, performance, *ctl_risk.add_verb(verbs)]
 
 
 def run(state_dir: Path, args: argparse.Namespace) -> int:

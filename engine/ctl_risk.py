@@ -22,16 +22,18 @@ from engine.fileio import describe_validation_error, read_model
 LIMITS = tuple(RiskLimits.model_fields)
 
 
-def add_verb(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_verb(verbs: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
+    """The `risk` verb; returns its parsers, which take ctl's common options too."""
     risk = verbs.add_parser("risk", help="engine-level risk limits: set, unset, resume, show")
     actions = risk.add_subparsers(dest="risk_action", required=True, metavar="ACTION")
     p = actions.add_parser("set", help=f"set limits, all or nothing ({', '.join(LIMITS)})")
     p.add_argument("assignments", nargs="+", metavar="LIMIT=VALUE")
     p = actions.add_parser("unset", help="remove limits")
     p.add_argument("names", nargs="+", metavar="LIMIT")
-    actions.add_parser("resume", help="allow entries again after a tripped limit")
-    p = actions.add_parser("show", help="the limits in force, their figures and a trip")
-    p.add_argument("--json", action="store_true")
+    resume = actions.add_parser("resume", help="allow entries again after a tripped limit")
+    show = actions.add_parser("show", help="the limits in force, their figures and a trip")
+    show.add_argument("--json", action="store_true")
+    return [risk, resume, show, *(actions.choices[name] for name in ("set", "unset"))]
 
 
 def _status(state_dir: Path) -> Status | None:

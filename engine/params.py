@@ -13,12 +13,20 @@ class OverrideError(ValueError):
     """An override set that does not validate; nothing of it is applied."""
 
 
+def plain_message(err: Any) -> str:
+    """pydantic's message without its "Value error, " prefix: the validator's own words."""
+    if err.get("type") in ("value_error", "assertion_error") and "error" in err.get("ctx", {}):
+        return str(err["ctx"]["error"])
+    return str(err["msg"])
+
+
 def describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:3]:
-        where = ".".join(str(p) for p in err.get("loc", ())) or "(overrides)"
+        where = ".".join(str(p) for p in err.get("loc", ()))
         got = f", not {_kind(err['input'])}" if err.get("type", "").endswith("_type") and "input" in err else ""
-        parts.append(f"{where}: {err['msg']}{got}")
+        message = plain_message(err) + got
+        parts.append(f"{where}: {message}" if where else message)
     more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
     return "; ".join(parts) + more
 

@@ -275,6 +275,13 @@ def validate_decision(decision: Any) -> None:
     """Raise `InvalidDecision` unless `decision` is None or a well-formed Decision."""
     if decision is None or _plainly_valid(decision):
         return
+    if isinstance(decision, dict):
+        # A dict's keys are not its attributes: saying "has no field 'direction'" of a dict that has
+        # that key reads as a lie.
+        raise InvalidDecision(
+            f"evaluate returned a dict (keys {', '.join(map(str, decision)) or 'none'}); return a Decision "
+            f"(or an object with the attributes {', '.join(DECISION_FIELDS)}): a dict's keys are not read"
+        )
     values = {}
     for name in DECISION_FIELDS:
         try:

@@ -167,7 +167,7 @@ def run_smoke(
         # Interrupted: point at the strategy line it was stuck on, if it was in strategy code.
         file, line = locate(interrupt, files) if interrupt is not None else (None, None)
         return StrategyLoadError(
-            f"smoke evaluation over its time budget: {elapsed_ms():.0f} ms > {budget_ms:.0f} ms "
+            f"smoke evaluation over its time budget: it took {elapsed_ms():.1f} ms of the {budget_ms:g} ms allowed, "
             f"after {done} of {total} evaluations{where}",
             file=file or entry_file,
             line=line if file else entry_line,

@@ -20,7 +20,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from engine.contract import STATUS_FILE, Status
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
@@ -39,21 +38,22 @@ from foresight_tui.data_source import (
 )
 from foresight_tui.messages import FilterChanged, SlotDetailRequested, SlotPauseRequested
 from foresight_tui.screens.confirm_code import ConfirmCodeScreen
+from foresight_tui.screens.events import EventsScreen
 from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
+from foresight_tui.screens.info import InfoScreen
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
+from foresight_tui.source_diff import SourceMemory, default_changes
 from foresight_tui.terminal import controlling_fd, terminal_gone
 from foresight_tui.watching import only_named, watch_directory
 from foresight_tui.widgets.event_log import EventLog
 from foresight_tui.widgets.filter_bar import FilterBar
 from foresight_tui.widgets.header_bar import HeaderBar
+from foresight_tui.widgets.key_footer import KeyFooter
 from foresight_tui.widgets.slot_card import SlotCard
 from foresight_tui.widgets.slot_grid import SlotGrid
 from foresight_tui.widgets.stats_panel import StatsPanel
 
-WRITE_ACTIONS = frozenset(
-    {"pause_engine", "resume_engine", "toggle_slot_pause", "reload", "check", "rollback", "overrides"}
-)
 HANGUP_GRACE_S = 2.0  # after the terminal is gone, how long a graceful exit may take
 HANGUP_EXIT_CODE = 129  # 128 + SIGHUP, as a shell reports it
 
@@ -70,7 +70,11 @@ class MissionControlApp(App[None]):
     CSS_PATH = "app.tcss"
     AUTO_FOCUS = None  # the first slot card takes focus once the status arrives
     COMMANDS = App.COMMANDS | {MissionControlCommands}
+    # Under 32 rows the screen is `-short`: three-line cards and a shorter log (app.tcss).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit", tooltip="Quits Mission Control; the engine keeps running"),
         Binding("p", "pause_engine", "Pause"),
         Binding("r", "resume_engine", "Resume"),
         Binding("R", "reload", "Reload"),
@@ -78,11 +82,11 @@ class MissionControlApp(App[None]):
         Binding("b", "rollback", "Rollback"),
         Binding("o", "overrides", "Overrides"),
         Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("e", "events", "Events"),
+        Binding("i", "info", "In force"),
         Binding("ctrl+p", "command_palette", "Command palette", show=False, priority=True, key_display="ctrl+p"),
         Binding("colon", "command_palette", "Command palette", show=False, key_display=":"),
         Binding("escape", "clear_filter", "Clear filter", show=False, key_display="esc"),
-        Binding("q", "quit", "Quit", tooltip="Quits Mission Control; the engine keeps running"),
     ]
 
     # repaint=False: a new status refreshes only the widgets whose data changed, never the whole screen
@@ -107,12 +111,14 @@ class MissionControlApp(App[None]):
         self.client = ControlClient(state_dir, read_only=read_only)
         self.tracker = PendingTracker()
         self.code_changes: list[FileChange] = []
+        self.sources = SourceMemory()  # the running strategy text, for the reload dialog's diff
         self.live = watch
         self.engine_process = engine_process
         self.on_hangup = on_hangup
         self._hung_up = False
         self._panels_behind = False
         self._write_lock = asyncio.Lock()
+        self._answer_to: dict[int, Callable[[Outcome | str], None]] = {}  # generation -> an open form
         self._stop_watching = asyncio.Event()
         self._last_problem: str | None = None
         self._status_shown_at: datetime | None = None  # by the source's clock
@@ -123,13 +129,13 @@ class MissionControlApp(App[None]):
     # ---------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        yield HeaderBar(id="header")
+        yield HeaderBar(self.state_dir, id="header")
         yield FilterBar(id="filter")
         yield SlotGrid(id="grid")
         with Horizontal(id="bottom"):
             yield StatsPanel(id="stats")
             yield EventLog(id="events")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = str(self.state_dir)
@@ -145,17 +151,17 @@ class MissionControlApp(App[None]):
             loop.add_signal_handler(signal.SIGHUP, self.terminal_lost)
             loop.add_signal_handler(signal.SIGTERM, self.exit)
 
-    def notify(  # type: ignore[override]
+    def say(
         self,
         message: str,
         *,
         title: str = "",
         severity: SeverityLevel = "information",
         timeout: float | None = None,
-        markup: bool = False,
     ) -> None:
-        """Notifications carry the engine's text (reasons, paths, errors): plain, never markup."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        """A toast of ours: it carries the engine's text (reasons, paths, errors), so plain, never
+        markup. Textual's own toasts keep their markup."""
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def terminal_lost(self) -> None:
         """SSH dropped: exit, and never hang doing it.
@@ -195,7 +201,7 @@ class MissionControlApp(App[None]):
                 self.query_one(EventLog).add_line(self.now_iso(), "warning", f"status refused: {result.problem}")
         if result.restarted:
             message = "the engine restarted (new boot id)"
-            self.notify(message, title="Engine restarted", severity="warning")
+            self.say(message, title="Engine restarted", severity="warning")
             self.query_one(EventLog).add_line(self.now_iso(), "restart", message)
         if result.changed:
             self.status = self.source.status
@@ -206,6 +212,13 @@ class MissionControlApp(App[None]):
         if status is None:
             return
         if previous is None or previous.code != status.code:
+            self.sources.remember(status)
+            if previous is not None and previous.code.version != status.code.version:
+                moved = default_changes(previous.params.schema_, status.params.schema_)
+                if moved:
+                    self.query_one(EventLog).add_line(
+                        self.now_iso(), "params", f"code {status.code.version}: " + "; ".join(moved)
+                    )
             self.code_changes = changed_files(status)
             self._follow_code_dir(strategies_dir(status))
         for outcome in self.tracker.settle(status):
@@ -243,6 +256,7 @@ class MissionControlApp(App[None]):
         if not self.is_running:
             return
         view = self.source.view()
+        self.announce_state(self._state_shown, view.state)
         self._state_shown = view.state
         self.query_one(HeaderBar).show(
             view,
@@ -251,6 +265,22 @@ class MissionControlApp(App[None]):
             read_only=self.read_only,
             filter_text=self.query_one(SlotGrid).filter_text,
         )
+
+    def announce_state(self, before: EngineState | None, now: EngineState) -> None:
+        """An engine going silent or away is news: logged and toasted once, and its return too."""
+        if before is None or before == now:
+            return
+        quiet = (EngineState.STALE, EngineState.DOWN)
+        if now in quiet:
+            age = self.source.view().age_s or 0.0
+            message = (f"the engine is DOWN: its pid is gone (last status {age:.0f}s ago)" if now is EngineState.DOWN
+                       else f"the engine is STALE: no status for {age:.1f}s (stuck, stopped or overloaded?)")  # fmt: skip
+            self.say(message, title=f"Engine {now.value}", severity="error", timeout=30)
+            self.query_one(EventLog).add_line(self.now_iso(), now.value.lower(), message)
+        elif before in quiet:
+            message = f"the engine answers again ({now.value})"
+            self.say(message, title="Engine back")
+            self.query_one(EventLog).add_line(self.now_iso(), "engine", message)
 
     def tick(self) -> None:
         """Once a second: ages and STALE/DOWN, a missed file change, a vanished terminal."""
@@ -267,7 +297,7 @@ class MissionControlApp(App[None]):
         if process is not None and process.poll() is not None:
             self.engine_process = None
             message = f"the demo engine exited with code {process.returncode}; see engine.log in {self.state_dir}"
-            self.notify(message, title="Engine exited", severity="error", timeout=30)
+            self.say(message, title="Engine exited", severity="error", timeout=30)
             self.query_one(EventLog).add_line(self.now_iso(), "error", message)
 
     def header_is_fresh(self) -> bool:
@@ -288,7 +318,7 @@ class MissionControlApp(App[None]):
         """Reload on every replace of status.json (the 1 s tick is the fallback)."""
 
         def failed(exc: Exception) -> None:
-            self.notify(f"watching {self.state_dir} failed: {exc}", severity="warning")
+            self.say(f"watching {self.state_dir} failed: {exc}", severity="warning")
 
         await watch_directory(
             self.state_dir, self.load_status, failed, self._stop_watching,
@@ -310,60 +340,78 @@ class MissionControlApp(App[None]):
             self.refresh_header()
 
         def failed(exc: Exception) -> None:
-            self.notify(f"watching strategies in {directory} failed: {exc}", severity="warning")
+            self.say(f"watching strategies in {directory} failed: {exc}", severity="warning")
 
         await watch_directory(directory, changed, failed, self._stop_watching)
 
     # --------------------------------------------------------------- writing
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.read_only and action in WRITE_ACTIONS:
-            return None
-        return True
+        return True  # read-only keys stay visible and say why they do nothing (refused_read_only)
 
-    def submit(self, write: Callable[[ControlClient], PendingWrite]) -> None:
-        self.run_worker(self._submit(write), group="writes")
+    def refused_read_only(self, what: str) -> bool:
+        """True (and says so) in read-only mode: a key that does nothing silently looks broken."""
+        if self.read_only:
+            self.say(f"{what}: not sent, Mission Control is read-only (--read-only); nothing is written",
+                     title="Read-only", severity="warning")  # fmt: skip
+        return self.read_only
 
-    async def _submit(self, write: Callable[[ControlClient], PendingWrite]) -> None:
+    def submit(
+        self, write: Callable[[ControlClient], PendingWrite], on_answer: Callable[[Outcome | str], None] | None = None
+    ) -> None:
+        """Write in a worker. `on_answer` (a form that stays open) hears the engine's Outcome, or
+        the text of why nothing was written."""
+
+        async def run() -> None:
+            pending = await self._submit(write, on_answer)
+            if isinstance(pending, str) and on_answer is not None:
+                on_answer(pending)
+
+        self.run_worker(run(), group="writes")
+
+    async def _submit(
+        self, write: Callable[[ControlClient], PendingWrite], on_answer: Callable[[Outcome | str], None] | None = None
+    ) -> PendingWrite | str:
         async with self._write_lock:  # FIFO: writes land in the order they were asked
             try:
                 pending = await asyncio.to_thread(write, self.client)
             except ReadOnlyError as exc:
-                self.notify(str(exc), severity="warning")
-                return
+                self.say(str(exc), severity="warning")
+                return str(exc)
             except ValidationError as exc:
                 first = exc.errors()[0]
-                self.notify(f"not written: {first['msg']}", title="Refused before writing", severity="error")
-                return
+                self.say(f"not written: {first['msg']}", title="Refused before writing", severity="error")
+                return f"not written: {first['msg']}"
             except Exception as exc:  # OSError, lock trouble: show, never crash
-                self.notify(f"not written: {exc}", title="Write failed", severity="error")
-                return
+                self.say(f"not written: {exc}", title="Write failed", severity="error")
+                return f"not written: {exc}"
         if not self.is_running:
-            return
+            return "Mission Control is closing"
         self.tracker.add(pending)
+        if on_answer is not None:
+            self._answer_to[pending.generation] = on_answer
         self.source.note_written(pending.generation)
         if self.client.last_note:
-            self.notify(self.client.last_note, severity="warning")
+            self.say(self.client.last_note, severity="warning")
         self.query_one(EventLog).add_line(
             self.now_iso(), "command", f"{pending.label}: written as generation {pending.generation}, pending"
         )
-        self.notify(f"{pending.label}: pending (generation {pending.generation})", title="Sent")
+        self.say(f"{pending.label}: pending (generation {pending.generation})", title="Sent")
         if self.status is not None:
             for outcome in self.tracker.settle(self.status):
                 self.report(outcome)
         self.refresh_header()
+        return pending
 
     def report(self, outcome: Outcome) -> None:
-        label = outcome.write.label
-        detail = f": {outcome.detail}" if outcome.detail else ""
-        if outcome.ok:
-            text = f"{label}: {outcome.result.replace('_', ' ')}{detail}"
-            self.notify(text, title="Applied")
-            self.query_one(EventLog).add_line(self.now_iso(), "applied", text)
-        else:
-            text = f"{label}: refused{detail}"
-            self.notify(text, title="Refused", severity="error", timeout=15)
-            self.query_one(EventLog).add_line(self.now_iso(), "refused", text)
+        """The engine's answer to one of our writes, named for what it is (never "ok unless refused")."""
+        text = outcome.text
+        timeout = None if outcome.ok else 15
+        self.say(text, title=outcome.title, severity=outcome.severity, timeout=timeout)  # type: ignore[arg-type]
+        self.query_one(EventLog).add_line(self.now_iso(), outcome.event_kind, text)
+        on_answer = self._answer_to.pop(outcome.write.generation, None)
+        if on_answer is not None:
+            on_answer(outcome)
 
     def now_iso(self) -> str:
         return self.source.clock().isoformat(timespec="milliseconds")
@@ -375,9 +423,13 @@ class MissionControlApp(App[None]):
     # --------------------------------------------------------------- actions
 
     def action_pause_engine(self) -> None:
+        if self.refused_read_only("pause engine"):
+            return
         self.submit(lambda client: client.set_engine_paused(True))
 
     def action_resume_engine(self) -> None:
+        if self.refused_read_only("resume engine"):
+            return
         self.submit(lambda client: client.set_engine_paused(False))
 
     def action_toggle_slot_pause(self) -> None:
@@ -387,7 +439,7 @@ class MissionControlApp(App[None]):
 
     @on(SlotPauseRequested)
     def slot_pause_requested(self, message: SlotPauseRequested) -> None:
-        if not self.check_action("toggle_slot_pause", ()):
+        if self.refused_read_only(f"{'pause' if message.paused else 'resume'} {message.slot_id}"):
             return
         self.submit(lambda client: client.set_slot_paused(message.slot_id, message.paused))
 
@@ -404,13 +456,16 @@ class MissionControlApp(App[None]):
         self.push_screen(SlotDetailScreen(message.slot_id))
 
     def _confirm_command(self, kind: str) -> None:
+        if self.refused_read_only(kind):
+            return
         def confirmed(ok: bool | None) -> None:
             if ok:
                 self.submit(lambda client: client.send_command(kind))  # type: ignore[arg-type]
 
         changes = changed_files(self.status)
         self.code_changes = changes
-        self.push_screen(ConfirmCodeScreen(kind, self.status, changes), confirmed)
+        diff = self.sources.diff(self.status, changes) if kind == "reload" else []
+        self.push_screen(ConfirmCodeScreen(kind, self.status, changes, diff), confirmed)
 
     def action_reload(self) -> None:
         self._confirm_command("reload")
@@ -419,24 +474,34 @@ class MissionControlApp(App[None]):
         self._confirm_command("rollback")
 
     def action_check(self) -> None:
+        if self.refused_read_only("check"):
+            return
         self.submit(lambda client: client.send_command("check"))
 
     def action_overrides(self) -> None:
+        if self.refused_read_only("overrides"):
+            return
         status = self.status
         if status is None:
-            self.notify("No status from the engine yet: its parameters are unknown.", severity="warning")
+            self.say("No status from the engine yet: its parameters are unknown.", severity="warning")
             return
 
-        def done(request: OverrideRequest | None) -> None:
-            if request is None:
-                return
+        def send(request: OverrideRequest, on_answer: Callable[[Outcome | str], None]) -> None:
             if request.clear:
-                self.submit(lambda client: client.clear_overrides())
+                self.submit(lambda client: client.clear_overrides(), on_answer)
             else:
-                self.submit(lambda client: client.set_overrides(request.values, request.unset))
+                self.submit(lambda client: client.set_overrides(request.values, request.unset), on_answer)
 
-        screen = OverridesScreen(status.params.schema_, status.params.values, status.control.applied.overrides)
-        self.push_screen(screen, done)
+        screen = OverridesScreen(
+            status.params.schema_, status.params.values, status.control.applied.overrides, send=send
+        )
+        self.push_screen(screen)
+
+    def action_events(self) -> None:
+        self.push_screen(EventsScreen(self.state_dir))
+
+    def action_info(self) -> None:
+        self.push_screen(InfoScreen(self.state_dir))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_sections()))
@@ -458,6 +523,9 @@ class MissionControlApp(App[None]):
     def apply_filter(self, text: str, *, done: bool) -> None:
         grid = self.query_one(SlotGrid)
         grid.set_filter(text)
+        if text and done and not grid.visible_cards and grid.cards:
+            self.say(f"no slot matches {text!r}: try an asset, a window, a state or 'paused' (esc clears)",
+                     title="Filter", severity="warning")  # fmt: skip
         if done:
             bar = self.query_one(FilterBar)
             bar.display = bool(text)
@@ -471,5 +539,6 @@ class MissionControlApp(App[None]):
             ("Slots", key_rows(SlotCard.BINDINGS + SlotGrid.BINDINGS)),  # type: ignore[operator]
             ("Anywhere", [("esc", "Back out of a dialog, the filter or the palette")]),
             ("Overrides form", key_rows(OverridesScreen.BINDINGS)),  # type: ignore[arg-type]
+            ("Events screen", key_rows(EventsScreen.BINDINGS)),  # type: ignore[arg-type]
             ("Confirmations", key_rows(ConfirmCodeScreen.BINDINGS)),  # type: ignore[arg-type]
         ]

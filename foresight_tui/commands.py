@@ -17,6 +17,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Check-only reload", "check", "Prepare and check the code on disk without swapping it in (c)"),
     ("Roll back strategy code", "rollback", "Return to the previous code version, after confirming (b)"),
     ("Override parameters", "overrides", "Form built from the strategy's parameter schema (o)"),
+    ("Events: every event, filter and search", "events", "events.jsonl, not only the last 30 (e)"),
+    ("In force: overrides, pauses, market", "info", "Everything the engine applies now, in full (i)"),
     ("Filter slots", "filter", "Show only slots matching a text (/)"),
     ("Clear filter", "clear_filter", "Show every slot again (esc)"),
     ("Help: every key", "help", "(?)"),

@@ -17,7 +17,7 @@ from foresight_tui.data_source import PendingWrite
 
 COMMAND_LABELS: dict[str, str] = {
     "reload": "reload strategy code",
-    "check": "check-only reload",
+    "check": "check the code on disk",
     "rollback": "roll back to the previous code",
 }
 
@@ -36,9 +36,11 @@ class ControlClient:
         if self.read_only:
             raise ReadOnlyError("read-only mode: nothing is written")
 
-    def _done(self, label: str, result: WriteResult, command_id: str | None = None) -> PendingWrite:
+    def _done(
+        self, label: str, result: WriteResult, command_id: str | None = None, kind: str | None = None
+    ) -> PendingWrite:
         self.last_note = result.note
-        return PendingWrite(label, result.control.generation, command_id)
+        return PendingWrite(label, result.control.generation, command_id, kind)
 
     def set_engine_paused(self, paused: bool) -> PendingWrite:
         self._guard()
@@ -63,4 +65,4 @@ class ControlClient:
     def send_command(self, kind: CommandType) -> PendingWrite:
         self._guard()
         result, command = self._writer.send_command(kind)
-        return self._done(COMMAND_LABELS.get(kind, kind), result, command.id)
+        return self._done(COMMAND_LABELS.get(kind, kind), result, command.id, kind)

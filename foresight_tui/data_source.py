@@ -12,7 +12,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -158,14 +158,17 @@ class StatusSource:
         now = self.clock()
         status = self.status
         age = uptime = None
+        state = engine_state(status, now, self.alive, self.this_host)
         if status is not None:
             age = max(0.0, status.age_s(now))
+            # A stopped or silent engine's uptime ends at its last status, not at our clock.
+            until = now if state in (EngineState.RUNNING, EngineState.PAUSED) else now - timedelta(seconds=age)
             try:
-                uptime = max(0.0, (now - datetime.fromisoformat(status.engine.started_at)).total_seconds())
+                uptime = max(0.0, (until - datetime.fromisoformat(status.engine.started_at)).total_seconds())
             except ValueError:
                 uptime = None
         return View(
-            state=engine_state(status, now, self.alive, self.this_host),
+            state=state,
             status=status,
             age_s=age,
             uptime_s=uptime,
@@ -184,17 +187,49 @@ class PendingWrite:
     label: str
     generation: int
     command_id: str | None = None
+    kind: str | None = None  # the command's type (reload, check, rollback), None for intent
+
+
+OUTCOME_TITLES = {
+    "applied": "Applied",
+    "refused": "Refused",
+    "rolled back": "Rolled back",
+    "check passed": "Check passed",
+    "check failed": "Check failed",
+}
 
 
 @dataclass(frozen=True)
 class Outcome:
     write: PendingWrite
-    result: str  # "applied", "refused", "rolled_back"
+    result: str  # a key of OUTCOME_TITLES: the engine's answer in the operator's words
     detail: str = ""
+    running: str | None = None  # the code version the status that settled it says runs
 
     @property
     def ok(self) -> bool:
-        return self.result != "refused"
+        return self.result in ("applied", "check passed")
+
+    @property
+    def title(self) -> str:
+        return OUTCOME_TITLES.get(self.result, self.result)
+
+    @property
+    def severity(self) -> str:
+        return "information" if self.ok else "error"
+
+    @property
+    def event_kind(self) -> str:
+        return self.result.replace(" ", "-")
+
+    @property
+    def text(self) -> str:
+        detail = f": {self.detail}" if self.detail else ""
+        text = f"{self.write.label}: {self.result}{detail}"
+        # An ack read back after a restart can name a version that no longer runs: say which does.
+        if self.write.kind in ("reload", "rollback") and self.running and self.running not in self.detail:
+            text += f" (running now: {self.running})"
+        return text
 
 
 def resolve(write: PendingWrite, status: Status) -> Outcome | None:
@@ -203,8 +238,7 @@ def resolve(write: PendingWrite, status: Status) -> Outcome | None:
     if write.command_id is not None:
         for ack in control.acks:
             if ack.id == write.command_id:
-                result = "refused" if ack.result == "rejected" else ack.result
-                return Outcome(write, result, ack.detail)
+                return Outcome(write, ack.outcome, ack.detail, status.code.version)
     # A later file that contained this write (writers read-modify-write) and was
     # refused whole also refuses this one if the engine never applied it.
     refused = control.rejected_generation == write.generation or (

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from watchfiles import DefaultFilter, awatch
 
+from foresight_tui import inotify_watch
+
 RUST_TIMEOUT_MS = 300  # how long the watcher thread may take to notice it should stop
 RETRY_S = 1.0
 
@@ -34,11 +36,21 @@ async def watch_directory(
     recursive: bool = True,
     step_ms: int = 20,
 ) -> None:
-    """Call `on_change` after each batch of changes in `directory` until `stop` is set."""
+    """Call `on_change` after each batch of changes in `directory` until `stop` is set.
+
+    One directory level on Linux goes through inotify on the event loop (no polling step in
+    the way of each change); a tree, or another system, through watchfiles.
+    """
     while not stop.is_set():
         try:
             if not directory.is_dir():
                 await asyncio.sleep(RETRY_S)
+                continue
+            if not recursive and inotify_watch.available():
+                def named(name: str) -> bool:
+                    return accept is None or accept(None, str(directory / name))
+
+                await inotify_watch.watch_once(directory, on_change, named, stop)
                 continue
             async for _changes in awatch(
                 directory,

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -47,14 +47,25 @@ def describe(kind: str, status: Status | None, changes: list[FileChange]) -> Tex
     return Text("\n".join(lines))
 
 
+def diff_text(lines: list[str]) -> Text:
+    text = Text()
+    for line in lines:
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else ""
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        text.append(line + "\n", style=style)
+    return text
+
+
 class ConfirmCodeScreen(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "confirm", "Confirm"),
         Binding("n,escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, kind: str, status: Status | None, changes: list[FileChange]) -> None:
+    def __init__(self, kind: str, status: Status | None, changes: list[FileChange], diff: list[str] | None = None) -> None:
         super().__init__()
+        self.diff = diff or []
         self.kind = kind
         self.engine_status = status
         self.changes = changes
@@ -64,6 +75,9 @@ class ConfirmCodeScreen(ModalScreen[bool]):
             body.border_title = TITLES.get(self.kind, self.kind)
             body.border_subtitle = "y/enter confirm · n/esc cancel"
             yield Static(describe(self.kind, self.engine_status, self.changes), id="confirm-text")
+            if self.diff:
+                with VerticalScroll(id="confirm-diff"):
+                    yield Static(diff_text(self.diff))
             with Horizontal(id="confirm-buttons"):
                 yield Button(self.kind.capitalize(), id="confirm", variant="warning")
                 yield Button("Cancel", id="cancel")

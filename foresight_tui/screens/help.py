@@ -24,6 +24,31 @@ def key_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
             for description, keys in rows.items()]  # fmt: skip
 
 
+LEGEND: list[tuple[str, str, str]] = [
+    # (what, how it looks, what it means); the colours are the theme's (app.tcss)
+    ("WATCHING", "grey border", "no bet; the strategy is reading the market"),
+    ("ENTERED", "blue border", "a paper bet is open in this window"),
+    ("WON / LOST", "green / red border", "the last bet settled; the line says by how much"),
+    ("COOLDOWN", "yellow border", "resting after a settlement; the line counts down"),
+    ("PAUSED", "dashed border, dim", "no new bets on this slot (open bets still settle)"),
+    ("now ▲ up 62%", "green ▲ / red ▼", "signal now: the strategy's reading this cycle; it moves"),
+    ("bet ▼ DOWN $5", "", "bet held: the position taken, fixed until it settles"),
+    ("not entering: …", "", "why the strategy takes no bet now (its own reason)"),
+    ("STALE / DOWN", "header badge", "no status for 3 cycles / the engine's pid is gone"),
+]
+
+
+def legend_table() -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 2), expand=False)
+    table.add_column("what", no_wrap=True, style="bold")
+    table.add_column("looks")
+    table.add_column("means")
+    table.add_row(Text("Cards and header", style="bold underline"), "", "")
+    for what, looks, means in LEGEND:
+        table.add_row(Text(what), Text(looks, style="dim"), Text(means))
+    return table
+
+
 def help_table(sections: list[KeySection]) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 2), expand=False)
     table.add_column("key", no_wrap=True, style="bold")
@@ -46,6 +71,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body", classes="dialog") as body:
-            body.border_title = "Keys"
+            body.border_title = "Help: what you see, every key"
             body.border_subtitle = "esc closes"
+            yield Static(legend_table(), id="help-legend")
             yield Static(help_table(self.sections), id="help-table")

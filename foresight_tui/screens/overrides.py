@@ -2,11 +2,15 @@
 
 Every field is parsed and checked against the schema (type, bounds, enum, list
 items) before the form can be submitted, so a parameter a reload added shows up
-without restarting the TUI and a value out of bounds is never written.
+without restarting the TUI and a value out of bounds is never written. Rules
+the schema cannot say (fast EMA below slow) only the engine knows: the form
+stays open until it answers, and a refusal keeps every value typed, with the
+engine's reason beside the fields it names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +24,9 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
+from foresight_tui.data_source import Outcome
 from foresight_tui.param_schema import ParamSpec, check_value, check_values, format_value, param_specs, parse_value
+from foresight_tui.screens.confirm import ConfirmScreen
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,21 @@ def help_text(spec: ParamSpec, overridden: bool) -> str:
     return " · ".join(parts)
 
 
-class OverridesScreen(ModalScreen[OverrideRequest | None]):
+Send = Callable[[OverrideRequest, Callable[[Outcome | str], None]], None]
+
+
+def fields_named(reason: str, names: list[str]) -> list[str]:
+    """The parameters a refusal's reason names (longest first: `stake` is not `stake_max`)."""
+    found: list[str] = []
+    text = reason
+    for name in sorted(names, key=len, reverse=True):
+        if name in text:
+            found.append(name)
+            text = text.replace(name, "")
+    return found
+
+
+class OverridesScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "apply", "Apply overrides"),
@@ -63,8 +83,12 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
         Binding("ctrl+r", "clear", "Clear all overrides"),
     ]
 
-    def __init__(self, schema: dict[str, Any], values: dict[str, Any], overrides: dict[str, Any]) -> None:
+    def __init__(
+        self, schema: dict[str, Any], values: dict[str, Any], overrides: dict[str, Any], *, send: Send
+    ) -> None:
         super().__init__()
+        self.send = send
+        self.waiting = False
         self.specs = param_specs(schema)
         self.in_force = dict(values)
         self.overrides = dict(overrides)
@@ -79,12 +103,12 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
         value = self.current(spec)
         wid = f"param-{spec.name}"
         if spec.kind == "boolean":
-            return Switch(value=bool(value), id=wid)
+            return Switch(value=bool(value), id=wid, classes="-compact")
         if spec.enum is not None:
             options = [(str(option), option) for option in spec.enum]
             initial = value if value in spec.enum else spec.enum[0]
-            return Select(options, value=initial, allow_blank=False, id=wid)
-        return Input(value=format_value(spec, value), id=wid, validators=[ParamValidator(spec)])
+            return Select(options, value=initial, allow_blank=False, id=wid, compact=True)
+        return Input(value=format_value(spec, value), id=wid, validators=[ParamValidator(spec)], compact=True)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="overrides-body", classes="dialog") as body:
@@ -102,7 +126,7 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
             yield Static("", id="form-error")
             with Horizontal(id="form-buttons"):
                 yield Button("Apply", id="apply", variant="primary")
-                yield Button("Clear overrides", id="clear", variant="warning")
+                yield Button("Clear all overrides…", id="clear", variant="warning")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
@@ -148,7 +172,31 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
         if not changed and not unset:
             self.query_one("#form-error", Static).update("Nothing changed.")
             return
-        self.dismiss(OverrideRequest(values=changed, unset=unset))
+        self.send_request(OverrideRequest(values=changed, unset=unset))
+
+    def send_request(self, request: OverrideRequest) -> None:
+        """Written at once; the form stays open, its values kept, until the engine answers."""
+        self.waiting = True
+        self.query_one("#form-error", Static).update(Text("sent: waiting for the engine's answer (esc closes; it is still shown)"))
+        self.query_one("#form-error").set_class(False, "-refused")
+        self.send(request, self.answered)
+
+    def answered(self, answer: Outcome | str) -> None:
+        self.waiting = False
+        if not self.is_attached:
+            return  # closed meanwhile: the app's toast and log say what happened
+        if isinstance(answer, Outcome) and answer.ok:
+            self.dismiss(None)
+            return
+        reason = answer if isinstance(answer, str) else answer.detail or "refused by the engine"
+        summary = self.query_one("#form-error", Static)
+        summary.update(Text(f"refused: {reason}. Your values are kept: fix them and apply again, or esc."))
+        summary.set_class(True, "-refused")
+        named = fields_named(reason, [spec.name for spec in self.specs])
+        for name in named:
+            self.query_one(f"#error-{name}", Label).update(Text(f"engine: {reason}"))
+        if named:
+            self.query_one(f"#param-{named[0]}").focus()
 
     def current_value(self, name: str) -> Any:
         spec = next(spec for spec in self.specs if spec.name == name)
@@ -172,7 +220,25 @@ class OverridesScreen(ModalScreen[OverrideRequest | None]):
             self.to_default.add(name)
 
     def action_clear(self) -> None:
-        self.dismiss(OverrideRequest(clear=True))
+        """Every override dropped at once: asked first, with the list of what goes."""
+        if not self.overrides:
+            self.query_one("#form-error", Static).update(Text("No override in force: nothing to clear."))
+            return
+        specs = {spec.name: spec for spec in self.specs}
+        lines = ["Every parameter goes back to the strategy's default:", ""]
+        for name, value in sorted(self.overrides.items()):
+            spec = specs.get(name)
+            default = format_value(spec, spec.default) if spec is not None and spec.has_default else "?"
+            shown = format_value(spec, value) if spec is not None else str(value)
+            lines.append(f"  {name}: {shown} -> {default}")
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.send_request(OverrideRequest(clear=True))
+
+        count = len(self.overrides)
+        self.app.push_screen(ConfirmScreen(f"Drop {count} override{'s' if count > 1 else ''}?", lines,
+                                           "Drop them"), confirmed)  # fmt: skip
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -9,10 +9,16 @@ from textual.widgets import RichLog
 
 from engine.contract import Event
 from foresight_tui import formatting as fmt
+from foresight_tui.events_file import display_kind
 
 KIND_COLOURS = {
     "warning": "warning",
     "error": "error",
+    "failed": "error",
+    "rolled": "error",
+    "passed": "success",
+    "stale": "warning",
+    "down": "error",
     "refused": "error",
     "rejected": "error",
     "command": "accent",
@@ -23,6 +29,15 @@ KIND_COLOURS = {
     "restart": "warning",
 }
 SEEN_LIMIT = 5000
+KIND_WIDTH = 12  # the longest kind shown ("check-failed", "rolled-back", "resolution") and a space
+
+
+def kind_style(app: object, kind: str) -> str:
+    variables = getattr(app, "theme_variables", {})
+    for word, variable in KIND_COLOURS.items():
+        if word in kind:
+            return variables.get(variable, "")
+    return ""
 
 
 class EventLog(RichLog):
@@ -45,21 +60,15 @@ class EventLog(RichLog):
     def on_mount(self) -> None:
         self.border_title = "Events"
 
-    def _kind_style(self, kind: str) -> str:
-        for word, variable in KIND_COLOURS.items():
-            if word in kind:
-                return self.app.theme_variables.get(variable, "")
-        return ""
-
     def add_line(self, at: str, kind: str, message: str) -> None:
         line = Text.assemble(
             (fmt.utc_time(at), "dim"),
             " ",
-            (f"{kind:<10}", self._kind_style(kind)),
-            " ",
+            (f"{kind:<{KIND_WIDTH}} ", kind_style(self.app, kind)),
             message,  # a plain str inside Text.assemble is never parsed as markup
         )
-        self.write(line)
+        # Follow new lines only while the operator is at the end: scrolled back, they stay put.
+        self.write(line, scroll_end=self.is_vertical_scroll_end or self.max_scroll_y == 0)
 
     def add_events(self, events: list[Event]) -> None:
         """Append the status events not shown yet (the status repeats the last few)."""
@@ -70,4 +79,4 @@ class EventLog(RichLog):
             self._seen[key] = None
             if len(self._seen) > SEEN_LIMIT:
                 del self._seen[next(iter(self._seen))]
-            self.add_line(event.at, event.kind, event.message)
+            self.add_line(event.at, display_kind(event), event.message)

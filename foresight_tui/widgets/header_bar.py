@@ -1,6 +1,9 @@
-"""The top two lines: engine state, process, loop, code, pending changes, heartbeat."""
+"""The top three lines: state, market mode, loop, heartbeat; code and pending writes; intent in force."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -8,9 +11,8 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from engine.contract import Status
-from foresight_tui import formatting as fmt
 from foresight_tui.data_source import EngineState, View
+from foresight_tui.header_lines import Row, code_row, engine_row, fit, intent_row, pending_part
 
 STATE_CLASSES = {
     EngineState.RUNNING: "-running",
@@ -19,73 +21,47 @@ STATE_CLASSES = {
     EngineState.DOWN: "-down",
     EngineState.WAITING: "-waiting",
 }
+STYLE_VARIABLES = {"warning": "warning", "error": "error", "accent": "accent", "success": "success"}
 
 
-def engine_line(view: View) -> str:
-    status = view.status
-    if status is None:
-        return "no status.json yet: start the engine (foresight engine) on this state directory"
-    e = status.engine
-    said = f"last said {e.state} · " if view.state.value.lower() != e.state else ""
-    return (
-        f"{said}pid {e.pid}@{e.host}  up {fmt.duration(view.uptime_s)}  "
-        f"cycle {e.cycle} · {e.last_cycle_ms:.0f}ms of {e.cycle_interval_s * 1000:.0f}ms  "
-        f"heartbeat {fmt.age(view.age_s)}"
-    ) + market_note(status)
-
-
-def market_note(status: Status) -> str:
-    """Which maker quotes, and any asset whose prices are not arriving (it takes no entries)."""
-    e = status.engine
-    note = f"  maker {e.maker.split(' ')[0]}" if e.maker else ""
-    feed = status.feed
-    troubled = [(a, h) for a, h in feed.assets.items() if h.state != "connected"]
-    if feed.state != "connected" or troubled:
-        named = ", ".join(f"{a} {h.state}" for a, h in troubled[:4]) + (" …" if len(troubled) > 4 else "")
-        note += f"  ⚠ feed {feed.kind} {feed.state}" + (f": {named}" if named else "")
-    return note
-
-
-def code_line(view: View, changed_on_disk: int) -> str:
-    status = view.status
-    if status is None:
-        return ""
-    code = status.code
-    text = f"code {code.version} ({code.reloads} reloads)"
-    last = code.last_reload
-    if last is not None:
-        outcome = "ok" if last.ok else "FAILED"
-        changed = f", {len(last.changed)} changed" if last.changed else ""
-        text += f"  last {last.kind} {outcome} at {fmt.utc_time(last.at)} ({last.duration_ms:.0f}ms{changed})"
-        if last.error:
-            text += f": {last.error}"
-    if changed_on_disk:
-        text += f"  · {changed_on_disk} file{'s' if changed_on_disk > 1 else ''} changed on disk"
-    return text
-
-
-def pending_line(view: View, local_pending: int) -> str:
-    if view.pending or local_pending:
-        return f"pending: gen {view.control_generation} > observed {view.observed_generation} ({local_pending} mine)"
-    return f"applied gen {view.observed_generation}"
+@dataclass(frozen=True)
+class HeaderInput:
+    view: View
+    local_pending: int = 0
+    changed_on_disk: int = 0
+    read_only: bool = False
+    filter_text: str = ""
 
 
 class HeaderBar(Widget):
+    def __init__(self, state_dir: Path, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.state_dir = state_dir
+        self._last: HeaderInput | None = None
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="header-row1"):
             yield Label(EngineState.WAITING.value, id="state-badge", classes="-waiting")
             yield Static(id="engine-info", markup=False)
-            yield Label("", id="mode-badge")
-        with Horizontal(id="header-row2"):
-            yield Static(id="code-info", markup=False)
-            yield Static(id="pending-info", markup=False)
+        yield Static(id="code-info", markup=False)
+        yield Static(id="intent-info", markup=False)
         yield Static(id="problem", markup=False)
 
-    def _set(self, selector: str, text: str) -> None:
+    def _styled(self, segments: list[tuple[str, str]]) -> Text:
+        colours = self.app.theme_variables
+        text = Text(no_wrap=True, overflow="crop")
+        for chunk, style in segments:
+            colour = "dim" if style == "muted" else colours.get(STYLE_VARIABLES.get(style, ""), "")
+            text.append(chunk, style=f"bold {colour}" if style in ("warning", "error") else colour)
+        return text
+
+    def _set(self, selector: str, row: Row) -> None:
         widget = self.query_one(selector, Static)
-        if getattr(widget, "_last_text", None) != text:
-            widget._last_text = text  # type: ignore[attr-defined]
-            widget.update(Text(text), layout=False)
+        # Each row is exactly as wide as its widget, which never depends on the text: no layout.
+        segments = fit(row, widget.size.width or self.size.width or 80)
+        if getattr(widget, "_last_segments", None) != segments:
+            widget._last_segments = segments  # type: ignore[attr-defined]
+            widget.update(self._styled(segments), layout=False)
 
     def show(
         self,
@@ -96,20 +72,30 @@ class HeaderBar(Widget):
         read_only: bool = False,
         filter_text: str = "",
     ) -> None:
+        self._last = HeaderInput(view, local_pending, changed_on_disk, read_only, filter_text)
+        self._paint(self._last)
+
+    def _paint(self, data: HeaderInput) -> None:
+        view = data.view
         badge = self.query_one("#state-badge", Label)
         if str(badge.content) != view.state.value:
             badge.update(view.state.value)
             badge.set_classes(STATE_CLASSES[view.state])
-        self._set("#engine-info", engine_line(view))
-        self._set("#code-info", code_line(view, changed_on_disk))
-        self._set("#pending-info", pending_line(view, local_pending))
-        self.query_one("#pending-info").set_class(view.pending or local_pending > 0, "-pending")
+        self._set("#engine-info", engine_row(view))
+        self._set("#code-info", code_row(view, data.changed_on_disk, pending_part(view, data.local_pending)))
         modes = []
-        if filter_text:
-            modes.append(f"filter: {filter_text}")
-        if read_only:
+        if data.filter_text:
+            modes.append(f"filter: {data.filter_text}")
+        if data.read_only:
             modes.append("READ-ONLY")
-        self._set("#mode-badge", "  ".join(modes))
+        self._set("#intent-info", intent_row(view, self.state_dir, modes))
         problem = self.query_one("#problem", Static)
-        self._set("#problem", f"⚠ {view.problem} (showing the last good status)" if view.problem else "")
+        text = f"⚠ {view.problem} (showing the last good status)" if view.problem else ""
+        if getattr(problem, "_last_text", None) != text:
+            problem._last_text = text  # type: ignore[attr-defined]
+            problem.update(Text(text))
         problem.display = bool(view.problem)
+
+    def on_resize(self) -> None:
+        if self._last is not None:
+            self.call_after_refresh(self._paint, self._last)

@@ -46,27 +46,37 @@ def price_line(slot: SlotStatus) -> str:
 
 
 def signal_line(slot: SlotStatus) -> str:
+    """The strategy's reading now (it moves every cycle), never the bet held: that is `position_line`."""
     if slot.error:
         return f"error: {slot.error}"
     signal = slot.signal
     if signal is None:
-        return "no signal"
+        return "now: no signal"
     arrow = "▲" if signal.direction == "up" else "▼"
     edge = f" edge {signal.edge:+.2f}" if signal.edge is not None else ""
-    return f"{arrow} {signal.direction} {signal.confidence:.0%} {signal.path}{edge}"
+    return f"now {arrow} {signal.direction} {signal.confidence:.0%} {signal.path}{edge}"
 
 
 def position_line(slot: SlotStatus, now: float) -> str:
+    """The bet held, else why there is none: cooldown, paused, or the strategy's reason."""
     pos = slot.position
     if pos is not None:
-        return f"bet {pos.side.upper()} ${pos.stake:.2f} @ {pos.odds:.2f}"
+        arrow = "▲" if pos.side == "up" else "▼"
+        return f"bet {arrow} {pos.side.upper()} ${pos.stake:.2f} @ {pos.odds:.2f}"
     parts = []
     if slot.cooldown_until is not None and slot.cooldown_until > now:
         parts.append(f"cooldown {fmt.clock_left(slot.cooldown_until - now)}")
     if slot.last_result is not None:
         pnl = f" {fmt.money(slot.last_pnl)}" if slot.last_pnl is not None else ""
         parts.append(f"last {slot.last_result}{pnl}")
-    return "  ".join(parts) or "no position"
+    if parts:
+        return "  ".join(parts)
+    if slot.paused:
+        return "paused: no new entries"
+    signal = slot.signal
+    if signal is not None and not signal.enter and signal.reason:
+        return f"not entering: {signal.reason}"
+    return "no bet"
 
 
 class Line(Static):
@@ -132,7 +142,10 @@ class SlotCard(Widget, can_focus=True):
         if not force and key == self._shown:  # a deep comparison: not for cards out of view
             return
         self._shown = key
-        title = f"{slot.asset} {slot.window}"
+        left = max(0.0, slot.window_end - now)
+        # A short terminal hides the time bar (app.tcss): the time left goes into the title.
+        compact = self.is_attached and self.screen.has_class("-short")
+        title = f"{slot.asset} {slot.window}" + (f" · {fmt.clock_left(left)}" if compact else "")
         subtitle = ("PAUSED · " if slot.paused else "") + slot.state.upper()
         if (title, subtitle) != self._titles:  # setting a border title repaints the card
             self._titles = (title, subtitle)
@@ -144,7 +157,6 @@ class SlotCard(Widget, can_focus=True):
             | {"-paused": slot.paused, "-error": bool(slot.error)}
         )
         window = max(slot.window_end - slot.window_start, 1e-9)
-        left = max(0.0, slot.window_end - now)
         self._time.fraction = 1 - left / window
         self._time.label = f"{fmt.clock_left(left)} left"
         change = slot.price - slot.open_price
@@ -159,8 +171,3 @@ class SlotCard(Widget, can_focus=True):
 
     def action_open_detail(self) -> None:
         self.post_message(SlotDetailRequested(self.slot_id))
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "toggle_pause" and getattr(self.app, "read_only", False):
-            return None
-        return True

@@ -12,6 +12,9 @@ from foresight_tui.widgets.slot_card import SlotCard
 
 CARD_MIN_WIDTH = 36
 CARD_MIN_HEIGHT = 8
+# A short terminal (the screen's `-short` class) shows cards of three lines, time left in the title.
+COMPACT_MIN_WIDTH = 25
+COMPACT_HEIGHT = 5
 
 
 def grid_columns(count: int, fit: int) -> int:
@@ -44,6 +47,7 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         self.filter_text = ""
         self.columns = 4
         self.row_height = CARD_MIN_HEIGHT
+        self._compact = False
         self._cards: list[SlotCard] = []  # kept: querying 256 children twice a status costs ms
 
     @property
@@ -123,18 +127,26 @@ class SlotGrid(ScrollableContainer, can_focus=False):
 
     def reflow(self) -> None:
         """Columns for the width, rows sharing the height (never shorter than a card needs)."""
+        compact = self.is_attached and self.screen.has_class("-short")
+        min_width, min_height = (COMPACT_MIN_WIDTH, COMPACT_HEIGHT) if compact else (CARD_MIN_WIDTH, CARD_MIN_HEIGHT)
         count = len(self.visible_cards)
-        columns = grid_columns(count, self.scrollable_content_region.width // CARD_MIN_WIDTH)
+        columns = grid_columns(count, self.scrollable_content_region.width // min_width)
         rows = -(-max(1, count) // columns)
         viewport = self.scrollable_content_region.height
         # Rows share the height; when they scroll, whole rows fill the window.
-        height = max(CARD_MIN_HEIGHT, viewport // max(1, min(rows, viewport // CARD_MIN_HEIGHT)))
+        height = max(min_height, viewport // max(1, min(rows, viewport // min_height)))
+        if compact:
+            height = min_height
         if columns != self.columns:
             self.columns = columns
             self.styles.grid_size_columns = columns
         if height != self.row_height:
             self.row_height = height
             self.styles.grid_rows = str(height)
+        if compact != self._compact:
+            self._compact = compact
+            for card in self.cards:
+                card.show(card.slot, card.history, card._now, force=True)
 
     def action_jump(self, number: int) -> None:
         visible = self.visible_cards

@@ -195,15 +195,19 @@ def test_ctl_exit_codes_say_what_happened(engine: EngineProcess) -> None:
     again = ctl(engine.state_dir, "set", "stake=6")
     assert again.returncode == 0, again.stderr
     check = ctl(engine.state_dir, "check")
-    assert check.returncode == 0 and "applied" in check.stdout
+    assert check.returncode == 0 and check.stdout.startswith("check passed: ")
     summary = ctl(engine.state_dir, "status", "--wait")
     assert summary.returncode == 0 and "PAUSED" in summary.stdout and '"stake":6' in summary.stdout
 
 
-def test_ctl_times_out_without_an_engine(tmp_path: Path) -> None:
-    result = ctl(tmp_path / "nobody", "--timeout", "0.5", "pause")
+def test_ctl_says_at_once_when_no_engine_runs_there_and_writes_nothing(tmp_path: Path) -> None:
+    result = ctl(tmp_path / "nobody", "pause")  # the default 15 s timeout: it must not be waited
     assert result.returncode == 3
-    assert "is an engine running there?" in result.stderr
+    assert "no engine has run in" in result.stderr and "nothing written" in result.stderr
+    assert not (tmp_path / "nobody" / "control.json").exists()
+    queued = ctl(tmp_path / "nobody", "pause", "--queue")
+    assert queued.returncode == 0 and "queued" in queued.stdout
+    assert (tmp_path / "nobody" / "control.json").exists()
 
 
 WRITER = textwrap.dedent(

@@ -68,3 +68,10 @@ def test_a_decision_missing_a_field_is_refused() -> None:
 
     with pytest.raises(InvalidDecision, match="has no field 'path'"):
         validate_decision(Partial())
+
+
+def test_a_dict_is_refused_as_a_dict_not_as_missing_its_keys() -> None:
+    with pytest.raises(InvalidDecision) as caught:
+        validate_decision({"direction": "up", "confidence": 0.6})
+    said = str(caught.value)
+    assert "returned a dict (keys direction, confidence)" in said and "has no field" not in said

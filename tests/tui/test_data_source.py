@@ -105,7 +105,28 @@ def test_resolve_commands_wait_for_their_ack():
     assert outcome is not None and outcome.result == "refused" and outcome.detail == "SyntaxError line 3"
     ack = ack.model_copy(update={"result": "rolled_back", "detail": "raised in first cycle"})
     outcome = resolve(write, with_control(base, observed_generation=7, acks=[ack]))
-    assert outcome is not None and outcome.ok and outcome.result == "rolled_back"
+    # A rollback is not a success: the code the operator sent no longer runs.
+    assert outcome is not None and not outcome.ok and outcome.result == "rolled back"
+    assert outcome.title == "Rolled back" and outcome.severity == "error"
+
+
+def test_a_check_passes_or_fails_it_is_never_applied():
+    write = PendingWrite("check the code on disk", 7, "check-1", "check")
+    base = make_status()
+    passed = Ack(id="check-1", type="check", result="applied", at=FIXED_NOW.isoformat(), detail="v4 would load")
+    outcome = resolve(write, with_control(base, observed_generation=7, acks=[passed]))
+    assert outcome is not None and outcome.ok and outcome.title == "Check passed"
+    assert outcome.text == "check the code on disk: check passed: v4 would load"
+    failed = passed.model_copy(update={"result": "rejected", "detail": "SyntaxError line 3"})
+    outcome = resolve(write, with_control(base, observed_generation=7, acks=[failed]))
+    assert outcome is not None and not outcome.ok and outcome.title == "Check failed"
+
+
+def test_an_old_ack_naming_a_version_not_running_says_which_runs():
+    write = PendingWrite("reload strategy code", 7, "reload-9", "reload")
+    ack = Ack(id="reload-9", type="reload", result="applied", at=FIXED_NOW.isoformat(), detail="now running v9-dead")
+    outcome = resolve(write, with_control(make_status(), observed_generation=7, acks=[ack]))
+    assert outcome is not None and outcome.text.endswith("now running v9-dead (running now: v3-1a2b3c)")
 
 
 def test_tracker_settles_only_what_is_done():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.command import CommandPalette
 
+from foresight_tui.screens.confirm import ConfirmScreen
 from foresight_tui.screens.confirm_code import ConfirmCodeScreen
 from foresight_tui.screens.help import HelpScreen
 from foresight_tui.screens.overrides import OverridesScreen
@@ -111,9 +112,14 @@ async def test_enter_opens_slot_detail_and_esc_closes(make_app):
         assert isinstance(app.screen, SlotDetailScreen) and app.screen.slot_id == "BTC-15m"
         table = app.screen.query_one("#detail-table").content
         rows = dict(zip(map(str, table.columns[0]._cells), map(str, table.columns[1]._cells), strict=True))
-        assert {"id", "open_price", "signal.confidence", "signal.path", "cooldown_until", "history"} <= set(rows)
+        # Laid out for people: sections, clock times and countdowns, rounded numbers, the decision.
+        assert {"window", "price", "direction", "decided by", "inputs", "decision", "bet", "history"} <= set(rows)
+        assert rows["window"].endswith("(market clock), 4:50 left") and "→" in rows["window"]
+        assert rows["direction"] == "up at 56.0% confidence" and rows["decided by"] == "predictive path"
+        assert rows["decision"] == "do not enter: edge over threshold"
+        assert "e+" not in " ".join(rows.values()) and "True" not in " ".join(rows.values())
         btc = app.status.price_history["BTC"]  # the asset's sparkline, shared by its slots
-        assert rows["history"] == f"{len(btc)} prices, min {min(btc):g}, max {max(btc):g}, last {btc[-1]:g}"
+        assert rows["history"].startswith(f"{len(btc)} prices, low ")
         assert app.screen.query_one("#detail-history").data == tuple(btc)
         await pilot.press("escape")
         assert not isinstance(app.screen, SlotDetailScreen)
@@ -190,9 +196,12 @@ async def test_o_ctrl_b_drops_one_override_and_keeps_the_others(make_app, state)
     async with app.run_test(size=SIZE) as pilot:
         await submit_overrides(app, pilot, stake="7.5", cooldown_s="90")
         assert read_control(state).overrides == {"stake": 7.5, "cooldown_s": 90}
+        assert isinstance(app.screen, OverridesScreen)  # open until the engine answers
 
-        state.update(lambda s: setattr(s.control.applied, "overrides", {"stake": 7.5, "cooldown_s": 90}))
+        state.applied()
         app.load_status()
+        await pilot.pause()
+        assert not isinstance(app.screen, OverridesScreen)  # applied: the form closes
         await pilot.press("o")
         await pilot.pause()
         app.screen.query_one("#param-stake").focus()
@@ -214,10 +223,36 @@ async def test_o_refuses_out_of_bounds_and_writes_nothing(make_app, state):
         await pilot.press("escape")
         await settle(app, pilot)
         assert not state.control_path.exists()
-        await pilot.press("o", "ctrl+r")  # clear all overrides needs no valid field
+        state.update(lambda s: setattr(s.control.applied, "overrides", {"stake": 7.5, "cooldown_s": 90}))
+        app.load_status()
+        await pilot.press("o", "ctrl+r")  # clear all overrides needs no valid field, but asks first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and app.screen.title_text == "Drop 2 overrides?"
+        listed = str(app.screen.query_one("#ask-text").content)
+        assert "stake: 7.5 -> 5" in listed and "cooldown_s: 90 -> 60" in listed
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert not state.control_path.exists()  # no: nothing dropped
+        await pilot.press("ctrl+r", "y")
         await settle(app, pilot)
         control = read_control(state)
         assert control.overrides == {} and control.generation == 4
+
+
+async def test_o_refused_by_the_engine_stays_open_with_the_values_and_the_reason(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_overrides(app, pilot, stake="7.5", min_edge="0.3")
+        reason = "overrides: min_edge must be below stake / 100 for this strategy"
+        state.update(lambda s: (setattr(s.control, "rejected_generation", 4), setattr(s.control, "warnings", [reason])))
+        app.load_status()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, OverridesScreen)  # still open: nothing to type again
+        assert screen.query_one("#param-stake").value == "7.5" and screen.query_one("#param-min_edge").value == "0.3"
+        assert f"refused: {reason}" in str(screen.query_one("#form-error").content)
+        assert str(screen.query_one("#error-min_edge").content) == f"engine: {reason}"
+        assert screen.focused.id == "param-stake" or screen.focused.id == "param-min_edge"
 
 
 async def test_o_form_follows_a_parameter_added_by_a_reload(make_app, state):
@@ -297,3 +332,30 @@ async def test_q_quits_the_tui_only(make_app, state):
         await pilot.pause()
     assert app.return_code == 0
     assert not state.control_path.exists()
+
+
+async def test_R_shows_the_diff_of_what_changed_since_the_running_code(make_app, state):
+    (state.strategies / "strategy.py").write_text("# strategy\nVALUE = 1\n")  # the text the engine runs
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        (state.strategies / "strategy.py").write_text("# strategy\nVALUE = 2\n")
+        await pilot.press("R")
+        await pilot.pause()
+        diff = str(app.screen.query_one("#confirm-diff Static").content)
+        assert "-VALUE = 1" in diff and "+VALUE = 2" in diff and "running/strategy.py" in diff
+
+
+async def test_a_new_version_that_moves_a_default_says_so(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+
+        def new_code(status):
+            status.code.version = "v4-feed01"
+            status.params.schema_["properties"]["stake"]["default"] = 6.0
+
+        state.update(new_code)
+        app.load_status()
+        await pilot.pause()
+        assert "params code v4-feed01: stake default 5.0 -> 6.0" in log_text(app)
