@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.guard import Budgets
 from engine.paths import shipped_strategies_dir
 from engine.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
 
@@ -22,6 +23,16 @@ class EngineConfig:
     max_cycles: int | None = None
     echo_events: bool = False
     probation_cycles: int = 3
+    # Time budgets of strategy calls (engine/guard.py); None: derived from the cycle interval.
+    call_budget_s: float | None = None
+    load_budget_s: float | None = None
+    grace_s: float | None = None
+    load_from_disk: bool = False  # start on the strategies directory, not the version that was running
+    keep_versions: int = 10
+
+    @property
+    def budgets(self) -> Budgets:
+        return Budgets.for_interval(self.cycle_interval_s, self.call_budget_s, self.load_budget_s, self.grace_s)
 
     @property
     def step_s(self) -> float:
@@ -33,5 +44,8 @@ class EngineConfig:
             raise ValueError("--cycle-interval must be between 0.001 and 3600 seconds")
         if not 0 < self.speed <= 100_000:
             raise ValueError("--speed must be above 0 and at most 100000")
+        self.budgets  # raises ValueError on a budget out of range
+        if self.keep_versions < 2:
+            raise ValueError("--keep-versions must be at least 2")
         if not self.strategies_path.is_dir():
             raise ValueError(f"--strategies-path {self.strategies_path} is not a directory")

@@ -17,7 +17,7 @@ import uuid
 
 from pydantic import BaseModel
 
-from engine import collector, command_runner
+from engine import boot, collector, command_runner, supervision
 from engine.config import EngineConfig
 from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
@@ -29,6 +29,9 @@ from engine.market import Market
 from engine.params import revalidate
 from engine.process_guard import EngineLock, StopSignal
 from engine.reload_manager import ReloadManager
+from engine.sd_notify import SdNotify
+from engine.slot_errors import SlotErrorLog
+from engine.version_store import VersionStore
 from engine.slots import parse_window, slot_set
 from engine.state import StateManager
 from engine.status_report import LoopFigures, render_status
@@ -53,6 +56,8 @@ class Engine:
         self.persist_error: str | None = None
         self.probation_ack_ids: list[str] = []
         self.deferred_commands: tuple[Command, ...] = ()  # left by a boundary for the next one
+        self.slot_errors = SlotErrorLog()
+        self.notifier = SdNotify.from_environment()
 
     # ------------------------------------------------------------------ start
 
@@ -61,8 +66,17 @@ class Engine:
         self.lock.acquire()
         leftovers = clean_temp_files(self.dir)
         self.specs = slot_set(self.config.assets, self.config.windows)
-        self.reloader = ReloadManager(self.config.strategies_path, probation_cycles=self.config.probation_cycles)
-        self.reloader.load_initial()
+        self.store = VersionStore(self.dir, keep=self.config.keep_versions)
+        self.reloader = ReloadManager(
+            self.config.strategies_path,
+            probation_cycles=self.config.probation_cycles,
+            budgets=self.config.budgets,
+            store=self.store,
+        )
+        booted = boot.load_code(self.reloader, self.store, from_disk=self.config.load_from_disk)
+        self.reloader.boot = booted.why
+        self.store.mark_started()
+        supervision.watch(self)
         self.manager = StateManager.open(self.dir / STATE_FILE_NAME)
         state = self.manager.state
         assets = tuple(dict.fromkeys(spec.asset for spec in self.specs))
@@ -81,6 +95,9 @@ class Engine:
             self.intake, self.reloader, self.stop, lambda: self.manager.state.last_generation, self.manager.is_handled
         )
         command_runner.interrupted(self)
+        command_runner.settle_after_restart(self, booted.version)
+        for warning in booted.warnings:
+            self.warn(warning)
         self.params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(state.applied.overrides))
         state.applied = AppliedIntent(paused=state.applied.paused, paused_slots=state.applied.paused_slots, overrides=kept)
         for warning in dropped:
@@ -101,7 +118,9 @@ class Engine:
             f"engine started pid {os.getpid()} on {len(self.specs)} slots, code {self.reloader.code_status().version}",
             boot_id=self.boot_id,
             cleaned_temp_files=len(leftovers),
+            boot=booted.why,
         )
+        self.notifier.ready(f"cycling on code {booted.version}")
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -121,6 +140,7 @@ class Engine:
                 self.cycle()
                 elapsed = time.perf_counter() - started
                 self.record_timing(elapsed)
+                self.notifier.heartbeat(self.manager.state.cycle, self.reloader.registry.version)
                 if self.config.max_cycles is not None and self.manager.state.cycle >= self.config.max_cycles:
                     break
                 deadline += interval
@@ -129,7 +149,9 @@ class Engine:
                     deadline = now  # overran: start the next cycle at once, counted, not drifted silently
                 self.between.wait_until(deadline)
         finally:
+            self.notifier.stopping()
             self.persist()
+            supervision.stopped(self)
             self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")
             self.lock.release()
         return 0
@@ -166,9 +188,7 @@ class Engine:
             self.events.emit("entry", f"{slot_id} bought {position.side} ${position.stake:g} at {position.odds:.2f}", slot=slot_id)
         for result in outcome.resolutions:
             self.events.emit("resolution", f"{result['slot']} {result['side']} {result['result']} {result['pnl']:+.2f}", **result)
-        rolled = self.reloader.report_cycle(outcome.errors)
-        if rolled is not None:
-            command_runner.after_auto_rollback(self, rolled)
+        rolled = command_runner.after_cycle(self, outcome)
         # One line appended to state.journal, with the trading state when it changed, fsync'd when
         # money or intent moved; a checkpoint of everything (state.json) at a window boundary, after
         # a failed write, or when the journal is long.
@@ -200,7 +220,7 @@ class Engine:
         previous = state.applied
         state.applied = AppliedIntent(paused=control.paused, paused_slots=list(control.paused_slots), overrides=dict(control.overrides))
         state.last_generation = control.generation
-        self.params = intake.params or self.params
+        self.params = command_runner.current_params(self, intake.params)
         self.warnings.clear()
         changes = describe_changes(previous, state.applied)
         self.events.emit(

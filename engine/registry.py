@@ -26,6 +26,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from engine.guard import Budgets, StrategyGuard
 from engine.market_view import MarketView
+from engine.params import frozen_model
 from engine.module_loader import StrategyLoadError, describe_exception, load_error, locate
 
 SUPPORTED_API_VERSIONS = frozenset({1})
@@ -93,8 +94,15 @@ class CodeVersion:
         return self.module(ENTRY_MODULE)
 
     @functools.cached_property
-    def params_model(self) -> type[BaseModel]:
+    def declared_params(self) -> type[BaseModel]:
+        """The strategy's own Params class."""
         return self.strategy.Params  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def params_model(self) -> type[BaseModel]:
+        """What the engine builds the values in force from: the strategy's Params, frozen, so
+        that no call can change them for itself or for the slots after it."""
+        return frozen_model(self.declared_params)
 
     @functools.cached_property
     def analyse_history(self) -> Any:
@@ -385,7 +393,7 @@ class StrategyRegistry:
         the strategy `StrategyExit` (engine/guard.py): all are ordinary Exceptions.
         """
         current = self.current
-        if not isinstance(params, current.params_model):
+        if not isinstance(params, current.declared_params):
             raise _stale(params, current)
         decision = self._call(self._call_s, current.strategy.evaluate, view, params)
         try:
@@ -410,7 +418,7 @@ class StrategyRegistry:
         analyse = current.analyse_history
         if analyse is None:
             return None
-        if not isinstance(params, current.params_model):
+        if not isinstance(params, current.declared_params):
             raise _stale(params, current)
         return self._call(self._call_s, analyse, history, history_step_s, params)
 

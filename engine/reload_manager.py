@@ -26,7 +26,8 @@ from typing import Any, Literal, overload
 from pydantic import BaseModel
 
 from engine.collector import held
-from engine.contract import CodeStatus, LastReload, ModuleInfo, utc_now_iso
+from engine.contract import CodeFailure, CodeStatus, KeptVersion, LastReload, ModuleInfo, utc_now_iso
+from engine.disk_candidate import DiskCandidate
 from engine.guard import Budgets, StrategyGuard, StrategyTimeout
 from engine.market_view import MarketView
 from engine.process_snapshot import ProcessSnapshot
@@ -212,6 +213,9 @@ class ReloadManager:
         self.hold_gc = bool(hold_gc)
         self._staged: Preparation | None = None
         self.store_error: str | None = None
+        self.boot: str | None = None  # why the engine started on the version it runs (the engine sets it)
+        self.disk = DiskCandidate(self.strategies_dir, self.scope)
+        self._kept_view: tuple[int, list[KeptVersion]] = (-1, [])
 
     # ------------------------------------------------------------------ queries
 
@@ -223,6 +227,8 @@ class ReloadManager:
     def code_status(self) -> CodeStatus:
         current = self.registry.current
         previous = self.registry.previous
+        disk = self.disk.version()
+        failure = self.last_failure
         return CodeStatus(
             version=current.version,
             modules=[
@@ -231,7 +237,44 @@ class ReloadManager:
             reloads=self.reloads,
             last_reload=self.last_outcome.last_reload() if self.last_outcome else None,
             previous_version=previous.version if previous else None,
+            last_good_version=self.store.manifest.last_good if self.store is not None else None,
+            probation_left=self._probation_left,
+            boot=self.boot,
+            disk_version=disk,
+            disk_differs=disk is not None and disk != current.version,
+            last_failure=None
+            if failure is None
+            else CodeFailure(
+                version=failure.version,
+                how=failure.how,
+                error=failure.error,
+                slots=list(failure.slots),
+                at=failure.at,
+                now_running=failure.now_running,
+            ),
+            versions=self._kept_versions(),
         )
+
+    def _kept_versions(self) -> list[KeptVersion]:
+        """The store's versions for status.json, rebuilt only when the store changed."""
+        if self.store is None:
+            return []
+        if self._kept_view[0] != self.store.revision:
+            self._kept_view = (
+                self.store.revision,
+                [
+                    KeptVersion(
+                        version=e.version,
+                        loaded_at=e.loaded_at,
+                        state=e.state,
+                        ended_at=e.ended_at,
+                        reason=e.reason,
+                        modules=[ModuleInfo(name=m.name, sha256=m.sha256, loaded_at=e.loaded_at) for m in e.modules],
+                    )
+                    for e in self.store.entries()
+                ],
+            )
+        return list(self._kept_view[1])
 
     # ---------------------------------------------------------------- commands
 

@@ -59,6 +59,7 @@ class Manifest(_Model):
     max_bytes: ClassVar[int] = MAX_MANIFEST_BYTES  # read_model's size limit
     running: str | None = None
     last_good: str | None = None
+    clean_stop: bool | None = None  # False while an engine runs; True once it stopped cleanly
     entries: list[VersionEntry] = Field(default_factory=list)
 
 
@@ -76,10 +77,10 @@ class VersionStore:
     def __init__(self, state_dir: Path, keep: int = DEFAULT_KEEP) -> None:
         if keep < 2:
             raise ValueError("keep at least 2 versions (the running one and a rollback target)")
-        self.dir = ensure_state_dir(Path(state_dir)) / VERSIONS_DIR
-        self.blobs = self.dir / "blobs"
-        self.blobs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.dir = ensure_state_dir(ensure_state_dir(Path(state_dir)) / VERSIONS_DIR)
+        self.blobs = ensure_state_dir(self.dir / "blobs")
         self.keep = keep
+        self.revision = 0  # +1 on every change: readers rebuild their view only then
         read = read_model(self.dir / MANIFEST, Manifest)
         self.manifest = read.value or Manifest()
         self.problem = None if read.value is not None or read.missing else f"{MANIFEST} unreadable ({read.reason}); starting a new history"
@@ -102,7 +103,7 @@ class VersionStore:
     def boot_choice(self) -> BootChoice | None:
         """Which version a (re)start runs: None when nothing is stored yet."""
         running = self.entry(self.manifest.running) if self.manifest.running else None
-        if running is not None and running.state == "running":
+        if running is not None and (running.state == "running" or (running.state == "probation" and self.manifest.clean_stop)):
             return BootChoice(running.version, f"{running.version} was running")
         good = self.entry(self.manifest.last_good) if self.manifest.last_good else None
         if running is not None and good is not None and good.version != running.version:
@@ -196,6 +197,14 @@ class VersionStore:
         self.mark_failed(running.version, "the engine stopped while this version was in probation")
         return running.version
 
+    def mark_started(self) -> None:
+        self.manifest.clean_stop = False
+        self._save()
+
+    def mark_stopped(self) -> None:
+        self.manifest.clean_stop = True
+        self._save()
+
     # ---------------------------------------------------------------- internals
 
     def _end_running(self, state: VersionState, reason: str | None, now: str, except_version: str) -> None:
@@ -226,6 +235,7 @@ class VersionStore:
                     pass
 
     def _save(self) -> None:
+        self.revision += 1
         atomic_write_bytes(self.dir / MANIFEST, model_json(self.manifest), durable=True)
 
 
