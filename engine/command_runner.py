@@ -20,6 +20,17 @@ PREPARED_AHEAD = ("reload", "check")
 
 
 def run_commands(engine: Engine, commands: tuple[Command, ...]) -> None:
+    manager = engine.manager
+    stale = [c for c in commands if manager.too_old(c.issued_at)]
+    for command in stale:
+        detail = (
+            f"issued at {command.issued_at}, before the oldest command id this engine still remembers: it may have "
+            "run already, so it is not run (send it again if still wanted)"
+        )
+        manager.record_ack(Ack(id=command.id, type=command.type, result="rejected", at=utc_now_iso(), detail=detail))
+        engine.events.emit("command", f"{command.type} {command.id} refused: {detail}", command=command.id)
+    if stale:
+        commands = tuple(c for c in commands if c not in stale)
     # Write-ahead: the ids are on disk as started before anything runs, so a crash in the
     # middle never runs a command twice; the restarted engine refuses it instead (at most once).
     for command in commands:
@@ -56,7 +67,8 @@ def _run(engine: Engine, commands: tuple[Command, ...], *, may_defer: bool) -> N
         # A swap into code in probation is not final: its ack may still become rolled_back.
         probation = outcome.swapped and engine.reloader.probation_left > 0
         engine.manager.record_ack(
-            Ack(id=command.id, type=command.type, result=outcome.ack_result, at=utc_now_iso(), detail=outcome.detail, final=not probation)  # type: ignore[arg-type]
+            Ack(id=command.id, type=command.type, result=outcome.ack_result, at=utc_now_iso(), detail=outcome.detail, final=not probation),  # type: ignore[arg-type]
+            command.issued_at,
         )
         if outcome.swapped:
             # Every id the swap answered (two reloads at one boundary are one swap) shares its fate;

@@ -114,11 +114,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if verb == "status":
             return status_command(state_dir, args)
+        if verb == "versions":
+            return ctl_versions.versions_command(state_dir, args)
         if verb in ("reload", "rollback", "check"):
-            result, command = writer.send_command(verb)
-            _note(result)
-            verdict, _ = wait_for_ack(state_dir, command.id, args.timeout)
-            return _finish(verdict)
+            return ctl_versions.run_command(writer, state_dir, verb, args)
         if verb in ("pause", "resume"):
             result = writer.set_paused(verb == "pause")
         elif verb in ("pause-slot", "resume-slot"):
@@ -193,9 +192,14 @@ def add_parser(sub: argparse._SubParsersAction, state_dir_arg) -> None:  # type:
     p.add_argument("assignments", nargs="+", metavar="KEY=VALUE", help="VALUE is JSON (5, 0.7, true, [\"BTC\"]) or a plain string")
     p = verbs.add_parser("unset", help="drop overrides, back to the strategy's defaults")
     p.add_argument("keys", nargs="+", metavar="KEY")
-    verbs.add_parser("reload", help="load the strategy code on disk into the running engine")
-    verbs.add_parser("rollback", help="return to the previously loaded strategy code")
+    reload = verbs.add_parser("reload", help="load the strategy code on disk into the running engine (waits through its probation)")
+    rollback = verbs.add_parser("rollback", help="return to the previously loaded strategy code, or a kept one (--to)")
+    ctl_versions.add_arguments(reload, rollback)
+    ctl_versions.add_versions_verb(verbs)
     verbs.add_parser("check", help="would the code on disk load? (no swap)")
     p = verbs.add_parser("status", help="print the engine's status")
     p.add_argument("--wait", action="store_true", help="wait for a fresh status with no pending control change")
     p.add_argument("--json", action="store_true", help="print status.json as JSON")
+
+
+from engine import ctl_versions  # noqa: E402 - it imports this module's helpers

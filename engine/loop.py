@@ -217,6 +217,7 @@ class Engine:
         if intake.kind != "new" or intake.control is None:
             return
         control = intake.control
+        self.manager.pending_commands = {c.id: c.type for c in control.commands}
         previous = state.applied
         state.applied = AppliedIntent(paused=control.paused, paused_slots=list(control.paused_slots), overrides=dict(control.overrides))
         state.last_generation = control.generation

@@ -147,7 +147,7 @@ def render_status(
         control=ControlStatus(
             observed_generation=state.last_generation,
             rejected_generation=state.rejected_generation,
-            acks=list(state.acks),
+            acks=manager.visible_acks(manager.pending_commands),
             warnings=list(warnings),
             applied=applied,
         ),
