@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
 from engine.guard import Budgets, StrategyGuard
@@ -428,10 +428,24 @@ class StrategyRegistry:
             return str(exc)
         files = self.current.files if self._current is not None else ()
         file, line = locate(exc, files)
-        text = describe_exception(exc)
+        text = _frozen_assignment(exc) or describe_exception(exc)
         if file is None:
             return text
         return f"{file}:{line}: {text}" if line is not None else f"{file}: {text}"
+
+
+def _frozen_assignment(exc: BaseException) -> str | None:
+    """pydantic's refusal of `params.x = ...` on the frozen values in force, said plainly."""
+    if not isinstance(exc, ValidationError):
+        return None
+    errors = exc.errors()
+    if not errors or errors[0].get("type") != "frozen_instance":
+        return None
+    name = ".".join(str(p) for p in errors[0].get("loc", ())) or "?"
+    return (
+        f"params are read-only (frozen): evaluate assigned params.{name}; the values in force are shared by "
+        "every slot (use a local variable, or params.model_copy(update=...))"
+    )
 
 
 def _stale(params: BaseModel, current: CodeVersion) -> StaleParamsError:

@@ -181,7 +181,7 @@ class VersionStore:
 
     def left_by_rollback(self, version: str, reason: str) -> None:
         entry = self.entry(version)
-        if entry is not None and entry.state in IN_SERVICE:
+        if entry is not None and entry.state in (*IN_SERVICE, "replaced"):
             entry.state, entry.ended_at, entry.reason = "rolled_back", utc_now_iso(), reason[:500]
             self._save()
 
