@@ -44,11 +44,13 @@ def load_code(reloader: ReloadManager, store: VersionStore, *, from_disk: bool =
     for version, why in candidates:
         entry = store.entry(version)
         try:
-            reloader.load_initial(reloader.stored_sources(version), proven=bool(entry and entry.state == "running"))
+            reloader.load_initial(reloader.stored_sources(version), proven=bool(entry and entry.proven))
         except (StrategyLoadError, VersionStoreError) as exc:
             warnings.append(f"stored version {version} does not load: {exc}")
             reloader.last_outcome = None
             continue
+        if died is not None and version == choice.version:
+            why = f"{died} was in probation when the engine died; back to the last good {version}"
         return Boot(version, why, died, tuple(warnings))
     reloader.load_initial()
     return Boot(

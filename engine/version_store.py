@@ -107,7 +107,8 @@ class VersionStore:
             return BootChoice(running.version, f"{running.version} was running")
         good = self.entry(self.manifest.last_good) if self.manifest.last_good else None
         if running is not None and good is not None and good.version != running.version:
-            return BootChoice(good.version, f"{running.version} was {running.state} when the engine stopped; back to the last good {good.version}")
+            how = f"{running.version} had failed" if running.state == "failed" else f"{running.version} was {running.state} when the engine stopped"
+            return BootChoice(good.version, f"{how}; back to the last good {good.version}")
         if running is not None:
             return BootChoice(running.version, f"{running.version} was {running.state} and no other version ever ran well")
         if good is not None:
