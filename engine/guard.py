@@ -146,6 +146,7 @@ class StrategyGuard:
         self._fired = 0  # the ticket the watchdog last raised into
         self._stopping = 0  # the ticket interrupted because the engine stops
         self._abandoned = 0
+        self.stopping = False  # set by stop_current: every later call is refused at once
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._signal_ready = False
@@ -156,6 +157,8 @@ class StrategyGuard:
 
     def call(self, budget_s: float, fn: Callable[..., T], *args: Any, what: str = "") -> T:
         """`fn(*args)` under `budget_s`; its own Exception propagates unchanged."""
+        if self.stopping:  # the engine is on its way out: no strategy call may hold it
+            raise StrategyStopped(None)
         if self._thread is None:
             self._start()
         self._ticket += 1
@@ -196,8 +199,11 @@ class StrategyGuard:
     def stop_current(self) -> None:
         """The engine is stopping: interrupt the call running now, if any (main thread, from
         the stop signal's handler, so the raise lands in the strategy frame)."""
+        self.stopping = True
         ticket = self._armed
         if ticket and self._thread_id == threading.get_ident():
+            # Overdue from now: a strategy that swallows this too is abandoned after the grace.
+            self._deadline = min(self._deadline, time.perf_counter())
             self._stopping = ticket
             self._fired = ticket
             raise StrategyInterrupt("engine stopping")
