@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="resume from what can be proved when state.journal is damaged or missing (the loss goes to events.jsonl)",
     )
     eng.add_argument("--notify", action="append", metavar="URL", help="send alerts to this apprise URL (repeatable; also $FORESIGHT_NOTIFY, space-separated): docs/alerts.md")
+    eng.add_argument("--call-budget", type=float, default=None, help="seconds one evaluate/analyse_history call may take (default: a quarter of the cycle interval, at least 0.1)")
+    eng.add_argument("--load-budget", type=float, default=None, help="seconds a strategy module's top level or Params may take (default: twice the cycle interval, at least 1)")
+    eng.add_argument("--grace", type=float, default=None, help="seconds past a budget before a strategy that swallows the interrupt is abandoned to the supervisor (default 0.5)")
+    eng.add_argument("--load-from-disk", action="store_true", help="start on the strategies directory instead of the version that was running")
+    eng.add_argument("--probation-cycles", type=int, default=3, help="cycles after a swap in which any strategy error rolls it back at once (default 3)")
+    eng.add_argument("--keep-versions", type=int, default=10, help="how many strategy versions the state directory keeps (default 10)")
 
     ctl.add_parser(sub, _state_dir_arg)
 
@@ -105,6 +111,12 @@ def run_engine_command(args: argparse.Namespace) -> int:
         accept_loss=args.accept_loss,
         **market_flags.config_fields(args),
         notify=notify_urls(args.notify, os.environ.get("FORESIGHT_NOTIFY")),
+        call_budget_s=args.call_budget,
+        load_budget_s=args.load_budget,
+        grace_s=args.grace,
+        load_from_disk=args.load_from_disk,
+        keep_versions=args.keep_versions,
+        probation_cycles=args.probation_cycles,
     )
     from engine import startup_errors as codes
 

@@ -4,18 +4,33 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel
+
+from engine import supervision
 from engine.contract import Ack, Command, utc_now_iso
 from engine.params import revalidate
 from engine.reload_manager import ReloadOutcome
 
 if TYPE_CHECKING:
     from engine.loop import Engine
+    from engine.trading import CycleOutcome
 
 # The commands whose costly part is prepared between cycles (engine/idle.py); a boundary swaps them.
 PREPARED_AHEAD = ("reload", "check")
 
 
 def run_commands(engine: Engine, commands: tuple[Command, ...]) -> None:
+    manager = engine.manager
+    stale = [c for c in commands if manager.too_old(c.issued_at)]
+    for command in stale:
+        detail = (
+            f"issued at {command.issued_at}, before the oldest command id this engine still remembers: it may have "
+            "run already, so it is not run (send it again if still wanted)"
+        )
+        manager.record_ack(Ack(id=command.id, type=command.type, result="rejected", at=utc_now_iso(), detail=detail))
+        engine.events.emit("command", f"{command.type} {command.id} refused: {detail}", command=command.id)
+    if stale:
+        commands = tuple(c for c in commands if c not in stale)
     # Write-ahead: the ids are on disk as started before anything runs, so a crash in the
     # middle never runs a command twice; the restarted engine refuses it instead (at most once).
     for command in commands:
@@ -53,7 +68,7 @@ def _run(engine: Engine, commands: tuple[Command, ...], *, may_defer: bool) -> N
     for index, command in enumerate(commands):
         if command.type not in outcomes or command.type == "rollback":
             same = [c.id for c in commands if c.type == command.type] if command.type != "rollback" else [command.id]
-            outcome = _execute(engine, command.type, same, may_defer)
+            outcome = _execute(engine, command.type, same, may_defer, command.version)
             if outcome is None:
                 # Not prepared yet: it is prepared in the wait after this cycle and swapped at the
                 # next boundary, so the loop never stands still for a preparation. What follows it
@@ -63,11 +78,20 @@ def _run(engine: Engine, commands: tuple[Command, ...], *, may_defer: bool) -> N
                 return
             outcomes[command.type] = outcome
         outcome = outcomes[command.type]
+        # A swap into code in probation is not final: its ack may still become rolled_back.
+        probation = outcome.swapped and engine.reloader.probation_left > 0
         engine.manager.record_ack(
-            Ack(id=command.id, type=command.type, result=outcome.ack_result, at=utc_now_iso(), detail=outcome.detail)  # type: ignore[arg-type]
+            Ack(id=command.id, type=command.type, result=outcome.ack_result, at=utc_now_iso(), detail=outcome.detail, final=not probation),  # type: ignore[arg-type]
+            command.issued_at,
         )
         if outcome.swapped:
-            engine.probation_ack_ids = [command.id]
+            # Every id the swap answered (two reloads at one boundary are one swap) shares its fate;
+            # an earlier swap's ids are settled by this one (it replaced their code).
+            if outcomes.get("_swap") is not outcome:
+                _settle_probation(engine, "replaced by a later swap before its probation ended")
+                outcomes["_swap"] = outcome
+            if probation:
+                engine.probation_ack_ids.append(command.id)
 
 
 def interrupted(engine: Engine) -> None:
@@ -78,7 +102,7 @@ def interrupted(engine: Engine) -> None:
         engine.events.emit("command", f"{kind} {command_id} interrupted by an engine stop; not run again", command=command_id)
 
 
-def _execute(engine: Engine, kind: str, ids: list[str], may_defer: bool) -> ReloadOutcome | None:
+def _execute(engine: Engine, kind: str, ids: list[str], may_defer: bool, target: str | None = None) -> ReloadOutcome | None:
     reloader = engine.reloader
     overrides = dict(engine.manager.state.applied.overrides)
     try:
@@ -92,6 +116,8 @@ def _execute(engine: Engine, kind: str, ids: list[str], may_defer: bool) -> Relo
             outcome = reloader.check(overrides=overrides)
         elif kind == "reload":
             outcome = reloader.reload(overrides=overrides)
+        elif target is not None:
+            outcome = reloader.rollback_to(target, overrides=overrides)
         else:
             outcome = reloader.rollback()
     except Exception as exc:  # the reload manager promises outcomes; a bug in it must not stop trading
@@ -118,15 +144,82 @@ def _adopt_params(engine: Engine) -> None:
         engine.warn(warning)
 
 
+def after_cycle(engine: Engine, outcome: CycleOutcome) -> ReloadOutcome | None:
+    """After the slots were evaluated: slot error events, the version's probation or its
+    failure rate (engine/reload_manager.py), the acks that waited on it. The rollback, if any."""
+    supervision.keep_signals(engine)
+    state = engine.manager.state
+    for event in engine.slot_errors.observe(outcome.errors, state.cycle, engine.reloader.registry.version):
+        engine.events.emit(event.kind, event.message, **event.detail)
+    failed = engine.reloader.last_failure
+    rolled = engine.reloader.report_cycle(outcome.errors, outcome.kinds)
+    if engine.reloader.last_failure is not failed and rolled is None:
+        failure = engine.reloader.last_failure
+        assert failure is not None
+        engine.events.emit(
+            "reload",
+            f"version {failure.version} is failing ({failure.how} in {', '.join(failure.slots)}) and there is no "
+            "earlier version to roll back to; it keeps running: fix the files and reload",
+            version=failure.version,
+            how=failure.how,
+            slots=list(failure.slots),
+            error=failure.error,
+        )
+    if rolled is not None:
+        after_auto_rollback(engine, rolled)
+    elif engine.reloader.proven is not None:
+        proven = engine.reloader.proven
+        _settle_probation(engine, f"{proven} passed its probation of {engine.reloader.probation_cycles} cycles")
+        engine.events.emit("reload", f"version {proven} passed its probation; it is the last good version", version=proven)
+    return rolled
+
+
+def _settle_probation(engine: Engine, note: str, result: str | None = None) -> None:
+    """The acks waiting on a probation get their final answer."""
+    ids = set(engine.probation_ack_ids)
+    engine.probation_ack_ids = []
+    if not ids:
+        return
+    for ack in engine.manager.state.acks:
+        if ack.id in ids:
+            if result is not None:
+                ack.result = result  # type: ignore[assignment]
+                engine.manager.state.handled_commands[ack.id] = result
+                ack.detail = note
+            else:
+                ack.detail = f"{ack.detail}; {note}"
+            ack.final = True
+
+
+def settle_after_restart(engine: Engine, boot_version: str) -> None:
+    """Acks a previous run left waiting on a probation: the restart decided their fate."""
+    for ack in engine.manager.state.acks:
+        if not ack.final:
+            ack.final = True
+            if boot_version not in ack.detail:
+                ack.result = "rolled_back"
+                ack.detail = f"the engine stopped during this code's probation; it restarted on {boot_version}"
+                engine.manager.state.handled_commands[ack.id] = "rolled_back"
+
+
+def current_params(engine: Engine, params: BaseModel | None) -> BaseModel:
+    """The parameters a boundary puts in force: the control file's, unless they were validated
+    against code a deferred reload has just replaced, in which case they are validated again."""
+    if params is None:
+        return engine.params
+    model = engine.reloader.registry.params_model
+    if isinstance(params, model):
+        return params
+    validated, kept, dropped = revalidate(model, dict(engine.manager.state.applied.overrides))
+    engine.set_params(validated, kept)
+    for warning in dropped:
+        engine.warn(warning)
+    return validated
+
+
 def after_auto_rollback(engine: Engine, outcome: ReloadOutcome) -> None:
     engine.events.emit("reload", f"auto rollback: {outcome.detail}", **outcome.to_event())
     _adopt_params(engine)
     engine.between.collect_pending = True  # the failed version is garbage now, as after any swap
     # The reload that brought the failing code is amended in place: its id keeps one ack.
-    ids = set(engine.probation_ack_ids)
-    for ack in engine.manager.state.acks:
-        if ack.id in ids:
-            ack.result = "rolled_back"
-            ack.detail = outcome.detail
-            engine.manager.state.handled_commands[ack.id] = "rolled_back"
-    engine.probation_ack_ids = []
+    _settle_probation(engine, outcome.detail, "rolled_back")

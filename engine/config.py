@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.guard import Budgets
 from engine.paths import shipped_strategies_dir
 from engine.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
 
@@ -35,6 +36,16 @@ class EngineConfig:
     lag_s: float | None = None
     noise: float | None = None
     notify: tuple[str, ...] = ()  # apprise URLs (engine/alerts.py)
+    # Time budgets of strategy calls (engine/guard.py); None: derived from the cycle interval.
+    call_budget_s: float | None = None
+    load_budget_s: float | None = None
+    grace_s: float | None = None
+    load_from_disk: bool = False  # start on the strategies directory, not the version that was running
+    keep_versions: int = 10
+
+    @property
+    def budgets(self) -> Budgets:
+        return Budgets.for_interval(self.cycle_interval_s, self.call_budget_s, self.load_budget_s, self.grace_s)
 
     @property
     def step_s(self) -> float:
@@ -57,5 +68,8 @@ class EngineConfig:
         unknown = sorted({asset for asset, _ in self.symbols} - set(self.assets))
         if unknown:
             raise ValueError(f"--symbols names {', '.join(unknown)}, not among --assets ({','.join(self.assets)})")
+        self.budgets  # raises ValueError on a budget out of range
+        if self.keep_versions < 2:
+            raise ValueError("--keep-versions must be at least 2")
         if not self.strategies_path.is_dir():
             raise ValueError(f"--strategies-path {self.strategies_path} is not a directory")

@@ -67,6 +67,9 @@ class Command(_Strict):
     id: str = Field(pattern=COMMAND_ID_PATTERN, description="unique id, acknowledged exactly once")
     type: CommandType
     issued_at: str = Field(max_length=64)
+    version: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{12}$", description="rollback only: the kept version to return to (default: the previous good one)"
+    )
 
 
 class RiskLimits(_Strict):
@@ -157,6 +160,9 @@ class Ack(_Open):
     result: AckResult
     at: str
     detail: str = ""
+    final: bool = Field(
+        default=True, description="false while the swapped-in code is in probation: the result may still become rolled_back"
+    )
 
     @property
     def outcome(self) -> str:
@@ -207,12 +213,41 @@ class LastReload(_Open):
     prepared_ms: float | None = None
 
 
+class CodeFailure(_Open):
+    """A version that failed live: how, where, in which slots, and what runs since."""
+
+    version: str
+    how: str = Field(description="timeout, exception, exit (SystemExit and the like raised by strategy code), invalid")
+    error: str = Field(description="the first error, file:line: message")
+    slots: list[str] = Field(default_factory=list)
+    at: str
+    now_running: str | None = Field(default=None, description="the version rolled back to; null when there was none and it keeps running")
+
+
+class KeptVersion(_Open):
+    """One version in the engine's version store (state dir `versions/`)."""
+
+    version: str
+    loaded_at: str
+    state: str = Field(description="probation, running, replaced, rolled_back, failed")
+    ended_at: str | None = None
+    reason: str | None = None
+    modules: list[ModuleInfo] = Field(default_factory=list, description="name and sha256: the source is versions/blobs/SHA256")
+
+
 class CodeStatus(_Open):
     version: str
     modules: list[ModuleInfo] = Field(default_factory=list)
     reloads: int = 0
     last_reload: LastReload | None = None
     previous_version: str | None = None
+    last_good_version: str | None = Field(default=None, description="the version a restart falls back to")
+    probation_left: int = Field(default=0, description="cycles in which an error still rolls the running version back at once")
+    boot: str | None = Field(default=None, description="why this engine started on the version it runs")
+    disk_version: str | None = Field(default=None, description="the version of the files in the strategies directory (a candidate until reloaded)")
+    disk_differs: bool = Field(default=False, description="the strategies directory holds other code than what runs")
+    last_failure: CodeFailure | None = None
+    versions: list[KeptVersion] = Field(default_factory=list, description="kept versions, newest last")
 
 
 class ParamsStatus(_Open):

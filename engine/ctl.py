@@ -199,13 +199,12 @@ def _follow(args: argparse.Namespace, result: WriteResult) -> int:
 
 
 def _command(kind: str) -> Callable[[argparse.Namespace, ControlWriter], int]:
-    def run(args: argparse.Namespace, writer: ControlWriter) -> int:
-        result, command = writer.send_command(kind)  # type: ignore[arg-type]
-        _note(result)
-        verdict, _ = wait_for_ack(args.state_dir, command.id, args.timeout)
-        return _finish(verdict)
+    """reload, check, rollback: followed to the outcome that stands (through a reload's probation)."""
+    return lambda args, writer: ctl_versions.run_command(writer, args.state_dir, kind, args)
 
-    return run
+
+def _versions(args: argparse.Namespace, writer: ControlWriter) -> int:
+    return ctl_versions.versions_command(args.state_dir, args)
 
 
 def _pause(paused: bool) -> Callable[[argparse.Namespace, ControlWriter], int]:
@@ -268,9 +267,13 @@ VERBS: list[Verb] = [
     Verb("resume-slot", "allow new bets on one slot again", _pause_slot(False), _slot_argument),
     Verb("set", "change strategy parameters (all or nothing)", _set, _set_arguments),
     Verb("unset", "put parameters back to the strategy's defaults", _unset, _unset_arguments),
-    Verb("reload", "load the strategy code on disk into the running engine", _command("reload")),
-    Verb("rollback", "go back to the strategy code that ran before", _command("rollback")),
+    Verb("reload", "load the strategy code on disk into the running engine (waits through its probation)",
+         _command("reload"), lambda p: ctl_versions.add_reload_arguments(p)),
+    Verb("rollback", "go back to the strategy code that ran before, or to a kept version (--to)",
+         _command("rollback"), lambda p: ctl_versions.add_rollback_arguments(p)),
     Verb("check", "would the strategy code on disk load? (nothing is swapped)", _command("check")),
+    Verb("versions", "the kept strategy versions and how each ended", _versions,
+         lambda p: p.add_argument("--json", action="store_true", help="print them as JSON"), writes=False),
     Verb("status", "what the engine is doing: state, code, bets, every slot", _status, _status_arguments, writes=False),
 ]
 
@@ -366,3 +369,6 @@ def add_parser(sub: argparse._SubParsersAction, state_dir_arg) -> None:  # type:
         _common_options(parser, state_dir_arg, on_verb=True)
     for parser in ctl_books.add_verbs(verbs):
         _common_options(parser, state_dir_arg, on_verb=True)
+
+
+from engine import ctl_versions  # noqa: E402 - it imports this module's helpers

@@ -29,7 +29,9 @@ from typing import Any
 
 from engine.collector import collect_as_cpython_would
 from engine.command_runner import PREPARED_AHEAD
+from engine.contract import Control
 from engine.control_intake import ControlIntake
+from engine.params import validate_overrides
 from engine.process_guard import StopSignal
 from engine.reload_manager import ReloadManager
 
@@ -93,7 +95,20 @@ class BetweenCycles:
             return False
         if not any(c.type in PREPARED_AHEAD and not self.is_handled(c.id) for c in control.commands):
             return False
+        if not self._acceptable(control):
+            return False  # the boundary refuses this file whole: none of its commands is prepared
         return self._prepare(control.overrides)
+
+    def _acceptable(self, control: Control) -> bool:
+        """Would the boundary take this control file? (its slots and overrides; the rest `peek` checked)"""
+        if not set(control.paused_slots) <= self.intake.slot_ids:
+            return False
+        reloader = self.reloader
+        try:
+            reloader.guard.call(reloader.budgets.call_s, validate_overrides, reloader.registry.params_model, dict(control.overrides))
+        except Exception:  # noqa: BLE001 - refused, or the strategy's validator failed: the boundary says why
+            return False
+        return True
 
     def _prepare(self, overrides: Mapping[str, Any]) -> bool:
         prepared = self.reloader.prepare(overrides=overrides)

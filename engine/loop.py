@@ -17,7 +17,7 @@ import uuid
 
 from pydantic import BaseModel
 
-from engine import collector, command_runner
+from engine import boot, collector, command_runner, supervision
 from engine.alerts import EngineAlerts
 from engine.config import EngineConfig
 from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
@@ -37,6 +37,9 @@ from engine.process_guard import EngineLock, StopSignal
 from engine.reload_manager import ReloadManager
 from engine.slot_coverage import check_coverage
 from engine.risk import RiskGuard
+from engine.sd_notify import SdNotify
+from engine.slot_errors import SlotErrorLog
+from engine.version_store import VersionStore
 from engine.slots import parse_window, slot_set
 from engine.state import StateManager
 from engine.state_dir import prepare_state_dir
@@ -66,6 +69,8 @@ class Engine:
         self.deferred_commands: tuple[Command, ...] = ()  # left by a boundary for the next one
         self.feed_watch = FeedWatch()
         self.alerts = EngineAlerts.start(config.notify, self.events, str(self.dir))  # None without --notify
+        self.slot_errors = SlotErrorLog()
+        self.notifier = SdNotify.from_environment()
 
     # ------------------------------------------------------------------ start
 
@@ -74,8 +79,17 @@ class Engine:
         self.lock.acquire()
         leftovers = clean_temp_files(self.dir)
         self.specs = slot_set(self.config.assets, self.config.windows)
-        self.reloader = ReloadManager(self.config.strategies_path, probation_cycles=self.config.probation_cycles)
-        self.reloader.load_initial()
+        self.store = VersionStore(self.dir, keep=self.config.keep_versions)
+        self.reloader = ReloadManager(
+            self.config.strategies_path,
+            probation_cycles=self.config.probation_cycles,
+            budgets=self.config.budgets,
+            store=self.store,
+        )
+        booted = boot.load_code(self.reloader, self.store, from_disk=self.config.load_from_disk)
+        self.reloader.boot = booted.why
+        self.store.mark_started()
+        supervision.watch(self)
         self.manager = StateManager.open(self.dir / STATE_FILE_NAME, accept_loss=self.config.accept_loss)
         state = self.manager.state
         check_coverage(state, (spec.id for spec in self.specs))
@@ -99,6 +113,9 @@ class Engine:
             self.intake, self.reloader, self.stop, lambda: self.manager.state.last_generation, self.manager.is_handled
         )
         command_runner.interrupted(self)
+        command_runner.settle_after_restart(self, booted.version)
+        for warning in booted.warnings:
+            self.warn(warning)
         self.params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(state.applied.overrides))
         state.applied = AppliedIntent(paused=state.applied.paused, paused_slots=state.applied.paused_slots, overrides=kept)
         for warning in dropped:
@@ -128,7 +145,9 @@ class Engine:
             f"engine started pid {os.getpid()} on {len(self.specs)} slots, code {self.reloader.code_status().version}",
             boot_id=self.boot_id,
             cleaned_temp_files=len(leftovers),
+            boot=booted.why,
         )
+        self.notifier.ready(f"cycling on code {booted.version}")
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -148,6 +167,7 @@ class Engine:
                 self.cycle()
                 elapsed = time.perf_counter() - started
                 self.record_timing(elapsed)
+                self.notifier.heartbeat(self.manager.state.cycle, self.reloader.registry.version)
                 if self.config.max_cycles is not None and self.manager.state.cycle >= self.config.max_cycles:
                     break
                 deadline += interval
@@ -156,9 +176,11 @@ class Engine:
                     deadline = now  # overran: start the next cycle at once, counted, not drifted silently
                 self.between.wait_until(deadline)
         finally:
+            self.notifier.stopping()
             self.persist()
             if hasattr(self, "ledger"):
                 self.ledger.close()
+            supervision.stopped(self)
             self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")
             self.stopped_at = utc_now_iso()
             self.write_status()  # says STOPPED: a reader need not wait for it to go stale
@@ -204,9 +226,7 @@ class Engine:
             self.events.emit("entry", f"{slot_id} bought {position.side} ${position.stake:g} at {position.odds:.2f}", slot=slot_id)
         for result in outcome.resolutions:
             self.events.emit("resolution", f"{result['slot']} {result['side']} {result['result']} {result['pnl']:+.2f}", **result)
-        rolled = self.reloader.report_cycle(outcome.errors)
-        if rolled is not None:
-            command_runner.after_auto_rollback(self, rolled)
+        rolled = command_runner.after_cycle(self, outcome)
         if self.alerts is not None:
             self.alerts.cycle(outcome.errors)
         # One line appended to state.journal, with the trading state when it changed, fsync'd when
@@ -239,11 +259,12 @@ class Engine:
         if intake.kind != "new" or intake.control is None:
             return
         control = intake.control
+        self.manager.pending_commands = {c.id: c.type for c in control.commands}
         previous = state.applied
         state.applied = AppliedIntent(paused=control.paused, paused_slots=list(control.paused_slots), overrides=dict(control.overrides))
         state.last_generation = control.generation
         state.applied_digest = intake.digest
-        self.params = intake.params or self.params
+        self.params = command_runner.current_params(self, intake.params)
         self.risk.apply(control)
         self.warnings.clear()
         changes = describe_changes(previous, state.applied)

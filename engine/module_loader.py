@@ -34,11 +34,13 @@ import importlib.machinery
 import importlib.util
 import sys
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
+
+from engine.guard import StrategyFailure
 
 PACKAGE = "strategies"
 _PREFIX = PACKAGE + "."
@@ -158,7 +160,8 @@ def locate(exc: BaseException, files: Iterable[str]) -> tuple[str | None, int | 
         return exc.filename, exc.lineno
     wanted = set(files)
     found: tuple[str | None, int | None] = (None, None)
-    tb: TracebackType | None = exc.__traceback__
+    # A guarded call's failure carries the traceback from inside the strategy.
+    tb: TracebackType | None = exc.trace if isinstance(exc, StrategyFailure) else exc.__traceback__
     for frame, lineno in traceback.walk_tb(tb):
         if frame.f_code.co_filename in wanted:
             found = (frame.f_code.co_filename, lineno)
@@ -166,6 +169,8 @@ def locate(exc: BaseException, files: Iterable[str]) -> tuple[str | None, int | 
 
 
 def describe_exception(exc: BaseException) -> str:
+    if isinstance(exc, StrategyFailure):
+        return str(exc)  # already says what happened: timed out, SystemExit raised, ...
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
     more = " ..." if len(text) > 1 else ""
@@ -320,11 +325,14 @@ def execute(
     guard: ImportGuard,
     codes: dict[str, Any] | None = None,
     reuse: dict[str, ModuleType] | None = None,
+    timed: Callable[..., Any] | None = None,
 ) -> tuple[ModuleType, dict[str, ModuleType], frozenset[str]]:
     """Execute the modules into fresh objects, leaves first (compiling first unless `codes` are given).
 
     `reuse` (from `reusable_prefix`) names module objects of the running version
     that go into the fresh package unchanged instead of being executed again.
+    `timed(fn, *args)` runs each module's top level (under the guard's load budget, see
+    engine/guard.py); without it the top level runs unguarded.
     Returns the fresh package, every module by name, and the names of the
     modules executed here that may not be reused by a later load (they bound
     the package object).
@@ -346,7 +354,10 @@ def execute(
             module = new_module(src, guard.namespace)
             sys.modules[src.qualname] = module
             try:
-                exec(codes[src.name], module.__dict__)
+                if timed is not None:
+                    timed(exec, codes[src.name], module.__dict__)
+                else:
+                    exec(codes[src.name], module.__dict__)
             except (Exception, SystemExit) as exc:
                 raise load_error(exc, files, "import", prefix=f"while importing {src.qualname}: ") from exc
             if any(value is package for value in module.__dict__.values()):

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class OverrideError(ValueError):
@@ -87,3 +87,19 @@ def revalidate(model: type[BaseModel], overrides: dict[str, Any]) -> tuple[BaseM
         kept = {}
         params = model()
     return params, kept, dropped
+
+
+def frozen_model(model: type[BaseModel]) -> type[BaseModel]:
+    """`model` with assignment refused (pydantic's `frozen`): the values in force are shared by
+    every call of a cycle, so a strategy that assigns `params.stake = 1000` gets an error instead
+    of changing every later bet. A subclass, so `isinstance(p, model)` still holds. Container
+    values (a list field) can still be changed in place: docs/strategy-api.md says so."""
+    if model.model_config.get("frozen"):
+        return model
+    namespace = {
+        "__module__": model.__module__,
+        "__qualname__": model.__qualname__,
+        "__doc__": model.__doc__,
+        "model_config": ConfigDict(**{**model.model_config, "frozen": True}),  # type: ignore[typeddict-item]
+    }
+    return type(model.__name__, (model,), namespace)

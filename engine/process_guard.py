@@ -7,6 +7,7 @@ import fcntl
 import os
 import select
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from engine import failpoints
@@ -64,10 +65,22 @@ class StopSignal:
         self.requested: str | None = None
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
+        # Called last in the handler: the guard raises its interrupt there into a strategy call
+        # that is running (the handler runs in that frame), so a stop never waits for it.
+        self.on_stop: Callable[[], None] | None = None
+        self._installed = False
 
     def install(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._handle)
+        self._installed = True
+
+    def reinstall(self) -> None:
+        """Put the handlers back if something (strategy code) replaced them."""
+        if self._installed:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                if signal.getsignal(sig) != self._handle:
+                    signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, _frame: object) -> None:
         self.requested = signal.Signals(signum).name
@@ -75,6 +88,8 @@ class StopSignal:
             os.write(self._write, b"x")
         except BlockingIOError:
             pass
+        if self.on_stop is not None:
+            self.on_stop()
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0 and self.requested is None:

@@ -21,10 +21,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
+from engine.guard import Budgets, StrategyGuard
 from engine.market_view import MarketView
+from engine.params import frozen_model
 from engine.module_loader import StrategyLoadError, describe_exception, load_error, locate
 
 SUPPORTED_API_VERSIONS = frozenset({1})
@@ -92,8 +94,15 @@ class CodeVersion:
         return self.module(ENTRY_MODULE)
 
     @functools.cached_property
-    def params_model(self) -> type[BaseModel]:
+    def declared_params(self) -> type[BaseModel]:
+        """The strategy's own Params class."""
         return self.strategy.Params  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def params_model(self) -> type[BaseModel]:
+        """What the engine builds the values in force from: the strategy's Params, frozen, so
+        that no call can change them for itself or for the slots after it."""
+        return frozen_model(self.declared_params)
 
     @functools.cached_property
     def analyse_history(self) -> Any:
@@ -131,10 +140,12 @@ def changed_modules(old: dict[str, str] | None, new: dict[str, str]) -> tuple[st
 # ------------------------------------------------------------------ the API check
 
 
-def check_api(version: CodeVersion) -> dict[str, Any]:
+def check_api(version: CodeVersion, timed: Any = None) -> dict[str, Any]:
     """The new set exposes what the engine calls; raise `StrategyLoadError` otherwise.
 
-    Returns the JSON Schema of its Params (the check had to build it anyway)."""
+    Returns the JSON Schema of its Params (the check had to build it anyway). `timed(fn,
+    *args)` runs the strategy's own code (Params and its validators) under a budget."""
+    timed = timed or (lambda fn, *args: fn(*args))
     module = version.strategy
     path = str(module.__file__)
     source = next(m.source for m in version.modules if m.name == ENTRY_MODULE)
@@ -156,8 +167,8 @@ def check_api(version: CodeVersion) -> dict[str, Any]:
     if missing:
         raise fail(f"Params does not declare {', '.join(missing)} (the engine reads them)", params_model)
     try:
-        params_model()
-        schema = params_model.model_json_schema(schema_generator=ParamsJsonSchema)
+        timed(params_model)
+        schema = timed(functools.partial(params_model.model_json_schema, schema_generator=ParamsJsonSchema))
         json.dumps(schema)
     except Exception as exc:  # noqa: BLE001 - any failure is the strategy's, reported with its location
         error = load_error(exc, version.files, "api", prefix="Params with its defaults: ")
@@ -338,10 +349,14 @@ def _plainly_valid(decision: Any) -> bool:
 class StrategyRegistry:
     """Holds the running code version (and the previous one) and calls it."""
 
-    def __init__(self) -> None:
+    def __init__(self, guard: StrategyGuard | None = None, budgets: Budgets | None = None) -> None:
         self._current: CodeVersion | None = None
         self._previous: CodeVersion | None = None
         self.generation = 0  # +1 on every swap: a cheap "did the code change?" for callers
+        self.budgets = budgets or Budgets()
+        self.guard = guard or StrategyGuard(self.budgets.grace_s)
+        self._call = self.guard.call
+        self._call_s = self.budgets.call_s
 
     @property
     def loaded(self) -> bool:
@@ -380,12 +395,14 @@ class StrategyRegistry:
         """The running strategy's decision for one slot, validated.
 
         Exceptions from the strategy propagate unchanged (`describe_error` says
-        where they come from); a malformed result raises `InvalidDecision`.
+        where they come from); a malformed result raises `InvalidDecision`; a call past
+        its budget raises `StrategyTimeout`, a SystemExit or other BaseException from
+        the strategy `StrategyExit` (engine/guard.py): all are ordinary Exceptions.
         """
         current = self.current
-        if not isinstance(params, current.params_model):
+        if not isinstance(params, current.declared_params):
             raise _stale(params, current)
-        decision = current.strategy.evaluate(view, params)
+        decision = self._call(self._call_s, current.strategy.evaluate, view, params)
         try:
             validate_decision(decision)
         except InvalidDecision as exc:
@@ -408,9 +425,9 @@ class StrategyRegistry:
         analyse = current.analyse_history
         if analyse is None:
             return None
-        if not isinstance(params, current.params_model):
+        if not isinstance(params, current.declared_params):
             raise _stale(params, current)
-        return analyse(history, history_step_s, params)
+        return self._call(self._call_s, analyse, history, history_step_s, params)
 
     def describe_error(self, exc: BaseException) -> str:
         """`file:line: Type: message` for an exception raised by the running strategy."""
@@ -418,10 +435,24 @@ class StrategyRegistry:
             return str(exc)
         files = self.current.files if self._current is not None else ()
         file, line = locate(exc, files)
-        text = describe_exception(exc)
+        text = _frozen_assignment(exc) or describe_exception(exc)
         if file is None:
             return text
         return f"{file}:{line}: {text}" if line is not None else f"{file}: {text}"
+
+
+def _frozen_assignment(exc: BaseException) -> str | None:
+    """pydantic's refusal of `params.x = ...` on the frozen values in force, said plainly."""
+    if not isinstance(exc, ValidationError):
+        return None
+    errors = exc.errors()
+    if not errors or errors[0].get("type") != "frozen_instance":
+        return None
+    name = ".".join(str(p) for p in errors[0].get("loc", ())) or "?"
+    return (
+        f"params are read-only (frozen): evaluate assigned params.{name}; the values in force are shared by "
+        "every slot (use a local variable, or params.model_copy(update=...))"
+    )
 
 
 def _stale(params: BaseModel, current: CodeVersion) -> StaleParamsError:

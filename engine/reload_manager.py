@@ -15,6 +15,7 @@ events.jsonl and status.json; `code_status()` gives status.json's `code`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -25,8 +26,11 @@ from typing import Any, Literal, overload
 from pydantic import BaseModel
 
 from engine.collector import held
-from engine.contract import CodeStatus, LastReload, ModuleInfo, utc_now_iso
+from engine.contract import CodeFailure, CodeStatus, KeptVersion, LastReload, ModuleInfo, utc_now_iso
+from engine.disk_candidate import DiskCandidate
+from engine.guard import Budgets, StrategyGuard, StrategyTimeout
 from engine.market_view import MarketView
+from engine.process_snapshot import ProcessSnapshot
 from engine.module_loader import (
     PACKAGE,
     CodeCache,
@@ -37,6 +41,7 @@ from engine.module_loader import (
     StrategyLoadError,
     execute,
     install,
+    load_error,
     read_sources,
     reusable_prefix,
     version_of,
@@ -51,6 +56,7 @@ from engine.registry import (
     check_api,
 )
 from engine.smoke import SmokeReport, run_smoke, snapshot
+from engine.version_store import VersionStore, VersionStoreError
 
 __all__ = [
     "DEFAULT_SCOPE",
@@ -173,6 +179,11 @@ class ReloadManager:
         smoke_views: Sequence[MarketView] | None = None,
         history: int = 50,
         hold_gc: bool = True,
+        budgets: Budgets | None = None,
+        guard: StrategyGuard | None = None,
+        store: VersionStore | None = None,
+        failure_window: int = 20,
+        failure_limit: int = 10,
     ) -> None:
         self.strategies_dir = Path(strategies_dir).expanduser().resolve()
         self.scope = _checked_scope(scope, self.strategies_dir)
@@ -183,15 +194,28 @@ class ReloadManager:
         self.smoke_budget_ms = float(smoke_budget_ms)
         self.probation_cycles = int(probation_cycles)
         self.smoke_views = tuple(smoke_views) if smoke_views is not None else snapshot()
-        self.registry = StrategyRegistry()
+        self.budgets = budgets or Budgets()
+        self.guard = guard or StrategyGuard(self.budgets.grace_s)
+        self.registry = StrategyRegistry(self.guard, self.budgets)
         self.reloads = 0  # code swaps after the initial load: reloads, rollbacks, auto rollbacks
         self.last_outcome: ReloadOutcome | None = None
         self.history: deque[ReloadOutcome] = deque(maxlen=history)
         self._probation_left = 0
+        self.store = store
+        # After probation: a version failing in `failure_limit` of the last `failure_window`
+        # cycles rolls back by itself too.
+        self.failure_limit = int(failure_limit)
+        self._window: deque[bool] = deque(maxlen=int(failure_window))
+        self.proven: str | None = None  # set by report_cycle when a version passes its probation
+        self.last_failure: VersionFailure | None = None
         self._guard = ImportGuard(self.scope)
         self._codes = CodeCache()
         self.hold_gc = bool(hold_gc)
         self._staged: Preparation | None = None
+        self.store_error: str | None = None
+        self.boot: str | None = None  # why the engine started on the version it runs (the engine sets it)
+        self.disk = DiskCandidate(self.strategies_dir, self.scope)
+        self._kept_view: tuple[int, list[KeptVersion]] = (-1, [])
 
     # ------------------------------------------------------------------ queries
 
@@ -203,6 +227,8 @@ class ReloadManager:
     def code_status(self) -> CodeStatus:
         current = self.registry.current
         previous = self.registry.previous
+        disk = self.disk.version()
+        failure = self.last_failure
         return CodeStatus(
             version=current.version,
             modules=[
@@ -211,15 +237,54 @@ class ReloadManager:
             reloads=self.reloads,
             last_reload=self.last_outcome.last_reload() if self.last_outcome else None,
             previous_version=previous.version if previous else None,
+            last_good_version=self.store.manifest.last_good if self.store is not None else None,
+            probation_left=self._probation_left,
+            boot=self.boot,
+            disk_version=disk,
+            disk_differs=disk is not None and disk != current.version,
+            last_failure=None
+            if failure is None
+            else CodeFailure(
+                version=failure.version,
+                how=failure.how,
+                error=failure.error,
+                slots=list(failure.slots),
+                at=failure.at,
+                now_running=failure.now_running,
+            ),
+            versions=self._kept_versions(),
         )
+
+    def _kept_versions(self) -> list[KeptVersion]:
+        """The store's versions for status.json, rebuilt only when the store changed."""
+        if self.store is None:
+            return []
+        if self._kept_view[0] != self.store.revision:
+            self._kept_view = (
+                self.store.revision,
+                [
+                    KeptVersion(
+                        version=e.version,
+                        loaded_at=e.loaded_at,
+                        state=e.state,
+                        ended_at=e.ended_at,
+                        reason=e.reason,
+                        modules=[ModuleInfo(name=m.name, sha256=m.sha256, loaded_at=e.loaded_at) for m in e.modules],
+                    )
+                    for e in self.store.entries()
+                ],
+            )
+        return list(self._kept_view[1])
 
     # ---------------------------------------------------------------- commands
 
-    def load_initial(self) -> ReloadOutcome:
-        """Load the code on disk at start. Raises `StrategyLoadError` if it does not load and pass."""
+    def load_initial(self, sources: Sequence[SourceFile] | None = None, *, proven: bool = False) -> ReloadOutcome:
+        """Load the code on disk at start (or `sources`, a stored version: see
+        `stored_sources`). Raises `StrategyLoadError` if it does not load and pass.
+        A `proven` version (one that ran well before) starts out of probation."""
         if self.registry.loaded:
             raise RuntimeError("strategy code is already loaded: use reload()")
-        outcome, error = self._load("initial", commit=True)
+        outcome, error = self._load("initial", commit=True, sources=sources, proven=proven)
         if error is not None:
             error.outcome = outcome  # type: ignore[attr-defined]
             raise error
@@ -294,6 +359,9 @@ class ReloadManager:
             )
         self._swap_to(previous, keep=current)
         self._probation_left = 0
+        if self.store is not None:
+            self.store.left_by_rollback(current.version, f"an operator rolled back to {previous.version}")
+            self._store_commit(previous, proven=True)
         return self._record(
             ReloadOutcome(
                 ok=True,
@@ -309,22 +377,42 @@ class ReloadManager:
             )
         )
 
-    def report_cycle(self, strategy_errors: Sequence[str]) -> ReloadOutcome | None:
-        """Tell the manager how the last cycle went. In probation after a swap, any
-        strategy error rolls back to the previous version (kind `auto_rollback`)."""
-        if self._probation_left <= 0:
+    def report_cycle(self, strategy_errors: Sequence[str], kinds: Sequence[str] = ()) -> ReloadOutcome | None:
+        """Tell the manager how the last cycle went. In probation after a swap, any strategy
+        error rolls back to the previous version; after it, failures in `failure_limit` of
+        the last `failure_window` cycles do (kind `auto_rollback`). A version that gets
+        through its probation is recorded as proven (`self.proven`, the store's last good)."""
+        self.proven = None
+        failing = bool(strategy_errors)
+        self._window.append(failing)
+        if self._probation_left > 0:
+            if not failing:
+                self._probation_left -= 1
+                if self._probation_left == 0:
+                    self.proven = self.registry.current.version
+                    if self.store is not None:
+                        self.store.mark_good(self.proven)
+                return None
+            self._probation_left = 0
+            why = f"failed within {self.probation_cycles} cycles of its swap"
+        elif failing and sum(self._window) >= self.failure_limit:
+            why = f"failed in {sum(self._window)} of its last {len(self._window)} cycles"
+        else:
             return None
-        if not strategy_errors:
-            self._probation_left -= 1
-            return None
-        start = time.perf_counter()
-        self._probation_left = 0
         failed = self.registry.current
         good = self.registry.previous
-        if good is None:  # cannot happen after a reload swap; be explicit anyway
+        self.last_failure = VersionFailure.of(failed.version, strategy_errors, kinds, good.version if good else None)
+        if good is None:  # nothing to go back to: it keeps running, the failure is reported
+            self._window.clear()
             return None
+        start = time.perf_counter()
         self._swap_to(good, keep=None)  # the failed version is not kept: `rollback` must not reinstate it
+        self._window.clear()
         more = f" (and {len(strategy_errors) - 1} more)" if len(strategy_errors) > 1 else ""
+        error = f"version {failed.version} {why}: {strategy_errors[0]}{more}"
+        if self.store is not None:
+            self.store.mark_failed(failed.version, error)
+            self._store_commit(good, proven=True)
         return self._record(
             ReloadOutcome(
                 ok=False,
@@ -332,15 +420,53 @@ class ReloadManager:
                 at=utc_now_iso(),
                 duration_ms=_ms(start),
                 changed=changed_modules(failed.shas(), good.shas()),
-                error=f"version {failed.version} failed within {self.probation_cycles} cycles of its swap: "
-                f"{strategy_errors[0]}{more}",
+                error=error,
                 version=good.version,
                 candidate=failed.version,
                 previous_version=None,
                 swapped=True,
-                phase="probation",
+                phase="probation" if "swap" in why else "live",
             )
         )
+
+    def stored_sources(self, version: str) -> tuple[SourceFile, ...]:
+        """A kept version's sources, as `load_initial` and `rollback_to` take them (the paths
+        are those of the strategies directory, so errors point where the operator edits)."""
+        if self.store is None:
+            raise VersionStoreError("no version store: versions are not kept")
+        return tuple(
+            SourceFile(name, self.strategies_dir / f"{name}.py", data, hashlib.sha256(data).hexdigest())
+            for name, data in self.store.sources(version)
+        )
+
+    def rollback_to(self, version: str, overrides: Mapping[str, Any] | None = None) -> ReloadOutcome:
+        """Swap in a kept version (`foresight ctl rollback --to VERSION`): loaded and checked
+        again like any reload, then committed as proven (it is a version that ran)."""
+        if version == self.registry.current.version:
+            return self._record(
+                ReloadOutcome(
+                    ok=True, kind="rollback", at=utc_now_iso(), duration_ms=0.0, changed=(), error=None,
+                    version=version, candidate=version,
+                    previous_version=self.registry.previous.version if self.registry.previous else None,
+                )
+            )
+        previous = self.registry.previous
+        if previous is not None and previous.version == version:
+            return self.rollback()
+        try:
+            sources = self.stored_sources(version)
+        except VersionStoreError as exc:
+            return self._record(
+                ReloadOutcome(
+                    ok=False, kind="rollback", at=utc_now_iso(), duration_ms=0.0, changed=(), error=str(exc),
+                    version=self.registry.current.version, candidate=version, phase="rollback",
+                )
+            )
+        leaving = self.registry.current.version
+        outcome = self._load("rollback", commit=True, overrides=overrides, sources=sources, proven=True)[0]
+        if outcome.swapped and self.store is not None:
+            self.store.left_by_rollback(leaving, f"an operator rolled back to {version}")
+        return outcome
 
     # ----------------------------------------------------------------- internals
 
@@ -355,17 +481,31 @@ class ReloadManager:
     ) -> tuple[ReloadOutcome | None, StrategyLoadError | None]: ...
 
     def _load(
-        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = None, inline: bool = True
+        self,
+        kind: OutcomeKind,
+        *,
+        commit: bool,
+        overrides: Mapping[str, Any] | None = None,
+        inline: bool = True,
+        sources: Sequence[SourceFile] | None = None,
+        proven: bool = False,
     ) -> tuple[ReloadOutcome | None, StrategyLoadError | None]:
         # The cyclic collector waits until the pause is over (hold_gc): a load allocates
         # thousands of objects, enough to trigger collections in the middle of it, and a
         # full collection scans the whole heap (tens of ms). The collection still happens,
         # at the next allocation after the load: nothing is skipped, it is not in the pause.
         with held(self.hold_gc):
-            return self._load_held(kind, commit=commit, overrides=overrides, inline=inline)
+            return self._load_held(kind, commit=commit, overrides=overrides, inline=inline, given=sources, proven=proven)
 
     def _load_held(
-        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None, inline: bool
+        self,
+        kind: OutcomeKind,
+        *,
+        commit: bool,
+        overrides: Mapping[str, Any] | None,
+        inline: bool,
+        given: Sequence[SourceFile] | None = None,
+        proven: bool = False,
     ) -> tuple[ReloadOutcome | None, StrategyLoadError | None]:
         start = time.perf_counter()
         phases = _Phases(start)
@@ -392,7 +532,7 @@ class ReloadManager:
             return self._record(ReloadOutcome(**fields))
 
         try:
-            sources = read_sources(self.strategies_dir, self.scope)
+            sources = tuple(given) if given is not None else read_sources(self.strategies_dir, self.scope)
         except StrategyLoadError as error:
             return outcome(False, (), None, **_refusal(error)), error
         phases.mark("read")
@@ -423,10 +563,12 @@ class ReloadManager:
         install(version.package, version.module_objects())
         self.registry.swap(version, running)
         version.publish_source()
+        self._window.clear()
         if running is not None:
             self.reloads += 1
-            self._probation_left = self.probation_cycles
+        self._probation_left = 0 if proven else self.probation_cycles
         phases.mark("commit")
+        self._store_commit(version, proven=proven)
         return outcome(
             True,
             changed,
@@ -463,10 +605,13 @@ class ReloadManager:
             base=running, shas=shas, overrides=_plain(overrides), candidate=candidate, executed=executed
         )
         transaction = ModuleTransaction(self.scope)
+        process = ProcessSnapshot.take()
         try:
             codes = compile_sources([s for s in sources if s.name not in reuse], self._codes)
             phases.mark("compile")
-            package, modules, not_reusable = execute(sources, self.strategies_dir, self._guard, codes, reuse)
+            package, modules, not_reusable = execute(
+                sources, self.strategies_dir, self._guard, codes, reuse, timed=self._timed_load
+            )
             phases.mark("execute")
             loaded_at = utc_now_iso()
             version = CodeVersion(
@@ -481,24 +626,29 @@ class ReloadManager:
                 ),
                 package=package,
             )
-            version = dataclasses.replace(version, params_schema=check_api(version))
+            version = dataclasses.replace(version, params_schema=check_api(version, self._timed_load))
             phases.mark("check")
             result.smoke = self._smoke(version, overrides)
             phases.mark("smoke")
             result.version = version
         except StrategyLoadError as error:
             result.error = error
+        except Exception as exc:  # noqa: BLE001 - strategy code that fails in a way not foreseen above
+            result.error = load_error(exc, [str(s.path) for s in sources], "import")
         finally:
             transaction.restore()
+            result.undone = tuple(process.restore())
         result.elapsed_ms = _ms(started)
         return result
 
     def _smoke(self, version: CodeVersion, overrides: Mapping[str, Any] | None) -> SmokeReport:
         params_model = version.params_model
-        params: list[BaseModel] = [params_model()]
+        params: list[BaseModel] = [self._timed_load(params_model)]
         if overrides:
             try:
-                params.append(params_model.model_validate(dict(overrides)))
+                params.append(self._timed_load(params_model.model_validate, dict(overrides)))
+            except StrategyTimeout as exc:
+                raise StrategyLoadError(f"Params with the overrides in force: {exc}", phase="api") from exc
             except Exception:  # noqa: BLE001 - overrides that no longer validate are the loop's to drop
                 pass
         evaluate = version.strategy.evaluate
@@ -513,7 +663,12 @@ class ReloadManager:
             entry_line=first_line(evaluate),
             analyse=analyse,
             analyse_line=first_line(analyse) if analyse is not None else None,
+            guard=self.guard,
         )
+
+    def _timed_load(self, fn: Any, *args: Any) -> Any:
+        """Strategy code run while loading (a module's top level, Params), under the load budget."""
+        return self.guard.call(self.budgets.load_s, fn, *args)
 
     def _swap_to(self, target: CodeVersion, keep: CodeVersion | None) -> None:
         install(target.package, target.module_objects())
@@ -521,10 +676,37 @@ class ReloadManager:
         target.publish_source()
         self.reloads += 1
 
+    def _store_commit(self, version: CodeVersion, *, proven: bool) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.commit(version.version, [(m.name, m.sha256, m.source) for m in version], proven=proven)
+        except OSError as exc:  # the code runs; only its record is missing, and the event log says so
+            self.store_error = f"cannot record version {version.version} in the version store: {exc.strerror or exc}"
+
     def _record(self, outcome: ReloadOutcome) -> ReloadOutcome:
         self.last_outcome = outcome
         self.history.append(outcome)
         return outcome
+
+
+@dataclass(frozen=True)
+class VersionFailure:
+    """A version that failed live: which, how, where, in which slots, and what runs now."""
+
+    version: str
+    how: str  # timeout, exception, exit, invalid
+    error: str  # the first error, file:line: message
+    slots: tuple[str, ...]
+    at: str
+    now_running: str | None  # None: nothing to roll back to, it keeps running
+
+    @classmethod
+    def of(cls, version: str, errors: Sequence[str], kinds: Sequence[str], now_running: str | None) -> VersionFailure:
+        slots = tuple(dict.fromkeys(e.partition(": ")[0] for e in errors))
+        first = errors[0].partition(": ")[2] if errors else ""
+        how = kinds[0] if kinds else ("timeout" if "timed out" in first else "exception")
+        return cls(version, how, first[:300], slots, utc_now_iso(), now_running)
 
 
 @dataclass(eq=False)
@@ -540,6 +722,7 @@ class Preparation:
     smoke: SmokeReport | None = None
     error: StrategyLoadError | None = None
     elapsed_ms: float = 0.0
+    undone: tuple[str, ...] = ()  # process-wide changes the strategy's top level made, put back
 
     @property
     def ok(self) -> bool:

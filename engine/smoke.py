@@ -14,21 +14,20 @@ too, and `evaluate` given its result (`view.history_analysis`, as the engine
 hands it) must return the same decision, field for field, as without it.
 
 The budget is enforced twice: the elapsed time is checked after every
-evaluation, and on the main thread a `SIGALRM` watchdog interrupts a strategy
-that never returns (an endless loop, a long sleep) at the deadline.
+evaluation, and each call runs under the guard (engine/guard.py) with what is
+left of the budget, so a strategy that never returns (an endless loop, a long
+sleep, a retry loop around a bare `except:`) is interrupted at the deadline.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.guard import StrategyGuard, StrategyTimeout
 from engine.market_view import MarketView
 from engine.module_loader import StrategyLoadError, describe_exception, locate
 from engine.registry import ANALYSE, DECISION_FIELDS, InvalidDecision, validate_decision
@@ -135,11 +134,6 @@ class SmokeReport:
     elapsed_ms: float
 
 
-class SmokeTimeout(BaseException):
-    """Raised into a strategy that overran the smoke budget (a BaseException, so a
-    strategy's `except Exception` cannot swallow it)."""
-
-
 def run_smoke(
     evaluate: Callable[[Any, Any], Any],
     params: Sequence[Any],
@@ -151,6 +145,7 @@ def run_smoke(
     entry_line: int | None = None,
     analyse: Callable[[Any, Any, Any], Any] | None = None,
     analyse_line: int | None = None,
+    guard: StrategyGuard | None = None,
 ) -> SmokeReport:
     """Evaluate every view with every params object; raise `StrategyLoadError` on the first problem.
 
@@ -186,35 +181,40 @@ def run_smoke(
     view: MarketView | None = None
     deadline = start + budget_ms / 1000.0
     clock = time.perf_counter
+    guard = guard if guard is not None else StrategyGuard()
+
+    def timed(fn: Callable[..., Any], *args: Any) -> Any:
+        return guard.call(max(deadline - clock(), 0.0), fn, *args)
+
     try:
-        with _watchdog(budget_ms / 1000.0) as watchdog:
-            for p in params:
-                for view in views:
-                    try:
-                        decision = evaluate(view, p)
-                    except (Exception, SystemExit) as exc:
-                        raise failed("evaluation", exc, entry_line) from exc
-                    try:
-                        validate_decision(decision)
-                    except InvalidDecision as exc:
-                        raise StrategyLoadError(
-                            f"smoke evaluation of {_label(view)} returned an invalid decision: {exc.message}",
-                            file=entry_file,
-                            line=entry_line,
-                            phase="smoke",
-                        ) from None
-                    if analyse is not None:
-                        _same_with_analysis(
-                            view, p, decision, evaluate, analyse, failed, entry_file, entry_line, analyse_line
-                        )
-                    done += 1
-                    if decision is not None:
-                        decisions += 1
-                        entries += bool(decision.enter)
-                    if clock() > deadline:
-                        raise over_budget(f" (the last one: {_label(view)})", None)
-            watchdog.disarm()
-    except SmokeTimeout as exc:
+        for p in params:
+            for view in views:
+                try:
+                    decision = timed(evaluate, view, p)
+                except StrategyTimeout:
+                    raise
+                except Exception as exc:
+                    raise failed("evaluation", exc, entry_line) from exc
+                try:
+                    validate_decision(decision)
+                except InvalidDecision as exc:
+                    raise StrategyLoadError(
+                        f"smoke evaluation of {_label(view)} returned an invalid decision: {exc.message}",
+                        file=entry_file,
+                        line=entry_line,
+                        phase="smoke",
+                    ) from None
+                if analyse is not None:
+                    _same_with_analysis(
+                        view, p, decision, evaluate, analyse, failed, entry_file, entry_line, analyse_line, timed
+                    )
+                done += 1
+                if decision is not None:
+                    decisions += 1
+                    entries += bool(decision.enter)
+                if clock() > deadline:
+                    raise over_budget(f" (the last one: {_label(view)})", None)
+    except StrategyTimeout as exc:
         raise over_budget(f" (interrupted in {_label(view)})", exc) from None
     return SmokeReport(done, decisions, entries, elapsed_ms())
 
@@ -229,16 +229,21 @@ def _same_with_analysis(
     entry_file: str,
     entry_line: int | None,
     analyse_line: int | None,
+    timed: Callable[..., Any],
 ) -> None:
     """`evaluate` of `view` given its history's analysis, as the engine gives it, decides exactly
     as `decision` (the same view without it); raise `StrategyLoadError` otherwise."""
     try:
-        analysis = analyse(view.history, view.history_step_s, params)
-    except (Exception, SystemExit) as exc:
+        analysis = timed(analyse, view.history, view.history_step_s, params)
+    except StrategyTimeout:
+        raise
+    except Exception as exc:
         raise failed(f"run of {ANALYSE}", exc, analyse_line) from exc
     try:
-        analysed = evaluate(view._replace(history_analysis=analysis), params)
-    except (Exception, SystemExit) as exc:
+        analysed = timed(evaluate, view._replace(history_analysis=analysis), params)
+    except StrategyTimeout:
+        raise
+    except Exception as exc:
         raise failed(f"evaluation with {ANALYSE}'s result", exc, entry_line) from exc
     if decision is None or analysed is None:
         same = decision is analysed
@@ -273,40 +278,3 @@ def _label(view: MarketView | None) -> str:
     if view is None:
         return "no view"
     return f"{view.slot_id} at {view.now - view.window_start:.0f}s of {view.window_s}s"
-
-
-class _Watchdog:
-    def __init__(self) -> None:
-        self.armed = False
-
-    def disarm(self) -> None:
-        self.armed = False
-
-
-@contextlib.contextmanager
-def _watchdog(seconds: float) -> Iterator[_Watchdog]:
-    """Interrupt the main thread with `SmokeTimeout` after `seconds`, where that is possible."""
-    watchdog = _Watchdog()
-    usable = (
-        threading.current_thread() is threading.main_thread()
-        and hasattr(signal, "setitimer")
-        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    )
-    if not usable or seconds <= 0:
-        yield watchdog
-        return
-
-    def on_alarm(signum: int, frame: Any) -> None:
-        if watchdog.armed:
-            watchdog.armed = False
-            raise SmokeTimeout()
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    watchdog.armed = True
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield watchdog
-    finally:
-        watchdog.armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)

@@ -49,7 +49,8 @@ from engine.risk import RiskRecord
 
 STATE_VERSION = 1
 HANDLED_IDS_KEPT = 2000
-RECENT_ACKS = 20
+RECENT_ACKS = 512  # kept in state: at least what one control.json can hold (256 commands) twice over
+SHOWN_ACKS = 20  # shown in status.json besides those of the commands still in control.json
 RESULTS_KEPT = 1000  # the largest win_rate_window a strategy may declare
 PNL_HISTORY = 60
 HISTORY_POINTS = 120
@@ -124,6 +125,10 @@ class TradingState(_Model):
     handled_commands: dict[str, str] = Field(default_factory=dict, description="command id -> result")
     started_commands: dict[str, str] = Field(default_factory=dict, description="command id -> type, running now")
     acks: list[Ack] = Field(default_factory=list)
+    # Exactly once past HANDLED_IDS_KEPT: when an old id is forgotten, its issued_at raises this
+    # high-water mark, and an unknown command issued at or before it is refused, never run.
+    handled_horizon: str = Field(default="", description="issued_at of the newest forgotten command id")
+    handled_issued: dict[str, str] = Field(default_factory=dict, description="command id -> issued_at, for the horizon")
     market: MarketRecord = Field(default_factory=MarketRecord)
     risk: RiskRecord = Field(default_factory=RiskRecord, description="risk limits in force, their figures, a trip (engine/risk.py)")
     journal_id: str = Field(default="", description="the id that the journal extending this checkpoint names")
@@ -152,6 +157,7 @@ class StateManager:
         self.state = state or TradingState()
         self.resumed = state is not None
         self.losses: list[str] = []  # what --accept-loss gave up at start, for events.jsonl
+        self.pending_commands: dict[str, str] = {}  # id -> type of the commands in the last control.json read
         self._journal_fd: int | None = None  # open (append) only after a checkpoint of this process
         self._journal_lines = 0
         self._journal_bytes = 0
@@ -308,14 +314,45 @@ class StateManager:
     def is_handled(self, command_id: str) -> bool:
         return command_id in self.state.handled_commands or command_id in self.state.started_commands
 
+    def too_old(self, issued_at: str) -> bool:
+        """An unknown command issued at or before the forgotten ids' high-water mark: it may
+        have run already, so it is refused rather than run (exactly once, or not at all)."""
+        horizon = self.state.handled_horizon
+        return bool(horizon) and issued_at <= horizon
+
+    def visible_acks(self, pending: dict[str, str]) -> list[Ack]:
+        """The acks status.json shows: the recent ones, and one for every command still in
+        control.json (`pending`: id -> type) that was handled, however long ago, so that every
+        writer can read its answer and prune it."""
+        acks = self.state.acks
+        recent = acks[-SHOWN_ACKS:]
+        if not pending:
+            return list(recent)
+        shown = {a.id for a in recent}
+        extra = [a for a in acks[:-SHOWN_ACKS] if a.id in pending]
+        shown.update(a.id for a in extra)
+        handled = self.state.handled_commands
+        for command_id, kind in pending.items():
+            if command_id not in shown and command_id in handled:
+                extra.append(
+                    Ack(id=command_id, type=kind, result=handled[command_id], at="", detail="handled earlier; its full ack has rotated out")  # type: ignore[arg-type]
+                )
+        return extra + list(recent)
+
     def mark_started(self, command_id: str, kind: str) -> None:
         self.state.started_commands[command_id] = kind
 
-    def record_ack(self, ack: Ack) -> None:
+    def record_ack(self, ack: Ack, issued_at: str = "") -> None:
         handled = OrderedDict(self.state.handled_commands)
         handled[ack.id] = ack.result
+        issued = self.state.handled_issued
+        if issued_at:
+            issued[ack.id] = issued_at
         while len(handled) > HANDLED_IDS_KEPT:
-            handled.popitem(last=False)
+            forgotten, _ = handled.popitem(last=False)
+            when = issued.pop(forgotten, "")
+            if when > self.state.handled_horizon:
+                self.state.handled_horizon = when
         self.state.handled_commands = dict(handled)
         self.state.started_commands.pop(ack.id, None)
         self.state.acks.append(ack)

@@ -158,7 +158,7 @@ def render_status(
             observed_generation=state.last_generation,
             rejected_generation=state.rejected_generation,
             rejected_reason=state.rejected_reason or None,
-            acks=list(state.acks),
+            acks=manager.visible_acks(manager.pending_commands),
             warnings=list(warnings),
             applied=applied,
         ),

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from engine.contract import Position, SlotState
+from engine.guard import StrategyStopped
 from engine.market import Market
 from engine.market_view import History, MarketView
 from engine.slots import SlotSpec
@@ -31,9 +32,18 @@ class Evaluator(Protocol):
 @dataclass
 class CycleOutcome:
     errors: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # per error: timeout, exit, invalid, exception
     entered: list[str] = field(default_factory=list)
     resolutions: list[dict[str, Any]] = field(default_factory=list)
     rolled: int = 0  # slots whose window ended and whose next window opened
+
+
+def _kind(exc: Exception) -> str:
+    """How a strategy call failed: the guard's kinds (timeout, exit, stopped), invalid, exception."""
+    kind = getattr(exc, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    return "invalid" if type(exc).__name__ == "InvalidDecision" else "exception"
 
 
 def window_start(now: float, length: int) -> float:
@@ -85,7 +95,7 @@ class Trader:
         # Slots of one asset (one per window length) see the same history and its log returns:
         # one copy per asset per cycle, and the strategy's per-asset step runs once on it.
         # An asset whose step raised keeps the error for each of its slots instead.
-        histories: dict[str, tuple[History, Any, str | None]] = {}
+        histories: dict[str, tuple[History, Any, tuple[str, str] | None]] = {}
         analyse = getattr(evaluator, "analyse_history", None)
         prices = market.prices
         quote = market.quote
@@ -101,9 +111,11 @@ class Trader:
                 per_asset = histories[asset] = self._analysed_history(asset, evaluator, analyse, step_s, params)
             history, analysis, error = per_asset
             if error is not None:
-                slot.error = error
+                slot.error = error[1]
                 slot.signal = None
-                outcome.errors.append(f"{slot_id}: {error}")
+                if error[0] != StrategyStopped.kind:
+                    outcome.errors.append(f"{slot_id}: {error[1]}")
+                    outcome.kinds.append(error[0])
                 continue
             in_cooldown = slot.cooldown_until is not None and slot.cooldown_until > now
             # Positional, in MarketView's field order: keywords cost ~0.5 us more a view.
@@ -130,7 +142,10 @@ class Trader:
             except Exception as exc:  # a strategy bug in one slot must not stop the loop
                 slot.error = evaluator.describe_error(exc)[:300]
                 slot.signal = None
-                outcome.errors.append(f"{slot_id}: {slot.error}")
+                kind = _kind(exc)
+                if kind != StrategyStopped.kind:  # the engine's stop is not the strategy's failure
+                    outcome.errors.append(f"{slot_id}: {slot.error}")
+                    outcome.kinds.append(kind)
                 continue
             if slot.error is not None:
                 slot.error = None
@@ -167,7 +182,7 @@ class Trader:
 
     def _analysed_history(
         self, asset: str, evaluator: Evaluator, analyse: Callable[..., Any] | None, step_s: float, params: BaseModel
-    ) -> tuple[History, Any, str | None]:
+    ) -> tuple[History, Any, tuple[str, str] | None]:
         """The asset's history this cycle, what the strategy's per-asset step made of it (None
         without one), and the step's error (described as `evaluate`'s would be) if it raised."""
         history = self._history(asset)
@@ -176,7 +191,7 @@ class Trader:
         try:
             return history, analyse(history, step_s, params), None
         except Exception as exc:  # a strategy bug in one asset must not stop the loop
-            return history, None, evaluator.describe_error(exc)[:300]
+            return history, None, (_kind(exc), evaluator.describe_error(exc)[:300])
 
     def _history(self, asset: str) -> History:
         """What the views of `asset` show of its history this cycle, with its log returns."""

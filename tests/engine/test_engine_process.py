@@ -168,8 +168,8 @@ def test_sigterm_finishes_the_cycle_and_exits_zero(engine: EngineProcess) -> Non
     saved = json.loads((engine.state_dir / STATE_FILE).read_text())
     assert saved["cycle"] >= 3
     assert stat.S_IMODE(os.stat(engine.state_dir).st_mode) == 0o700
-    for path in engine.state_dir.iterdir():
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path.name
+    for path in engine.state_dir.rglob("*"):
+        assert stat.S_IMODE(os.stat(path).st_mode) == (0o700 if path.is_dir() else 0o600), path.name
     assert "engine stopped (SIGTERM)" in (engine.state_dir / "events.jsonl").read_text()
 
 

@@ -30,7 +30,8 @@ def test_one_failing_slot_and_slow_cycles(engine_factory, tmp_path: Path) -> Non
     shutil.copytree(ROOT / "strategies", strategies, ignore=shutil.ignore_patterns("__pycache__"))
     with (strategies / "strategy.py").open("a") as handle:
         handle.write(FAULTS)
-    engine: EngineProcess = engine_factory("--strategies-path", str(strategies))
+    # A slow call within its budget is slow, not failed: the budget is set above its 120 ms.
+    engine: EngineProcess = engine_factory("--strategies-path", str(strategies), "--call-budget", "1")
     engine.writer.set_overrides({"snipe_window_s": 900, "edge_margin": 0.0, "confidence_threshold": 0.5})
     engine.wait_for(lambda s: s.engine.overruns >= 2 and s.stats.resolved >= 10, timeout=30, what="overruns and results")
     # Windows open with no signal yet: look at a cycle well inside them.

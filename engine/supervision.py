@@ -1,0 +1,53 @@
+"""The engine's side of supervision: a stop signal interrupts a strategy call, a call that
+never lets go abandons the process to its supervisor with its version marked failed, a clean
+stop is recorded, and signal handlers strategy code replaced are put back after each cycle."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.guard import Abandon
+
+if TYPE_CHECKING:
+    from engine.loop import Engine
+
+
+def watch(engine: Engine) -> None:
+    guard = engine.reloader.guard
+    engine.stop.on_stop = guard.stop_current
+    guard.on_abandon = lambda info: abandon(engine, info)
+
+
+def abandon(engine: Engine, info: Abandon) -> None:
+    """On the watchdog thread: the main thread is still inside strategy code. The last cycle
+    is persisted already; record why the process goes, so the restart runs the last good code."""
+    version = engine.reloader.registry.version
+    reason = (
+        f"a strategy call was still running {info.overrun_s:.1f} s past its {info.budget_s * 1000:.0f} ms budget "
+        "after repeated interrupts (it swallows them, or is stuck in C code)"
+    )
+    try:
+        engine.store.mark_failed(version, reason)
+    except OSError:
+        pass
+    engine.events.emit(
+        "engine",
+        f"version {version}: {reason}; abandoning the process to its supervisor, the restart runs the last good version",
+        version=version,
+        overrun_s=round(info.overrun_s, 3),
+    )
+    engine.notifier.send(f"STATUS=abandoned: version {version} hung")
+
+
+def keep_signals(engine: Engine) -> None:
+    """Once a cycle: strategy code that installed its own SIGTERM/SIGINT handler must not leave
+    the engine deaf to a stop (a few microseconds)."""
+    engine.stop.reinstall()
+    engine.reloader.guard.reinstall_signal()
+
+
+def stopped(engine: Engine) -> None:
+    try:
+        engine.store.mark_stopped()
+    except OSError:
+        pass

@@ -1,0 +1,63 @@
+"""A restart never changes what runs: the boot names the version, the files on disk are a candidate.
+
+`os._exit` in a live evaluate (what no in-process guard can stop) and a kill -9 during a
+probation both leave the broken or unproven file on disk; the restart, as a supervisor
+would make it, runs the last good version and says that disk differs.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from tests.guard.strategy_faults import copy_strategies, write_faulty, write_good
+from tests.support.engine_proc import EngineProcess
+
+HARD_EXIT = '''
+import os as _os
+if _LIVE(view) and view.asset == "BTC":
+    _os._exit(0)
+'''
+
+
+def test_restarts_run_the_last_good_version(engine_factory, tmp_path: Path) -> None:
+    strategies = copy_strategies(tmp_path / "strategies")
+    state = tmp_path / "state"
+    args = ("--strategies-path", str(strategies), "--probation-cycles", "30")
+    engine: EngineProcess = engine_factory(*args, state_dir=state)
+    v0 = engine.first_status.code.version
+    engine.wait_for(lambda s: s.code.last_good_version == v0, timeout=20, what="the first version through its probation")
+
+    # os._exit(0) in evaluate on live data: the engine dies in the new version's first live cycle.
+    write_faulty(strategies, HARD_EXIT)
+    result, command = engine.writer.send_command("reload")
+    assert engine.proc is not None
+    assert engine.proc.wait(timeout=20) == 0  # os._exit(0): the process is gone, "successfully"
+
+    restarted: EngineProcess = engine_factory(*args, state_dir=state)
+    status = restarted.wait_cycles(2)
+    assert status.code.version == v0
+    assert status.code.disk_differs and status.code.disk_version not in (None, v0)
+    assert "probation" in (status.code.boot or "")
+    ack = next(a for a in status.control.acks if a.id == command.id)
+    assert ack.result == "rolled_back" and ack.final
+    bad = next(v for v in status.code.versions if v.version != v0)
+    assert bad.state == "failed"
+
+    # A good version, killed with -9 while in probation: the restart is back on v0.
+    write_good(strategies, "killed")
+    _, command = restarted.writer.send_command("reload")
+    swapped = restarted.wait_for(lambda s: any(a.id == command.id for a in s.control.acks), what="the reload's ack")
+    v2 = swapped.code.version
+    assert v2 != v0 and swapped.code.probation_left > 0
+    restarted.kill9()
+
+    again: EngineProcess = engine_factory(*args, state_dir=state)
+    status = again.wait_cycles(2)
+    assert status.code.version == v0 and status.code.disk_version == v2
+    states = {v.version: v.state for v in status.code.versions}
+    assert states[v2] == "failed" and states[v0] == "running"
+    # ... and a clean stop keeps what runs: the next start is on v0 again, not on the disk's v2.
+    assert again.stop(signal.SIGTERM) == 0
+    last: EngineProcess = engine_factory(*args, state_dir=state)
+    assert last.wait_cycles(1).code.version == v0

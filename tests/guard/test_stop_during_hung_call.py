@@ -1,0 +1,40 @@
+"""SIGTERM stops the engine within a bounded time whatever strategy code is doing.
+
+The call budget is set far above the test's patience (60 s), so only the stop itself can
+end the hung call: the SIGTERM handler interrupts the strategy where it sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+from tests.guard.strategy_faults import copy_strategies, write_faulty
+from tests.support.engine_proc import EngineProcess
+
+
+def test_sigterm_stops_an_engine_stuck_in_evaluate(engine_factory, tmp_path: Path) -> None:
+    strategies = copy_strategies(tmp_path / "strategies")
+    marker = tmp_path / "hung"
+    engine: EngineProcess = engine_factory("--strategies-path", str(strategies), "--call-budget", "60")
+    resolved_before = engine.wait_cycles(2).stats.resolved
+    write_faulty(
+        strategies,
+        f'''
+if _LIVE(view) and view.asset == "ETH":
+    open({str(marker)!r}, "w").close()
+    _time.sleep(1000)
+''',
+    )
+    engine.writer.send_command("reload")
+    _wait_for_file(engine, marker)
+    assert engine.stop(signal.SIGTERM, timeout=10) == 0
+    log = [json.loads(line) for line in (engine.state_dir / "events.jsonl").read_text().splitlines()]
+    assert log[-1]["message"].startswith("engine stopped (SIGTERM)")
+    saved = json.loads((engine.state_dir / "state.json").read_text())
+    assert saved["resolved"] >= resolved_before  # state persisted on the way out
+
+
+def _wait_for_file(engine: EngineProcess, path: Path) -> None:
+    engine.wait_for(lambda s: path.exists(), timeout=20, what=f"the strategy to reach {path.name}")
