@@ -74,7 +74,7 @@ def test_live_failures_roll_back_and_the_engine_keeps_cycling(engine_factory, tm
     write_faulty(strategies, TIMEOUTS)
     reloaded = ctl(state, "reload")
     assert reloaded.returncode == 1, reloaded
-    assert "rolled_back" in reloaded.stderr and "timed out" in reloaded.stderr
+    assert "rolled back" in reloaded.stderr and "timed out" in reloaded.stderr
     status = engine.wait_cycles(3)
     assert status.code.version == v0
     failure = status.code.last_failure
@@ -85,7 +85,7 @@ def test_live_failures_roll_back_and_the_engine_keeps_cycling(engine_factory, tm
     # SystemExit, KeyboardInterrupt, and an assignment to the shared params, on live data.
     write_faulty(strategies, EXITS)
     reloaded = ctl(state, "reload")
-    assert reloaded.returncode == 1 and "rolled_back" in reloaded.stderr, reloaded
+    assert reloaded.returncode == 1 and "rolled back" in reloaded.stderr, reloaded
     status = engine.wait_cycles(3)
     assert status.code.version == v0
     errors = {e["detail"]["slot"].split("-")[0]: e["message"] for e in events(engine) if e["kind"] == "error"}
