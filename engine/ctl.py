@@ -65,6 +65,8 @@ def engine_absent(state_dir: Path) -> str | None:
             return f"no engine has run in {state_dir} (no {STATUS_FILE})"
         return None  # a torn or unreadable status: let the wait say more
     e = status.engine
+    if e.stopped_at and e.host == socket.gethostname() and not _pid_alive(e.pid):
+        return f"the engine stopped at {e.stopped_at}"
     if e.host == socket.gethostname() and not _pid_alive(e.pid):
         return f"the engine that ran in {state_dir} (pid {e.pid}) has stopped; its last status is {status.age_s():.0f}s old"
     if e.host != socket.gethostname() and status.age_s() > SILENT_ENGINE_S:
@@ -291,8 +293,8 @@ def run(args: argparse.Namespace) -> int:
         return verb.run(args, writer)
     except NoEngine as exc:
         print(
-            f"foresight ctl: {exc}: nothing written. Start one (foresight engine --state-dir {args.state_dir}), "
-            "or add --queue to leave the change for the next engine that starts there.",
+            f"foresight ctl: {exc}; start it (foresight engine --state-dir {args.state_dir}), "
+            "or add --queue to leave the change for the next engine that starts there: nothing written.",
             file=sys.stderr,
         )
         return EXIT_TIMEOUT
