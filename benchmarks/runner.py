@@ -39,6 +39,7 @@ MODULES = (
     "cycle_time",
     "tui_latency",
     "tui_cpu",
+    "tui_tmux",
     "engine_rss",
 )
 FINDINGS = HERE / "findings.md"
