@@ -42,6 +42,7 @@ MODULES = (
     "notify_down",
     "tui_latency",
     "tui_cpu",
+    "tui_tmux",
     "engine_rss",
 )
 FINDINGS = HERE / "findings.md"

@@ -242,7 +242,11 @@ class MissionControlApp(App[None]):
             self.query_one(StatsPanel).show(status.stats)
             self.query_one(EventLog).add_events(status.events)
         if first and self.screen.focused is None:
-            self.call_after_refresh(grid.focus_first)
+            self.call_after_refresh(self._focus_first_if_free)
+
+    def _focus_first_if_free(self) -> None:
+        if self.screen.focused is None:  # the operator may have pressed / meanwhile
+            self.query_one(SlotGrid).focus_first()
 
     def catch_up(self) -> None:
         """Back on the main screen after a dialog: show what arrived meanwhile."""
@@ -509,7 +513,9 @@ class MissionControlApp(App[None]):
     def action_filter(self) -> None:
         bar = self.query_one(FilterBar)
         bar.display = True
-        bar.focus()
+        # At once, not after a refresh (Widget.focus): a letter typed right after / is the filter's,
+        # never a key of the app (e opens the events).
+        self.screen.set_focus(bar)
 
     def action_clear_filter(self) -> None:
         bar = self.query_one(FilterBar)

@@ -110,6 +110,7 @@ class StatusSource:
         self.problem: str | None = None
         self.control_generation = 0
         self._stamp: tuple[int, int, int] | None = None
+        self._control_stamp: tuple[int, int, int] | None = None
 
     @property
     def status_path(self) -> Path:
@@ -150,6 +151,15 @@ class StatusSource:
         self.control_generation = max(self.control_generation, generation)
 
     def _read_control_generation(self) -> None:
+        # control.json changes far less often than status.json: parse it only when it was replaced.
+        try:
+            st = os.stat(self.state_dir / CONTROL_FILE)
+            stamp: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        if stamp is not None and stamp == self._control_stamp:
+            return
+        self._control_stamp = stamp
         control = read_model(self.state_dir / CONTROL_FILE, Control).value
         if control is not None:
             self.control_generation = control.generation

@@ -31,8 +31,8 @@ LEGEND: list[tuple[str, str, str]] = [
     ("WON / LOST", "green / red border", "the last bet settled; the line says by how much"),
     ("COOLDOWN", "yellow border", "resting after a settlement; the line counts down"),
     ("PAUSED", "dashed border, dim", "no new bets on this slot (open bets still settle)"),
-    ("now ▲ up 62%", "green ▲ / red ▼", "signal now: the strategy's reading this cycle; it moves"),
-    ("bet ▼ DOWN $5", "", "bet held: the position taken, fixed until it settles"),
+    ("now ▲ up 62% blend", "green ▲ / red ▼", "signal now: the strategy's reading this cycle; it moves"),
+    ("bet ▼DOWN $5.00 @0.52", "", "bet held: the position taken, fixed until it settles"),
     ("not entering: …", "", "why the strategy takes no bet now (its own reason)"),
     ("STALE / DOWN", "header badge", "no status for 3 cycles / the engine's pid is gone"),
 ]

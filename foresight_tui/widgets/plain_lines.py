@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from rich.segment import Segment
+from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -35,6 +36,10 @@ class PlainLines(Widget):
         if key != self._rows_for:
             self._rows_for, self._rows = key, self.rows(width, height)
         text = self._rows[y] if 0 <= y < len(self._rows) else ""
-        text = text[:width].ljust(width)
+        # Cut with an ellipsis, never silently mid-number (a card's lines can be wider than it).
+        text = (text[: width - 1] + "…" if len(text) > width > 0 else text).ljust(width)
+        return Strip([Segment(text, self.row_style(y))], width)
+
+    def row_style(self, y: int) -> Style:
         # The offset in the style's meta is what Textual's own rendering adds (text selection).
-        return Strip([Segment(text, self.visual_style.rich_style_with_offset(0, y))], width)
+        return self.visual_style.rich_style_with_offset(0, y)

@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Static
 
 from engine.contract import SlotStatus
 from foresight_tui import formatting as fmt
 from foresight_tui.messages import SlotDetailRequested, SlotPauseRequested
 from foresight_tui.widgets.plain_lines import PlainLines
-from foresight_tui.widgets.spark import TextSparkline
+from foresight_tui.widgets.spark import spark_rows
 
 STATE_CLASSES = ("-watching", "-entered", "-won", "-lost", "-cooldown")
-
-
-class TimeBar(PlainLines):
-    """Time left in the market window, as a bar that fills as the window runs out."""
-
-    fraction = reactive(0.0, layout=False)
-    label = reactive("", layout=False)
-
-    def rows_key(self) -> Hashable:
-        return (self.fraction, self.label)
-
-    def rows(self, width: int, height: int) -> list[str]:
-        suffix = f" {self.label}"
-        return [fmt.bar(self.fraction, max(0, width - len(suffix))) + suffix]
 
 
 def price_line(slot: SlotStatus) -> str:
@@ -62,7 +50,7 @@ def position_line(slot: SlotStatus, now: float) -> str:
     pos = slot.position
     if pos is not None:
         arrow = "▲" if pos.side == "up" else "▼"
-        return f"bet {arrow} {pos.side.upper()} ${pos.stake:.2f} @ {pos.odds:.2f}"
+        return f"bet {arrow}{pos.side.upper()} ${pos.stake:.2f} @{pos.odds:.2f}"  # 21 wide: a narrow card's
     parts = []
     if slot.cooldown_until is not None and slot.cooldown_until > now:
         parts.append(f"cooldown {fmt.clock_left(slot.cooldown_until - now)}")
@@ -79,22 +67,85 @@ def position_line(slot: SlotStatus, now: float) -> str:
     return "no bet"
 
 
-class Line(Static):
-    """One line of a card, repainted only when its text or its direction changes."""
+@dataclass(frozen=True)
+class CardLines:
+    """What a card's body shows; the body turns it into rows for its size."""
 
-    # Status text carries no links: without this Textual restyles every rendered line
-    # looking for them (a sixth of the time a status takes to paint).
-    auto_links = reactive(False)
+    fraction: float = 0.0  # of the window gone
+    left: str = ""
+    price: str = ""
+    price_direction: int = 0  # 1 up, -1 down, 0 neither
+    signal: str = ""
+    signal_direction: int = 0
+    position: str = ""
+    error: bool = False
+    history: tuple[float, ...] = ()
+    compact: bool = False  # a short terminal: no time bar, no sparkline
+
+
+class CardBody(PlainLines):
+    """A card's whole body as one widget drawn through the line API.
+
+    One widget, not five: at 4 statuses a second every line of every card changes, and each
+    widget repainted costs Textual its own pass (styles, crop, compositing). Colours ride in
+    each row's segment style, so a price flipping direction is a repaint, never a restyle.
+    """
+
+    DEFAULT_CSS = "CardBody { height: 1fr; }"
+
+    # repaint=False: watch_lines repaints only the rows that changed (the sparkline rarely does).
+    lines: reactive[CardLines] = reactive(CardLines, layout=False, repaint=False)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._text: str | None = None
+        self._styles_of_rows: list[str] = []
 
-    def put(self, text: str, *, up: bool = False, down: bool = False) -> None:
-        if text != self._text:  # an update repaints, even with the same text
-            self._text = text
-            self.update(text, layout=False)  # plain str and markup=False: never parsed as markup
-        self.update_classes({"-up": up, "-down": down})  # one restyle when the direction flips
+    def watch_lines(self, old: CardLines, new: CardLines) -> None:
+        width, height = self.size
+        if not width or not height or self._rows_for is None or self._rows_for[:2] != (width, height):
+            self.refresh()
+            return
+        before = list(zip(self._rows, self._styles_of_rows, strict=False))
+        rows = self.rows(width, height)
+        self._rows_for, self._rows = (width, height, new), rows
+        after = list(zip(rows, self._styles_of_rows, strict=False))
+        changed = [y for y in range(height) if (before[y] if y < len(before) else None) != (after[y] if y < len(after) else None)]
+        if changed:
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
+
+    def rows_key(self) -> Hashable:
+        return self.lines
+
+    def rows(self, width: int, height: int) -> list[str]:
+        data = self.lines
+        rows: list[str] = []
+        kinds: list[str] = []
+        if not data.compact:
+            suffix = f" {data.left} left"
+            rows.append(fmt.bar(data.fraction, max(0, width - len(suffix))) + suffix)
+            kinds.append("accent")
+        rows += [data.price, data.signal, data.position]
+        kinds += [_direction_kind(data.price_direction), "error" if data.error else _direction_kind(data.signal_direction), ""]
+        spark = height - len(rows)
+        if spark > 0 and not data.compact:
+            rows += spark_rows(data.history, width, spark)
+            kinds += ["primary"] * spark
+        self._styles_of_rows = kinds
+        return rows
+
+    def row_style(self, y: int) -> Style:
+        base = self.visual_style.rich_style_with_offset(0, y)
+        kind = self._styles_of_rows[y] if y < len(self._styles_of_rows) else ""
+        colour = self.app.theme_variables.get(kind) if kind else None
+        return base + Style(color=colour) if colour else base
+
+    def text_of(self, name: str) -> str:
+        """One named line as shown (tests, and anything reading a card)."""
+        return str(getattr(self.lines, name))
+
+
+def _direction_kind(direction: int) -> str:
+    return "success" if direction > 0 else "error" if direction < 0 else ""
 
 
 class SlotCard(Widget, can_focus=True):
@@ -111,17 +162,10 @@ class SlotCard(Widget, can_focus=True):
         self._now = now
         self._shown: tuple[SlotStatus, Sequence[float], int] | None = None
         self._titles: tuple[str, str] | None = None
-        # The card's own widgets, kept: a query per line per status costs more than the update.
-        self._time = TimeBar(classes="time")
-        self._lines = {
-            name: Line(classes=name, markup=False) for name in ("price", "signal", "position")
-        }
-        self._history = TextSparkline(classes="history")
+        self.body = CardBody(classes="body")  # kept: a query per status costs more than the update
 
     def compose(self) -> ComposeResult:
-        yield self._time
-        yield from self._lines.values()
-        yield self._history
+        yield self.body
 
     def on_mount(self) -> None:
         self.show(self.slot, self.history, self._now, force=True)
@@ -157,14 +201,20 @@ class SlotCard(Widget, can_focus=True):
             | {"-paused": slot.paused, "-error": bool(slot.error)}
         )
         window = max(slot.window_end - slot.window_start, 1e-9)
-        self._time.fraction = 1 - left / window
-        self._time.label = f"{fmt.clock_left(left)} left"
         change = slot.price - slot.open_price
-        self._lines["price"].put(price_line(slot), up=change > 0, down=change < 0)
         direction = slot.signal.direction if slot.signal is not None else None
-        self._lines["signal"].put(signal_line(slot), up=direction == "up", down=direction == "down")
-        self._lines["position"].put(position_line(slot, now))
-        self._history.data = tuple(history)
+        self.body.lines = CardLines(
+            fraction=1 - left / window,
+            left=fmt.clock_left(left),
+            price=price_line(slot),
+            price_direction=(change > 0) - (change < 0),
+            signal=signal_line(slot),
+            signal_direction=1 if direction == "up" else -1 if direction == "down" else 0,
+            position=position_line(slot, now),
+            error=bool(slot.error),
+            history=tuple(history),
+            compact=compact,
+        )  # a dataclass equal to the last one repaints nothing
 
     def action_toggle_pause(self) -> None:
         self.post_message(SlotPauseRequested(self.slot_id, not self.slot.paused))

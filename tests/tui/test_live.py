@@ -126,7 +126,7 @@ async def test_a_new_sparkline_point_refreshes_the_cards_of_its_asset_only(make_
 
         # Both windows of the asset show its one history.
         assert await refreshed_cards(app, pilot, state, move_eth) == ["ETH-5m", "ETH-15m"]
-        assert [card._history.data for card in app.query(SlotCard) if card.slot.asset == "ETH"] == [tuple(history)] * 2
+        assert [card.body.lines.history for card in app.query(SlotCard) if card.slot.asset == "ETH"] == [tuple(history)] * 2
 
 
 async def test_markup_in_status_text_is_shown_literally(make_app, state):
@@ -140,7 +140,7 @@ async def test_markup_in_status_text_is_shown_literally(make_app, state):
         await pilot.pause()
         assert MARKUP_MESSAGE in log_text(app)
         card = app.query_one("#slot-BTC-5m", SlotCard)
-        assert str(card.query_one(".signal").content) == "error: [red]boom[/red] in evaluate"
+        assert card.body.text_of("signal") == "error: [red]boom[/red] in evaluate"
         assert card.has_class("-error")
         assert app.query_one("#slot-BTC-15m", SlotCard)._border_title.plain == "[b]BTC 15m"
 
@@ -236,11 +236,11 @@ async def test_cards_out_of_view_are_painted_when_scrolled_to(make_app, state):
         app.load_status()
         await pilot.pause()
         assert far.slot.price == 99.5  # the data is kept ...
-        assert "99.5000" not in str(far.query_one(".price").content)  # ... but not painted off screen
+        assert "99.5000" not in far.body.text_of("price")  # ... but not painted off screen
         await pilot.press(*["down"] * 7, "right")
         await pilot.pause()
         assert app.focused is far
-        assert str(far.query_one(".price").content).startswith("99.5000")
+        assert far.body.text_of("price").startswith("99.5000")
 
 
 async def test_event_lines_after_the_log_fills_need_no_layout(make_app, state, monkeypatch):
