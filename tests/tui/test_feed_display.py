@@ -24,7 +24,7 @@ def eth_stale(status: Status) -> None:
 
 
 def price_text(app, slot_id: str) -> str:  # type: ignore[no-untyped-def]
-    return str(app.query_one(f"#slot-{slot_id}", SlotCard)._lines["price"].content)
+    return app.query_one(f"#slot-{slot_id}", SlotCard).body.text_of("price")
 
 
 async def test_a_stale_asset_shows_on_its_cards_and_in_the_header(make_app, state):
