@@ -41,7 +41,9 @@ from foresight_tui.messages import FilterChanged, SlotDetailRequested, SlotPause
 from foresight_tui.screens.confirm_code import ConfirmCodeScreen
 from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
+from foresight_tui.screens.performance import PerformanceScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
+from foresight_tui.screens.trades import TradesScreen
 from foresight_tui.terminal import controlling_fd, terminal_gone
 from foresight_tui.watching import only_named, watch_directory
 from foresight_tui.widgets.event_log import EventLog
@@ -77,6 +79,8 @@ class MissionControlApp(App[None]):
         Binding("c", "check", "Check"),
         Binding("b", "rollback", "Rollback"),
         Binding("o", "overrides", "Overrides"),
+        Binding("t", "trades", "Trades", show=False),
+        Binding("g", "performance", "Performance", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+p", "command_palette", "Command palette", show=False, priority=True, key_display="ctrl+p"),
@@ -437,6 +441,12 @@ class MissionControlApp(App[None]):
 
         screen = OverridesScreen(status.params.schema_, status.params.values, status.control.applied.overrides)
         self.push_screen(screen, done)
+
+    def action_trades(self) -> None:
+        self.push_screen(TradesScreen(self.state_dir, live=self.live))
+
+    def action_performance(self) -> None:
+        self.push_screen(PerformanceScreen(self.state_dir, live=self.live))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_sections()))

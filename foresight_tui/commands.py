@@ -17,6 +17,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Check-only reload", "check", "Prepare and check the code on disk without swapping it in (c)"),
     ("Roll back strategy code", "rollback", "Return to the previous code version, after confirming (b)"),
     ("Override parameters", "overrides", "Form built from the strategy's parameter schema (o)"),
+    ("Trades", "trades", "The ledger's bets: sort, filter, live (t)"),
+    ("Performance", "performance", "Figures by asset, window, version, day; P&L over time (g)"),
     ("Filter slots", "filter", "Show only slots matching a text (/)"),
     ("Clear filter", "clear_filter", "Show every slot again (esc)"),
     ("Help: every key", "help", "(?)"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.contract import CommandType
 from engine.control_writer import ControlWriter, WriteResult
+from engine.ctl_risk import resume_trip
 
 from foresight_tui.data_source import PendingWrite
 
@@ -30,6 +31,7 @@ class ControlClient:
     def __init__(self, state_dir: Path, *, read_only: bool = False, tool: str = "foresight-tui") -> None:
         self.read_only = read_only
         self._writer = ControlWriter(state_dir, tool=tool)
+        self._state_dir = state_dir
         self.last_note: str | None = None
 
     def _guard(self) -> None:
@@ -43,7 +45,10 @@ class ControlClient:
     def set_engine_paused(self, paused: bool) -> PendingWrite:
         self._guard()
         label = "pause engine" if paused else "resume engine"
-        return self._done(label, self._writer.set_paused(paused))
+        result = self._writer.set_paused(paused)
+        if not paused:  # a resume also clears the tripped risk limit status.json shows, if one is
+            result = resume_trip(self._state_dir, self._writer) or result
+        return self._done(label, result)
 
     def set_slot_paused(self, slot_id: str, paused: bool) -> PendingWrite:
         self._guard()

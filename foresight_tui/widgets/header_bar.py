@@ -10,6 +10,7 @@ from textual.widgets import Label, Static
 
 from foresight_tui import formatting as fmt
 from foresight_tui.data_source import EngineState, View
+from foresight_tui.risk_text import risk_text
 
 STATE_CLASSES = {
     EngineState.RUNNING: "-running",
@@ -30,7 +31,7 @@ def engine_line(view: View) -> str:
         f"{said}pid {e.pid}@{e.host}  up {fmt.duration(view.uptime_s)}  "
         f"cycle {e.cycle} · {e.last_cycle_ms:.0f}ms of {e.cycle_interval_s * 1000:.0f}ms  "
         f"heartbeat {fmt.age(view.age_s)}"
-    )
+    ) + risk_text(status)
 
 
 def code_line(view: View, changed_on_disk: int) -> str:
