@@ -33,7 +33,7 @@ from engine.fileio import FILE_MODE
 from engine.ledger_import import imported_bets
 from engine.ledger_schema import LEDGER_SCHEMA_VERSION, SCHEMA
 from engine.params_hash import params_hash
-from engine.state import SlotRecord, TradingState
+from engine.state import SlotRecord, StateFileError, TradingState
 from engine.trading import CycleOutcome
 
 _INSERT = (
@@ -79,6 +79,10 @@ class Reconciled:
         return ", ".join(parts) or "in step with the trading state"
 
 
+class LedgerFileError(StateFileError):
+    """ledger.sqlite3 exists but is no usable ledger; the engine refuses to start (exit 2)."""
+
+
 def slot_window(slot_id: str) -> tuple[str, str]:
     asset, _, window = slot_id.rpartition("-")
     return asset, window
@@ -99,11 +103,22 @@ class Ledger:
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))  # 0600 before SQLite opens it
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=1000")
-        self.db.executescript(SCHEMA)
-        self._set_meta("schema_version", str(LEDGER_SCHEMA_VERSION))
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=1000")
+            self.db.executescript(SCHEMA)
+            version = self._meta("schema_version")
+            if version is not None and version != str(LEDGER_SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(f"its schema version is {version}, this engine writes {LEDGER_SCHEMA_VERSION}")
+            self._set_meta("schema_version", str(LEDGER_SCHEMA_VERSION))
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise LedgerFileError(
+                f"{path} cannot be used as the ledger ({exc}). The trading state is not affected: move the file "
+                f"aside (with any {path.name}-wal and -shm beside it) and start again; a new ledger imports what "
+                f"events.jsonl still holds and the open bets of the state"
+            ) from exc
 
     def close(self) -> None:
         self.db.close()
