@@ -38,7 +38,7 @@ class RiskRecord(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    limits: dict[str, float] = Field(default_factory=dict)
+    limits: dict[str, int | float] = Field(default_factory=dict)
     tripped: dict[str, JsonValue] | None = None  # a RiskTrip
     peak_pnl: float = 0.0
     day: str = ""

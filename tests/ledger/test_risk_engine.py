@@ -63,3 +63,20 @@ def test_risk_limits_are_refused_whole_before_anything_is_written(tmp_path: Path
     assert not (state_dir / "control.json").exists()
     unknown = ctl(state_dir, "risk", "unset", "max_loss")
     assert unknown.returncode == 2 and "max_daily_loss, max_consecutive_losses" in unknown.stderr
+
+
+def test_a_rebuilt_control_file_keeps_the_risk_limits_in_force(tmp_path: Path) -> None:
+    """control.json gone (or refused): the writer rebuilds from status.json, limits included."""
+    from engine.contract import SCHEMA_VERSION, CodeStatus, EngineInfo, RiskStatus, Status, utc_now_iso
+    from engine.fileio import atomic_write_model
+
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    engine = EngineInfo(pid=1, host="h", started_at=utc_now_iso(), boot_id="b", state="running", cycle=1,
+                        cycle_interval_s=1.0, last_cycle_ms=1.0)  # fmt: skip
+    limits = {"max_consecutive_losses": 6, "max_drawdown": 50.0}
+    status = Status(schema_version=SCHEMA_VERSION, written_at=utc_now_iso(), engine=engine,
+                    code=CodeStatus(version="v"), risk=RiskStatus(limits=limits))  # fmt: skip
+    atomic_write_model(state_dir / "status.json", Status.model_validate_json(status.model_dump_json()), durable=False)
+    written = ControlWriter(state_dir, tool="test").set_paused(True).control
+    assert written.risk == RiskLimits(max_consecutive_losses=6, max_drawdown=50.0)
