@@ -151,6 +151,8 @@ class Ledger:
                     " WHERE book=? AND resolved_cycle > ?",
                     (book, cycle),
                 ).rowcount
+                # A risk trip of a cycle the state never persisted: the replayed cycle trips again.
+                db.execute("DELETE FROM risk_trips WHERE book=? AND cycle > ?", (book, cycle))
             self.book = result.book
             if first_start and self._meta("events_imported") is None:
                 rows = imported_bets(events_paths, self.book)
