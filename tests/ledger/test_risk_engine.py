@@ -46,6 +46,10 @@ def test_max_drawdown_trips_at_the_right_bet_survives_a_kill9_and_waits_for_a_re
     trips = trip_rows(state_dir)
     assert [(t["trip_id"], t["limit_name"], t["cleared_at"]) for t in trips] == [(tripped.id, "max_drawdown", None)]
 
+    # Raising the limit is not a resume (and keeps the next losses from tripping it again).
+    raised = ctl(state_dir, "risk", "set", "max_drawdown=1000")
+    assert raised.returncode == 0, raised.stderr
+    assert engine.wait_cycles(2).risk.tripped is not None
     done = ctl(state_dir, "resume")
     assert done.returncode == 0, done.stderr
     engine.wait_for(lambda s: s.risk.tripped is None, what="the trip cleared")
