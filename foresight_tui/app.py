@@ -22,7 +22,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from engine.contract import STATUS_FILE, Status
+from engine.contract import STATUS_FILE, RiskLimits, Status
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
 from foresight_tui.commands import MissionControlCommands
 from foresight_tui.control_client import ControlClient, ReadOnlyError
@@ -42,6 +42,7 @@ from foresight_tui.screens.confirm_code import ConfirmCodeScreen
 from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
 from foresight_tui.screens.performance import PerformanceScreen
+from foresight_tui.screens.risk_limits import RiskLimitsScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
 from foresight_tui.screens.trades import TradesScreen
 from foresight_tui.terminal import controlling_fd, terminal_gone
@@ -54,7 +55,7 @@ from foresight_tui.widgets.slot_grid import SlotGrid
 from foresight_tui.widgets.stats_panel import StatsPanel
 
 WRITE_ACTIONS = frozenset(
-    {"pause_engine", "resume_engine", "toggle_slot_pause", "reload", "check", "rollback", "overrides"}
+    {"pause_engine", "resume_engine", "toggle_slot_pause", "reload", "check", "rollback", "overrides", "risk_limits"}
 )
 HANGUP_GRACE_S = 2.0  # after the terminal is gone, how long a graceful exit may take
 HANGUP_EXIT_CODE = 129  # 128 + SIGHUP, as a shell reports it
@@ -81,6 +82,7 @@ class MissionControlApp(App[None]):
         Binding("o", "overrides", "Overrides"),
         Binding("t", "trades", "Trades", show=False),
         Binding("g", "performance", "Performance", show=False),
+        Binding("L", "risk_limits", "Risk limits", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+p", "command_palette", "Command palette", show=False, priority=True, key_display="ctrl+p"),
@@ -447,6 +449,17 @@ class MissionControlApp(App[None]):
 
     def action_performance(self) -> None:
         self.push_screen(PerformanceScreen(self.state_dir, live=self.live))
+
+    def action_risk_limits(self) -> None:
+        if self.status is None:
+            self.notify("No status from the engine yet: its risk limits are unknown.", severity="warning")
+            return
+
+        def done(limits: RiskLimits | None) -> None:
+            if limits is not None:
+                self.submit(lambda client: client.set_risk_limits(limits))
+
+        self.push_screen(RiskLimitsScreen(self.status.risk), done)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_sections()))

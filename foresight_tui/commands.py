@@ -19,6 +19,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Override parameters", "overrides", "Form built from the strategy's parameter schema (o)"),
     ("Trades", "trades", "The ledger's bets: sort, filter, live (t)"),
     ("Performance", "performance", "Figures by asset, window, version, day; P&L over time (g)"),
+    ("Risk limits", "risk_limits", "The engine's own limits: daily loss, losing streak, drawdown, open stake (L)"),
     ("Filter slots", "filter", "Show only slots matching a text (/)"),
     ("Clear filter", "clear_filter", "Show every slot again (esc)"),
     ("Help: every key", "help", "(?)"),

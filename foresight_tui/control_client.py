@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.contract import CommandType
+from engine.contract import CommandType, RiskLimits
 from engine.control_writer import ControlWriter, WriteResult
 from engine.ctl_risk import resume_trip
 
@@ -60,6 +60,11 @@ class ControlClient:
         parts = [f"{k}={v!r}" for k, v in values.items()] + [f"{k}=default" for k in unset]
         label = "override " + ", ".join(parts) if parts else "overrides (no change)"
         return self._done(label, self._writer.set_overrides(values, unset))
+
+    def set_risk_limits(self, limits: RiskLimits) -> PendingWrite:
+        self._guard()
+        shown = ", ".join(f"{k}={v:g}" for k, v in limits.model_dump(exclude_none=True).items()) or "none"
+        return self._done(f"risk limits: {shown}", self._writer.update(lambda c: setattr(c, "risk", limits)))
 
     def clear_overrides(self) -> PendingWrite:
         self._guard()

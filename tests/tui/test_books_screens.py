@@ -143,3 +143,45 @@ async def test_a_tripped_limit_shows_in_the_header_and_r_resumes_it(state, make_
         await pilot.press("r")
         await app.workers.wait_for_complete()
         assert read_control(state).risk_resume == "trip1234"
+
+
+class TestRiskForm:
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_risk_limits_form(self, state, make_app, snap_compare, size):
+        def limited(status) -> None:
+            status.risk.limits = {"max_drawdown": 50.0, "max_consecutive_losses": 6}
+            status.risk.figures.drawdown = 12.5
+            status.risk.figures.consecutive_losses = 2
+
+        state.update(limited)
+
+        async def open_form(pilot) -> None:
+            await pilot.press("L")
+            for widget in pilot.app.screen.query("Input"):
+                widget.cursor_blink = False
+            await pilot.pause()
+
+        assert snap_compare(make_app(), terminal_size=size, run_before=open_form)
+
+
+async def test_the_risk_form_writes_all_limits_or_none(state, make_app) -> None:
+    from .conftest import read_control
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("L")
+        screen = app.screen
+        screen.query_one("#risk-max_daily_loss").value = "20"
+        screen.query_one("#risk-max_consecutive_losses").value = "2.5"
+        await pilot.press("ctrl+s")
+        assert "whole number" in str(screen.query_one("#risk-error-max_consecutive_losses").render())
+        assert not state.control_path.exists()  # nothing written
+        screen.query_one("#risk-max_consecutive_losses").value = "6"
+        screen.query_one("#risk-max_open_stake").value = "-1"
+        await pilot.press("ctrl+s")
+        assert "greater than 0" in str(screen.query_one("#risk-error-max_open_stake").render())
+        screen.query_one("#risk-max_open_stake").value = ""
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        risk = read_control(state).risk
+        assert (risk.max_daily_loss, risk.max_consecutive_losses, risk.max_drawdown, risk.max_open_stake) == (20.0, 6, None, None)
