@@ -37,6 +37,11 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         bet("SOL-5m", D1 + 100, "void", 0.0, 0.9),  # its state was discarded: in no report
     ]
     db.executemany(f"INSERT INTO bets ({COLUMNS}) VALUES ({', '.join('?' * 17)})", rows)
+    db.execute(
+        "INSERT INTO risk_trips (trip_id, book, day, limit_name, figure, threshold, message, tripped_at, cycle, boot_id)"
+        " VALUES ('t1', 'b', '2026-12-01', 'max_drawdown', 10, 10, 'max_drawdown=10 reached', ?, 9, 'boot')",
+        (D1 + 2300,),
+    )
     db.commit()
     db.close()
     return directory
@@ -90,6 +95,16 @@ def test_bad_input_is_refused_with_what_to_type(state_dir: Path, tmp_path: Path)
     assert bad.returncode == 2 and "expected a duration" in bad.stderr
     missing = ctl(tmp_path / "nowhere", "performance")
     assert missing.returncode == 1 and "foresight engine --state-dir" in missing.stderr
+
+
+def test_the_days_view_sums_each_day_with_its_risk_trips(state_dir: Path) -> None:
+    db = sqlite3.connect(f"file:{state_dir / LEDGER_FILE}?mode=ro", uri=True)
+    days = db.execute("SELECT day, bets, wins, pnl, staked, risk_trips FROM days ORDER BY day").fetchall()
+    db.close()
+    assert days == [
+        ("2026-12-01", 3, 1, -5.0, 15.0, "max_drawdown: max_drawdown=10 reached"),
+        ("2026-12-02", 1, 1, 2.5, 5.0, None),
+    ]
 
 
 def test_since_parses_durations_and_dates() -> None:
