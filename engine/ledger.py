@@ -131,7 +131,17 @@ class Ledger:
         A resumed state continues the ledger's current book: what the ledger holds beyond
         the state's cycle (a crash between this ledger's commit and the state's persist) is
         undone, and the state's open positions are (re)written as open rows. An empty state
-        starts a new book; open rows of older books are voided (their state is gone)."""
+        starts a new book; open rows of older books are voided (their state is gone).
+        All in one transaction: a failure changes nothing and stops the start."""
+        try:
+            return self._reconcile(state, resumed, provenance, events_paths)
+        except sqlite3.Error as exc:
+            raise LedgerFileError(
+                f"cannot bring {self.path} in step with the trading state ({exc}); nothing was changed. "
+                f"Free disk space if it is full, else move the ledger aside and start again"
+            ) from exc
+
+    def _reconcile(self, state: TradingState, resumed: bool, provenance: Provenance, events_paths: list[Path]) -> Reconciled:
         db = self.db
         book = self._meta("book")
         result = Reconciled(book=book or "", new_book=book is None or not resumed)
@@ -172,7 +182,8 @@ class Ledger:
                 open_keys.add((slot.id, window_end))
                 cur = db.execute(_INSERT, self._entry_row(slot, state.cycle, provenance, source="state"))
                 result.restored_open += cur.rowcount
-                # A row the state holds open but the ledger resolved in another book or life.
+                # A row of this book resolved that the state holds open (a state restored from a
+                # copy): the state wins, and the bet resolves again when its window ends.
                 db.execute(
                     "UPDATE bets SET outcome=NULL, pnl=NULL, resolved_at=NULL, resolved_cycle=NULL, close_price=NULL"
                     " WHERE book=? AND slot=? AND window_end=? AND outcome IS NOT NULL",
