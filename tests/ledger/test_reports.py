@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from engine.cli import main
 from engine.ledger_read import parse_since
 from engine.ledger_schema import LEDGER_FILE, SCHEMA
 from tests.support.engine_proc import ctl
@@ -48,9 +51,12 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_json(state_dir: Path, *args: str) -> dict:
-    done = ctl(state_dir, *args, "--json")
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    """`foresight ctl ARGS --json` in this process (the subprocess path is tested below)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["ctl", "--state-dir", str(state_dir), *args, "--json"])
+    assert code == 0
+    return json.loads(out.getvalue())
 
 
 def test_performance_by_asset_and_in_total_match_the_hand_computed_figures(state_dir: Path) -> None:
