@@ -41,7 +41,6 @@ from foresight_tui.messages import FilterChanged, SlotDetailRequested, SlotPause
 from foresight_tui.screens.confirm_code import ConfirmCodeScreen
 from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
-from foresight_tui.screens.performance import PerformanceScreen
 from foresight_tui.screens.risk_limits import RiskLimitsScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
 from foresight_tui.screens.trades import TradesScreen
@@ -448,6 +447,8 @@ class MissionControlApp(App[None]):
         self.push_screen(TradesScreen(self.state_dir, live=self.live))
 
     def action_performance(self) -> None:
+        from foresight_tui.screens.performance import PerformanceScreen  # plotext: ~40 ms of start-up spared
+
         self.push_screen(PerformanceScreen(self.state_dir, live=self.live))
 
     def action_risk_limits(self) -> None:
