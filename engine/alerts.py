@@ -49,7 +49,7 @@ class EngineAlerts:
             self._send("engine stopped", message, "warning")
         elif kind == "reload" and detail.get("kind") == "auto_rollback":
             self._send("version failing live, rolled back", message, "failure", key="auto_rollback")
-        elif kind == "reload" and detail.get("ok") is False:
+        elif kind == "reload" and detail.get("ok") is False and detail.get("kind") != "check":
             self._send(f"{detail.get('kind', 'reload')} refused", message, "failure", key="reload_refused")
         elif kind == "risk" and "limit" in detail and "threshold" in detail:
             self._send(f"risk limit {detail['limit']} tripped", message, "failure", key=f"risk:{detail['limit']}")

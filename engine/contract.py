@@ -349,7 +349,7 @@ class RiskFigures(_Open):
 
 
 class RiskStatus(_Open):
-    limits: dict[str, float] = Field(default_factory=dict, description="the limits in force (unset ones left out)")
+    limits: dict[str, int | float] = Field(default_factory=dict, description="the limits in force (unset ones left out)")
     figures: RiskFigures = Field(default_factory=RiskFigures)
     tripped: RiskTrip | None = Field(default=None, description="the limit that paused entries, until an operator resumes")
     skipped_entries: int = Field(default=0, description="entries skipped by max_open_stake since the engine started")

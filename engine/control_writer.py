@@ -22,6 +22,7 @@ from engine.contract import (
     Command,
     CommandType,
     Control,
+    RiskLimits,
     Status,
     utc_now_iso,
 )
@@ -134,6 +135,8 @@ class ControlWriter:
             control.paused = applied.paused
             control.paused_slots = list(applied.paused_slots)
             control.overrides = dict(applied.overrides)
+            # The risk limits in force travel too: a rebuild must never drop them silently.
+            control.risk = RiskLimits.model_validate(status.risk.limits)
         return control
 
     # Convenience verbs, the same vocabulary as `foresight ctl` and the TUI.

@@ -33,7 +33,7 @@ from engine.fileio import FILE_MODE
 from engine.ledger_import import imported_bets
 from engine.ledger_schema import LEDGER_SCHEMA_VERSION, SCHEMA
 from engine.params_hash import params_hash
-from engine.state import SlotRecord, TradingState
+from engine.state import SlotRecord, StateFileError, TradingState
 from engine.trading import CycleOutcome
 
 _INSERT = (
@@ -79,6 +79,10 @@ class Reconciled:
         return ", ".join(parts) or "in step with the trading state"
 
 
+class LedgerFileError(StateFileError):
+    """ledger.sqlite3 exists but is no usable ledger; the engine refuses to start (exit 2)."""
+
+
 def slot_window(slot_id: str) -> tuple[str, str]:
     asset, _, window = slot_id.rpartition("-")
     return asset, window
@@ -99,11 +103,22 @@ class Ledger:
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))  # 0600 before SQLite opens it
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=1000")
-        self.db.executescript(SCHEMA)
-        self._set_meta("schema_version", str(LEDGER_SCHEMA_VERSION))
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=1000")
+            self.db.executescript(SCHEMA)
+            version = self._meta("schema_version")
+            if version is not None and version != str(LEDGER_SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(f"its schema version is {version}, this engine writes {LEDGER_SCHEMA_VERSION}")
+            self._set_meta("schema_version", str(LEDGER_SCHEMA_VERSION))
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise LedgerFileError(
+                f"{path} cannot be used as the ledger ({exc}). The trading state is not affected: move the file "
+                f"aside (with any {path.name}-wal and -shm beside it) and start again; a new ledger imports what "
+                f"events.jsonl still holds and the open bets of the state"
+            ) from exc
 
     def close(self) -> None:
         self.db.close()
@@ -116,7 +131,17 @@ class Ledger:
         A resumed state continues the ledger's current book: what the ledger holds beyond
         the state's cycle (a crash between this ledger's commit and the state's persist) is
         undone, and the state's open positions are (re)written as open rows. An empty state
-        starts a new book; open rows of older books are voided (their state is gone)."""
+        starts a new book; open rows of older books are voided (their state is gone).
+        All in one transaction: a failure changes nothing and stops the start."""
+        try:
+            return self._reconcile(state, resumed, provenance, events_paths)
+        except sqlite3.Error as exc:
+            raise LedgerFileError(
+                f"cannot bring {self.path} in step with the trading state ({exc}); nothing was changed. "
+                f"Free disk space if it is full, else move the ledger aside and start again"
+            ) from exc
+
+    def _reconcile(self, state: TradingState, resumed: bool, provenance: Provenance, events_paths: list[Path]) -> Reconciled:
         db = self.db
         book = self._meta("book")
         result = Reconciled(book=book or "", new_book=book is None or not resumed)
@@ -136,6 +161,8 @@ class Ledger:
                     " WHERE book=? AND resolved_cycle > ?",
                     (book, cycle),
                 ).rowcount
+                # A risk trip of a cycle the state never persisted: the replayed cycle trips again.
+                db.execute("DELETE FROM risk_trips WHERE book=? AND cycle > ?", (book, cycle))
             self.book = result.book
             if first_start and self._meta("events_imported") is None:
                 rows = imported_bets(events_paths, self.book)
@@ -155,7 +182,8 @@ class Ledger:
                 open_keys.add((slot.id, window_end))
                 cur = db.execute(_INSERT, self._entry_row(slot, state.cycle, provenance, source="state"))
                 result.restored_open += cur.rowcount
-                # A row the state holds open but the ledger resolved in another book or life.
+                # A row of this book resolved that the state holds open (a state restored from a
+                # copy): the state wins, and the bet resolves again when its window ends.
                 db.execute(
                     "UPDATE bets SET outcome=NULL, pnl=NULL, resolved_at=NULL, resolved_cycle=NULL, close_price=NULL"
                     " WHERE book=? AND slot=? AND window_end=? AND outcome IS NOT NULL",

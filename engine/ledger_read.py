@@ -191,3 +191,33 @@ def _figures(key: str, rows: Iterable[tuple[Any, ...]]) -> Performance:
 
 def iso(seconds: float | None) -> str:
     return "" if seconds is None else datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    at: float  # market time of the resolution
+    pnl: float  # cumulative P&L after it
+    drawdown: float  # how far below its running peak (>= 0)
+
+
+def pnl_curve(db: sqlite3.Connection, *, since: float | None = None, points: int = 400) -> list[CurvePoint]:
+    """Cumulative P&L over resolution time, with its drawdown, thinned to about `points`
+    (the deepest drawdown point of each stretch is kept, so thinning never hides one)."""
+    sql = "SELECT resolved_at, pnl FROM bets WHERE outcome IN ('won', 'lost')"
+    sql += " AND resolved_at >= ? ORDER BY resolved_at, id" if since is not None else " ORDER BY resolved_at, id"
+    curve: list[CurvePoint] = []
+    total = peak = 0.0
+    for at, pnl in db.execute(sql, [since] if since is not None else []):
+        total += pnl
+        peak = max(peak, total)
+        curve.append(CurvePoint(at, round(total, 6), round(peak - total, 6)))
+    if len(curve) <= points:
+        return curve
+    step = len(curve) / points
+    thinned = []
+    for index in range(points):
+        chunk = curve[int(index * step) : int((index + 1) * step)] or [curve[-1]]
+        thinned.append(max(chunk, key=lambda p: p.drawdown) if any(p.drawdown for p in chunk) else chunk[-1])
+    if thinned[-1] is not curve[-1]:
+        thinned[-1] = curve[-1]
+    return thinned

@@ -1,7 +1,8 @@
 """The cycle loop. Each step is a call into the module named for it:
 
     read control -> apply intent and commands -> advance the market ->
-    evaluate the slots -> resolve ended windows -> persist state -> write status
+    evaluate the slots -> resolve ended windows -> record bets in the ledger ->
+    judge the risk limits -> persist state -> write status
 
 State is persisted before status is written, so nothing an operator sees in
 status.json (a new position, a resolution) can be undone by a crash.

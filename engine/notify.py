@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,7 +46,15 @@ def redact(url: str) -> str:
 class Notifier:
     """Owns the apprise targets, the queue and the worker thread that delivers."""
 
-    def __init__(self, urls: Sequence[str], *, repeat_s: float = REPEAT_S, queue_max: int = QUEUE_MAX) -> None:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        *,
+        repeat_s: float = REPEAT_S,
+        queue_max: int = QUEUE_MAX,
+        retry_first_s: float = RETRY_FIRST_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         import apprise  # a second of imports that only a notifying process pays
 
         logging.getLogger("apprise").setLevel(logging.CRITICAL)  # failures are reported by `failing`
@@ -58,6 +66,8 @@ class Notifier:
                 raise ValueError(f"--notify {redact(url)}: apprise does not know this URL (see https://github.com/caronc/apprise/wiki)")
             self._targets.append(target)
         self.repeat_s = repeat_s
+        self.retry_first_s = retry_first_s
+        self.clock = clock
         self.queue_max = queue_max
         self.dropped = 0
         self.sent = 0
@@ -75,7 +85,7 @@ class Notifier:
 
     def send(self, title: str, body: str, severity: Severity = "info", key: str | None = None) -> bool:
         """Queue a notification (never blocks on the network); False when held back as a repeat."""
-        now = time.monotonic()
+        now = self.clock()
         with self._cond:
             if key is not None:
                 last = self._last_of.get(key)
@@ -110,7 +120,7 @@ class Notifier:
     # ------------------------------------------------------------ the worker
 
     def _work(self) -> None:
-        delay = RETRY_FIRST_S
+        delay = self.retry_first_s
         while True:
             with self._cond:
                 while not self._queue and not self._closing:
@@ -127,7 +137,7 @@ class Notifier:
                         self._queue.popleft()
                 self.sent += 1
                 self.failing = None
-                delay = RETRY_FIRST_S
+                delay = self.retry_first_s
                 continue
             names = ", ".join(redact(self.urls[i]) for i in sorted(note.targets))
             self.failing = f"notifications to {names} are not delivered; retried (next in {delay:g}s)"

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from engine.contract import Control, RiskFigures, RiskLimits, RiskStatus, RiskTrip
+from engine.contract import Control, RiskFigures, RiskStatus, RiskTrip
 
 if TYPE_CHECKING:
     from engine.events import EventLog
@@ -30,15 +30,13 @@ if TYPE_CHECKING:
     from engine.state import StateManager
     from engine.trading import CycleOutcome
 
-TRIPPING = ("max_daily_loss", "max_consecutive_losses", "max_drawdown")
-
 
 class RiskRecord(BaseModel):
     """The risk book inside the trading state."""
 
     model_config = ConfigDict(extra="ignore")
 
-    limits: dict[str, float] = Field(default_factory=dict)
+    limits: dict[str, int | float] = Field(default_factory=dict)
     tripped: dict[str, JsonValue] | None = None  # a RiskTrip
     peak_pnl: float = 0.0
     day: str = ""
@@ -87,7 +85,7 @@ class RiskGuard:
     def apply(self, control: Control) -> None:
         """A new control generation: its limits, and a resume of the trip it names."""
         record = self.record
-        limits = {k: v for k, v in control.risk.model_dump(exclude_none=True).items()}
+        limits = control.risk.model_dump(exclude_none=True)
         if limits != record.limits:
             record.limits = limits
             shown = ", ".join(f"{k}={v:g}" for k, v in limits.items()) or "none"
@@ -199,8 +197,3 @@ class RiskGuard:
             tripped=RiskTrip.model_validate(record.tripped) if record.tripped else None,
             skipped_entries=self.skipped_entries,
         )
-
-
-def limits_of(values: dict[str, Any]) -> RiskLimits:
-    """`values` as RiskLimits, all or nothing (raises pydantic's ValidationError)."""
-    return RiskLimits.model_validate(values)

@@ -21,7 +21,7 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from engine.contract import STATUS_FILE, Status
+from engine.contract import STATUS_FILE, RiskLimits, Status
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
 from foresight_tui.commands import MissionControlCommands
 from foresight_tui.control_client import ControlClient, ReadOnlyError
@@ -42,7 +42,9 @@ from foresight_tui.screens.events import EventsScreen
 from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
 from foresight_tui.screens.info import InfoScreen
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
+from foresight_tui.screens.risk_limits import RiskLimitsScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
+from foresight_tui.screens.trades import TradesScreen
 from foresight_tui.source_diff import SourceMemory, default_changes
 from foresight_tui.terminal import controlling_fd, terminal_gone
 from foresight_tui.watching import only_named, watch_directory
@@ -81,6 +83,9 @@ class MissionControlApp(App[None]):
         Binding("c", "check", "Check"),
         Binding("b", "rollback", "Rollback"),
         Binding("o", "overrides", "Overrides"),
+        Binding("t", "trades", "Trades", show=False),
+        Binding("g", "performance", "Performance", show=False),
+        Binding("L", "risk_limits", "Risk limits", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("e", "events", "Events"),
         Binding("i", "info", "In force"),
@@ -506,6 +511,27 @@ class MissionControlApp(App[None]):
 
     def action_info(self) -> None:
         self.push_screen(InfoScreen(self.state_dir))
+
+    def action_trades(self) -> None:
+        self.push_screen(TradesScreen(self.state_dir, live=self.live))
+
+    def action_performance(self) -> None:
+        from foresight_tui.screens.performance import PerformanceScreen  # plotext: ~40 ms of start-up spared
+
+        self.push_screen(PerformanceScreen(self.state_dir, live=self.live))
+
+    def action_risk_limits(self) -> None:
+        if self.refused_read_only("risk limits"):
+            return
+        if self.status is None:
+            self.say("No status from the engine yet: its risk limits are unknown.", severity="warning")
+            return
+
+        def done(limits: RiskLimits | None) -> None:
+            if limits is not None:
+                self.submit(lambda client: client.set_risk_limits(limits))
+
+        self.push_screen(RiskLimitsScreen(self.status.risk), done)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_sections()))

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.contract import CommandType
+from engine.contract import CommandType, RiskLimits
 from engine.control_writer import ControlWriter, WriteResult
+from engine.ctl_risk import resume_trip
 
 from foresight_tui.data_source import PendingWrite
 
@@ -30,6 +31,7 @@ class ControlClient:
     def __init__(self, state_dir: Path, *, read_only: bool = False, tool: str = "foresight-tui") -> None:
         self.read_only = read_only
         self._writer = ControlWriter(state_dir, tool=tool)
+        self._state_dir = state_dir
         self.last_note: str | None = None
 
     def _guard(self) -> None:
@@ -45,7 +47,10 @@ class ControlClient:
     def set_engine_paused(self, paused: bool) -> PendingWrite:
         self._guard()
         label = "pause engine" if paused else "resume engine"
-        return self._done(label, self._writer.set_paused(paused))
+        result = self._writer.set_paused(paused)
+        if not paused:  # a resume also clears the tripped risk limit status.json shows, if one is
+            result = resume_trip(self._state_dir, self._writer) or result
+        return self._done(label, result)
 
     def set_slot_paused(self, slot_id: str, paused: bool) -> PendingWrite:
         self._guard()
@@ -57,6 +62,11 @@ class ControlClient:
         parts = [f"{k}={v!r}" for k, v in values.items()] + [f"{k}=default" for k in unset]
         label = "override " + ", ".join(parts) if parts else "overrides (no change)"
         return self._done(label, self._writer.set_overrides(values, unset))
+
+    def set_risk_limits(self, limits: RiskLimits) -> PendingWrite:
+        self._guard()
+        shown = ", ".join(f"{k}={v:g}" for k, v in limits.model_dump(exclude_none=True).items()) or "none"
+        return self._done(f"risk limits: {shown}", self._writer.update(lambda c: setattr(c, "risk", limits)))
 
     def clear_overrides(self) -> PendingWrite:
         self._guard()

@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.contract import LastReload, Status
 from foresight_tui import formatting as fmt
 from foresight_tui.data_source import EngineState, View
+from foresight_tui.risk_text import risk_text
 
 GAP = "  "
 SHOWN_NAMES = 3  # overrides and paused slots named on the header; the rest is a count (`i` lists all)
@@ -190,6 +191,10 @@ def intent_row(view: View, state_dir: Path, modes: list[str]) -> Row:
             slots = f"paused {named(paused)}" if paused else ""
             short = ("ENGINE PAUSED " if engine_paused else "") + (f"{len(paused)} paused" if paused else "")
             left.append(Part(what + slots, short.strip(), "warning"))
+        risk = risk_text(status).strip()
+        if risk:
+            tripped = status.risk.tripped is not None
+            left.append(Part(risk, "RISK TRIPPED" if tripped else "risk limits", "error" if tripped else ""))
     left.append(Part(f"dir {state_dir}", f"dir …{str(state_dir)[-24:]}", "muted"))
     right = [Part(m, None, "accent") for m in modes] + [Part("i: all", None, "muted")]
     return left, right

@@ -76,3 +76,29 @@ def test_ledger_survives_twenty_kill9s_without_losing_or_doubling_a_bet(tmp_path
     assert all(r["code_version"] and len(r["params_hash"]) == 16 and r["boot_id"] for r in rows)
     assert len({r["boot_id"] for r in rows}) > 1  # rows of several engine lives, one book
     assert len({r["book"] for r in rows}) == 1
+
+
+def test_an_existing_state_directory_gets_its_ledger_with_events_jsonl_imported_once(tmp_path: Path) -> None:
+    import json
+
+    from engine.ledger_schema import LEDGER_FILE
+
+    state_dir = tmp_path / "state"
+    engine = EngineProcess(state_dir, fast=FASTER).start()
+    engine.wait_for(lambda s: s.stats.resolved >= 8, timeout=30, what="eight resolutions")
+    assert engine.stop() == 0
+    for suffix in ("", "-wal", "-shm"):  # the directory as an engine without a ledger left it
+        (state_dir / f"{LEDGER_FILE}{suffix}").unlink(missing_ok=True)
+    logged = [json.loads(line) for line in (state_dir / "events.jsonl").read_text().splitlines()]
+    resolutions = [e["detail"] for e in logged if e["kind"] == "resolution"]
+
+    for _ in range(2):  # the second start imports nothing again
+        engine = EngineProcess(state_dir, "--max-cycles", "1", fast=FASTER).start(wait=False)
+        assert engine.proc is not None and engine.proc.wait(30) == 0, engine.log()[-2000:]
+        rows = ledger_rows(state_dir)
+        imported = [r for r in rows if r["source"] == "events"]
+        assert [(r["slot"], r["outcome"], r["pnl"]) for r in imported] == [(d["slot"], d["result"], d["pnl"]) for d in resolutions]
+        state = load_state(state_dir / STATE_FILE).value
+        assert state is not None
+        open_rows = {(r["slot"], r["window_end"]) for r in rows if r["outcome"] is None}
+        assert open_rows == {(s.id, s.window_start + s.window_s) for s in state.slots.values() if s.position is not None}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from engine.cli import main
 from engine.ledger_read import parse_since
 from engine.ledger_schema import LEDGER_FILE, SCHEMA
 from tests.support.engine_proc import ctl
@@ -37,15 +40,23 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         bet("SOL-5m", D1 + 100, "void", 0.0, 0.9),  # its state was discarded: in no report
     ]
     db.executemany(f"INSERT INTO bets ({COLUMNS}) VALUES ({', '.join('?' * 17)})", rows)
+    db.execute(
+        "INSERT INTO risk_trips (trip_id, book, day, limit_name, figure, threshold, message, tripped_at, cycle, boot_id)"
+        " VALUES ('t1', 'b', '2026-12-01', 'max_drawdown', 10, 10, 'max_drawdown=10 reached', ?, 9, 'boot')",
+        (D1 + 2300,),
+    )
     db.commit()
     db.close()
     return directory
 
 
 def run_json(state_dir: Path, *args: str) -> dict:
-    done = ctl(state_dir, *args, "--json")
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    """`foresight ctl ARGS --json` in this process (the subprocess path is tested below)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["ctl", "--state-dir", str(state_dir), *args, "--json"])
+    assert code == 0
+    return json.loads(out.getvalue())
 
 
 def test_performance_by_asset_and_in_total_match_the_hand_computed_figures(state_dir: Path) -> None:
@@ -90,6 +101,16 @@ def test_bad_input_is_refused_with_what_to_type(state_dir: Path, tmp_path: Path)
     assert bad.returncode == 2 and "expected a duration" in bad.stderr
     missing = ctl(tmp_path / "nowhere", "performance")
     assert missing.returncode == 1 and "foresight engine --state-dir" in missing.stderr
+
+
+def test_the_days_view_sums_each_day_with_its_risk_trips(state_dir: Path) -> None:
+    db = sqlite3.connect(f"file:{state_dir / LEDGER_FILE}?mode=ro", uri=True)
+    days = db.execute("SELECT day, bets, wins, pnl, staked, risk_trips FROM days ORDER BY day").fetchall()
+    db.close()
+    assert days == [
+        ("2026-12-01", 3, 1, -5.0, 15.0, "max_drawdown: max_drawdown=10 reached"),
+        ("2026-12-02", 1, 1, 2.5, 5.0, None),
+    ]
 
 
 def test_since_parses_durations_and_dates() -> None:

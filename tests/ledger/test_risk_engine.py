@@ -8,6 +8,7 @@ from pathlib import Path
 from engine.contract import RiskLimits
 from engine.control_writer import ControlWriter
 from tests.ledger.helpers import FASTER, ledger_rows, trip_rows
+from engine.cli import main
 from tests.support.engine_proc import EngineProcess, ctl
 
 LIMIT = 5.0  # dollars below the P&L's peak: the first losing $5 bet reaches it
@@ -46,6 +47,9 @@ def test_max_drawdown_trips_at_the_right_bet_survives_a_kill9_and_waits_for_a_re
     trips = trip_rows(state_dir)
     assert [(t["trip_id"], t["limit_name"], t["cleared_at"]) for t in trips] == [(tripped.id, "max_drawdown", None)]
 
+    # Raising the limit is not a resume (and keeps the next losses from tripping it again).
+    assert main(["ctl", "--state-dir", str(state_dir), "risk", "set", "max_drawdown=1000"]) == 0  # in process: quicker
+    assert engine.wait_cycles(2).risk.tripped is not None
     done = ctl(state_dir, "resume")
     assert done.returncode == 0, done.stderr
     engine.wait_for(lambda s: s.risk.tripped is None, what="the trip cleared")
@@ -63,3 +67,20 @@ def test_risk_limits_are_refused_whole_before_anything_is_written(tmp_path: Path
     assert not (state_dir / "control.json").exists()
     unknown = ctl(state_dir, "risk", "unset", "max_loss")
     assert unknown.returncode == 2 and "max_daily_loss, max_consecutive_losses" in unknown.stderr
+
+
+def test_a_rebuilt_control_file_keeps_the_risk_limits_in_force(tmp_path: Path) -> None:
+    """control.json gone (or refused): the writer rebuilds from status.json, limits included."""
+    from engine.contract import SCHEMA_VERSION, CodeStatus, EngineInfo, RiskStatus, Status, utc_now_iso
+    from engine.fileio import atomic_write_model
+
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    engine = EngineInfo(pid=1, host="h", started_at=utc_now_iso(), boot_id="b", state="running", cycle=1,
+                        cycle_interval_s=1.0, last_cycle_ms=1.0)  # fmt: skip
+    limits = {"max_consecutive_losses": 6, "max_drawdown": 50.0}
+    status = Status(schema_version=SCHEMA_VERSION, written_at=utc_now_iso(), engine=engine,
+                    code=CodeStatus(version="v"), risk=RiskStatus(limits=limits))  # fmt: skip
+    atomic_write_model(state_dir / "status.json", Status.model_validate_json(status.model_dump_json()), durable=False)
+    written = ControlWriter(state_dir, tool="test").set_paused(True).control
+    assert written.risk == RiskLimits(max_consecutive_losses=6, max_drawdown=50.0)

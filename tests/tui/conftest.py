@@ -249,6 +249,22 @@ def make_app(state: StateDir, clock: FakeClock) -> Callable[..., MissionControlA
     return factory
 
 
+@pytest.fixture
+def snapshot_app(state: StateDir, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., MissionControlApp]:
+    """As conftest's, with the state directory named relatively: the header shows it, and a
+    temporary path would differ on every run."""
+    monkeypatch.chdir(tmp_path)
+    state.update(lambda s: setattr(s.engine, "strategies_path", "strategies"), fresh=False)
+
+    def factory(**kwargs: Any) -> MissionControlApp:
+        kwargs.setdefault("clock", clock)
+        kwargs.setdefault("this_host", "tui-test-runner")
+        kwargs.setdefault("watch", False)
+        return MissionControlApp(Path(state.path.name), **kwargs)
+
+    return factory
+
+
 # ------------------------------------------------------------------ pilot helpers
 
 

@@ -23,19 +23,8 @@ every_size = pytest.mark.parametrize("size", list(SIZES.values()), ids=list(SIZE
 
 
 @pytest.fixture
-def make_app(state, clock, tmp_path, monkeypatch):
-    """As conftest's, with the state directory named relatively: the header shows it, and a
-    temporary path would differ on every run."""
-    monkeypatch.chdir(tmp_path)
-    state.update(lambda s: setattr(s.engine, "strategies_path", "strategies"), fresh=False)
-
-    def factory(**kwargs):
-        kwargs.setdefault("clock", clock)
-        kwargs.setdefault("this_host", "tui-test-runner")
-        kwargs.setdefault("watch", False)
-        return MissionControlApp(Path(state.path.name), **kwargs)
-
-    return factory
+def make_app(snapshot_app):
+    return snapshot_app
 
 
 async def no_blink(pilot) -> None:

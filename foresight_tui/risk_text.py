@@ -1,0 +1,23 @@
+"""The header's word on the engine's risk limits (status.json `risk`)."""
+
+from __future__ import annotations
+
+from engine.contract import Status
+
+
+def risk_text(status: Status) -> str:
+    """Empty without limits; the tripped limit first when one paused entries."""
+    risk = status.risk
+    if risk.tripped is not None:
+        t = risk.tripped
+        return f"  RISK {t.limit} TRIPPED ({t.figure:g} >= {t.threshold:g}): entries paused, r resumes"
+    if not risk.limits:
+        return ""
+    f = risk.figures
+    shown = {
+        "max_daily_loss": f"day {f.daily_pnl:+.2f}/-{risk.limits.get('max_daily_loss', 0):g}",
+        "max_consecutive_losses": f"streak {f.consecutive_losses}/{risk.limits.get('max_consecutive_losses', 0):g}",
+        "max_drawdown": f"dd {f.drawdown:.2f}/{risk.limits.get('max_drawdown', 0):g}",
+        "max_open_stake": f"open ${f.open_stake:g}/{risk.limits.get('max_open_stake', 0):g}",
+    }
+    return "  risk " + " ".join(text for name, text in shown.items() if name in risk.limits)
