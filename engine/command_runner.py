@@ -113,6 +113,9 @@ def _execute(engine: Engine, kind: str, ids: list[str], may_defer: bool, target:
         )
     engine.events.emit("reload" if kind != "check" else "check", f"{kind}: {outcome.detail}", **outcome.to_event(), commands=ids)
     if outcome.swapped:
+        # The version store learns of the swap before the new code's first cycle (a version that
+        # kills the process in it must be on record as the one in probation): after the pause.
+        reloader.flush_store()
         _adopt_params(engine)
         # The replaced version is garbage now; collecting it before the next reload (cheap:
         # everything older is frozen) keeps reloads from fragmenting the heap, which is what grew

@@ -27,6 +27,7 @@ def abandon(engine: Engine, info: Abandon) -> None:
         "after repeated interrupts (it swallows them, or is stuck in C code)"
     )
     try:
+        engine.reloader.flush_store()
         engine.store.mark_failed(version, reason)
     except OSError:
         pass
@@ -47,6 +48,7 @@ def keep_signals(engine: Engine) -> None:
 
 
 def stopped(engine: Engine) -> None:
+    engine.reloader.flush_store()
     try:
         engine.store.mark_stopped()
     except OSError:
