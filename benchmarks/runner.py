@@ -37,6 +37,7 @@ MODULES = (
     "reload_cadence",
     "command_latency",
     "cycle_time",
+    "guard_overhead",
     "tui_latency",
     "tui_cpu",
     "engine_rss",

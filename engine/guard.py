@@ -127,8 +127,18 @@ class Abandon:
     overrun_s: float
 
 
+_perf = time.perf_counter
+_get_ident = threading.get_ident
+
+
 class StrategyGuard:
     """Owns the watchdog thread; `call` runs one strategy call under a budget."""
+
+    # Slots: `call` stores five attributes per strategy call, every slot of every cycle.
+    __slots__ = (
+        "grace_s", "on_abandon", "exit", "_ticket", "_armed", "_deadline", "_started", "_what", "_thread_id",
+        "_fired", "_stopping", "_abandoned", "stopping", "_ready", "_lock", "_thread", "_signal_ready", "interrupts",
+    )
 
     def __init__(self, grace_s: float = 0.5, on_abandon: Callable[[Abandon], None] | None = None) -> None:
         if grace_s <= 0:
@@ -147,6 +157,7 @@ class StrategyGuard:
         self._stopping = 0  # the ticket interrupted because the engine stops
         self._abandoned = 0
         self.stopping = False  # set by stop_current: every later call is refused at once
+        self._ready = False  # the watchdog runs and the engine is not stopping: the fast path
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._signal_ready = False
@@ -157,15 +168,14 @@ class StrategyGuard:
 
     def call(self, budget_s: float, fn: Callable[..., T], *args: Any, what: str = "") -> T:
         """`fn(*args)` under `budget_s`; its own Exception propagates unchanged."""
-        if self.stopping:  # the engine is on its way out: no strategy call may hold it
-            raise StrategyStopped(None)
-        if self._thread is None:
+        if not self._ready:
+            if self.stopping:  # the engine is on its way out: no strategy call may hold it
+                raise StrategyStopped(None)
             self._start()
-        self._ticket += 1
-        ticket = self._ticket
-        self._thread_id = threading.get_ident()
+        ticket = self._ticket = self._ticket + 1
+        self._thread_id = _get_ident()
         self._what = what
-        self._started = started = time.perf_counter()
+        self._started = started = _perf()
         self._deadline = started + budget_s
         self._armed = ticket
         failure: BaseException | None = None
@@ -200,6 +210,7 @@ class StrategyGuard:
         """The engine is stopping: interrupt the call running now, if any (main thread, from
         the stop signal's handler, so the raise lands in the strategy frame)."""
         self.stopping = True
+        self._ready = False
         ticket = self._armed
         if ticket and self._thread_id == threading.get_ident():
             # Overdue from now: a strategy that swallows this too is abandoned after the grace.
@@ -226,9 +237,11 @@ class StrategyGuard:
     def _start(self) -> None:
         with self._lock:
             if self._thread is not None:
+                self._ready = not self.stopping
                 return
             self._thread = threading.Thread(target=self._watch, name="strategy-watchdog", daemon=True)
             self._thread.start()
+            self._ready = not self.stopping
 
     def _install_signal(self) -> None:
         if threading.current_thread() is threading.main_thread():
