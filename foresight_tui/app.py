@@ -42,6 +42,7 @@ from foresight_tui.screens.confirm_code import ConfirmCodeScreen
 from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
+from foresight_tui.screens.versions import VersionsScreen
 from foresight_tui.terminal import controlling_fd, terminal_gone
 from foresight_tui.watching import only_named, watch_directory
 from foresight_tui.widgets.event_log import EventLog
@@ -77,6 +78,7 @@ class MissionControlApp(App[None]):
         Binding("c", "check", "Check"),
         Binding("b", "rollback", "Rollback"),
         Binding("o", "overrides", "Overrides"),
+        Binding("v", "versions", "Versions", show=False),  # in help and the palette; the footer is full
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+p", "command_palette", "Command palette", show=False, priority=True, key_display="ctrl+p"),
@@ -420,6 +422,16 @@ class MissionControlApp(App[None]):
 
     def action_check(self) -> None:
         self.submit(lambda client: client.send_command("check"))
+
+    def action_versions(self) -> None:
+        if self.status is None:
+            return
+
+        def chosen(version: str | None) -> None:
+            if version:
+                self.submit(lambda client: client.rollback_to(version))
+
+        self.push_screen(VersionsScreen(self.status, self.state_dir, read_only=self.read_only), chosen)
 
     def action_overrides(self) -> None:
         status = self.status

@@ -16,6 +16,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Reload strategy code", "reload", "Shows the files changed on disk, then asks (R)"),
     ("Check-only reload", "check", "Prepare and check the code on disk without swapping it in (c)"),
     ("Roll back strategy code", "rollback", "Return to the previous code version, after confirming (b)"),
+    ("Strategy versions", "versions", "Kept versions, how each ended, the diff against the running one (v)"),
     ("Override parameters", "overrides", "Form built from the strategy's parameter schema (o)"),
     ("Filter slots", "filter", "Show only slots matching a text (/)"),
     ("Clear filter", "clear_filter", "Show every slot again (esc)"),

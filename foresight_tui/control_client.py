@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.contract import CommandType
+import uuid
+
+from engine.contract import Command, CommandType, Control, utc_now_iso
 from engine.control_writer import ControlWriter, WriteResult
 
 from foresight_tui.data_source import PendingWrite
@@ -64,3 +66,14 @@ class ControlClient:
         self._guard()
         result, command = self._writer.send_command(kind)
         return self._done(COMMAND_LABELS.get(kind, kind), result, command.id)
+
+    def rollback_to(self, version: str) -> PendingWrite:
+        """Return to a kept version (the versions screen; `foresight ctl rollback --to`)."""
+        self._guard()
+        command = Command(id=f"rollback-{uuid.uuid4().hex[:12]}", type="rollback", issued_at=utc_now_iso(), version=version)
+
+        def mutate(c: Control) -> None:
+            c.commands = [*c.commands, command]
+
+        return self._done(f"return to version {version}", self._writer.update(mutate), command.id)
+

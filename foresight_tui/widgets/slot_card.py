@@ -41,9 +41,18 @@ def price_line(slot: SlotStatus) -> str:
     return f"{fmt.price(slot.price)}  {arrow} {change:+.2f}%"
 
 
+def short_error(error: str) -> str:
+    """The engine's `/long/path/strategy.py:12: Type: message`, as `strategy.py:12: Type: message`:
+    the card has one line for it (the slot detail shows it whole)."""
+    head, sep, rest = error.partition(": ")
+    if sep and "/" in head:
+        return f"{head.rsplit('/', 1)[-1]}: {rest}"
+    return error
+
+
 def signal_line(slot: SlotStatus) -> str:
     if slot.error:
-        return f"error: {slot.error}"
+        return f"error: {short_error(slot.error)}"
     signal = slot.signal
     if signal is None:
         return "no signal"
@@ -129,7 +138,7 @@ class SlotCard(Widget, can_focus=True):
             return
         self._shown = key
         title = f"{slot.asset} {slot.window}"
-        subtitle = ("PAUSED · " if slot.paused else "") + slot.state.upper()
+        subtitle = ("PAUSED · " if slot.paused else "") + ("FAILING" if slot.error else slot.state.upper())
         if (title, subtitle) != self._titles:  # setting a border title repaints the card
             self._titles = (title, subtitle)
             self.border_title = Text(title)  # Text: status strings are never markup
