@@ -103,6 +103,7 @@ def summary(status: Status) -> str:
         f"stats    open {s.open_positions}, resolved {s.resolved}, win rate {rate} (last {s.win_rate_window}), P&L {s.pnl:+.2f}",
         f"params   {json.dumps(status.params.values, separators=(',', ':'))}",
     ]
+    lines += ctl_versions.code_lines(status)
     lines += [f"warning  {w}" for w in status.control.warnings]
     return "\n".join(lines)
 

@@ -48,6 +48,9 @@ def code_line(view: View, changed_on_disk: int) -> str:
             text += f": {last.error}"
     if changed_on_disk:
         text += f"  · {changed_on_disk} file{'s' if changed_on_disk > 1 else ''} changed on disk"
+    failure = code.last_failure
+    if failure is not None:
+        text += f"  · {failure.version} FAILED ({failure.how}, {', '.join(failure.slots[:3])})"
     return text
 
 
