@@ -51,6 +51,7 @@ def run_deferred(engine: Engine) -> bool:
 def _run(engine: Engine, commands: tuple[Command, ...], *, may_defer: bool) -> None:
     # Several reloads (or checks) queued in one cycle are one reload, each id acknowledged.
     outcomes: dict[str, ReloadOutcome] = {}
+    last_swap: ReloadOutcome | None = None
     for index, command in enumerate(commands):
         if command.type not in outcomes or command.type == "rollback":
             same = [c.id for c in commands if c.type == command.type] if command.type != "rollback" else [command.id]
@@ -73,9 +74,9 @@ def _run(engine: Engine, commands: tuple[Command, ...], *, may_defer: bool) -> N
         if outcome.swapped:
             # Every id the swap answered (two reloads at one boundary are one swap) shares its fate;
             # an earlier swap's ids are settled by this one (it replaced their code).
-            if outcomes.get("_swap") is not outcome:
+            if last_swap is not outcome:
                 _settle_probation(engine, "replaced by a later swap before its probation ended")
-                outcomes["_swap"] = outcome
+                last_swap = outcome
             if probation:
                 engine.probation_ack_ids.append(command.id)
 

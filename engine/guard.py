@@ -46,6 +46,7 @@ T = TypeVar("T")
 
 RETRY_S = 0.01  # how often a strategy that swallows the interrupt is interrupted again
 IDLE_POLL_S = 0.02  # how soon the watchdog notices a newly armed call
+DEEP_IDLE_S = 1.0  # with no call for this long, the watchdog sleeps until `call` wakes it
 EXIT_ABANDONED = 70  # EX_SOFTWARE: the supervisor restarts the engine on the last good version
 INTERRUPT_SIGNAL = signal.SIGUSR1
 
@@ -138,6 +139,7 @@ class StrategyGuard:
     __slots__ = (
         "grace_s", "on_abandon", "exit", "_ticket", "_armed", "_deadline", "_started", "_what", "_thread_id",
         "_fired", "_stopping", "_abandoned", "stopping", "_ready", "_lock", "_thread", "_signal_ready", "interrupts",
+        "_sleeping", "_wake",
     )
 
     def __init__(self, grace_s: float = 0.5, on_abandon: Callable[[Abandon], None] | None = None) -> None:
@@ -158,6 +160,8 @@ class StrategyGuard:
         self._abandoned = 0
         self.stopping = False  # set by stop_current: every later call is refused at once
         self._ready = False  # the watchdog runs and the engine is not stopping: the fast path
+        self._sleeping = False  # the watchdog waits on `_wake` (no call for DEEP_IDLE_S)
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._signal_ready = False
@@ -178,6 +182,8 @@ class StrategyGuard:
         self._started = started = _perf()
         self._deadline = started + budget_s
         self._armed = ticket
+        if self._sleeping:
+            self._wake.set()
         failure: BaseException | None = None
         value: Any = None
         try:
@@ -263,11 +269,24 @@ class StrategyGuard:
             raise StrategyInterrupt("over budget")
 
     def _watch(self) -> None:
+        idle_since = time.monotonic()
         while True:
             ticket = self._armed
             if not ticket:
-                time.sleep(IDLE_POLL_S)
+                if time.monotonic() - idle_since < DEEP_IDLE_S:
+                    time.sleep(IDLE_POLL_S)
+                    continue
+                # No call for a while (between slow cycles, or a guard nobody uses): sleep until
+                # `call` sets the event. `_sleeping` first, then a last look at `_armed`, so a
+                # call armed in between is never missed.
+                self._sleeping = True
+                if not self._armed:
+                    self._wake.wait(5.0)
+                self._wake.clear()
+                self._sleeping = False
+                idle_since = time.monotonic()
                 continue
+            idle_since = time.monotonic()
             deadline = self._deadline
             now = time.perf_counter()
             if now < deadline:

@@ -215,6 +215,7 @@ class ReloadManager:
         self.store_error: str | None = None
         self._store_ops: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
         self.boot: str | None = None  # why the engine started on the version it runs (the engine sets it)
+        self.loading: str | None = None  # the candidate whose code is being loaded, while it is
         self.disk = DiskCandidate(self.strategies_dir, self.scope)
         self._kept_view: tuple[int, list[KeptVersion]] = (-1, [])
 
@@ -606,6 +607,16 @@ class ReloadManager:
         result = Preparation(
             base=running, shas=shas, overrides=_plain(overrides), candidate=candidate, executed=executed
         )
+        poisoned = self.store.manifest.poisoned.get(candidate) if self.store is not None else None
+        if poisoned is not None:
+            result.error = StrategyLoadError(
+                f"version {candidate} hung the engine while loading ({poisoned}); it is not loaded again: change the files",
+                file=str(sources[-1].path),
+                phase="import",
+            )
+            result.elapsed_ms = _ms(started)
+            return result
+        self.loading = candidate
         transaction = ModuleTransaction(self.scope)
         process = ProcessSnapshot.take()
         try:
@@ -638,6 +649,7 @@ class ReloadManager:
         except Exception as exc:  # noqa: BLE001 - strategy code that fails in a way not foreseen above
             result.error = load_error(exc, [str(s.path) for s in sources], "import")
         finally:
+            self.loading = None
             transaction.restore()
             result.undone = tuple(process.restore())
         result.elapsed_ms = _ms(started)
@@ -670,7 +682,7 @@ class ReloadManager:
 
     def _timed_load(self, fn: Any, *args: Any) -> Any:
         """Strategy code run while loading (a module's top level, Params), under the load budget."""
-        return self.guard.call(self.budgets.load_s, fn, *args)
+        return self.guard.call(self.budgets.load_s, fn, *args, what="load")
 
     def _swap_to(self, target: CodeVersion, keep: CodeVersion | None) -> None:
         install(target.package, target.module_objects())
