@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from engine.contract import Command, Control, utc_now_iso
 from tests.guard.strategy_faults import copy_strategies, original, write_faulty, write_good
 from tests.support.engine_proc import EngineProcess, ctl
 
@@ -69,6 +70,22 @@ def test_live_failures_roll_back_and_the_engine_keeps_cycling(engine_factory, tm
     (strategies / "strategy.py").write_text(original(strategies) + SIGNAL_TAMPERING)
     checked = ctl(state, "check")
     assert checked.returncode == 0, checked
+
+    # A control file the boundary refuses (an unknown slot) carrying a check: nothing of it runs,
+    # not even the module's top level in the wait between cycles.
+    marker = tmp_path / "executed"
+    (strategies / "strategy.py").write_text(original(strategies) + f"\nopen({str(marker)!r}, 'w').close()\n")
+
+    def refused(c: Control) -> None:
+        c.paused_slots = ["NOPE-5m"]
+        c.commands = [*c.commands, Command(id="check-refused-file", type="check", issued_at=utc_now_iso())]
+
+    generation = engine.writer.update(refused).control.generation
+    status = engine.wait_for(lambda s: s.control.rejected_generation >= generation, what="the refusal")
+    assert "NOPE-5m" in " ".join(status.control.warnings)
+    status = engine.wait_cycles(5)
+    assert not marker.exists()
+    assert all(a.id != "check-refused-file" for a in status.control.acks)
 
     # evaluate hangs for one asset (and another swallows the interrupt 20 times) on live data.
     write_faulty(strategies, TIMEOUTS)
