@@ -155,6 +155,9 @@ def after_cycle(engine: Engine, outcome: CycleOutcome) -> ReloadOutcome | None:
             slots=list(failure.slots),
             error=failure.error,
         )
+    if rolled is not None or engine.reloader.proven is not None:
+        # Rare (a version proven or failed): on record before this cycle's status says so.
+        engine.reloader.flush_store()
     if rolled is not None:
         after_auto_rollback(engine, rolled)
     elif engine.reloader.proven is not None:

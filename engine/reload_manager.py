@@ -639,7 +639,9 @@ class ReloadManager:
                 ),
                 package=package,
             )
-            version = dataclasses.replace(version, params_schema=check_api(version, self._timed_load))
+            version = dataclasses.replace(
+                version, params_schema=check_api(version, self._timed_load), params_guard=self._timed_params
+            )
             phases.mark("check")
             result.smoke = self._smoke(version, overrides)
             phases.mark("smoke")
@@ -679,6 +681,11 @@ class ReloadManager:
             analyse_line=first_line(analyse) if analyse is not None else None,
             guard=self.guard,
         )
+
+    def _timed_params(self, fn: Any) -> Any:
+        """Params validation (an override set) under the load budget, unless a guarded call is
+        already running (the smoke evaluation validates inside its own budget)."""
+        return fn() if self.guard.busy else self.guard.call(self.budgets.load_s, fn, what="params")
 
     def _timed_load(self, fn: Any, *args: Any) -> Any:
         """Strategy code run while loading (a module's top level, Params), under the load budget."""
