@@ -133,6 +133,9 @@ def test_live_failures_roll_back_and_the_engine_keeps_cycling(engine_factory, tm
     assert failure is not None and failure.how == "timeout" and failure.now_running == v0
     assert {slot.split("-")[0] for slot in failure.slots} <= {"ETH", "DOGE"} and failure.slots
     assert status.code.disk_differs and status.code.disk_version != v0
+    # One event when a slot starts failing, one summary when it stops: never one per cycle.
+    summaries = [e["detail"] for e in events(engine) if e["kind"] == "recovered"]
+    assert any(d["slot"].split("-")[0] in ("ETH", "DOGE") and "timed out" in d["first_error"] for d in summaries)
 
     # SystemExit, KeyboardInterrupt, and an assignment to the shared params, on live data.
     write_faulty(strategies, EXITS)
