@@ -1,7 +1,7 @@
 """The kept strategy versions (status.json `code.versions`), and the source diff of the
 highlighted one against the running version, read from the engine's version store
-(STATE_DIR/versions/blobs/SHA256). `t` returns to the highlighted version (after the
-app's confirmation); read-only mode shows the list only."""
+(STATE_DIR/versions/blobs/SHA256). `t` twice returns to the highlighted version (the
+first asks); read-only mode shows the list only."""
 
 from __future__ import annotations
 
@@ -76,12 +76,13 @@ class VersionsScreen(ModalScreen[str | None]):
         self.state_dir = state_dir
         self.read_only = read_only
         self.versions = list(reversed(status.code.versions))  # newest first
+        self._confirming: str | None = None  # the version a first `t` asked about
 
     def compose(self) -> ComposeResult:
         running = self.status.code.version
         with Horizontal(id="versions-body", classes="dialog") as body:
             body.border_title = "Strategy versions"
-            body.border_subtitle = "esc closes" + ("" if self.read_only else " · t returns to the highlighted version")
+            body.border_subtitle = "esc closes" + ("" if self.read_only else " · t t returns to the highlighted version")
             yield OptionList(*(Option(label(v, running), id=v.version) for v in self.versions), id="versions-list")
             with VerticalScroll(id="versions-diff"):
                 yield Static("", id="versions-diff-text", markup=False)
@@ -98,7 +99,8 @@ class VersionsScreen(ModalScreen[str | None]):
 
     def show_diff(self, index: int) -> None:
         version = self.versions[index]
-        running = next((v for v in self.versions if v.version == self.status.code.version), None)
+        self._confirming = None
+        running = self._running_version()
         head = f"{version.version}: {version.state}" + (f" ({version.reason})" if version.reason else "")
         self.query_one("#versions-diff-text", Static).update(f"{head}\n\n{version_diff(self.state_dir, version, running)}")
 
@@ -112,9 +114,21 @@ class VersionsScreen(ModalScreen[str | None]):
         return True
 
     def action_roll_back_to(self) -> None:
+        """Asks first: a second `t` on the same version confirms it."""
         version = self.highlighted()
-        if version is not None and version.version != self.status.code.version:
+        if version is None or version.version == self.status.code.version:
+            return
+        if self._confirming == version.version:
             self.dismiss(version.version)
+            return
+        self._confirming = version.version
+        self.query_one("#versions-diff-text", Static).update(
+            f"press t again to return to {version.version} (it is loaded and checked like a reload); esc cancels\n\n"
+            + version_diff(self.state_dir, version, self._running_version())
+        )
+
+    def _running_version(self) -> KeptVersion | None:
+        return next((v for v in self.versions if v.version == self.status.code.version), None)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)

@@ -1,6 +1,6 @@
 """`v` lists the kept strategy versions with how each ended, shows the source diff of the
 highlighted one against the running version (from the engine's version store), and `t`
-returns to it; a failing slot card reads FAILING, its message without the long path."""
+returns to it (asked twice); a failing slot card reads FAILING, its message without the long path."""
 
 from __future__ import annotations
 
@@ -49,6 +49,10 @@ async def test_versions_list_diff_and_return(make_app, state):
         assert isinstance(screen, VersionsScreen)
         diff = str(screen.query_one("#versions-diff-text").content)
         assert "failed" in diff and "-STAKE = 5" in diff and "+STAKE = 50" in diff
+        await pilot.press("t")  # asks first: nothing written yet
+        await settle(app, pilot)
+        assert "press t again" in str(screen.query_one("#versions-diff-text").content)
+        assert not state.control_path.exists()
         await pilot.press("t")
         await settle(app, pilot)
         commands = read_control(state).commands
