@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.cli import main
+from engine.ctl_versions import wait_for_outcome
 
 from engine.contract import Command, Control, utc_now_iso
 from tests.guard.strategy_faults import copy_strategies, original, write_faulty, write_good
@@ -137,10 +138,18 @@ def test_live_failures_roll_back_and_the_engine_keeps_cycling(engine_factory, tm
     summaries = [e["detail"] for e in events(engine) if e["kind"] == "recovered"]
     assert any(d["slot"].split("-")[0] in ("ETH", "DOGE") and "timed out" in d["first_error"] for d in summaries)
 
-    # SystemExit, KeyboardInterrupt, and an assignment to the shared params, on live data.
+    # SystemExit, KeyboardInterrupt, and an assignment to the shared params, on live data; two
+    # reloads at one boundary are one swap, and both acks end rolled_back.
     write_faulty(strategies, EXITS)
-    reloaded = ctl(state, "reload")
-    assert reloaded.returncode == 1 and "rolled_back" in reloaded.stderr, reloaded
+    twins = [Command(id=f"reload-twin-{i}", type="reload", issued_at=utc_now_iso()) for i in range(2)]
+
+    def two_reloads(c: Control) -> None:
+        c.commands = [*c.commands, *twins]
+
+    engine.writer.update(two_reloads)
+    for twin in twins:
+        code, message = wait_for_outcome(state, twin.id, 20)
+        assert code == 1 and message.startswith("rolled_back"), message
     status = engine.wait_cycles(3)
     assert status.code.version == v0
     errors = {e["detail"]["slot"].split("-")[0]: e["message"] for e in events(engine) if e["kind"] == "error"}
