@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--windows", type=_csv, default=DEFAULT_WINDOWS, help="comma-separated window lengths (default: 5m,15m)")
     eng.add_argument("--max-cycles", type=int, default=None, help="stop after this many cycles (benchmarks)")
     eng.add_argument("--quiet", action="store_true", help="do not echo events to stderr")
-    eng.add_argument("--call-budget", type=float, default=None, help="seconds one evaluate/analyse_history call may take (default: a quarter of the cycle interval, at least 0.1)")
+    eng.add_argument("--call-budget", type=float, default=None, help="seconds one evaluate/analyse_history call may take (default: a quarter of the cycle interval, at least 0.25)")
     eng.add_argument("--load-budget", type=float, default=None, help="seconds a strategy module's top level or Params may take (default: twice the cycle interval, at least 1)")
     eng.add_argument("--grace", type=float, default=None, help="seconds past a budget before a strategy that swallows the interrupt is abandoned to the supervisor (default 0.5)")
     eng.add_argument("--load-from-disk", action="store_true", help="start on the strategies directory instead of the version that was running")

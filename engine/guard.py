@@ -341,11 +341,11 @@ class Budgets:
     def for_interval(
         cls, cycle_interval_s: float, call_s: float | None = None, load_s: float | None = None, grace_s: float | None = None
     ) -> Budgets:
-        """Defaults derived from the cycle interval: a quarter of it per call (at least 100 ms,
+        """Defaults derived from the cycle interval: a quarter of it per call (at least 250 ms,
         so a loaded machine's scheduling never reads as a strategy's fault), twice it for a load
         (at least 1 s; a load runs in the wait between cycles), and a grace of 0.5 s."""
         budgets = cls(
-            call_s=call_s if call_s is not None else min(max(cycle_interval_s / 4, 0.1), 5.0),
+            call_s=call_s if call_s is not None else min(max(cycle_interval_s / 4, 0.25), 5.0),
             load_s=load_s if load_s is not None else min(max(cycle_interval_s * 2, 1.0), 30.0),
             grace_s=grace_s if grace_s is not None else 0.5,
         )

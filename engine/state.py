@@ -23,7 +23,6 @@ import json
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -264,17 +263,20 @@ class StateManager:
         self.state.started_commands[command_id] = kind
 
     def record_ack(self, ack: Ack, issued_at: str = "") -> None:
-        handled = OrderedDict(self.state.handled_commands)
+        # In place (a dict keeps insertion order): a burst of commands acks each in O(1), not a
+        # copy of the remembered ids per ack.
+        handled = self.state.handled_commands
+        handled.pop(ack.id, None)
         handled[ack.id] = ack.result
         issued = self.state.handled_issued
         if issued_at:
             issued[ack.id] = issued_at
         while len(handled) > HANDLED_IDS_KEPT:
-            forgotten, _ = handled.popitem(last=False)
+            forgotten = next(iter(handled))
+            del handled[forgotten]
             when = issued.pop(forgotten, "")
             if when > self.state.handled_horizon:
                 self.state.handled_horizon = when
-        self.state.handled_commands = dict(handled)
         self.state.started_commands.pop(ack.id, None)
         self.state.acks.append(ack)
         del self.state.acks[:-RECENT_ACKS]
