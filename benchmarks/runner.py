@@ -40,6 +40,7 @@ MODULES = (
     "live_feed",
     "ledger_cycle",
     "notify_down",
+    "guard_overhead",
     "tui_latency",
     "tui_cpu",
     "tui_tmux",

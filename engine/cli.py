@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="resume from what can be proved when state.journal is damaged or missing (the loss goes to events.jsonl)",
     )
     eng.add_argument("--notify", action="append", metavar="URL", help="send alerts to this apprise URL (repeatable; also $FORESIGHT_NOTIFY, space-separated): docs/alerts.md")
-    eng.add_argument("--call-budget", type=float, default=None, help="seconds one evaluate/analyse_history call may take (default: a quarter of the cycle interval, at least 0.1)")
+    eng.add_argument("--call-budget", type=float, default=None, help="seconds one evaluate/analyse_history call may take (default: a quarter of the cycle interval, at least 0.25)")
     eng.add_argument("--load-budget", type=float, default=None, help="seconds a strategy module's top level or Params may take (default: twice the cycle interval, at least 1)")
     eng.add_argument("--grace", type=float, default=None, help="seconds past a budget before a strategy that swallows the interrupt is abandoned to the supervisor (default 0.5)")
     eng.add_argument("--load-from-disk", action="store_true", help="start on the strategies directory instead of the version that was running")

@@ -65,6 +65,7 @@ def run_deferred(engine: Engine) -> bool:
 def _run(engine: Engine, commands: tuple[Command, ...], *, may_defer: bool) -> None:
     # Several reloads (or checks) queued in one cycle are one reload, each id acknowledged.
     outcomes: dict[str, ReloadOutcome] = {}
+    last_swap: ReloadOutcome | None = None
     for index, command in enumerate(commands):
         if command.type not in outcomes or command.type == "rollback":
             same = [c.id for c in commands if c.type == command.type] if command.type != "rollback" else [command.id]
@@ -87,9 +88,9 @@ def _run(engine: Engine, commands: tuple[Command, ...], *, may_defer: bool) -> N
         if outcome.swapped:
             # Every id the swap answered (two reloads at one boundary are one swap) shares its fate;
             # an earlier swap's ids are settled by this one (it replaced their code).
-            if outcomes.get("_swap") is not outcome:
+            if last_swap is not outcome:
                 _settle_probation(engine, "replaced by a later swap before its probation ended")
-                outcomes["_swap"] = outcome
+                last_swap = outcome
             if probation:
                 engine.probation_ack_ids.append(command.id)
 
@@ -127,6 +128,9 @@ def _execute(engine: Engine, kind: str, ids: list[str], may_defer: bool, target:
         )
     engine.events.emit("reload" if kind != "check" else "check", f"{kind}: {outcome.detail}", **outcome.to_event(), commands=ids)
     if outcome.swapped:
+        # The version store learns of the swap before the new code's first cycle (a version that
+        # kills the process in it must be on record as the one in probation): after the pause.
+        reloader.flush_store()
         _adopt_params(engine)
         # The replaced version is garbage now; collecting it before the next reload (cheap:
         # everything older is frozen) keeps reloads from fragmenting the heap, which is what grew
@@ -165,6 +169,9 @@ def after_cycle(engine: Engine, outcome: CycleOutcome) -> ReloadOutcome | None:
             slots=list(failure.slots),
             error=failure.error,
         )
+    if rolled is not None or engine.reloader.proven is not None:
+        # Rare (a version proven or failed): on record before this cycle's status says so.
+        engine.reloader.flush_store()
     if rolled is not None:
         after_auto_rollback(engine, rolled)
     elif engine.reloader.proven is not None:

@@ -153,6 +153,7 @@ def summary(status: Status) -> str:
         f"params   {json.dumps(status.params.values, separators=(',', ':'))}",
         f"overrides {json.dumps(status.control.applied.overrides, separators=(',', ':'))}",
     ]
+    lines += ctl_versions.code_lines(status)
     lines += [f"warning  {w}" for w in status.control.warnings]
     lines += ["", slot_table(status.slots, status.engine.sim_time)]
     return "\n".join(lines)

@@ -106,3 +106,26 @@ def versions_command(state_dir: Path, args: argparse.Namespace) -> int:
             line += f"  ({v.reason[:120]})"
         print(line)
     return EXIT_APPLIED
+
+
+def code_lines(status: Status) -> list[str]:
+    """What `ctl status` adds about the code: probation, last good, the disk, the last failure."""
+    code = status.code
+    lines = []
+    facts = []
+    if code.probation_left:
+        facts.append(f"in probation for {code.probation_left} more cycles")
+    if code.last_good_version:
+        facts.append(f"last good {code.last_good_version}")
+    if code.boot:
+        facts.append(f"booted: {code.boot}")
+    if facts:
+        lines.append("versions " + "; ".join(facts))
+    if code.disk_differs:
+        lines.append(f"disk     the strategies directory holds {code.disk_version}, not what runs (`foresight ctl reload` loads it)")
+    failure = code.last_failure
+    if failure is not None:
+        now = f"now running {failure.now_running}" if failure.now_running else "nothing to roll back to, it keeps running"
+        lines.append(f"failure  {failure.version} failed ({failure.how}) in {', '.join(failure.slots)} at {failure.at}: {failure.error}; {now}")
+    return lines
+

@@ -46,6 +46,7 @@ T = TypeVar("T")
 
 RETRY_S = 0.01  # how often a strategy that swallows the interrupt is interrupted again
 IDLE_POLL_S = 0.02  # how soon the watchdog notices a newly armed call
+DEEP_IDLE_S = 1.0  # with no call for this long, the watchdog sleeps until `call` wakes it
 EXIT_ABANDONED = 70  # EX_SOFTWARE: the supervisor restarts the engine on the last good version
 INTERRUPT_SIGNAL = signal.SIGUSR1
 
@@ -127,8 +128,19 @@ class Abandon:
     overrun_s: float
 
 
+_perf = time.perf_counter
+_get_ident = threading.get_ident
+
+
 class StrategyGuard:
     """Owns the watchdog thread; `call` runs one strategy call under a budget."""
+
+    # Slots: `call` stores five attributes per strategy call, every slot of every cycle.
+    __slots__ = (
+        "grace_s", "on_abandon", "exit", "_ticket", "_armed", "_deadline", "_started", "_what", "_thread_id",
+        "_fired", "_stopping", "_abandoned", "stopping", "_ready", "_lock", "_thread", "_signal_ready", "interrupts",
+        "_sleeping", "_wake",
+    )
 
     def __init__(self, grace_s: float = 0.5, on_abandon: Callable[[Abandon], None] | None = None) -> None:
         if grace_s <= 0:
@@ -147,6 +159,9 @@ class StrategyGuard:
         self._stopping = 0  # the ticket interrupted because the engine stops
         self._abandoned = 0
         self.stopping = False  # set by stop_current: every later call is refused at once
+        self._ready = False  # the watchdog runs and the engine is not stopping: the fast path
+        self._sleeping = False  # the watchdog waits on `_wake` (no call for DEEP_IDLE_S)
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._signal_ready = False
@@ -157,17 +172,18 @@ class StrategyGuard:
 
     def call(self, budget_s: float, fn: Callable[..., T], *args: Any, what: str = "") -> T:
         """`fn(*args)` under `budget_s`; its own Exception propagates unchanged."""
-        if self.stopping:  # the engine is on its way out: no strategy call may hold it
-            raise StrategyStopped(None)
-        if self._thread is None:
+        if not self._ready:
+            if self.stopping:  # the engine is on its way out: no strategy call may hold it
+                raise StrategyStopped(None)
             self._start()
-        self._ticket += 1
-        ticket = self._ticket
-        self._thread_id = threading.get_ident()
+        ticket = self._ticket = self._ticket + 1
+        self._thread_id = _get_ident()
         self._what = what
-        self._started = started = time.perf_counter()
+        self._started = started = _perf()
         self._deadline = started + budget_s
         self._armed = ticket
+        if self._sleeping:
+            self._wake.set()
         failure: BaseException | None = None
         value: Any = None
         try:
@@ -200,6 +216,7 @@ class StrategyGuard:
         """The engine is stopping: interrupt the call running now, if any (main thread, from
         the stop signal's handler, so the raise lands in the strategy frame)."""
         self.stopping = True
+        self._ready = False
         ticket = self._armed
         if ticket and self._thread_id == threading.get_ident():
             # Overdue from now: a strategy that swallows this too is abandoned after the grace.
@@ -226,9 +243,11 @@ class StrategyGuard:
     def _start(self) -> None:
         with self._lock:
             if self._thread is not None:
+                self._ready = not self.stopping
                 return
             self._thread = threading.Thread(target=self._watch, name="strategy-watchdog", daemon=True)
             self._thread.start()
+            self._ready = not self.stopping
 
     def _install_signal(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -250,11 +269,24 @@ class StrategyGuard:
             raise StrategyInterrupt("over budget")
 
     def _watch(self) -> None:
+        idle_since = time.monotonic()
         while True:
             ticket = self._armed
             if not ticket:
-                time.sleep(IDLE_POLL_S)
+                if time.monotonic() - idle_since < DEEP_IDLE_S:
+                    time.sleep(IDLE_POLL_S)
+                    continue
+                # No call for a while (between slow cycles, or a guard nobody uses): sleep until
+                # `call` sets the event. `_sleeping` first, then a last look at `_armed`, so a
+                # call armed in between is never missed.
+                self._sleeping = True
+                if not self._armed:
+                    self._wake.wait(5.0)
+                self._wake.clear()
+                self._sleeping = False
+                idle_since = time.monotonic()
                 continue
+            idle_since = time.monotonic()
             deadline = self._deadline
             now = time.perf_counter()
             if now < deadline:
@@ -309,11 +341,11 @@ class Budgets:
     def for_interval(
         cls, cycle_interval_s: float, call_s: float | None = None, load_s: float | None = None, grace_s: float | None = None
     ) -> Budgets:
-        """Defaults derived from the cycle interval: a quarter of it per call (at least 100 ms,
+        """Defaults derived from the cycle interval: a quarter of it per call (at least 250 ms,
         so a loaded machine's scheduling never reads as a strategy's fault), twice it for a load
         (at least 1 s; a load runs in the wait between cycles), and a grace of 0.5 s."""
         budgets = cls(
-            call_s=call_s if call_s is not None else min(max(cycle_interval_s / 4, 0.1), 5.0),
+            call_s=call_s if call_s is not None else min(max(cycle_interval_s / 4, 0.25), 5.0),
             load_s=load_s if load_s is not None else min(max(cycle_interval_s * 2, 1.0), 30.0),
             grace_s=grace_s if grace_s is not None else 0.5,
         )

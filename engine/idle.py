@@ -58,6 +58,7 @@ class BetweenCycles:
 
     def wait_until(self, deadline: float) -> None:
         """Sleep until `deadline` (monotonic) or a stop signal, doing the idle jobs on the way."""
+        self.reloader.flush_store()
         if self.collect_pending:
             self.collect_pending = False
             gc.collect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -63,6 +64,8 @@ def validate_overrides(model: type[BaseModel], overrides: dict[str, Any]) -> Bas
         return model.model_validate_json(json.dumps(overrides), strict=True)
     except ValidationError as exc:
         raise OverrideError(f"overrides refused: {describe(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - the strategy's own validator failed (or timed out)
+        raise OverrideError(f"overrides refused: the strategy's Params failed on them: {_failure(exc)}") from exc
 
 
 def revalidate(model: type[BaseModel], overrides: dict[str, Any]) -> tuple[BaseModel, dict[str, Any], list[str]]:
@@ -78,23 +81,34 @@ def revalidate(model: type[BaseModel], overrides: dict[str, Any]) -> tuple[BaseM
             model.model_validate({**kept, key: value})
         except ValidationError as exc:
             dropped.append(f"override {key}={value!r} dropped after reload: {describe(exc)}")
+        except Exception as exc:  # noqa: BLE001 - the strategy's own validator failed (or timed out)
+            dropped.append(f"override {key}={value!r} dropped after reload: the strategy's Params failed on it: {_failure(exc)}")
         else:
             kept[key] = value
     try:
         params = model.model_validate(kept)
-    except ValidationError as exc:
-        dropped.append(f"all overrides dropped after reload: {describe(exc)}")
+    except Exception as exc:  # noqa: BLE001 - ValidationError, or the strategy's validator failing
+        reason = describe(exc) if isinstance(exc, ValidationError) else _failure(exc)
+        dropped.append(f"all overrides dropped after reload: {reason}")
         kept = {}
-        params = model()
+        params = model.model_validate({})
     return params, kept, dropped
 
 
-def frozen_model(model: type[BaseModel]) -> type[BaseModel]:
+def _failure(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def frozen_model(model: type[BaseModel], timed: Callable[[Callable[[], Any]], Any] | None = None) -> type[BaseModel]:
     """`model` with assignment refused (pydantic's `frozen`): the values in force are shared by
     every call of a cycle, so a strategy that assigns `params.stake = 1000` gets an error instead
     of changing every later bet. A subclass, so `isinstance(p, model)` still holds. Container
-    values (a list field) can still be changed in place: docs/strategy-api.md says so."""
-    if model.model_config.get("frozen"):
+    values (a list field) can still be changed in place: docs/strategy-api.md says so.
+
+    With `timed(fn)` (the guard's load budget), `model_validate` runs the strategy's validators
+    under it: a validator that loops refuses the override set instead of stopping the engine."""
+    if model.model_config.get("frozen") and timed is None:
         return model
     namespace = {
         "__module__": model.__module__,
@@ -102,4 +116,12 @@ def frozen_model(model: type[BaseModel]) -> type[BaseModel]:
         "__doc__": model.__doc__,
         "model_config": ConfigDict(**{**model.model_config, "frozen": True}),  # type: ignore[typeddict-item]
     }
-    return type(model.__name__, (model,), namespace)
+    frozen = type(model.__name__, (model,), namespace)
+    if timed is not None:
+        validate = frozen.model_validate  # pydantic's, bound to the frozen class
+
+        def guarded_validate(cls: type[BaseModel], obj: Any, **options: Any) -> BaseModel:
+            return timed(lambda: validate(obj, **options))  # type: ignore[no-any-return]
+
+        frozen.model_validate = classmethod(guarded_validate)  # type: ignore[method-assign,assignment]
+    return frozen

@@ -82,6 +82,8 @@ class CodeVersion:
     package: ModuleType = dataclasses.field(repr=False)
     # Params.model_json_schema(), computed once by the check (read-only: do not mutate).
     params_schema: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    # Runs strategy code that validates parameters under the load budget (set by the reload manager).
+    params_guard: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def module(self, name: str) -> ModuleType:
         for loaded in self.modules:
@@ -102,7 +104,7 @@ class CodeVersion:
     def params_model(self) -> type[BaseModel]:
         """What the engine builds the values in force from: the strategy's Params, frozen, so
         that no call can change them for itself or for the slots after it."""
-        return frozen_model(self.declared_params)
+        return frozen_model(self.declared_params, self.params_guard)
 
     @functools.cached_property
     def analyse_history(self) -> Any:

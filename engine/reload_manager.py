@@ -213,7 +213,9 @@ class ReloadManager:
         self.hold_gc = bool(hold_gc)
         self._staged: Preparation | None = None
         self.store_error: str | None = None
+        self._store_ops: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
         self.boot: str | None = None  # why the engine started on the version it runs (the engine sets it)
+        self.loading: str | None = None  # the candidate whose code is being loaded, while it is
         self.disk = DiskCandidate(self.strategies_dir, self.scope)
         self._kept_view: tuple[int, list[KeptVersion]] = (-1, [])
 
@@ -285,6 +287,7 @@ class ReloadManager:
         if self.registry.loaded:
             raise RuntimeError("strategy code is already loaded: use reload()")
         outcome, error = self._load("initial", commit=True, sources=sources, proven=proven)
+        self.flush_store()
         if error is not None:
             error.outcome = outcome  # type: ignore[attr-defined]
             raise error
@@ -360,7 +363,7 @@ class ReloadManager:
         self._swap_to(previous, keep=current)
         self._probation_left = 0
         if self.store is not None:
-            self.store.left_by_rollback(current.version, f"an operator rolled back to {previous.version}")
+            self._later(self.store.left_by_rollback, current.version, f"an operator rolled back to {previous.version}")
             self._store_commit(previous, proven=True)
         return self._record(
             ReloadOutcome(
@@ -391,7 +394,7 @@ class ReloadManager:
                 if self._probation_left == 0:
                     self.proven = self.registry.current.version
                     if self.store is not None:
-                        self.store.mark_good(self.proven)
+                        self._later(self.store.mark_good, self.proven)
                 return None
             self._probation_left = 0
             why = f"failed within {self.probation_cycles} cycles of its swap"
@@ -411,7 +414,7 @@ class ReloadManager:
         more = f" (and {len(strategy_errors) - 1} more)" if len(strategy_errors) > 1 else ""
         error = f"version {failed.version} {why}: {strategy_errors[0]}{more}"
         if self.store is not None:
-            self.store.mark_failed(failed.version, error)
+            self._later(self.store.mark_failed, failed.version, error)
             self._store_commit(good, proven=True)
         return self._record(
             ReloadOutcome(
@@ -465,7 +468,7 @@ class ReloadManager:
         leaving = self.registry.current.version
         outcome = self._load("rollback", commit=True, overrides=overrides, sources=sources, proven=True)[0]
         if outcome.swapped and self.store is not None:
-            self.store.left_by_rollback(leaving, f"an operator rolled back to {version}")
+            self._later(self.store.left_by_rollback, leaving, f"an operator rolled back to {version}")
         return outcome
 
     # ----------------------------------------------------------------- internals
@@ -604,6 +607,16 @@ class ReloadManager:
         result = Preparation(
             base=running, shas=shas, overrides=_plain(overrides), candidate=candidate, executed=executed
         )
+        poisoned = self.store.manifest.poisoned.get(candidate) if self.store is not None else None
+        if poisoned is not None:
+            result.error = StrategyLoadError(
+                f"version {candidate} hung the engine while loading ({poisoned}); it is not loaded again: change the files",
+                file=str(sources[-1].path),
+                phase="import",
+            )
+            result.elapsed_ms = _ms(started)
+            return result
+        self.loading = candidate
         transaction = ModuleTransaction(self.scope)
         process = ProcessSnapshot.take()
         try:
@@ -626,7 +639,9 @@ class ReloadManager:
                 ),
                 package=package,
             )
-            version = dataclasses.replace(version, params_schema=check_api(version, self._timed_load))
+            version = dataclasses.replace(
+                version, params_schema=check_api(version, self._timed_load), params_guard=self._timed_params
+            )
             phases.mark("check")
             result.smoke = self._smoke(version, overrides)
             phases.mark("smoke")
@@ -636,6 +651,7 @@ class ReloadManager:
         except Exception as exc:  # noqa: BLE001 - strategy code that fails in a way not foreseen above
             result.error = load_error(exc, [str(s.path) for s in sources], "import")
         finally:
+            self.loading = None
             transaction.restore()
             result.undone = tuple(process.restore())
         result.elapsed_ms = _ms(started)
@@ -666,9 +682,14 @@ class ReloadManager:
             guard=self.guard,
         )
 
+    def _timed_params(self, fn: Any) -> Any:
+        """Params validation (an override set) under the load budget, unless a guarded call is
+        already running (the smoke evaluation validates inside its own budget)."""
+        return fn() if self.guard.busy else self.guard.call(self.budgets.load_s, fn, what="params")
+
     def _timed_load(self, fn: Any, *args: Any) -> Any:
         """Strategy code run while loading (a module's top level, Params), under the load budget."""
-        return self.guard.call(self.budgets.load_s, fn, *args)
+        return self.guard.call(self.budgets.load_s, fn, *args, what="load")
 
     def _swap_to(self, target: CodeVersion, keep: CodeVersion | None) -> None:
         install(target.package, target.module_objects())
@@ -677,12 +698,25 @@ class ReloadManager:
         self.reloads += 1
 
     def _store_commit(self, version: CodeVersion, *, proven: bool) -> None:
-        if self.store is None:
-            return
-        try:
-            self.store.commit(version.version, [(m.name, m.sha256, m.source) for m in version], proven=proven)
-        except OSError as exc:  # the code runs; only its record is missing, and the event log says so
-            self.store_error = f"cannot record version {version.version} in the version store: {exc.strerror or exc}"
+        if self.store is not None:
+            self._later(self.store.commit, version.version, [(m.name, m.sha256, m.source) for m in version], proven=proven)
+
+    def _later(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        # The store's writes (fsync'd) stay out of the pause and the cycle: `flush_store` runs
+        # them in the wait after the cycle. A crash before then restarts on the version the store
+        # still names, the one that ran before, and the acks left in probation say rolled_back.
+        self._store_ops.append((fn, args, kwargs))
+
+    def flush_store(self) -> str | None:
+        """Write what the version store was told since the last flush; the error, if any."""
+        ops, self._store_ops = self._store_ops, []
+        error = None
+        for fn, args, kwargs in ops:
+            try:
+                fn(*args, **kwargs)
+            except OSError as exc:  # the code runs; only its record is missing, and the event log says so
+                error = self.store_error = f"cannot write the version store: {exc.strerror or exc}"
+        return error
 
     def _record(self, outcome: ReloadOutcome) -> ReloadOutcome:
         self.last_outcome = outcome

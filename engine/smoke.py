@@ -184,7 +184,7 @@ def run_smoke(
     guard = guard if guard is not None else StrategyGuard()
 
     def timed(fn: Callable[..., Any], *args: Any) -> Any:
-        return guard.call(max(deadline - clock(), 0.0), fn, *args)
+        return guard.call(max(deadline - clock(), 0.0), fn, *args, what="load")
 
     try:
         for p in params:

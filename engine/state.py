@@ -24,7 +24,7 @@ import contextlib
 import json
 import os
 import uuid
-from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -51,6 +51,8 @@ STATE_VERSION = 1
 HANDLED_IDS_KEPT = 2000
 RECENT_ACKS = 512  # kept in state: at least what one control.json can hold (256 commands) twice over
 SHOWN_ACKS = 20  # shown in status.json besides those of the commands still in control.json
+ACKS_SHOWN_S = 60.0  # ... and besides every ack of the last minute (at most MAX_SHOWN_ACKS)
+MAX_SHOWN_ACKS = 256
 RESULTS_KEPT = 1000  # the largest win_rate_window a strategy may declare
 PNL_HISTORY = 60
 HISTORY_POINTS = 120
@@ -325,11 +327,18 @@ class StateManager:
         control.json (`pending`: id -> type) that was handled, however long ago, so that every
         writer can read its answer and prune it."""
         acks = self.state.acks
-        recent = acks[-SHOWN_ACKS:]
+        # The recent ones: the last SHOWN_ACKS, and all of the last ACKS_SHOWN_S seconds (a writer
+        # may prune an answered command before its sender has read the answer).
+        cutoff = (datetime.now(UTC) - timedelta(seconds=ACKS_SHOWN_S)).isoformat(timespec="milliseconds")
+        start = max(len(acks) - SHOWN_ACKS, 0)
+        while start > 0 and acks[start - 1].at >= cutoff and len(acks) - start < MAX_SHOWN_ACKS:
+            start -= 1
+        recent = acks[start:]
         if not pending:
             return list(recent)
+        shown_count = len(recent)
         shown = {a.id for a in recent}
-        extra = [a for a in acks[:-SHOWN_ACKS] if a.id in pending]
+        extra = [a for a in acks[: len(acks) - shown_count] if a.id in pending]
         shown.update(a.id for a in extra)
         handled = self.state.handled_commands
         for command_id, kind in pending.items():
@@ -343,17 +352,20 @@ class StateManager:
         self.state.started_commands[command_id] = kind
 
     def record_ack(self, ack: Ack, issued_at: str = "") -> None:
-        handled = OrderedDict(self.state.handled_commands)
+        # In place (a dict keeps insertion order): a burst of commands acks each in O(1), not a
+        # copy of the remembered ids per ack.
+        handled = self.state.handled_commands
+        handled.pop(ack.id, None)
         handled[ack.id] = ack.result
         issued = self.state.handled_issued
         if issued_at:
             issued[ack.id] = issued_at
         while len(handled) > HANDLED_IDS_KEPT:
-            forgotten, _ = handled.popitem(last=False)
+            forgotten = next(iter(handled))
+            del handled[forgotten]
             when = issued.pop(forgotten, "")
             if when > self.state.handled_horizon:
                 self.state.handled_horizon = when
-        self.state.handled_commands = dict(handled)
         self.state.started_commands.pop(ack.id, None)
         self.state.acks.append(ack)
         del self.state.acks[:-RECENT_ACKS]

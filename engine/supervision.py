@@ -21,18 +21,27 @@ def watch(engine: Engine) -> None:
 def abandon(engine: Engine, info: Abandon) -> None:
     """On the watchdog thread: the main thread is still inside strategy code. The last cycle
     is persisted already; record why the process goes, so the restart runs the last good code."""
-    version = engine.reloader.registry.version
+    reloader = engine.reloader
     reason = (
         f"a strategy call was still running {info.overrun_s:.1f} s past its {info.budget_s * 1000:.0f} ms budget "
         "after repeated interrupts (it swallows them, or is stuck in C code)"
     )
+    loading = reloader.loading if info.what == "load" else None
+    # A candidate hung while loading (check, reload, prepare): the running version is innocent,
+    # the candidate is never loaded again. A live call hung: the running version failed.
+    version = loading or (reloader.registry.version if reloader.registry.loaded else "?")
     try:
-        engine.store.mark_failed(version, reason)
+        reloader.flush_store()
+        if loading is not None:
+            engine.store.poison(loading, reason)
+        else:
+            engine.store.mark_failed(version, reason)
     except OSError:
         pass
     engine.events.emit(
         "engine",
-        f"version {version}: {reason}; abandoning the process to its supervisor, the restart runs the last good version",
+        f"version {version}: {reason}; abandoning the process to its supervisor, the restart runs "
+        + ("the running version and refuses this code" if loading else "the last good version"),
         version=version,
         overrun_s=round(info.overrun_s, 3),
     )
@@ -47,6 +56,7 @@ def keep_signals(engine: Engine) -> None:
 
 
 def stopped(engine: Engine) -> None:
+    engine.reloader.flush_store()
     try:
         engine.store.mark_stopped()
     except OSError:

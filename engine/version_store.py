@@ -60,6 +60,8 @@ class Manifest(_Model):
     running: str | None = None
     last_good: str | None = None
     clean_stop: bool | None = None  # False while an engine runs; True once it stopped cleanly
+    # Candidates whose loading never let go (the process was abandoned): never loaded again.
+    poisoned: dict[str, str] = Field(default_factory=dict)
     entries: list[VersionEntry] = Field(default_factory=list)
 
 
@@ -197,6 +199,13 @@ class VersionStore:
             return None
         self.mark_failed(running.version, "the engine stopped while this version was in probation")
         return running.version
+
+    def poison(self, version: str, reason: str) -> None:
+        """`version`'s loading hung the engine past every interrupt: refuse it from now on."""
+        self.manifest.poisoned[version] = f"{utc_now_iso()}: {reason}"[:500]
+        while len(self.manifest.poisoned) > 50:
+            self.manifest.poisoned.pop(next(iter(self.manifest.poisoned)))
+        self._save()
 
     def mark_started(self) -> None:
         self.manifest.clean_stop = False

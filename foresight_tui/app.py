@@ -46,6 +46,7 @@ from foresight_tui.screens.risk_limits import RiskLimitsScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
 from foresight_tui.screens.trades import TradesScreen
 from foresight_tui.source_diff import SourceMemory, default_changes
+from foresight_tui.screens.versions import VersionsScreen
 from foresight_tui.terminal import controlling_fd, terminal_gone
 from foresight_tui.watching import only_named, watch_directory
 from foresight_tui.widgets.event_log import EventLog
@@ -86,6 +87,7 @@ class MissionControlApp(App[None]):
         Binding("t", "trades", "Trades", show=False),
         Binding("g", "performance", "Performance", show=False),
         Binding("L", "risk_limits", "Risk limits", show=False),
+        Binding("v", "versions", "Versions", show=False),  # in help and the palette; the footer is full
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("e", "events", "Events"),
         Binding("i", "info", "In force"),
@@ -486,6 +488,16 @@ class MissionControlApp(App[None]):
         if self.refused_read_only("check"):
             return
         self.submit(lambda client: client.send_command("check"))
+
+    def action_versions(self) -> None:
+        if self.status is None:
+            return
+
+        def chosen(version: str | None) -> None:
+            if version:
+                self.submit(lambda client: client.rollback_to(version))
+
+        self.push_screen(VersionsScreen(self.status, self.state_dir, read_only=self.read_only), chosen)
 
     def action_overrides(self) -> None:
         if self.refused_read_only("overrides"):

@@ -7,10 +7,11 @@ caller's UI allowed.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
-from engine.contract import CommandType, RiskLimits
+from engine.contract import Command, CommandType, Control, RiskLimits, utc_now_iso
 from engine.control_writer import ControlWriter, WriteResult
 from engine.ctl_risk import resume_trip
 
@@ -76,3 +77,14 @@ class ControlClient:
         self._guard()
         result, command = self._writer.send_command(kind)
         return self._done(COMMAND_LABELS.get(kind, kind), result, command.id, kind)
+
+    def rollback_to(self, version: str) -> PendingWrite:
+        """Return to a kept version (the versions screen; `foresight ctl rollback --to`)."""
+        self._guard()
+        command = Command(id=f"rollback-{uuid.uuid4().hex[:12]}", type="rollback", issued_at=utc_now_iso(), version=version)
+
+        def mutate(c: Control) -> None:
+            c.commands = [*c.commands, command]
+
+        return self._done(f"return to version {version}", self._writer.update(mutate), command.id, "rollback")
+

@@ -153,9 +153,15 @@ def code_row(view: View, changed_on_disk: int, pending: Part) -> Row:
         if last.error:
             text += f": {last.error}"
         left.append(Part(text, f"last {last.kind.replace('_', ' ')} {word}", style))
+    failure = code.last_failure
+    if failure is not None:
+        slots = ", ".join(failure.slots[:3])
+        left.append(Part(f"{failure.version} FAILED ({failure.how}, {slots})", f"{failure.version} FAILED", "error"))
     if changed_on_disk:
         files = f"{changed_on_disk} file{'s' if changed_on_disk > 1 else ''} changed on disk"
         left.append(Part(files, f"{changed_on_disk} changed on disk", "accent"))
+    elif code.disk_differs:
+        left.append(Part(f"disk has {code.disk_version}, not running", "disk differs", "accent"))
     return left, [pending]
 
 

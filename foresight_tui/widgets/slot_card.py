@@ -33,10 +33,19 @@ def price_line(slot: SlotStatus) -> str:
     return line
 
 
+def short_error(error: str) -> str:
+    """The engine's `/long/path/strategy.py:12: Type: message`, as `strategy.py:12: Type: message`:
+    the card has one line for it (the slot detail shows it whole)."""
+    head, sep, rest = error.partition(": ")
+    if sep and "/" in head:
+        return f"{head.rsplit('/', 1)[-1]}: {rest}"
+    return error
+
+
 def signal_line(slot: SlotStatus) -> str:
     """The strategy's reading now (it moves every cycle), never the bet held: that is `position_line`."""
     if slot.error:
-        return f"error: {slot.error}"
+        return f"error: {short_error(slot.error)}"
     signal = slot.signal
     if signal is None:
         return "now: no signal"
@@ -190,7 +199,7 @@ class SlotCard(Widget, can_focus=True):
         # A short terminal hides the time bar (app.tcss): the time left goes into the title.
         compact = self.is_attached and self.screen.has_class("-short")
         title = f"{slot.asset} {slot.window}" + (f" · {fmt.clock_left(left)}" if compact else "")
-        subtitle = ("PAUSED · " if slot.paused else "") + slot.state.upper()
+        subtitle = ("PAUSED · " if slot.paused else "") + ("FAILING" if slot.error else slot.state.upper())
         if (title, subtitle) != self._titles:  # setting a border title repaints the card
             self._titles = (title, subtitle)
             self.border_title = Text(title)  # Text: status strings are never markup

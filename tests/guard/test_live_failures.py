@@ -8,11 +8,34 @@ leaves the engine as it was: at the end SIGTERM still stops it cleanly.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from engine.cli import main
+from engine.ctl_versions import wait_for_outcome
+
+from engine.contract import Command, Control, utc_now_iso
 from tests.guard.strategy_faults import copy_strategies, original, write_faulty, write_good
-from tests.support.engine_proc import EngineProcess, ctl
+from tests.support.engine_proc import EngineProcess
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def ctl(state: Path, *args: str) -> Ran:
+    """`foresight ctl ...` in this process (the same code path as the command, without a
+    Python start per call), its exit status and output."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["ctl", "--state-dir", str(state), *args])
+    return Ran(code, out.getvalue(), err.getvalue())
 
 SIGNAL_TAMPERING = '''
 import os as _os, signal as _signal, sys as _sys
@@ -46,6 +69,20 @@ if _LIVE(view) and view.asset == "XRP":
 '''
 
 
+VALIDATOR_LOOP = '''
+from pydantic import field_validator as _field_validator
+
+
+class Params(Params):
+    @_field_validator("stake")
+    @classmethod
+    def _never_thirteen(cls, value):
+        while value == 13:  # the bug under test: a validator that never returns for one value
+            pass
+        return value
+'''
+
+
 def events(engine: EngineProcess) -> list[dict]:
     lines = (engine.state_dir / "events.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines if line.strip()]
@@ -70,6 +107,22 @@ def test_live_failures_roll_back_and_the_engine_keeps_cycling(engine_factory, tm
     checked = ctl(state, "check")
     assert checked.returncode == 0, checked
 
+    # A control file the boundary refuses (an unknown slot) carrying a check: nothing of it runs,
+    # not even the module's top level in the wait between cycles.
+    marker = tmp_path / "executed"
+    (strategies / "strategy.py").write_text(original(strategies) + f"\nopen({str(marker)!r}, 'w').close()\n")
+
+    def refused(c: Control) -> None:
+        c.paused_slots = ["NOPE-5m"]
+        c.commands = [*c.commands, Command(id="check-refused-file", type="check", issued_at=utc_now_iso())]
+
+    generation = engine.writer.update(refused).control.generation
+    status = engine.wait_for(lambda s: s.control.rejected_generation >= generation, what="the refusal")
+    assert "NOPE-5m" in " ".join(status.control.warnings)
+    status = engine.wait_cycles(5)
+    assert not marker.exists()
+    assert all(a.id != "check-refused-file" for a in status.control.acks)
+
     # evaluate hangs for one asset (and another swallows the interrupt 20 times) on live data.
     write_faulty(strategies, TIMEOUTS)
     reloaded = ctl(state, "reload")
@@ -79,13 +132,24 @@ def test_live_failures_roll_back_and_the_engine_keeps_cycling(engine_factory, tm
     assert status.code.version == v0
     failure = status.code.last_failure
     assert failure is not None and failure.how == "timeout" and failure.now_running == v0
-    assert {"ETH-5m", "DOGE-5m"} & set(failure.slots)
+    assert {slot.split("-")[0] for slot in failure.slots} <= {"ETH", "DOGE"} and failure.slots
     assert status.code.disk_differs and status.code.disk_version != v0
+    # One event when a slot starts failing, one summary when it stops: never one per cycle.
+    summaries = [e["detail"] for e in events(engine) if e["kind"] == "recovered"]
+    assert any(d["slot"].split("-")[0] in ("ETH", "DOGE") and "timed out" in d["first_error"] for d in summaries)
 
-    # SystemExit, KeyboardInterrupt, and an assignment to the shared params, on live data.
+    # SystemExit, KeyboardInterrupt, and an assignment to the shared params, on live data; two
+    # reloads at one boundary are one swap, and both acks end rolled_back.
     write_faulty(strategies, EXITS)
-    reloaded = ctl(state, "reload")
-    assert reloaded.returncode == 1 and "rolled back" in reloaded.stderr, reloaded
+    twins = [Command(id=f"reload-twin-{i}", type="reload", issued_at=utc_now_iso()) for i in range(2)]
+
+    def two_reloads(c: Control) -> None:
+        c.commands = [*c.commands, *twins]
+
+    engine.writer.update(two_reloads)
+    for twin in twins:
+        code, message = wait_for_outcome(state, twin.id, 20)
+        assert code == 1 and message.startswith("rolled back"), message
     status = engine.wait_cycles(3)
     assert status.code.version == v0
     errors = {e["detail"]["slot"].split("-")[0]: e["message"] for e in events(engine) if e["kind"] == "error"}
@@ -94,6 +158,13 @@ def test_live_failures_roll_back_and_the_engine_keeps_cycling(engine_factory, tm
     assert "params are read-only" in errors["XRP"]
     assert all(s.position is None or s.position.stake != 1000 for s in status.slots)
     assert status.params.values["stake"] != 1000
+
+    # A Params validator that never returns for one value: the override is refused, timed out.
+    (strategies / "strategy.py").write_text(original(strategies) + VALIDATOR_LOOP)
+    assert ctl(state, "reload").returncode == 0
+    refused = ctl(state, "set", "stake=13")
+    assert refused.returncode == 1 and "timed out" in refused.stderr, refused
+    assert engine.wait_cycles(2).params.values["stake"] != 13
 
     # Two good versions, each through its probation; then back to the first, two versions back.
     write_good(strategies, "one")

@@ -13,6 +13,14 @@ from pathlib import Path
 from tests.guard.strategy_faults import copy_strategies, write_faulty, write_good
 from tests.support.engine_proc import EngineProcess
 
+SWALLOWS_FOREVER = '''
+while True:  # the bug under test: a retry loop around a bare except, on every call (smoke included)
+    try:
+        _time.sleep(10)
+    except:  # noqa: E722
+        pass
+'''
+
 HARD_EXIT = '''
 import os as _os
 if _LIVE(view) and view.asset == "BTC":
@@ -61,3 +69,22 @@ def test_restarts_run_the_last_good_version(engine_factory, tmp_path: Path) -> N
     assert again.stop(signal.SIGTERM) == 0
     last: EngineProcess = engine_factory(*args, state_dir=state)
     assert last.wait_cycles(1).code.version == v0
+
+
+def test_a_check_that_never_lets_go_is_abandoned_and_refused_after_the_restart(engine_factory, tmp_path: Path) -> None:
+    strategies = copy_strategies(tmp_path / "strategies")
+    state = tmp_path / "state"
+    args = ("--strategies-path", str(strategies))
+    engine: EngineProcess = engine_factory(*args, state_dir=state)
+    v0 = engine.first_status.code.version
+    write_faulty(strategies, SWALLOWS_FOREVER)
+    engine.writer.send_command("check")
+    assert engine.proc is not None
+    assert engine.proc.wait(timeout=20) == 70  # abandoned to the supervisor past its grace
+    restarted: EngineProcess = engine_factory(*args, state_dir=state)
+    assert restarted.first_status is not None and restarted.first_status.code.version == v0
+    _, command = restarted.writer.send_command("check")
+    status = restarted.wait_ack(command.id, timeout=20)
+    ack = next(a for a in status.control.acks if a.id == command.id)
+    assert ack.result == "rejected" and "hung the engine while loading" in ack.detail
+    assert restarted.status().engine.cycle > status.engine.cycle - 1  # still cycling

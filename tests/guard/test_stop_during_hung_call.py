@@ -1,13 +1,17 @@
 """SIGTERM stops the engine within a bounded time whatever strategy code is doing.
 
 The call budget is set far above the test's patience (60 s), so only the stop itself can
-end the hung call: the SIGTERM handler interrupts the strategy where it sleeps.
+end the hung call: the SIGTERM handler interrupts the strategy where it sleeps. The engine
+runs as systemd would run it (NOTIFY_SOCKET): it says READY, sends WATCHDOG heartbeats from
+its cycle loop and STOPPING on the way out.
 """
 
 from __future__ import annotations
 
 import json
 import signal
+import socket
+import tempfile
 from pathlib import Path
 
 from tests.guard.strategy_faults import copy_strategies, write_faulty
@@ -17,7 +21,13 @@ from tests.support.engine_proc import EngineProcess
 def test_sigterm_stops_an_engine_stuck_in_evaluate(engine_factory, tmp_path: Path) -> None:
     strategies = copy_strategies(tmp_path / "strategies")
     marker = tmp_path / "hung"
-    engine: EngineProcess = engine_factory("--strategies-path", str(strategies), "--call-budget", "60")
+    notify_dir = Path(tempfile.mkdtemp(prefix="i11-notify-"))  # short: a socket path has 108 bytes
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(notify_dir / "notify"))
+    listener.settimeout(10)
+    engine: EngineProcess = engine_factory(
+        "--strategies-path", str(strategies), "--call-budget", "60", env={"NOTIFY_SOCKET": str(notify_dir / "notify")}
+    )
     resolved_before = engine.wait_cycles(2).stats.resolved
     write_faulty(
         strategies,
@@ -34,6 +44,17 @@ if _LIVE(view) and view.asset == "ETH":
     assert log[-1]["message"].startswith("engine stopped (SIGTERM)")
     saved = json.loads((engine.state_dir / "state.json").read_text())
     assert saved["resolved"] >= resolved_before  # state persisted on the way out
+    told = []
+    listener.setblocking(False)
+    while True:
+        try:
+            told.append(listener.recv(4096).decode())
+        except BlockingIOError:
+            break
+    listener.close()
+    assert told[0].startswith("READY=1") and "STATUS=cycling on code" in told[0]
+    assert any(m.startswith("WATCHDOG=1") for m in told)
+    assert told[-1] == "STOPPING=1"
 
 
 def _wait_for_file(engine: EngineProcess, path: Path) -> None:

@@ -374,6 +374,21 @@ def test_errors_after_probation_do_not_roll_back(fixture_dir: Path) -> None:
     assert m.registry.current.version == new.version
 
 
+def test_a_failure_rate_after_probation_rolls_back(fixture_dir: Path) -> None:
+    m = manager(fixture_dir, probation_cycles=1, failure_window=5, failure_limit=3)
+    good = m.registry.current
+    _raise_for_asset(fixture_dir, "ZZZ")
+    new = m.reload()
+    assert m.report_cycle([]) is None and m.proven == new.version  # through its probation
+    errors = _cycle(m, "ZZZ")
+    assert m.report_cycle(errors) is None and m.report_cycle([]) is None and m.report_cycle(errors) is None
+    outcome = m.report_cycle(errors)  # the third failing cycle of the last five
+    assert outcome is not None and outcome.kind == "auto_rollback" and outcome.phase == "live"
+    assert "failed in 3 of its last 5 cycles" in (outcome.error or "")
+    assert m.registry.current is good
+    assert m.last_failure is not None and m.last_failure.version == new.version and m.last_failure.now_running == good.version
+
+
 def test_no_probation_after_the_initial_load_or_a_rollback(fixture_dir: Path) -> None:
     m = manager(fixture_dir)
     assert m.report_cycle(["boom"]) is None
