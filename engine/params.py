@@ -106,7 +106,7 @@ def frozen_model(model: type[BaseModel], timed: Callable[[Callable[[], Any]], An
     of changing every later bet. A subclass, so `isinstance(p, model)` still holds. Container
     values (a list field) can still be changed in place: docs/strategy-api.md says so.
 
-    With `timed(fn)` (the guard's load budget), `model_validate` runs the strategy's validators
+    With `timed(fn)` (the guard's load budget), validation runs the strategy's validators
     under it: a validator that loops refuses the override set instead of stopping the engine."""
     if model.model_config.get("frozen") and timed is None:
         return model
@@ -118,10 +118,16 @@ def frozen_model(model: type[BaseModel], timed: Callable[[Callable[[], Any]], An
     }
     frozen = type(model.__name__, (model,), namespace)
     if timed is not None:
-        validate = frozen.model_validate  # pydantic's, bound to the frozen class
-
-        def guarded_validate(cls: type[BaseModel], obj: Any, **options: Any) -> BaseModel:
-            return timed(lambda: validate(obj, **options))  # type: ignore[no-any-return]
-
-        frozen.model_validate = classmethod(guarded_validate)  # type: ignore[method-assign,assignment]
+        # Both ways in: overrides arrive as JSON (validate_overrides), rebuilt values as dicts.
+        for name in ("model_validate", "model_validate_json"):
+            setattr(frozen, name, _guarded(getattr(frozen, name), timed))
     return frozen
+
+
+def _guarded(validate: Callable[..., BaseModel], timed: Callable[[Callable[[], Any]], Any]) -> classmethod:  # type: ignore[type-arg]
+    """`validate` (pydantic's, bound to the frozen class) under the guard's budget, as a classmethod."""
+
+    def guarded(cls: type[BaseModel], obj: Any, **options: Any) -> BaseModel:
+        return timed(lambda: validate(obj, **options))  # type: ignore[no-any-return]
+
+    return classmethod(guarded)
