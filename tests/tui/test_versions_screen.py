@@ -42,7 +42,7 @@ async def test_versions_list_diff_and_return(make_app, state):
         await settle(app, pilot)
         card = app.query(SlotCard)[1]
         assert card.has_class("-error") and "FAILING" in str(card.border_subtitle)
-        assert "error: strategy.py:12: timed out" in str(card._lines["signal"].content)
+        assert "error: strategy.py:12: timed out" in card.body.text_of("signal")
         await pilot.press("v")
         await pilot.pause()
         screen = app.screen
