@@ -19,11 +19,9 @@ from engine.control_writer import operator_identity
 from engine.fileio import atomic_write_bytes, atomic_write_model, ensure_state_dir, file_lock, read_model
 from engine.fleet import keys
 from engine.fleet.connect import Buckets
-from engine.fleet.control_merge import apply_change, change_between
-from engine.fleet.envelope import BridgeAcks, ControlEntry
+from engine.fleet.remote_write import RemoteWriter, _not_found
 
 POLL_S = 0.01
-CAS_TRIES = 50
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -34,25 +32,17 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _not_found(exc: Exception) -> bool:
-    return type(exc).__name__ in ("KeyNotFoundError", "KeyDeletedError", "NoKeysError")
-
-
 class Mirror:
     def __init__(self, buckets: Buckets, name: str, directory: Path, *, tool: str = "ctl", read_only: bool = False) -> None:
         self.buckets = buckets
         self.name = name
         self.directory = directory
-        self.identity = operator_identity(f"{tool} over NATS")
+        self.writer = RemoteWriter(buckets, name, operator_identity(f"{tool} over NATS"))
         self.read_only = read_only
-        self.revision = 0  # of <name>.control our base came from
-        self.base: Control | None = None
-        self.sent: list[tuple[int, str]] = []  # (revision, write_id) of our writes
         self.status_bytes: bytes | None = None
         self._control_stamp: tuple[int, int, int] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._busy = asyncio.Lock()
-        self._counter = 0
         self.problem: str | None = None  # the last write that could not be sent
 
     async def start(self) -> bool:
@@ -84,16 +74,11 @@ class Mirror:
             self.status_bytes = data
 
     async def _load_control(self) -> None:
-        try:
-            entry = await self.buckets.control.get(keys.control_key(self.name))
-        except Exception as exc:
-            if not _not_found(exc):
-                raise
+        control = await self.writer.load()
+        if control is None:
             return
-        parsed = ControlEntry.model_validate_json(entry.value)
-        self.revision, self.base = entry.revision, parsed.control
         with file_lock(self.directory / CONTROL_LOCK):
-            atomic_write_model(self.directory / CONTROL_FILE, parsed.control, durable=False)
+            atomic_write_model(self.directory / CONTROL_FILE, control, durable=False)
         self._control_stamp = _stamp(self.directory / CONTROL_FILE)
 
     async def _status_loop(self) -> None:
@@ -151,42 +136,6 @@ class Mirror:
             self._control_stamp = stamp
 
     async def send(self, wanted: Control) -> int:
-        """Compare-and-set `wanted` on the revision it was built on; on a race, replay our change
-        on the winner's revision. Returns the revision written."""
-        change = change_between(self.base, wanted)
-        if change.empty():
-            return self.revision
-        self._counter += 1
-        write_id = f"{os.getpid():x}-{id(self) & 0xffff:x}-{self._counter}"
-        doc = wanted
-        for _ in range(CAS_TRIES):
-            entry = ControlEntry(control=doc, by=self.identity, write_id=write_id)
-            try:
-                revision = await self.buckets.control.update(keys.control_key(self.name), entry.model_dump_json().encode(), last=self.revision)
-            except Exception as exc:
-                if type(exc).__name__ != "KeyWrongLastSequenceError":
-                    raise
-                latest = await self.buckets.control.get(keys.control_key(self.name))
-                theirs = ControlEntry.model_validate_json(latest.value).control
-                doc = theirs.model_copy(deep=True)
-                apply_change(change, doc)
-                doc.generation = max(doc.generation, wanted.generation)
-                self.revision, self.base = latest.revision, theirs
-                continue
-            self.revision, self.base = revision, doc
-            self.sent.append((revision, write_id))
-            self.problem = None
-            return revision
-        raise RuntimeError(f"{CAS_TRIES} writers in a row came first on {keys.control_key(self.name)}; try again")
-
-    async def bridge_ack(self, revision: int):  # type: ignore[no-untyped-def]
-        try:
-            entry = await self.buckets.control.get(keys.ack_key(self.name))
-        except Exception as exc:
-            if _not_found(exc):
-                return None
-            raise
-        for ack in BridgeAcks.model_validate_json(entry.value).acks:
-            if ack.revision == revision:
-                return ack
-        return None
+        revision = await self.writer.send(wanted)
+        self.problem = None
+        return revision

@@ -19,7 +19,8 @@ from engine.fleet import keys
 from engine.fleet.connect import Buckets, NatsOptions, add_arguments, connect, open_buckets, options_from
 from engine.fleet.envelope import Presence
 from engine.fleet.loop_thread import LoopThread
-from engine.fleet.mirror import Mirror, _not_found
+from engine.fleet.mirror import Mirror
+from engine.fleet.remote_write import _not_found
 from engine.fleet.queries import READ_ONLY_VERBS
 
 EXIT_APPLIED, EXIT_REFUSED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
