@@ -235,9 +235,6 @@ class Bridge:
     def _apply(self, revision: int, entry: ControlEntry, base: Control | None) -> BridgeAck:
         change = change_between(base, entry.control)
         at = utc_now_iso()
-        if change.empty():
-            return BridgeAck(revision=revision, write_id=entry.write_id, result="written", detail="no change", at=at,
-                             generation=self._local_generation())  # fmt: skip
         try:
             result = self.writer.update(lambda local: apply_change(change, local))
         except ValidationError as exc:

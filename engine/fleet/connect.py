@@ -130,12 +130,18 @@ async def connect(
     *,
     on_disconnected: Callback | None = None,
     on_reconnected: Callback | None = None,
+    on_refused: Callable[[str], None] | None = None,
     connect_timeout: float = 2.0,
 ) -> Client:
-    """One connection that reconnects for ever once it has connected (raises when the first try fails)."""
+    """One connection that reconnects for ever once it has connected (raises when the first try fails).
+
+    `on_refused` hears the server's permission violations (a read-only credential writing)."""
 
     async def quiet_error(exc: Exception) -> None:
-        return None  # the disconnect callbacks carry what the operator needs
+        text = str(exc)
+        if on_refused is not None and "permissions violation" in text.lower():
+            on_refused(text.strip().strip("'"))
+        # anything else: the disconnect callbacks carry what the operator needs
 
     kwargs = options.connect_kwargs()
     return await nats.connect(

@@ -7,6 +7,7 @@ store or the ledger are questions the engine's bridge answers (queries.py).
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import json
 import shutil
@@ -86,10 +87,17 @@ class Session:
         self.thread = LoopThread()
         self.nc = None
         self.buckets: Buckets | None = None
+        self.refused: str | None = None  # the server's permission violation, when a write met one
+        self.writing = False
+
+    def _refused(self, text: str) -> None:
+        self.refused = text
+        if self.writing:
+            _thread.interrupt_main()  # ctl waits for an answer that cannot come: stop it now
 
     def open(self) -> None:
         async def go() -> None:
-            self.nc = await connect(self.options)
+            self.nc = await connect(self.options, on_refused=self._refused)
             self.buckets = await open_buckets(self.nc.jetstream(), create=False)
 
         self.thread.run(go())
@@ -161,8 +169,19 @@ def one_engine(session: Session, name: str, rest: list[str], args: argparse.Name
                   "to leave the change in NATS for it.", file=sys.stderr)  # fmt: skip
             return EXIT_TIMEOUT
         args.state_dir = directory
-        code = ctl.run(args)
-        session.thread.run(mirror.flush())
+        session.writing = writes
+        try:
+            code = ctl.run(args)
+            session.thread.run(mirror.flush())
+        except KeyboardInterrupt:
+            if session.refused is None:
+                raise
+        finally:
+            session.writing = False
+        if session.refused is not None and writes:
+            print(f"foresight ctl: NATS refused the write ({session.refused}): this credential may not write to "
+                  f"{keys.control_key(name)} (a read-only watcher?). Nothing reached the engine.", file=sys.stderr)  # fmt: skip
+            return EXIT_REFUSED
         if mirror.problem:
             print(f"foresight ctl: {mirror.problem}", file=sys.stderr)
         return code

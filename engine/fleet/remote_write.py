@@ -53,9 +53,9 @@ class RemoteWriter:
 
     async def send(self, wanted: Control) -> int:
         """Compare-and-set `wanted`, built on `self.revision`; returns the revision written."""
+        # Even an empty change travels: as locally, every write is a new generation the engine
+        # answers, so the writer's wait ends (pause on a paused engine: applied).
         change = change_between(self.base, wanted)
-        if change.empty():
-            return self.revision
         write_id = f"{os.getpid():x}-{next(_ids)}"
         doc = wanted
         for _ in range(CAS_TRIES):
