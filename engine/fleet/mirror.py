@@ -63,7 +63,7 @@ class Mirror:
         return entry is not None
 
     async def stop(self) -> None:
-        await self.flush()
+        """Stop following; a change not yet sent stays unsent (flush first to send it)."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -91,7 +91,7 @@ class Mirror:
                         entry = await watcher.updates(timeout=5.0)
                     except Exception as exc:
                         if type(exc).__name__ == "TimeoutError":
-                            continue
+                            break  # quiet for 5 s: a watch may not survive a reconnect, start a new one
                         raise
                     if entry is not None and entry.value:
                         self._write_status(entry.value)

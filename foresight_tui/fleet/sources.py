@@ -118,7 +118,7 @@ class NatsFleet:
         self.buckets: Buckets | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._on_change: Callable[[], None] = lambda: None
-        self._rewatch = asyncio.Event()
+        self._epoch = 0  # +1 on each reconnect: every watch starts again (a watch may not survive one)
 
     async def start(self, on_change: Callable[[], None]) -> None:
         self._on_change = on_change
@@ -152,7 +152,7 @@ class NatsFleet:
             self.gaps.append((self.link_down_since, _now_iso()))
         self.link_down_since = None
         self.problem = None
-        self._rewatch.set()
+        self._epoch += 1
         self._on_change()
 
     async def _watch(self, which: str) -> None:
@@ -161,9 +161,9 @@ class NatsFleet:
             bucket = self.buckets.status if which == "status" else self.buckets.presence
             watcher = None
             try:
+                epoch = self._epoch
                 watcher = await bucket.watchall()
-                self._rewatch.clear()
-                while not self._rewatch.is_set():
+                while epoch == self._epoch:
                     try:
                         entry = await watcher.updates(timeout=1.0)
                     except Exception as exc:
@@ -253,6 +253,10 @@ class NatsFleet:
         await mirror.start()
 
         async def close() -> None:
+            try:
+                await asyncio.wait_for(mirror.flush(), 5.0)  # what Mission Control wrote last
+            except Exception:
+                pass
             await mirror.stop()
             shutil.rmtree(directory, ignore_errors=True)
 
