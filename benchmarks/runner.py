@@ -43,6 +43,7 @@ MODULES = (
     "tui_latency",
     "tui_cpu",
     "engine_rss",
+    "fleet",
 )
 FINDINGS = HERE / "findings.md"
 BENCH_COMMAND = ".venv/bin/python -m benchmarks"

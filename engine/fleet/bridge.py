@@ -30,7 +30,7 @@ from engine.fleet.control_merge import apply_change, change_between
 from engine.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry, Presence
 from engine.fleet.queries import answer_query
 
-POLL_S = 0.02  # a stat of two files: the engine writes status once a cycle
+POLL_S = 0.05  # a stat of two files; the engine writes status once a cycle, and at most this adds to a command's answer
 RETRY_S = 0.5
 
 
@@ -66,6 +66,7 @@ class Bridge:
         self.published = 0
         self._status_stamp: tuple[int, int, int] | None = None
         self._status_sent: bytes | None = None
+        self._control_stamp: tuple[int, int, int] | None = None
         self._control_sent: Control | None = None  # the intent last mirrored into the key
         self._seen_revision = 0  # last revision of <name>.control handled
         self._seen_control: Control | None = None  # ... and its intent: the base of the next remote write
@@ -118,6 +119,7 @@ class Bridge:
         self._connected = True
         self.log("foresight bridge: NATS back; catching up")
         self._status_sent = None  # publish the newest status again
+        self._control_stamp = None  # and mirror control.json again
         self._rewatch = True
         self._wake.set()
 
@@ -134,7 +136,7 @@ class Bridge:
             except Exception:  # NATS away or slow: try again; nothing of the engine's waits on us
                 await _wait(stop, RETRY_S)
                 continue
-            await _wait(stop, POLL_S)
+            await asyncio.sleep(POLL_S)  # the stop is checked at the loop's head: no wait_for task each time
 
     async def _publish_status(self, buckets: Buckets) -> None:
         path = self.state_dir / STATUS_FILE
@@ -159,8 +161,12 @@ class Bridge:
     async def _mirror_control(self, buckets: Buckets) -> None:
         """The key follows control.json (written by anyone), by compare-and-set so a remote write
         that arrives meanwhile is applied first, never overwritten."""
+        stamp = _stamp(self.state_dir / CONTROL_FILE)
+        if stamp == self._control_stamp:
+            return  # unchanged since it was mirrored: one stat, no parse
         local = read_model(self.state_dir / CONTROL_FILE, Control).value
         if local is None or (self._control_sent is not None and _same_intent(local, self._control_sent)):
+            self._control_stamp = stamp
             return
         entry = ControlEntry(control=local, by=self.identity)
         try:
@@ -173,6 +179,7 @@ class Bridge:
         self._seen_revision = revision
         self._seen_control = local
         self._control_sent = local
+        self._control_stamp = stamp
 
     # ------------------------------------------------------------ remote writes in
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -21,7 +22,8 @@ Source = LocalFleet | NatsFleet
 
 class FleetApp(App[None]):
     TITLE = "Foresight fleet"
-    CSS_PATH = ["../app.tcss", "fleet.tcss"]
+    # Absolute: a subclass elsewhere (the benchmark's) resolves relative paths from its own module.
+    CSS_PATH = [Path(__file__).parent.parent / "app.tcss", Path(__file__).parent / "fleet.tcss"]
     BINDINGS = [
         Binding("enter", "open", "Open"),
         Binding("p", "pause_one", "Pause"),
@@ -37,6 +39,7 @@ class FleetApp(App[None]):
         self._dirty = False
         self._opening = False
         self._suspended = False
+        self._shown: dict[str, tuple[str, ...]] = {}  # what each row shows now, so unchanged cells cost nothing
 
     def compose(self) -> ComposeResult:
         yield Static(self.source.title, id="fleet-title")
@@ -50,7 +53,9 @@ class FleetApp(App[None]):
     async def on_mount(self) -> None:
         self.sub_title = "read-only" if self.source.read_only else ""
         await self.source.start(self.changed)
-        self.set_interval(0.1, self.refresh_if_dirty)
+        # Every new status repaints the whole table (DataTable drops its render cache on any
+        # update), so statuses arriving together are shown together, twice a second.
+        self.set_interval(0.5, self.refresh_if_dirty)
         self.set_interval(1.0, self.refresh_table)  # ages move without any new status
         self.refresh_table()
         self.query_one(DataTable).focus()
@@ -72,11 +77,15 @@ class FleetApp(App[None]):
         table = self.query_one(DataTable)
         rows = self.source.rows()
         wanted = {row.name for row in rows}
-        with self.batch_update():
-            for key in [k.value for k in table.rows if k.value not in wanted]:
-                table.remove_row(key)
-            for row in rows:
-                self._show(table, row)
+        gone = [name for name in self._shown if name not in wanted]
+        changed = [row for row in rows if self._shown.get(row.name) != row.cells()]
+        if gone or changed:
+            with self.batch_update():
+                for name in gone:
+                    table.remove_row(name)
+                    del self._shown[name]
+                for row in changed:
+                    self._show(table, row)
         problem = self.source.problem or ""
         if not rows and not problem:
             problem = "no engine yet: start one with its bridge (foresight bridge --state-dir DIR --nats URL --name NAME)"
@@ -84,12 +93,14 @@ class FleetApp(App[None]):
 
     def _show(self, table: DataTable[str], row: FleetRow) -> None:
         cells = row.cells()
-        if row.name not in {k.value for k in table.rows}:
-            table.add_row(*cells, key=row.name)
+        before = self._shown.get(row.name)
+        self._shown[row.name] = cells
+        if before is None:
+            table.add_row(*(Text(c) for c in cells), key=row.name)  # Text: engine names and reasons are never markup
             return
-        for column, value in zip(table.columns, cells, strict=False):
-            if table.get_cell(row.name, column) != value:
-                table.update_cell(row.name, column, value)
+        for column, old, new in zip(table.columns, before, cells, strict=False):
+            if old != new:
+                table.update_cell(row.name, column, Text(new))
 
     def selected(self) -> str | None:
         table = self.query_one(DataTable)
