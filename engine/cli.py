@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     fleet_connect.add_arguments(bridge, url_required=True)
     bridge.add_argument("--name", required=True, help="the engine's name in the fleet (a NATS key: letters, digits, - and _)")
     bridge.add_argument("--presence-every", type=float, default=3.0, help="seconds between presence beats (the key expires after 15)")
+    bridge.add_argument("--replicas", type=int, default=1, help="copies of each bucket when this bridge creates them (3 on a 3-node cluster)")
 
     for name, text in (("tui", "open Mission Control on a state directory"), ("demo", "engine on a simulated market plus Mission Control")):
         p = sub.add_parser(name, help=text, add_help=False)
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         if options is None:
             print("foresight bridge: --nats URL (or $FORESIGHT_NATS_URL) names the server", file=sys.stderr)
             return 2
-        return run_bridge(args.state_dir, options, args.name, args.presence_every)
+        return run_bridge(args.state_dir, options, args.name, args.presence_every, args.replicas)
     if args.command == "watch":
         from engine.alerts import notify_urls
         from engine.watch import run_watch

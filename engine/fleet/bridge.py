@@ -54,7 +54,8 @@ def _pid_alive(pid: int) -> bool:
 
 class Bridge:
     def __init__(self, state_dir: Path, options: NatsOptions, name: str, *, presence_every_s: float = keys.PRESENCE_EVERY_S,
-                 log=print) -> None:  # fmt: skip
+                 replicas: int = 1, log=print) -> None:  # fmt: skip
+        self.replicas = replicas
         self.state_dir = state_dir
         self.options = options
         self.name = keys.check_name(name)
@@ -91,7 +92,7 @@ class Bridge:
         self._connected = True
         self.log(f"foresight bridge: {self.name} ({self.state_dir}) connected to {self.options.safe_url()}")
         try:
-            buckets = await open_buckets(nc.jetstream(), create=True)
+            buckets = await open_buckets(nc.jetstream(), create=True, replicas=self.replicas)
             sub = await nc.subscribe(keys.query_subject(self.name), cb=self._query)
             tasks = [
                 asyncio.create_task(self._files_loop(buckets, stop)),
@@ -305,11 +306,15 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
-def run_bridge(state_dir: Path, options: NatsOptions, name: str, presence_every_s: float) -> int:
+def run_bridge(state_dir: Path, options: NatsOptions, name: str, presence_every_s: float, replicas: int = 1) -> int:
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    bridge = Bridge(state_dir, options, name, presence_every_s=presence_every_s, log=log)
+    try:
+        bridge = Bridge(state_dir, options, name, presence_every_s=presence_every_s, replicas=replicas, log=log)
+    except ValueError as exc:
+        print(f"foresight bridge: {exc}", file=sys.stderr)
+        return 2
 
     async def main() -> None:
         stop = asyncio.Event()

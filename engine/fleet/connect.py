@@ -45,16 +45,25 @@ class NatsOptions:
     tls_cert: Path | None = None
     tls_key: Path | None = None
 
+    @property
+    def servers(self) -> list[str]:
+        """Several servers of one cluster are given comma-separated."""
+        return [u.strip() for u in self.url.split(",") if u.strip()]
+
     def safe_url(self) -> str:
-        """The URL without a password in it, for messages."""
-        head, sep, tail = self.url.rpartition("@")
-        if not sep:
-            return self.url
-        scheme, _, _ = head.partition("//")
-        return f"{scheme}//***@{tail}"
+        """The URL(s) without a password in them, for messages."""
+
+        def safe(url: str) -> str:
+            head, sep, tail = url.rpartition("@")
+            if not sep:
+                return url
+            scheme, _, _ = head.partition("//")
+            return f"{scheme}//***@{tail}"
+
+        return ",".join(safe(u) for u in self.servers)
 
     def tls_context(self) -> ssl.SSLContext | None:
-        if not (self.tls_ca or self.tls_cert or self.url.startswith("tls://")):
+        if not (self.tls_ca or self.tls_cert or any(u.startswith("tls://") for u in self.servers)):
             return None
         context = ssl.create_default_context(cafile=str(self.tls_ca) if self.tls_ca else None)
         if self.tls_cert:
@@ -62,7 +71,7 @@ class NatsOptions:
         return context
 
     def connect_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"servers": [self.url]}
+        kwargs: dict[str, Any] = {"servers": self.servers}
         if self.user:
             kwargs["user"] = self.user
             kwargs["password"] = self.password or ""
@@ -163,8 +172,9 @@ class Buckets:
     presence: KeyValue
 
 
-async def open_buckets(js: JetStreamContext, *, create: bool) -> Buckets:
-    """The fleet's three buckets; a bridge creates them if missing, a reader only binds."""
+async def open_buckets(js: JetStreamContext, *, create: bool, replicas: int = 1) -> Buckets:
+    """The fleet's three buckets; a bridge creates them if missing (`replicas` copies on a
+    cluster), a reader only binds."""
 
     async def bucket(name: str, **config: Any) -> KeyValue:
         try:
@@ -172,7 +182,7 @@ async def open_buckets(js: JetStreamContext, *, create: bool) -> Buckets:
         except BucketNotFoundError:
             if not create:
                 raise LookupError(f"NATS has no bucket {name}: no bridge has run against this server yet (foresight bridge)") from None
-            return await js.create_key_value(bucket=name, **config)
+            return await js.create_key_value(bucket=name, replicas=replicas, **config)
 
     return Buckets(
         status=await bucket(keys.STATUS_BUCKET, history=1, description="foresight engines' status.json"),
