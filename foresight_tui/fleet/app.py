@@ -7,13 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
-from foresight_tui.fleet.rows import COLUMNS, FleetRow
+from foresight_tui.fleet.table import FleetTable
 from foresight_tui.fleet.sources import LocalFleet, NatsFleet
 from foresight_tui.screens.confirm import ConfirmScreen
 
@@ -25,7 +24,6 @@ class FleetApp(App[None]):
     # Absolute: a subclass elsewhere (the benchmark's) resolves relative paths from its own module.
     CSS_PATH = [Path(__file__).parent.parent / "app.tcss", Path(__file__).parent / "fleet.tcss"]
     BINDINGS = [
-        Binding("enter", "open", "Open"),
         Binding("p", "pause_one", "Pause"),
         Binding("r", "resume_one", "Resume"),
         Binding("P", "pause_all", "Pause all"),
@@ -39,13 +37,12 @@ class FleetApp(App[None]):
         self._dirty = False
         self._opening = False
         self._suspended = False
-        self._shown: dict[str, tuple[str, ...]] = {}  # what each row shows now, so unchanged cells cost nothing
 
     def compose(self) -> ComposeResult:
         yield Static(self.source.title, id="fleet-title")
         yield Static("", id="fleet-problem")
-        table: DataTable[str] = DataTable(id="fleet", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*COLUMNS)
+        table = FleetTable(id="fleet")
+        yield Static(table.header_text(), id="fleet-header")
         yield table
         yield Static("", id="fleet-report")
         yield Footer()
@@ -53,12 +50,10 @@ class FleetApp(App[None]):
     async def on_mount(self) -> None:
         self.sub_title = "read-only" if self.source.read_only else ""
         await self.source.start(self.changed)
-        # Every new status repaints the whole table (DataTable drops its render cache on any
-        # update), so statuses arriving together are shown together, twice a second.
-        self.set_interval(0.5, self.refresh_if_dirty)
+        self.set_interval(0.25, self.refresh_if_dirty)  # statuses arriving together are one repaint
         self.set_interval(1.0, self.refresh_table)  # ages move without any new status
         self.refresh_table()
-        self.query_one(DataTable).focus()
+        self.query_one(FleetTable).focus()
 
     async def on_unmount(self) -> None:
         await self.source.stop()
@@ -74,39 +69,17 @@ class FleetApp(App[None]):
         if self._suspended:
             return
         self._dirty = False
-        table = self.query_one(DataTable)
+        table = self.query_one(FleetTable)
         rows = self.source.rows()
-        wanted = {row.name for row in rows}
-        gone = [name for name in self._shown if name not in wanted]
-        changed = [row for row in rows if self._shown.get(row.name) != row.cells()]
-        if gone or changed:
-            with self.batch_update():
-                for name in gone:
-                    table.remove_row(name)
-                    del self._shown[name]
-                for row in changed:
-                    self._show(table, row)
+        if table.set_rows(rows):
+            self.query_one("#fleet-header", Static).update(table.header_text())
         problem = self.source.problem or ""
         if not rows and not problem:
             problem = "no engine yet: start one with its bridge (foresight bridge --state-dir DIR --nats URL --name NAME)"
         self.query_one("#fleet-problem", Static).update(problem)
 
-    def _show(self, table: DataTable[str], row: FleetRow) -> None:
-        cells = row.cells()
-        before = self._shown.get(row.name)
-        self._shown[row.name] = cells
-        if before is None:
-            table.add_row(*(Text(c) for c in cells), key=row.name)  # Text: engine names and reasons are never markup
-            return
-        for column, old, new in zip(table.columns, before, cells, strict=False):
-            if old != new:
-                table.update_cell(row.name, column, Text(new))
-
     def selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.query_one(FleetTable).selected
 
     # -------------------------------------------------------------- opening one
 
@@ -143,7 +116,7 @@ class FleetApp(App[None]):
             self._suspended = False
 
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_fleet_table_opened(self, event: FleetTable.Opened) -> None:
         self.run_worker(self.action_open(), exclusive=True, group="open")
 
     # -------------------------------------------------------------- pause and resume
