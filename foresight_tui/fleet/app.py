@@ -73,10 +73,18 @@ class FleetApp(App[None]):
         rows = self.source.rows()
         if table.set_rows(rows):
             self.query_one("#fleet-header", Static).update(table.header_text())
-        problem = self.source.problem or ""
+        problem = self.source.problem or self._last_gap()
         if not rows and not problem:
             problem = "no engine yet: start one with its bridge (foresight bridge --state-dir DIR --nats URL --name NAME)"
         self.query_one("#fleet-problem", Static).update(problem)
+
+    def _last_gap(self) -> str:
+        """Our own outage of NATS, said after it ended: the rows do not show what happened in it."""
+        gaps = getattr(self.source, "gaps", [])
+        if not gaps:
+            return ""
+        start, end = gaps[-1]
+        return f"NATS was unreachable {start[11:19]}-{end[11:19]} UTC ({len(gaps)} outage(s) since start); rows show the engines' newest status"
 
     def selected(self) -> str | None:
         return self.query_one(FleetTable).selected

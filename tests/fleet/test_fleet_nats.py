@@ -303,7 +303,7 @@ def test_the_nats_server_killed_and_restarted_touches_no_engine(fleet: Fleet) ->
             for name in NAMES:  # the bridges catch up: a status newer than any made during the outage
                 wait_for(lambda n=name: (s := reader.status(n)) is not None and s.engine.cycle > down_at[n], f"{name} caught up")
         wait_for(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in NAMES), "three engines online again")
-        assert len(view.source.gaps) == 1
+        assert len(view.source.gaps) == 1  # the view says it: "NATS was unreachable HH:MM:SS-HH:MM:SS UTC"
         # The local write made during the outage reached NATS; a remote write is applied again.
         done = fleet.ctl("--engine", "bot-c", "resume-slot", "BTC-5m")
         assert done.returncode == 0, done.stderr
@@ -330,6 +330,12 @@ def test_the_fleet_tui_in_tmux_shows_three_engines_and_opens_one(fleet: Fleet) -
         assert screen.count("online") >= 3, screen
         tmux.send("Enter")  # the first row: bot-a's own Mission Control, on its mirror
         screen = tmux.wait_screen("BTC 5m", "foresight-bot-a-")
+        tmux.send("p")  # Mission Control over NATS writes too: its mirror sends the change by compare-and-set
+        fleet.engines["bot-a"].wait_for(lambda s: s.engine.state == "paused", what="bot-a paused from its Mission Control")
+        tmux.wait_screen("PAUSED")
+        tmux.send("r")
+        fleet.engines["bot-a"].wait_for(lambda s: s.engine.state == "running", what="bot-a resumed from its Mission Control")
+        assert fleet.engines["bot-b"].status().engine.state == "running"
         tmux.send("q")
         tmux.wait_screen("P Pause all", "bot-c")
         tmux.send("P")
