@@ -352,6 +352,35 @@ def test_the_fleet_tui_in_tmux_shows_three_engines_and_opens_one(fleet: Fleet) -
         tmux.kill()
 
 
+async def test_the_fleet_view_of_state_directories_on_one_host_needs_no_nats(fleet: Fleet) -> None:
+    from foresight_tui.fleet.app import FleetApp
+    from foresight_tui.fleet.sources import LocalFleet
+    from foresight_tui.fleet.table import FleetTable
+
+    app = FleetApp(LocalFleet([fleet.engines[n].state_dir for n in NAMES]))
+    async with app.run_test(size=(200, 30)) as pilot:
+        table = app.query_one(FleetTable)
+
+        async def until(check: Callable[[], bool], what: str) -> None:
+            deadline = time.monotonic() + TIMEOUT
+            while not check():
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                await pilot.pause(0.05)
+
+        await until(lambda: table.names == list(NAMES) and all(c[2] == "online" for c in table._cells), "three rows online")
+        await pilot.press("R")  # resume all asks first: nothing is written before y
+        await until(lambda: len(app.screen_stack) > 1, "the confirmation")
+        await pilot.press("n")
+        await pilot.press("P")
+        await until(lambda: len(app.screen_stack) > 1, "the confirmation")
+        await pilot.press("y")
+        await until(lambda: all(fleet.engines[n].status().engine.state == "paused" for n in NAMES), "three engines paused")
+        report = app.query_one("#fleet-report")
+        await until(lambda: all(f"{n}: paused at cycle" in str(report.render()) for n in NAMES), "a report per engine")
+        await pilot.press("R", "y")
+        await until(lambda: all(fleet.engines[n].status().engine.state == "running" for n in NAMES), "three engines running")
+
+
 def test_an_engine_killed_shows_stale_then_offline(fleet: Fleet) -> None:
     view = FleetView(fleet.server.url())
     engine = fleet.engines["bot-c"]
