@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import _thread
 import argparse
+import contextlib
+import io
 import json
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
-from engine.contract import Status
+from engine.contract import STATUS_FILE, Status
+from engine.fileio import read_model
 from engine.fleet import keys
 from engine.fleet.connect import Buckets, NatsOptions, add_arguments, connect, open_buckets, options_from
 from engine.fleet.envelope import Presence
@@ -170,8 +174,11 @@ def one_engine(session: Session, name: str, rest: list[str], args: argparse.Name
             return EXIT_TIMEOUT
         args.state_dir = directory
         session.writing = writes
+        where = f"{name}'s state directory on {mirror_host(directory) or 'its host'}"
         try:
-            code = ctl.run(args)
+            with contextlib.redirect_stdout(Renamed(sys.stdout, str(directory), where)), \
+                 contextlib.redirect_stderr(Renamed(sys.stderr, str(directory), where)):  # fmt: skip
+                code = ctl.run(args)
             session.thread.run(mirror.flush())
         except KeyboardInterrupt:
             if session.refused is None:
@@ -191,6 +198,25 @@ def one_engine(session: Session, name: str, rest: list[str], args: argparse.Name
         except Exception:
             pass
         shutil.rmtree(directory, ignore_errors=True)
+
+
+class Renamed(io.TextIOBase):
+    """ctl's own messages, with the mirror's temporary path said as the engine's directory."""
+
+    def __init__(self, stream: TextIO, path: str, where: str) -> None:
+        self.stream, self.path, self.where = stream, path, where
+
+    def write(self, text: str) -> int:
+        self.stream.write(text.replace(self.path, self.where))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def mirror_host(directory: Path) -> str | None:
+    status = read_model(directory / STATUS_FILE, Status).value
+    return status.engine.host if status else None
 
 
 def ask_bridge(session: Session, name: str, rest: list[str], timeout: float) -> int:
@@ -221,5 +247,3 @@ def fleet_wide(session: Session, rest: list[str], args: argparse.Namespace) -> i
         print(f"{name}: {args.verb} {words.get(code, str(code))}")
     return max(code for _, code in results)
 
-
-__all__ = ["main", "wants_remote", "Status"]
