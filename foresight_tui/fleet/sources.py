@@ -121,6 +121,7 @@ class NatsFleet:
         self.link_down_since: str | None = None
         self.gaps: list[tuple[str, str]] = []  # (from, to) of our link's outages, newest last
         self.updates = 0  # statuses received, for the benchmarks
+        self.refused: str | None = None  # the server's last permission violation (a read-only credential writing)
         self._nc = None
         self.buckets: Buckets | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -134,7 +135,7 @@ class NatsFleet:
     async def _run(self) -> None:
         while self._nc is None:
             try:
-                self._nc = await connect(self.options, on_disconnected=self._down, on_reconnected=self._up)
+                self._nc = await connect(self.options, on_disconnected=self._down, on_reconnected=self._up, on_refused=self._refused)
                 self.buckets = await open_buckets(self._nc.jetstream(), create=False)
                 self.problem = None
             except Exception as exc:
@@ -147,6 +148,9 @@ class NatsFleet:
         self._tasks.append(asyncio.create_task(self._watch("status")))
         self._tasks.append(asyncio.create_task(self._watch("presence")))
         self._on_change()
+
+    def _refused(self, text: str) -> None:
+        self.refused = text
 
     async def _down(self) -> None:
         if self.link_down_since is None:
@@ -237,7 +241,13 @@ class NatsFleet:
         if self.buckets is None:
             return "not sent: not connected to NATS"
         writer = RemoteWriter(self.buckets, name, operator_identity("foresight-tui fleet over NATS"))
-        revision = await writer.update(lambda c: setattr(c, "paused", paused))
+        self.refused = None
+        try:
+            revision = await writer.update(lambda c: setattr(c, "paused", paused))
+        except Exception as exc:
+            if self.refused:
+                return f"refused by NATS ({self.refused}): this credential may not write; open the view with --read-only"
+            return f"not sent ({type(exc).__name__}: {exc or 'no answer'})"
         deadline = asyncio.get_running_loop().time() + WAIT_S
         generation = None
         while asyncio.get_running_loop().time() < deadline:
