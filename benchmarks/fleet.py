@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import PROJECT_ROOT, EngineProc, Figure, percentile, proc_cpu_seconds, summary
+from benchmarks.common import PROJECT_ROOT, EngineProc, Figure, proc_cpu_seconds
 
 ENGINES = 50
 SIZE = (200, 60)
@@ -65,13 +65,15 @@ def child(url: str, out: Path, seconds: float) -> int:
             super().refresh_table()
             now = datetime.now(UTC)
             for name, status in self.source.statuses.items():  # type: ignore[union-attr]
-                if shown.get(name) != status.written_at:
+                before = shown.get(name)
+                if before != status.written_at:
                     shown[name] = status.written_at
-                    latencies.append(status.age_s(now) * 1000)
+                    if before is not None:  # the first look at an engine is no refresh of it
+                        latencies.append(status.age_s(now) * 1000)
 
     source = NatsFleet(NatsOptions(url=url))
     Measured(source).run(headless=True, size=SIZE)
-    out.write_text(json.dumps({"latency_ms": latencies[ENGINES:], "updates": source.updates}))  # the first look at each is no refresh
+    out.write_text(json.dumps({"latency_ms": latencies, "updates": source.updates}))
     return 0
 
 
@@ -127,7 +129,7 @@ def view_figures(url: str, template: dict[str, Any], warm_up_s: float, seconds: 
 
             published, wall_s, cpu_s = asyncio.run(timed())
             view.wait(30)
-            if view.returncode != 0 or not out.exists() or not json.loads(out.read_text())["updates"]:
+            if view.returncode != 0 or not out.exists() or not json.loads(out.read_text())["latency_ms"]:
                 raise RuntimeError(f"the fleet view exited ({view.returncode}): {view.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
         finally:
             if view.poll() is None:
@@ -203,7 +205,7 @@ def run(quick: bool = False) -> list[Figure]:
             server.kill()
     presence_bytes = 330  # a Presence document, every 3 s
     per_engine = real["status_bytes"] + presence_bytes / 3
-    lat = view["latency_ms"] or [float("nan")]
+    lat = view["latency_ms"]
     return [
         Figure.of_samples("fleet_view_latency", f"fleet view: status written to the table repainted, {ENGINES} engines at 1 Hz",
                           lat, goal="p99 <= 1000 ms", limit=1000.0,

@@ -68,7 +68,7 @@ class FleetTable(ScrollView, can_focus=True):
             self.virtual_size = Size(len(self._line(COLUMNS)) + 1, len(rows))
             self.cursor = min(self.cursor, max(0, len(rows) - 1))
             self.refresh()
-            return widths != [len(c) for c in COLUMNS] or True
+            return True
         for i, (before, now) in enumerate(zip(old, cells, strict=False)):
             if before != now:
                 self._strips.pop(i, None)
