@@ -45,6 +45,7 @@ MODULES = (
     "tui_cpu",
     "tui_tmux",
     "engine_rss",
+    "fleet",
 )
 FINDINGS = HERE / "findings.md"
 BENCH_COMMAND = ".venv/bin/python -m benchmarks"

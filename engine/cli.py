@@ -66,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--interval", type=float, default=5.0, help="seconds between looks at status.json (default 5)")
     watch.add_argument("--stale-after", type=float, default=None, help="seconds without a status write that make it STALE (default: 3 cycle intervals, at least 10)")
 
+    bridge = sub.add_parser("bridge", help="carry this engine's status and control over NATS (docs/fleet.md)")
+    _state_dir_arg(bridge)
+    from engine.fleet import connect as fleet_connect
+
+    fleet_connect.add_arguments(bridge, url_required=True)
+    bridge.add_argument("--name", required=True, help="the engine's name in the fleet (a NATS key: letters, digits, - and _)")
+    bridge.add_argument("--presence-every", type=float, default=3.0, help="seconds between presence beats (the key expires after 15)")
+    bridge.add_argument("--replicas", type=int, default=1, help="copies of each bucket when this bridge creates them (3 on a 3-node cluster)")
+
     for name, text in (("tui", "open Mission Control on a state directory"), ("demo", "engine on a simulated market plus Mission Control")):
         p = sub.add_parser(name, help=text, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -77,11 +86,25 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("tui", "demo"):
         module = "foresight_tui" if argv[0] == "tui" else "foresight_tui.demo"
         os.execv(sys.executable, [sys.executable, "-m", module, *argv[1:]])
+    if argv and argv[0] == "ctl":
+        from engine.fleet import remote_ctl
+
+        if remote_ctl.wants_remote(argv[1:]):
+            return remote_ctl.main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.state_dir is None:
         args.state_dir = resolve_state_dir(None)
     if args.command == "ctl":
         return ctl.run(args)
+    if args.command == "bridge":
+        from engine.fleet.bridge import run_bridge
+        from engine.fleet.connect import options_from
+
+        options = options_from(args)
+        if options is None:
+            print("foresight bridge: --nats URL (or $FORESIGHT_NATS_URL) names the server", file=sys.stderr)
+            return 2
+        return run_bridge(args.state_dir, options, args.name, args.presence_every, args.replicas)
     if args.command == "watch":
         from engine.alerts import notify_urls
         from engine.watch import run_watch

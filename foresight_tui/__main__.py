@@ -10,16 +10,24 @@ from engine.paths import resolve_state_dir
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="foresight tui", description="Foresight Mission Control")
-    parser.add_argument("--state-dir", help="the engine's state directory (default: $FORESIGHT_STATE_DIR or XDG state)")
+    parser.add_argument("--state-dir", action="append", help="the engine's state directory (default: $FORESIGHT_STATE_DIR or XDG state); twice or more opens the fleet view")
     parser.add_argument("--read-only", action="store_true", help="show everything, write nothing")
+    from engine.fleet.connect import add_arguments
+
+    add_arguments(parser)  # --nats URL opens the fleet view of every engine bridged to it (docs/fleet.md)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    directories = args.state_dir or [None]
+    if getattr(args, "nats", None) or len(directories) > 1:
+        from foresight_tui.fleet.launch import run_fleet
+
+        return run_fleet(args)
     from foresight_tui.app import MissionControlApp
 
-    app = MissionControlApp(resolve_state_dir(args.state_dir), read_only=args.read_only)
+    app = MissionControlApp(resolve_state_dir(directories[0]), read_only=args.read_only)
     app.run()
     return app.return_code or 0
 

@@ -17,7 +17,12 @@ from benchmarks.common import Figure
 
 
 @pytest.mark.parametrize("name", runner.MODULES)
-def test_benchmark_produces_finite_figures(name: str) -> None:
+def test_benchmark_produces_finite_figures(name: str, tmp_path) -> None:
+    if name == "fleet":
+        from tests.support.nats_server import unavailable
+
+        if why := unavailable(tmp_path / "nats"):
+            pytest.skip(f"the fleet benchmark needs a NATS server: {why}")
     results: dict[str, Figure] = {}
     if name == "cold_restart":  # its ratio divides by the reload pause of the same run
         runner.run_module("hot_reload", True, results)

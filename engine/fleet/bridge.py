@@ -1,0 +1,331 @@
+"""`foresight bridge`: one engine's state directory carried to and from NATS.
+
+The engine knows nothing of it. The bridge publishes each new status.json to
+`<name>.status`, mirrors control.json into `<name>.control`, applies every
+remote revision of that key to control.json through the locked ControlWriter
+(as the change it made, control_merge.py), answers each on `<name>.ack` and
+keeps `<name>.presence` alive. When NATS goes away nothing waits on it: the
+engine, the local TUI and ctl go on, and the bridge catches up on reconnect
+(the newest status, every remote write still in the key's history).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from engine.contract import CONTROL_FILE, STATUS_FILE, Control, Status, utc_now_iso
+from engine.control_writer import ControlWriter
+from engine.fileio import describe_validation_error, read_bytes, read_model
+from engine.fleet import keys
+from engine.fleet.connect import Buckets, NatsOptions, connect, open_buckets
+from engine.fleet.control_merge import apply_change, change_between
+from engine.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry, Presence
+from engine.fleet.queries import answer_query
+
+POLL_S = 0.05  # a stat of two files; the engine writes status once a cycle, and at most this adds to a command's answer
+RETRY_S = 0.5
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Bridge:
+    def __init__(self, state_dir: Path, options: NatsOptions, name: str, *, presence_every_s: float = keys.PRESENCE_EVERY_S,
+                 replicas: int = 1, log=print) -> None:  # fmt: skip
+        self.replicas = replicas
+        self.state_dir = state_dir
+        self.options = options
+        self.name = keys.check_name(name)
+        self.presence_every_s = presence_every_s
+        self.writer = ControlWriter(state_dir, tool=f"bridge {name}")
+        self.identity = f"bridge:{name}"
+        self.log = log
+        self.started_at = utc_now_iso()
+        self.published = 0
+        self._status_stamp: tuple[int, int, int] | None = None
+        self._status_sent: bytes | None = None
+        self._control_stamp: tuple[int, int, int] | None = None
+        self._control_sent: Control | None = None  # the intent last mirrored into the key
+        self._seen_revision = 0  # last revision of <name>.control handled
+        self._seen_control: Control | None = None  # ... and its intent: the base of the next remote write
+        self._acks: list[BridgeAck] = []
+        self._wake = asyncio.Event()
+        self._rewatch = False
+        self._connected = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def run(self, stop: asyncio.Event) -> None:
+        nc = None
+        while not stop.is_set():
+            try:
+                nc = await connect(self.options, on_disconnected=self._disconnected, on_reconnected=self._reconnected)
+                break
+            except Exception as exc:  # unreachable, refused, bad credentials: keep trying, the engine is not affected
+                self.log(f"foresight bridge: NATS at {self.options.safe_url()} unreachable ({type(exc).__name__}: {exc or 'no answer'}); retrying. The engine is not affected.")
+                await _wait(stop, 2.0)
+        if nc is None:
+            return
+        self._connected = True
+        self.log(f"foresight bridge: {self.name} ({self.state_dir}) connected to {self.options.safe_url()}")
+        try:
+            buckets = await open_buckets(nc.jetstream(), create=True, replicas=self.replicas)
+            sub = await nc.subscribe(keys.query_subject(self.name), cb=self._query)
+            tasks = [
+                asyncio.create_task(self._files_loop(buckets, stop)),
+                asyncio.create_task(self._control_loop(buckets, stop)),
+                asyncio.create_task(self._presence_loop(buckets, stop)),
+            ]
+            await stop.wait()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await sub.unsubscribe()
+            try:
+                await buckets.presence.delete(keys.presence_key(self.name))  # gone, said at once
+            except Exception:
+                pass
+        finally:
+            await nc.close()
+
+    async def _disconnected(self) -> None:
+        if self._connected:
+            self.log(f"foresight bridge: lost NATS at {self.options.safe_url()}; reconnecting. The engine is not affected.")
+        self._connected = False
+
+    async def _reconnected(self) -> None:
+        self._connected = True
+        self.log("foresight bridge: NATS back; catching up")
+        self._status_sent = None  # publish the newest status again
+        self._control_stamp = None  # and mirror control.json again
+        self._rewatch = True
+        self._wake.set()
+
+    # ------------------------------------------------------------ status and control.json out
+
+    async def _files_loop(self, buckets: Buckets, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self._publish_status(buckets)
+                await self._catch_up_control(buckets)
+                await self._mirror_control(buckets)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # NATS away or slow: try again; nothing of the engine's waits on us
+                await _wait(stop, RETRY_S)
+                continue
+            await asyncio.sleep(POLL_S)  # the stop is checked at the loop's head: no wait_for task each time
+
+    async def _publish_status(self, buckets: Buckets) -> None:
+        path = self.state_dir / STATUS_FILE
+        stamp = _stamp(path)
+        if stamp == self._status_stamp and self._status_sent is not None:
+            return
+        data, problem = read_bytes(path)
+        if data is None or problem:
+            self._status_stamp = stamp
+            return
+        try:
+            Status.model_validate_json(data)
+        except ValidationError:
+            self._status_stamp = stamp  # a file the engine never meant (torn, hand-edited): keep the last good one
+            return
+        if data != self._status_sent:
+            await buckets.status.put(keys.status_key(self.name), data)
+            self.published += 1
+        self._status_sent = data
+        self._status_stamp = stamp
+
+    async def _mirror_control(self, buckets: Buckets) -> None:
+        """The key follows control.json (written by anyone), by compare-and-set so a remote write
+        that arrives meanwhile is applied first, never overwritten."""
+        stamp = _stamp(self.state_dir / CONTROL_FILE)
+        if stamp == self._control_stamp:
+            return  # unchanged since it was mirrored: one stat, no parse
+        local = read_model(self.state_dir / CONTROL_FILE, Control).value
+        if local is None or (self._control_sent is not None and _same_intent(local, self._control_sent)):
+            self._control_stamp = stamp
+            return
+        entry = ControlEntry(control=local, by=self.identity)
+        try:
+            revision = await buckets.control.update(keys.control_key(self.name), entry.model_dump_json().encode(), last=self._seen_revision)
+        except Exception as exc:
+            if type(exc).__name__ == "KeyWrongLastSequenceError":
+                self._wake.set()  # a remote write came first: apply it, then mirror again
+                return
+            raise
+        self._seen_revision = revision
+        self._seen_control = local
+        self._control_sent = local
+        self._control_stamp = stamp
+
+    # ------------------------------------------------------------ remote writes in
+
+    async def _control_loop(self, buckets: Buckets, stop: asyncio.Event) -> None:
+        """Wake the files loop on each new revision of the key (a watch, renewed after a reconnect)."""
+        while not stop.is_set():
+            watcher = None
+            self._rewatch = False
+            try:
+                watcher = await buckets.control.watch(keys.control_key(self.name))
+                self._wake.set()  # whatever came while we were not watching
+                while not stop.is_set() and not self._rewatch:
+                    try:
+                        entry = await watcher.updates(timeout=1.0)
+                    except Exception:  # nats' TimeoutError: nothing new
+                        continue
+                    if entry is not None and entry.revision > self._seen_revision:
+                        self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await _wait(stop, RETRY_S)
+            finally:
+                if watcher is not None:
+                    try:
+                        await watcher.stop()
+                    except Exception:
+                        pass
+
+    async def _catch_up_control(self, buckets: Buckets) -> None:
+        if not self._wake.is_set():
+            return
+        try:
+            history = await buckets.control.history(keys.control_key(self.name))
+        except Exception as exc:
+            if type(exc).__name__ == "NoKeysError":
+                self._wake.clear()
+                return
+            raise
+        entries = [(e.revision, _entry(e.value)) for e in history if e.value]
+        if self._seen_revision == 0:
+            # First look since this bridge started: remote writes after the last bridge revision were never applied.
+            bridge_revisions = [rev for rev, entry in entries if entry is not None and entry.from_bridge]
+            self._seen_revision = bridge_revisions[-1] if bridge_revisions else 0
+            if bridge_revisions:
+                self._seen_control = next(entry.control for rev, entry in entries if rev == self._seen_revision)
+        for i, (revision, entry) in enumerate(entries):
+            if revision <= self._seen_revision:
+                continue
+            previous = entries[i - 1][1] if i > 0 else None
+            base = previous.control if previous is not None else self._seen_control
+            if entry is not None and not entry.from_bridge:
+                ack = self._apply(revision, entry, base)
+                self._acks = [*self._acks, ack][-keys.ACKS_KEPT:]
+                await buckets.control.put(keys.ack_key(self.name), BridgeAcks(acks=self._acks).model_dump_json().encode())
+            self._seen_revision = revision
+            self._seen_control = entry.control if entry is not None else self._seen_control
+        self._wake.clear()
+
+    def _apply(self, revision: int, entry: ControlEntry, base: Control | None) -> BridgeAck:
+        change = change_between(base, entry.control)
+        at = utc_now_iso()
+        try:
+            result = self.writer.update(lambda local: apply_change(change, local))
+        except ValidationError as exc:
+            detail = f"refused before writing: {describe_validation_error(exc, 'control')}"
+            return BridgeAck(revision=revision, write_id=entry.write_id, result="refused", detail=detail, at=at)
+        except (ValueError, OSError) as exc:
+            return BridgeAck(revision=revision, write_id=entry.write_id, result="refused", detail=str(exc), at=at)
+        self.log(f"foresight bridge: {entry.by} wrote {change.describe()}: control generation {result.control.generation}")
+        return BridgeAck(revision=revision, write_id=entry.write_id, result="written", generation=result.control.generation,
+                         detail=change.describe(), at=at)  # fmt: skip
+
+    def _local_generation(self) -> int:
+        control = read_model(self.state_dir / CONTROL_FILE, Control).value
+        return control.generation if control else 0
+
+    # ------------------------------------------------------------ presence and questions
+
+    async def _presence_loop(self, buckets: Buckets, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await buckets.presence.put(keys.presence_key(self.name), self.presence().model_dump_json().encode())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                pass
+            await _wait(stop, self.presence_every_s)
+
+    def presence(self) -> Presence:
+        status = read_model(self.state_dir / STATUS_FILE, Status).value
+        engine_pid = status.engine.pid if status else None
+        alive = None
+        if status is not None and status.engine.host == socket.gethostname():
+            alive = _pid_alive(status.engine.pid) and not status.engine.stopped_at
+        return Presence(name=self.name, host=socket.gethostname(), bridge_pid=os.getpid(), state_dir=str(self.state_dir),
+                        started_at=self.started_at, at=utc_now_iso(), engine_pid=engine_pid, engine_alive=alive,
+                        published=self.published)  # fmt: skip
+
+    async def _query(self, msg) -> None:  # type: ignore[no-untyped-def]
+        reply = await answer_query(self.state_dir, msg.data)
+        try:
+            await msg.respond(reply)
+        except Exception:
+            pass
+
+
+def _entry(value: bytes) -> ControlEntry | None:
+    try:
+        return ControlEntry.model_validate_json(value)
+    except ValidationError:
+        return None  # a value no writer of ours made: skipped, never applied
+
+
+def _same_intent(a: Control, b: Control) -> bool:
+    return a.model_dump(exclude={"updated_at", "updated_by"}) == b.model_dump(exclude={"updated_at", "updated_by"})
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+def run_bridge(state_dir: Path, options: NatsOptions, name: str, presence_every_s: float, replicas: int = 1) -> int:
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    try:
+        bridge = Bridge(state_dir, options, name, presence_every_s=presence_every_s, replicas=replicas, log=log)
+    except ValueError as exc:
+        print(f"foresight bridge: {exc}", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await bridge.run(stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def new_write_id() -> str:
+    return uuid.uuid4().hex[:12]

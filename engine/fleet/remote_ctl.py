@@ -1,0 +1,249 @@
+"""`foresight ctl --nats URL --engine NAME VERB` and `--all pause|resume`: ctl across hosts.
+
+Every verb is the local one, run on a mirror of the remote engine (mirror.py):
+the same checks, waits, messages and exit codes. Verbs that read the version
+store or the ledger are questions the engine's bridge answers (queries.py).
+"""
+
+from __future__ import annotations
+
+import _thread
+import argparse
+import contextlib
+import io
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from engine.contract import STATUS_FILE, Status
+from engine.fileio import read_model
+from engine.fleet import keys
+from engine.fleet.connect import Buckets, NatsOptions, add_arguments, connect, open_buckets, options_from
+from engine.fleet.envelope import Presence
+from engine.fleet.loop_thread import LoopThread
+from engine.fleet.mirror import Mirror
+from engine.fleet.remote_write import _not_found
+from engine.fleet.queries import READ_ONLY_VERBS
+
+EXIT_APPLIED, EXIT_REFUSED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
+FLEET_VERBS = ("pause", "resume")
+
+
+def wants_remote(argv: list[str]) -> bool:
+    return any(a in ("--engine", "--all") or a.startswith(("--nats", "--engine=")) for a in argv)
+
+
+def _fleet_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="foresight ctl", add_help=False)
+    add_arguments(parser)
+    parser.add_argument("--engine", metavar="NAME", help="the bridge's --name of the engine to steer")
+    parser.add_argument("--all", action="store_true", help="every engine publishing to NATS (pause and resume only)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    fleet, rest = _fleet_parser().parse_known_args(argv)
+    try:
+        options = options_from(fleet)
+    except ValueError as exc:
+        return _usage(str(exc))
+    if options is None:
+        return _usage("--engine/--all need a NATS server: --nats URL or $FORESIGHT_NATS_URL")
+    if bool(fleet.engine) == bool(fleet.all):
+        return _usage("name one engine (--engine NAME) or --all")
+    if any(a.startswith("--state-dir") for a in rest):
+        return _usage("--state-dir and --engine exclude each other: a remote engine's directory is on its host")
+    from engine.cli import build_parser
+
+    args = build_parser().parse_args(["ctl", *rest])  # bad usage exits 2 here, as locally
+    if fleet.all and args.verb not in FLEET_VERBS:
+        return _usage(f"--all takes {' or '.join(FLEET_VERBS)}; name one engine (--engine NAME) for {args.verb}")
+    session = Session(options)
+    try:
+        try:
+            session.open()
+        except Exception as exc:
+            print(f"foresight ctl: cannot reach NATS at {options.safe_url()} ({type(exc).__name__}: {exc or 'no answer'}); "
+                  "check the URL and credentials (docs/fleet.md)", file=sys.stderr)  # fmt: skip
+            return EXIT_TIMEOUT
+        if fleet.all:
+            return fleet_wide(session, rest, args)
+        return one_engine(session, keys.check_name(fleet.engine), rest, args)
+    except ValueError as exc:
+        return _usage(str(exc))
+    finally:
+        session.close()
+
+
+def _usage(message: str) -> int:
+    print(f"foresight ctl: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+class Session:
+    """One NATS connection on a loop thread, for the whole command."""
+
+    def __init__(self, options: NatsOptions) -> None:
+        self.options = options
+        self.thread = LoopThread()
+        self.nc = None
+        self.buckets: Buckets | None = None
+        self.refused: str | None = None  # the server's permission violation, when a write met one
+        self.writing = False
+
+    def _refused(self, text: str) -> None:
+        self.refused = text
+        if self.writing:
+            _thread.interrupt_main()  # ctl waits for an answer that cannot come: stop it now
+
+    def open(self) -> None:
+        async def go() -> None:
+            self.nc = await connect(self.options, on_refused=self._refused)
+            self.buckets = await open_buckets(self.nc.jetstream(), create=False)
+
+        self.thread.run(go())
+
+    def close(self) -> None:
+        if self.nc is not None:
+            try:
+                self.thread.run(self.nc.close(), timeout=5)
+            except Exception:
+                pass
+        self.thread.close()
+
+    def names(self) -> list[str]:
+        async def go() -> list[str]:
+            assert self.buckets is not None
+            try:
+                found = await self.buckets.status.keys()
+            except Exception as exc:
+                if type(exc).__name__ == "NoKeysError":
+                    return []
+                raise
+            return sorted({keys.name_of(k) for k in found if k.endswith(".status")})
+
+        return self.thread.run(go())
+
+    def presence(self, name: str) -> Presence | None:
+        async def go() -> Presence | None:
+            assert self.buckets is not None
+            try:
+                entry = await self.buckets.presence.get(keys.presence_key(name))
+            except Exception as exc:
+                if _not_found(exc):
+                    return None
+                raise
+            return Presence.model_validate_json(entry.value) if entry.value else None
+
+        return self.thread.run(go())
+
+    def ask(self, name: str, argv: list[str], timeout: float) -> dict[str, object]:
+        async def go() -> dict[str, object]:
+            assert self.nc is not None
+            reply = await self.nc.request(keys.query_subject(name), json.dumps({"argv": argv}).encode(), timeout=timeout)
+            return json.loads(reply.data)
+
+        return self.thread.run(go(), timeout=timeout + 5)
+
+
+def one_engine(session: Session, name: str, rest: list[str], args: argparse.Namespace) -> int:
+    from engine import ctl
+
+    if args.verb in READ_ONLY_VERBS and (args.verb != "risk" or args.risk_action == "show"):
+        return ask_bridge(session, name, rest, args.timeout)
+    assert session.buckets is not None
+    directory = Path(tempfile.mkdtemp(prefix=f"foresight-{name}-"))
+    mirror = Mirror(session.buckets, name, directory)
+    try:
+        known = session.thread.run(mirror.start())
+        if not known:
+            others = session.names()
+            print(f"foresight ctl: no engine named {name!r} publishes to NATS at {session.options.safe_url()}"
+                  f" (known: {', '.join(others) or 'none'}); start its bridge (foresight bridge --name {name} ...)",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_TIMEOUT
+        writes = next((v.writes for v in ctl.VERBS if v.name == args.verb), True)
+        presence = session.presence(name)
+        if writes and presence is None and not args.queue:
+            print(f"foresight ctl: the bridge of {name} is not running (no presence within {keys.PRESENCE_TTL_S:g}s): "
+                  f"nothing written. Start it on the engine's host (foresight bridge --name {name} ...), or add --queue "
+                  "to leave the change in NATS for it.", file=sys.stderr)  # fmt: skip
+            return EXIT_TIMEOUT
+        args.state_dir = directory
+        session.writing = writes
+        where = f"{name}'s state directory on {mirror_host(directory) or 'its host'}"
+        try:
+            with contextlib.redirect_stdout(Renamed(sys.stdout, str(directory), where)), \
+                 contextlib.redirect_stderr(Renamed(sys.stderr, str(directory), where)):  # fmt: skip
+                code = ctl.run(args)
+            session.thread.run(mirror.flush())
+        except KeyboardInterrupt:
+            if session.refused is None:
+                raise
+        finally:
+            session.writing = False
+        if session.refused is not None and writes:
+            print(f"foresight ctl: NATS refused the write ({session.refused}): this credential may not write to "
+                  f"{keys.control_key(name)} (a read-only watcher?). Nothing reached the engine.", file=sys.stderr)  # fmt: skip
+            return EXIT_REFUSED
+        if mirror.problem:
+            print(f"foresight ctl: {mirror.problem}", file=sys.stderr)
+        return code
+    finally:
+        try:
+            session.thread.run(mirror.stop(), timeout=10)
+        except Exception:
+            pass
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class Renamed(io.TextIOBase):
+    """ctl's own messages, with the mirror's temporary path said as the engine's directory."""
+
+    def __init__(self, stream: TextIO, path: str, where: str) -> None:
+        self.stream, self.path, self.where = stream, path, where
+
+    def write(self, text: str) -> int:
+        self.stream.write(text.replace(self.path, self.where))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def mirror_host(directory: Path) -> str | None:
+    status = read_model(directory / STATUS_FILE, Status).value
+    return status.engine.host if status else None
+
+
+def ask_bridge(session: Session, name: str, rest: list[str], timeout: float) -> int:
+    argv = [a for a in rest]
+    try:
+        answer = session.ask(name, argv, timeout)
+    except Exception as exc:
+        print(f"foresight ctl: the bridge of {name} did not answer ({type(exc).__name__}); is it running? "
+              f"(foresight bridge --name {name} ...)", file=sys.stderr)  # fmt: skip
+        return EXIT_TIMEOUT
+    sys.stdout.write(str(answer.get("stdout", "")))
+    sys.stderr.write(str(answer.get("stderr", "")))
+    return int(answer.get("code", EXIT_TIMEOUT))  # type: ignore[call-overload]
+
+
+def fleet_wide(session: Session, rest: list[str], args: argparse.Namespace) -> int:
+    names = session.names()
+    if not names:
+        print(f"foresight ctl: no engine publishes to NATS at {session.options.safe_url()}", file=sys.stderr)
+        return EXIT_TIMEOUT
+    words = {EXIT_APPLIED: "applied", EXIT_REFUSED: "refused", EXIT_USAGE: "bad input", EXIT_TIMEOUT: "no answer"}
+    results: list[tuple[str, int]] = []
+    for name in names:
+        print(f"== {name}", file=sys.stderr, flush=True)
+        copy = argparse.Namespace(**vars(args))
+        results.append((name, one_engine(session, name, rest, copy)))
+    for name, code in results:
+        print(f"{name}: {args.verb} {words.get(code, str(code))}")
+    return max(code for _, code in results)
+

@@ -1,0 +1,83 @@
+"""A write to one engine's `<name>.control` by compare-and-set, replayed on a race.
+
+The change is computed against the revision it was built on; when another
+writer came first, the same change is replayed on the winner's intent and sent
+again, so neither write is lost and neither overwrites the other.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from itertools import count
+
+from engine.contract import SCHEMA_VERSION, Control
+from engine.fleet import keys
+from engine.fleet.connect import Buckets
+from engine.fleet.control_merge import apply_change, change_between
+from engine.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry
+
+CAS_TRIES = 50
+_ids = count(1)
+
+
+def _not_found(exc: Exception) -> bool:
+    return type(exc).__name__ in ("KeyNotFoundError", "KeyDeletedError", "NoKeysError")
+
+
+class RemoteWriter:
+    def __init__(self, buckets: Buckets, name: str, identity: str) -> None:
+        self.buckets = buckets
+        self.name = name
+        self.identity = identity
+        self.revision = 0  # of <name>.control our base came from (0: the key does not exist yet)
+        self.base: Control | None = None
+
+    async def load(self) -> Control | None:
+        try:
+            entry = await self.buckets.control.get(keys.control_key(self.name))
+        except Exception as exc:
+            if not _not_found(exc):
+                raise
+            self.revision, self.base = 0, None
+            return None
+        self.revision, self.base = entry.revision, ControlEntry.model_validate_json(entry.value).control
+        return self.base
+
+    async def update(self, mutate: Callable[[Control], None]) -> int:
+        """Load the newest intent, mutate a copy, send it: the remote twin of ControlWriter.update."""
+        await self.load()
+        wanted = (self.base or Control(schema_version=SCHEMA_VERSION, generation=0)).model_copy(deep=True)
+        mutate(wanted)
+        return await self.send(wanted)
+
+    async def send(self, wanted: Control) -> int:
+        """Compare-and-set `wanted`, built on `self.revision`; returns the revision written."""
+        # Even an empty change travels: as locally, every write is a new generation the engine
+        # answers, so the writer's wait ends (pause on a paused engine: applied).
+        change = change_between(self.base, wanted)
+        write_id = f"{os.getpid():x}-{next(_ids)}"
+        doc = wanted
+        for _ in range(CAS_TRIES):
+            entry = ControlEntry(control=doc, by=self.identity, write_id=write_id)
+            try:
+                revision = await self.buckets.control.update(keys.control_key(self.name), entry.model_dump_json().encode(), last=self.revision)
+            except Exception as exc:
+                if type(exc).__name__ != "KeyWrongLastSequenceError":
+                    raise
+                theirs = await self.load() or Control(schema_version=SCHEMA_VERSION, generation=0)
+                doc = theirs.model_copy(deep=True)
+                apply_change(change, doc)
+                continue
+            self.revision, self.base = revision, doc
+            return revision
+        raise RuntimeError(f"{CAS_TRIES} writers in a row came first on {keys.control_key(self.name)}; try again")
+
+    async def bridge_ack(self, revision: int) -> BridgeAck | None:
+        try:
+            entry = await self.buckets.control.get(keys.ack_key(self.name))
+        except Exception as exc:
+            if _not_found(exc):
+                return None
+            raise
+        return next((a for a in BridgeAcks.model_validate_json(entry.value).acks if a.revision == revision), None)

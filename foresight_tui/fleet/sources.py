@@ -1,0 +1,280 @@
+"""Where the fleet's engines come from: several local state directories, or a NATS server.
+
+Both give rows, pause or resume one engine (and report its own answer), and a
+state directory to open Mission Control on: the engine's own directory, or a
+mirror of the remote engine fed from NATS (engine/fleet/mirror.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from engine.contract import STATUS_FILE, Status
+from engine.control_writer import ControlWriter, operator_identity
+from engine.fileio import read_model
+from engine.fleet import keys
+from engine.fleet.connect import Buckets, NatsOptions, connect, open_buckets
+from engine.fleet.envelope import Presence
+from engine.fleet.mirror import Mirror
+from engine.fleet.remote_write import RemoteWriter
+from foresight_tui.data_source import pid_alive
+from foresight_tui.fleet.rows import FleetRow, Liveness, row_for
+
+Opened = tuple[Path, Callable[[], Awaitable[None]]]  # the directory to show, and how to let it go
+WAIT_S = 10.0
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def settled(status: Status | None, generation: int) -> str | None:
+    """The engine's answer to our `generation`, or None while it has not read it."""
+    if status is None:
+        return None
+    control = status.control
+    if control.observed_generation >= generation:
+        return f"{'paused' if status.engine.state == 'paused' else 'running'} at cycle {status.engine.cycle}"
+    if control.rejected_generation >= generation:
+        return "refused: " + (control.rejected_reason or "; ".join(control.warnings) or "no reason given")
+    return None
+
+
+class LocalFleet:
+    """Several engines on this host, one state directory each; no NATS."""
+
+    def __init__(self, directories: list[Path], *, read_only: bool = False) -> None:
+        self.read_only = read_only
+        self.directories: dict[str, Path] = {}
+        for directory in directories:
+            name = directory.name or str(directory)
+            if name in self.directories:
+                name = f"{directory.parent.name}/{name}"
+            self.directories[name] = directory
+        self.title = f"{len(self.directories)} state directories on {socket.gethostname()}"
+        self.problem: str | None = None
+        self.this_host = socket.gethostname()
+
+    async def start(self, on_change: Callable[[], None]) -> None:
+        async def look() -> None:
+            while True:  # a stat-free look: reading a few status files four times a second is cheap
+                on_change()
+                await asyncio.sleep(0.25)
+
+        self._task = asyncio.create_task(look())
+
+    async def stop(self) -> None:
+        task = getattr(self, "_task", None)
+        if task is not None:
+            task.cancel()
+
+    def status(self, name: str) -> Status | None:
+        return read_model(self.directories[name] / STATUS_FILE, Status).value
+
+    def rows(self) -> list[FleetRow]:
+        rows = []
+        for name in self.directories:
+            status = self.status(name)
+            alive = pid_alive(status.engine.pid) if status is not None and status.engine.host == self.this_host else None
+            rows.append(row_for(name, status, Liveness(process_alive=alive)))
+        return rows
+
+    async def set_paused(self, name: str, paused: bool) -> str:
+        writer = ControlWriter(self.directories[name], tool="foresight-tui fleet")
+        result = await asyncio.to_thread(writer.set_paused, paused)
+        return await self._answer(lambda: self.status(name), result.control.generation)
+
+    async def _answer(self, read: Callable[[], Status | None], generation: int) -> str:
+        deadline = asyncio.get_running_loop().time() + WAIT_S
+        while asyncio.get_running_loop().time() < deadline:
+            answer = settled(read(), generation)
+            if answer is not None:
+                return answer
+            await asyncio.sleep(0.02)
+        return f"no answer within {WAIT_S:g}s (generation {generation} waits in control.json)"
+
+    async def open(self, name: str) -> Opened:
+        async def nothing() -> None:
+            return None
+
+        return self.directories[name], nothing
+
+
+class NatsFleet:
+    """Every engine whose bridge publishes to one NATS server."""
+
+    def __init__(self, options: NatsOptions, *, read_only: bool = False) -> None:
+        self.options = options
+        self.read_only = read_only
+        self.title = f"NATS {options.safe_url()}"
+        self.statuses: dict[str, Status] = {}
+        self.presences: dict[str, Presence] = {}
+        self.problem: str | None = None
+        self.link_down_since: str | None = None
+        self.gaps: list[tuple[str, str]] = []  # (from, to) of our link's outages, newest last
+        self.updates = 0  # statuses received, for the benchmarks
+        self.refused: str | None = None  # the server's last permission violation (a read-only credential writing)
+        self._nc = None
+        self.buckets: Buckets | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._on_change: Callable[[], None] = lambda: None
+        self._epoch = 0  # +1 on each reconnect: every watch starts again (a watch may not survive one)
+
+    async def start(self, on_change: Callable[[], None]) -> None:
+        self._on_change = on_change
+        self._tasks.append(asyncio.create_task(self._run()))
+
+    async def _run(self) -> None:
+        while self._nc is None:
+            try:
+                self._nc = await connect(self.options, on_disconnected=self._down, on_reconnected=self._up, on_refused=self._refused)
+                self.buckets = await open_buckets(self._nc.jetstream(), create=False)
+                self.problem = None
+            except Exception as exc:
+                if self._nc is not None:
+                    await self._nc.close()
+                    self._nc = None
+                self.problem = f"NATS at {self.options.safe_url()}: {type(exc).__name__}: {exc or 'no answer'}; retrying"
+                self._on_change()
+                await asyncio.sleep(2.0)
+        self._tasks.append(asyncio.create_task(self._watch("status")))
+        self._tasks.append(asyncio.create_task(self._watch("presence")))
+        self._on_change()
+
+    def _refused(self, text: str) -> None:
+        self.refused = text
+
+    async def _down(self) -> None:
+        if self.link_down_since is None:
+            self.link_down_since = _now_iso()
+            self.problem = f"lost NATS at {self.options.safe_url()} at {self.link_down_since[11:19]}; reconnecting (rows age meanwhile)"
+            self._on_change()
+
+    async def _up(self) -> None:
+        if self.link_down_since is not None:
+            self.gaps.append((self.link_down_since, _now_iso()))
+        self.link_down_since = None
+        self.problem = None
+        self._epoch += 1
+        self._on_change()
+
+    async def _watch(self, which: str) -> None:
+        while True:
+            assert self.buckets is not None
+            bucket = self.buckets.status if which == "status" else self.buckets.presence
+            watcher = None
+            try:
+                epoch = self._epoch
+                watcher = await bucket.watchall()
+                while epoch == self._epoch:
+                    try:
+                        entry = await watcher.updates(timeout=1.0)
+                    except Exception as exc:
+                        if type(exc).__name__ == "TimeoutError":
+                            continue
+                        raise
+                    if entry is not None:
+                        self._take(which, entry)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await asyncio.sleep(0.5)
+            finally:
+                if watcher is not None:
+                    try:
+                        await watcher.stop()
+                    except Exception:
+                        pass
+
+    def _take(self, which: str, entry) -> None:  # type: ignore[no-untyped-def]
+        name = keys.name_of(entry.key)
+        deleted = not entry.value or entry.operation in ("DEL", "PURGE")
+        try:
+            if which == "status":
+                if not deleted:
+                    self.statuses[name] = Status.model_validate_json(entry.value)
+                    self.updates += 1
+            elif deleted:
+                self.presences.pop(name, None)
+            else:
+                self.presences[name] = Presence.model_validate_json(entry.value)
+        except ValidationError:
+            return  # a value of another version or writer: the row keeps its last good one
+        self._on_change()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._nc is not None:
+            await self._nc.close()
+
+    def expire_presence(self, now: datetime) -> None:
+        """The server removes an expired key with a marker a watcher may not see: age it here too."""
+        for name, presence in list(self.presences.items()):
+            try:
+                at = datetime.fromisoformat(presence.at)
+            except ValueError:
+                continue
+            if (now - at).total_seconds() > keys.PRESENCE_TTL_S:
+                self.presences.pop(name, None)
+
+    def rows(self) -> list[FleetRow]:
+        now = datetime.now(UTC)
+        self.expire_presence(now)
+        names = sorted(set(self.statuses) | set(self.presences))
+        return [
+            row_for(name, self.statuses.get(name),
+                    Liveness(presence=self.presences.get(name), via_bridge=True, link_down_since=self.link_down_since), now)
+            for name in names
+        ]  # fmt: skip
+
+    async def set_paused(self, name: str, paused: bool) -> str:
+        if self.buckets is None:
+            return "not sent: not connected to NATS"
+        writer = RemoteWriter(self.buckets, name, operator_identity("foresight-tui fleet over NATS"))
+        self.refused = None
+        try:
+            revision = await writer.update(lambda c: setattr(c, "paused", paused))
+        except Exception as exc:
+            if self.refused:
+                return f"refused by NATS ({self.refused}): this credential may not write; open the view with --read-only"
+            return f"not sent ({type(exc).__name__}: {exc or 'no answer'})"
+        deadline = asyncio.get_running_loop().time() + WAIT_S
+        generation = None
+        while asyncio.get_running_loop().time() < deadline:
+            if generation is None:
+                ack = await writer.bridge_ack(revision)
+                if ack is not None and ack.result != "written":
+                    return f"refused by the bridge: {ack.detail}"
+                generation = ack.generation if ack is not None else None
+            if generation is not None:
+                answer = settled(self.statuses.get(name), generation)
+                if answer is not None:
+                    return answer
+            await asyncio.sleep(0.02)
+        return f"no answer within {WAIT_S:g}s (revision {revision} of {keys.control_key(name)} waits for its bridge)"
+
+    async def open(self, name: str) -> Opened:
+        assert self.buckets is not None
+        directory = Path(tempfile.mkdtemp(prefix=f"foresight-{name}-"))
+        mirror = Mirror(self.buckets, name, directory, tool="foresight-tui", read_only=self.read_only)
+        await mirror.start()
+
+        async def close() -> None:
+            try:
+                await asyncio.wait_for(mirror.flush(), 5.0)  # what Mission Control wrote last
+            except Exception:
+                pass
+            await mirror.stop()
+            shutil.rmtree(directory, ignore_errors=True)
+
+        return directory, close
