@@ -17,7 +17,7 @@ from pathlib import Path
 
 from engine.contract import CodePreview, Command, Control, DecisionBrief, ShadowStatus, utc_now_iso
 from engine.control_writer import ControlWriter
-from engine.ctl import EXIT_APPLIED, EXIT_TIMEOUT, EXIT_USAGE, read_status
+from engine.ctl import EXIT_APPLIED, EXIT_TIMEOUT, EXIT_USAGE, engine_absent, read_status
 from engine.ctl_versions import run_command, wait_for_outcome
 
 
@@ -62,7 +62,7 @@ def shadow(args: argparse.Namespace, writer: ControlWriter) -> int:
     result = writer.update(mutate)
     if result.note:
         print(f"note: {result.note}", file=sys.stderr)
-    if args.queue and read_status(args.state_dir) is None:
+    if args.queue and engine_absent(args.state_dir) is not None:
         print(f"queued: shadow {command.id}; the next engine started in {args.state_dir} starts it")
         return EXIT_APPLIED
     code, message = wait_for_outcome(args.state_dir, command.id, args.timeout)
