@@ -7,10 +7,11 @@ caller's UI allowed.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
-from engine.contract import CommandType
+from engine.contract import Command, CommandType, Control, utc_now_iso
 from engine.control_writer import ControlWriter, WriteResult
 
 from foresight_tui.data_source import PendingWrite
@@ -19,6 +20,9 @@ COMMAND_LABELS: dict[str, str] = {
     "reload": "reload strategy code",
     "check": "check the code on disk",
     "rollback": "roll back to the previous code",
+    "shadow": "shadow the code on disk",
+    "promote": "promote the shadowed code",
+    "drop": "drop the shadow",
 }
 
 
@@ -66,3 +70,14 @@ class ControlClient:
         self._guard()
         result, command = self._writer.send_command(kind)
         return self._done(COMMAND_LABELS.get(kind, kind), result, command.id, kind)
+
+    def send_shadow(self, *, aa: bool = False, cycles: int | None = None) -> PendingWrite:
+        """A shadow of the code on disk (or, with `aa`, of the running code against itself)."""
+        self._guard()
+        command = Command(id=f"shadow-{uuid.uuid4().hex[:12]}", type="shadow", issued_at=utc_now_iso(), aa=aa, cycles=cycles)
+
+        def mutate(c: Control) -> None:
+            c.commands = [*c.commands, command]
+
+        label = "A/A shadow of the running code" if aa else COMMAND_LABELS["shadow"]
+        return self._done(label, self._writer.update(mutate), command.id, "shadow")

@@ -117,11 +117,20 @@ class SlotCard(Widget, can_focus=True):
             name: Line(classes=name, markup=False) for name in ("price", "signal", "position")
         }
         self._history = TextSparkline(classes="history")
+        # The shadow's decision where it differs from the live one (dimmed; hidden otherwise).
+        self._shadow = Line(classes="shadow", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self._time
         yield from self._lines.values()
+        yield self._shadow
         yield self._history
+
+    def show_shadow(self, text: str | None) -> None:
+        """The shadow's differing decision under the live one, or None to hide the line."""
+        if text is not None:
+            self._shadow.put(text)
+        self.set_class(text is not None, "-shadow")
 
     def on_mount(self) -> None:
         self.show(self.slot, self.history, self._now, force=True)
