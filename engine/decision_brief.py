@@ -14,6 +14,10 @@ def same(a: SignalRecord | None, b: SignalRecord | None) -> bool:
 
 
 def brief(signal: SignalRecord | None) -> DecisionBrief | None:
+    """Built without validation: a SignalRecord holds a decision the registry validated, and
+    a shadow's status makes two per slot per cycle (validating them cost ~10 ms at 1,024 slots)."""
     if signal is None:
         return None
-    return DecisionBrief(direction=signal.direction, confidence=round(signal.confidence, 6), enter=signal.enter, reason=signal.reason)
+    return DecisionBrief.model_construct(
+        direction=signal.direction, confidence=round(signal.confidence, 6), enter=signal.enter, reason=signal.reason
+    )

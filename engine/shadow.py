@@ -255,7 +255,7 @@ class ShadowRunner:
             tally = shadow.tallies.get(slot_id) or _Tally()
             live, candidate = live_slots[slot_id].signal, book[slot_id].signal
             rows.append(
-                ShadowSlot(
+                ShadowSlot.model_construct(  # from the engine's own records: see decision_brief.brief
                     slot=slot_id, live=brief(live), shadow=brief(candidate), differs=not same(live, candidate),
                     compared=tally.compared, differ=tally.differ, entries_live=tally.entries_live,
                     entries_shadow=tally.entries_shadow, pnl_live=round(tally.pnl_live, 6), pnl_shadow=round(tally.pnl_shadow, 6),
