@@ -61,7 +61,11 @@ def decide(candidate: CandidateEvaluator, recorder: RecordingEvaluator, params: 
     analyses: dict[str, Any] = {}
     decisions: dict[str, SignalRecord | None] = {}
     error: str | None = None
+    candidate.new_cycle()
     for slot_id, view in recorder.views.items():
+        if error is not None:  # one failure judges it: a hanging candidate costs one call budget
+            decisions[slot_id] = None
+            continue
         try:
             if candidate.analyse_history is None:
                 analysis = None

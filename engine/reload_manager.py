@@ -393,6 +393,7 @@ class ReloadManager:
                 )
             )  # fmt: skip
         with held(self.hold_gc):
+            self.checked = None
             install(version.package, version.module_objects())
             self.registry.swap(version, running)
             version.publish_source()
@@ -593,6 +594,7 @@ class ReloadManager:
             return outcome(True, changed, prepared.candidate, smoke=prepared.smoke, **extra), None
 
         # Commit: sys.modules and the registry change in the same step.
+        self.checked = None  # prepared against the code this commit replaces
         install(version.package, version.module_objects())
         self.registry.swap(version, running)
         version.publish_source()
@@ -704,6 +706,7 @@ class ReloadManager:
         return self.guard.call(self.budgets.load_s, fn, *args)
 
     def _swap_to(self, target: CodeVersion, keep: CodeVersion | None) -> None:
+        self.checked = None
         install(target.package, target.module_objects())
         self.registry.swap(target, keep)
         target.publish_source()

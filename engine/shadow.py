@@ -62,13 +62,10 @@ class Shadow:
     book: ShadowBook
     report: ShadowStatus
     params: BaseModel
+    overrides: dict[str, Any]
     tallies: dict[str, _Tally] = field(default_factory=dict)
     live_pnl0: float = 0.0
     live_resolved0: int = 0
-
-    @property
-    def running(self) -> bool:
-        return self.report.state == "running"
 
 
 class ShadowRunner:
@@ -78,7 +75,8 @@ class ShadowRunner:
         self.trader = trader
         self.events = events
         self.interval_s = interval_s
-        self.current: Shadow | None = None
+        self.current: Shadow | None = None  # the running shadow
+        self.last_report: ShadowStatus | None = None  # the one that ended, until the next starts
         self.preview: CodePreview | None = None
         self._preview_wanted: tuple[list[str], Preparation] | None = None
         self._recorder: RecordingEvaluator | None = None
@@ -88,8 +86,7 @@ class ShadowRunner:
 
     @property
     def active(self) -> Shadow | None:
-        shadow = self.current
-        return shadow if shadow is not None and shadow.running else None
+        return self.current
 
     def budgets(self) -> Budgets:
         live = self.reloader.budgets
@@ -114,9 +111,10 @@ class ShadowRunner:
             cycles_limit=cycles,
             params_hash=params_hash(params),
         )
+        self.last_report = None
         self.current = Shadow(
             candidate, preparation, base, ShadowBook(self.trader.specs, self.manager, self.trader.market), report, params,
-            live_pnl0=state.pnl, live_resolved0=state.resolved,
+            dict(overrides), live_pnl0=state.pnl, live_resolved0=state.resolved,
         )  # fmt: skip
         what = f"A/A control: {version.version} against itself" if aa else f"{version.version} beside {base.version}"
         limit = f" for {cycles} cycles" if cycles else " until promoted or dropped"
@@ -131,6 +129,8 @@ class ShadowRunner:
         shadow.report.state = state  # type: ignore[assignment]
         shadow.report.reason = reason
         shadow.report.ended_at = utc_now_iso()
+        # Only the report stays: the candidate's code and its book are let go.
+        self.current, self.last_report = None, shadow.report
         self.events.emit("shadow", f"shadow {shadow.report.version} {state}: {reason}", **self._totals(shadow))
 
     def want_preview(self, command_ids: list[str]) -> None:
@@ -160,6 +160,10 @@ class ShadowRunner:
             self.finish("dropped", f"the running code changed to {self.reloader.registry.version}: shadow it again")
             return
         self._book_live(shadow, live)
+        if overrides != shadow.overrides:  # the operator's values changed: the candidate follows
+            shadow.overrides = dict(overrides)
+            shadow.params, _ = shadow.candidate.params(overrides)
+            shadow.report.params_hash = params_hash(shadow.params)
         report = shadow.report
         report.cycles += 1
         started = time.perf_counter()
@@ -167,6 +171,7 @@ class ShadowRunner:
             report.skipped += 1
             self._book_shadow(shadow, shadow.book.settle(shadow.params))
         else:
+            shadow.candidate.new_cycle()
             outcome = shadow.book.trade(
                 shadow.candidate, shadow.params, may_enter, report.version, report.params_hash,
                 recorder.views if recorder is not None else {},
@@ -241,8 +246,7 @@ class ShadowRunner:
     def code_status(self, code: CodeStatus) -> CodeStatus:
         """status.json's `code` with the shadow's report and the last preview."""
         shadow = self.current
-        if shadow is not None:
-            code.shadow = self._status(shadow) if shadow.running else shadow.report
+        code.shadow = self._status(shadow) if shadow is not None else self.last_report
         code.preview = self.preview
         return code
 
