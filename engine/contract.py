@@ -297,6 +297,9 @@ class ShadowStatus(_Open):
     version: str
     base_version: str = Field(default="", description="the running version it is compared with")
     aa: bool = Field(default=False, description="the running code against itself (A/A): any difference is noise")
+    aa_control: str | None = Field(
+        default=None, description="the A/A control run before this shadow on the same base, in one line: its noise to read the differences against"
+    )
     state: Literal["running", "ended", "dropped", "promoted"] = "running"
     reason: str | None = Field(default=None, description="why it ended, was dropped or promoted")
     started_at: str

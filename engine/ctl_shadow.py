@@ -138,7 +138,8 @@ def render_preview(preview: CodePreview, *, diff: bool = True) -> str:
 def render_shadow(shadow: ShadowStatus) -> str:
     kind = "A/A control" if shadow.aa else f"beside {shadow.base_version}"
     limit = f" of {shadow.cycles_limit}" if shadow.cycles_limit else ""
-    lines = [
+    lines = [f"control  {shadow.aa_control}"] if shadow.aa_control else []
+    lines += [
         f"shadow   {shadow.version} {kind}: {shadow.state.upper()}" + (f" ({shadow.reason})" if shadow.reason else ""),
         f"cycles   {shadow.cycles}{limit} since cycle {shadow.started_cycle} ({shadow.skipped} skipped for lack of room, {shadow.failures} failures)",
         f"compared {shadow.compared} decisions, {shadow.differ} differ",

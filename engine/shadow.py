@@ -97,6 +97,7 @@ class ShadowRunner:
         if self.active is not None:
             self.finish("ended", f"replaced by a new shadow at cycle {self.manager.state.cycle}")
         base = self.reloader.registry.current
+        control = self.last_report if self.last_report is not None and self.last_report.aa else None
         version = base if preparation is None else preparation.version
         assert version is not None
         candidate = CandidateEvaluator(version, self.reloader.guard, self.budgets())
@@ -110,6 +111,7 @@ class ShadowRunner:
             started_cycle=state.cycle,
             cycles_limit=cycles,
             params_hash=params_hash(params),
+            aa_control=_control_line(control) if control is not None and control.version == base.version and not aa else None,
         )
         self.last_report = None
         self.current = Shadow(
@@ -274,3 +276,12 @@ class ShadowRunner:
             version=r.version, aa=r.aa, cycles=r.cycles, compared=r.compared, differ=r.differ, entries_live=r.entries_live,
             entries_shadow=r.entries_shadow, pnl_live=r.pnl_live, pnl_shadow=r.pnl_shadow, failures=r.failures, skipped=r.skipped,
         )  # fmt: skip
+
+
+def _control_line(aa: ShadowStatus) -> str:
+    """The A/A run before a candidate's shadow, in one line."""
+    pnl = "equal P&L" if aa.pnl_live == aa.pnl_shadow and aa.bets_live == aa.bets_shadow else (
+        f"P&L live {aa.pnl_live:+.2f} over {aa.bets_live} bets, shadow {aa.pnl_shadow:+.2f} over {aa.bets_shadow}"
+    )  # fmt: skip
+    noise = "deterministic" if aa.differ == 0 else "NOT deterministic: part of the candidate's differences is noise"
+    return f"A/A control over {aa.cycles} cycles: {aa.differ} of {aa.compared} decisions differed, {pnl} ({noise})"

@@ -33,6 +33,8 @@ def totals(shadow: ShadowStatus) -> list[str]:
         f"P&L        live {fmt.money(shadow.pnl_live)} over {shadow.bets_live} bets   "
         f"shadow {fmt.money(shadow.pnl_shadow)} over {shadow.bets_shadow}",
     ]
+    if shadow.aa_control:
+        lines.insert(0, shadow.aa_control)
     if shadow.aa and shadow.compared and shadow.differ:
         lines.append("the A/A differs: the strategy is not deterministic, so differences of a candidate are partly noise")
     return lines
