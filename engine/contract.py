@@ -319,7 +319,11 @@ class ShadowStatus(_Open):
     skipped: int = Field(default=0, description="cycles with no room left for the shadow: it skipped them (resolving only)")
     last_ms: float = Field(default=0.0, description="what the shadow's last evaluation took")
     params_hash: str = ""
-    slots: list[ShadowSlot] = Field(default_factory=list)
+    slots: list[ShadowSlot] = Field(
+        default_factory=list,
+        description="the slots whose decisions differ now or did, or that took or settled bets; every slot's "
+        "shadow decision is also in slots[].shadow_signal while the shadow runs",
+    )
 
 
 class CodeStatus(_Open):
@@ -387,6 +391,7 @@ class SlotStatus(_Open):
     error: str | None = None
     feed: FeedState = Field(default="connected", description="how the asset's prices arrive; only connected takes entries")
     price_age_s: float | None = Field(default=None, description="seconds since the asset's last price")
+    shadow_signal: Signal | None = Field(default=None, description="while a shadow runs: its decision in this slot this cycle (code.shadow)")
 
 
 class Stats(_Open):

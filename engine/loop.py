@@ -336,6 +336,7 @@ class Engine:
             warnings=self.warnings,
             events=self.events.recent,
             risk=self.risk.status(),
+            shadow_slots=self.shadow.book_slots(),
         )
         try:
             atomic_write_bytes(self.dir / STATUS_FILE, status, durable=False)

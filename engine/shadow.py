@@ -35,7 +35,7 @@ from engine.guard import Budgets
 from engine.params_hash import params_hash
 from engine.reload_manager import Preparation, ReloadManager
 from engine.shadow_book import ShadowBook
-from engine.state import StateManager
+from engine.state import SlotRecord, StateManager
 from engine.trading import CycleOutcome, Trader
 
 # The shadow runs only if it fits in this share of the cycle interval, by its last cost.
@@ -50,6 +50,11 @@ class _Tally:
     entries_shadow: int = 0
     pnl_live: float = 0.0
     pnl_shadow: float = 0.0
+
+    @property
+    def quiet(self) -> bool:
+        """Only compared, never differing, no entry: its status row would say nothing new."""
+        return not (self.differ or self.entries_live or self.entries_shadow or self.pnl_live or self.pnl_shadow)
 
 
 @dataclass
@@ -245,6 +250,10 @@ class ShadowRunner:
 
     # ----------------------------------------------------------------- status
 
+    def book_slots(self) -> dict[str, SlotRecord] | None:
+        """The running shadow's book, whose decisions status.json shows beside the live ones."""
+        return self.current.book.slots if self.current is not None else None
+
     def code_status(self, code: CodeStatus) -> CodeStatus:
         """status.json's `code` with the shadow's report and the last preview."""
         shadow = self.current
@@ -257,12 +266,16 @@ class ShadowRunner:
         live_slots = self.manager.state.slots
         book = shadow.book.slots
         rows = []
+        blank = _Tally()
         for slot_id in self.trader.slot_ids:
-            tally = shadow.tallies.get(slot_id) or _Tally()
+            tally = shadow.tallies.get(slot_id) or blank
             live, candidate = live_slots[slot_id].signal, book[slot_id].signal
+            differs = not same(live, candidate)
+            if not differs and tally.quiet:
+                continue  # nothing to tell beyond its decisions, which the slot rows carry (shadow_signal)
             rows.append(
                 ShadowSlot.model_construct(  # from the engine's own records: see decision_brief.brief
-                    slot=slot_id, live=brief(live), shadow=brief(candidate), differs=not same(live, candidate),
+                    slot=slot_id, live=brief(live), shadow=brief(candidate), differs=differs,
                     compared=tally.compared, differ=tally.differ, entries_live=tally.entries_live,
                     entries_shadow=tally.entries_shadow, pnl_live=round(tally.pnl_live, 6), pnl_shadow=round(tally.pnl_shadow, 6),
                 )

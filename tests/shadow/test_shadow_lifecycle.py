@@ -92,6 +92,8 @@ def test_shadow_aa_preview_promote_drop_and_a_failing_shadow(engine_factory, tmp
     running = engine.wait_for(lambda s: s.code.shadow is not None and s.code.shadow.cycles >= 20, 20, "20 shadow cycles")
     candidate = running.code.shadow.version
     assert candidate != v0 and running.code.shadow.state == "running" and running.code.version == v0
+    # Each slot shows the shadow's decision beside its live one.
+    assert sum(s.shadow_signal is not None for s in running.slots) >= sum(s.signal is not None for s in running.slots) - 2
     # Its report starts with the A/A control run before it on the same code: the noise to read it against.
     assert running.code.shadow.aa_control.startswith("A/A control over 100 cycles: 0 of "), running.code.shadow.aa_control
     assert "equal P&L (deterministic)" in running.code.shadow.aa_control
