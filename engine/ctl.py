@@ -274,7 +274,7 @@ VERBS: list[Verb] = [
     Verb("check", "would the strategy code on disk load, and what would it decide now? (nothing is swapped)",
          lambda args, writer: ctl_shadow.check(args, writer), lambda p: ctl_shadow.add_check_arguments(p)),
     Verb("shadow", "run the code on disk beside the running code, never trading (--aa: the running code against itself)",
-         lambda args, writer: ctl_shadow.shadow(args, writer), lambda p: ctl_shadow.add_shadow_arguments(p)),
+         lambda args, writer: ctl_shadow.shadow(args, writer), lambda p: ctl_shadow.add_shadow_arguments(p), writes=False),
     Verb("promote", "swap the shadowed code in (waits through its probation)",
          lambda args, writer: ctl_shadow.promote(args, writer), lambda p: ctl_versions.add_reload_arguments(p)),
     Verb("drop", "end the shadow; nothing else changes", lambda args, writer: ctl_shadow.drop(args, writer)),

@@ -51,6 +51,14 @@ def check(args: argparse.Namespace, writer: ControlWriter) -> int:
 def shadow(args: argparse.Namespace, writer: ControlWriter) -> int:
     if args.report:
         return report(args.state_dir, as_json=args.json)
+    absent = None if args.queue else engine_absent(args.state_dir)
+    if absent is not None:  # the verb table's own check, after --report (which reads only)
+        print(
+            f"foresight ctl: {absent}: nothing written. Start one (foresight engine --state-dir {args.state_dir}), "
+            "or add --queue to leave the shadow for the next engine that starts there.",
+            file=sys.stderr,
+        )
+        return EXIT_TIMEOUT
     if args.cycles is not None and args.cycles < 1:
         print("foresight ctl: --cycles must be at least 1", file=sys.stderr)
         return EXIT_USAGE
