@@ -107,7 +107,9 @@ class Engine:
             self.market.start(start)
         self.trader = Trader(self.specs, self.manager, self.market)
         self.trader.ensure_slots()
-        self.shadow = ShadowRunner(self.reloader, self.manager, self.trader, self.events, self.config.cycle_interval_s)
+        self.shadow = ShadowRunner(
+            self.reloader, self.manager, self.trader, self.events, self.config.cycle_interval_s, room=self.config.shadow_room
+        )
         for note in self.market.health.notes if self.market.health else ():
             self.warn(note)  # e.g. the gaps of a recording
         self.intake = ControlIntake(self.dir, frozenset(spec.id for spec in self.specs), applied_digest=state.applied_digest)

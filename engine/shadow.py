@@ -38,7 +38,7 @@ from engine.shadow_book import ShadowBook
 from engine.state import SlotRecord, StateManager
 from engine.trading import CycleOutcome, Trader
 
-# The shadow runs only if it fits in this share of the cycle interval, by its last cost.
+# By default the shadow runs only if it fits in this share of the cycle interval, by its last cost.
 ROOM = 0.8
 
 
@@ -74,12 +74,16 @@ class Shadow:
 
 
 class ShadowRunner:
-    def __init__(self, reloader: ReloadManager, manager: StateManager, trader: Trader, events: EventLog, interval_s: float) -> None:
+    def __init__(
+        self, reloader: ReloadManager, manager: StateManager, trader: Trader, events: EventLog, interval_s: float,
+        *, room: float = ROOM,
+    ) -> None:
         self.reloader = reloader
         self.manager = manager
         self.trader = trader
         self.events = events
         self.interval_s = interval_s
+        self.room_s = room * interval_s
         self.current: Shadow | None = None  # the running shadow
         self.last_report: ShadowStatus | None = None  # the one that ended, until the next starts
         self.preview: CodePreview | None = None
@@ -174,7 +178,7 @@ class ShadowRunner:
         report = shadow.report
         report.cycles += 1
         started = time.perf_counter()
-        if started + self._cost_s > cycle_started + ROOM * self.interval_s:
+        if started + self._cost_s > cycle_started + self.room_s:
             report.skipped += 1
             self._book_shadow(shadow, shadow.book.settle(shadow.params))
         else:

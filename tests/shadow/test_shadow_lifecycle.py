@@ -40,7 +40,8 @@ def _brief(signal) -> tuple | None:  # type: ignore[no-untyped-def]
 
 def test_shadow_aa_preview_promote_drop_and_a_failing_shadow(engine_factory, tmp_path: Path) -> None:
     strategies = strategies_copy(tmp_path / "strategies")
-    engine: EngineProcess = engine_factory("--strategies-path", str(strategies), "--maker", "slow", fast=ROOMY)
+    # --shadow-room 100: a loaded machine's slow cycle never makes the A/A skip (and differ).
+    engine: EngineProcess = engine_factory("--strategies-path", str(strategies), "--maker", "slow", "--shadow-room", "100", fast=ROOMY)
     state = engine.state_dir
     v0 = engine.first_status.code.version
 

@@ -9,7 +9,8 @@ in the ledger, names the code version and the parameters' hash that took it.
 Both engines run one cycle first and are restarted: A restarts on its stored version with
 the stricter copy on disk, so the shadow queued meanwhile starts at the first boundary of
 the second run (or the next, once prepared), from a book that is B's at the same cycle (no bet yet: the recording starts
-at a 15-minute boundary, far from every window's snipe zone).
+at a 15-minute boundary, far from every window's snipe zone). `--shadow-room 100`: the
+shadow never skips a cycle for a loaded machine's sake (a skipped cycle misses entries).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _run_to_end(market: Path, cycles: int, *runs: tuple[Path, Path]) -> list[Eng
     engines = [
         EngineProcess(
             state, "--feed", f"replay:{market}", "--assets", "BTC,ETH,SOL,XRP", "--maker", "slow",
-            "--strategies-path", str(strategies), "--max-cycles", str(cycles), fast=ROOMY,
+            "--strategies-path", str(strategies), "--max-cycles", str(cycles), "--shadow-room", "100", fast=ROOMY,
         ).start(wait=False)
         for state, strategies in runs
     ]  # fmt: skip
