@@ -7,8 +7,8 @@ In process, as benchmarks/cycle_time.py does: two engines on the same seed and m
 with an A/A shadow (the running code against itself: the whole shadow path, its book, its
 comparison and its status rows), their cycles interleaved so the machine's load falls on
 both alike; the ratio is of their medians. Late cycles are those of the shadowed engine
-longer than the 0.25 s interval. At 1,024 slots (512 synthetic assets x 5m, 15m) one engine
-with an A/A shadow. Promote: a candidate (the shipped code and a comment) checked, shadowed
+longer than the 0.25 s interval. At 1,024 slots (512 synthetic assets x 5m, 15m) the same
+pair of engines, the one without a shadow reported beside. Promote: a candidate (the shipped code and a comment) checked, shadowed
 for a cycle and promoted, `ReloadOutcome.duration_ms` of each promote.
 
     .venv/bin/python -m benchmarks.shadow_cycle [--quick]
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SHIPPED_STRATEGIES, Figure, percentile, summary
+from engine.command_runner import _adopt_params as adopt_params
 from engine.config import EngineConfig
 from engine.loop import Engine
 from engine.slots import DEFAULT_ASSETS, synthetic_assets
@@ -77,16 +78,20 @@ def measure_16(cycles: int, warm_up: int) -> dict[str, Any]:
 
 def measure_1024(cycles: int, warm_up: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-shadow-1024-") as tmp:
-        engine = _engine(Path(tmp) / "state", synthetic_assets(512))
+        assets = synthetic_assets(512)
+        plain, shadowed = _engine(Path(tmp) / "plain", assets), _engine(Path(tmp) / "shadowed", assets)
         try:
             for _ in range(warm_up):
-                _cycle(engine)
-            engine.shadow.start(None, aa=True, cycles=None, overrides={})
-            durations = [_cycle(engine) for _ in range(cycles)]
-            report = engine.shadow.current.report  # type: ignore[union-attr]
+                _cycle(plain), _cycle(shadowed)
+            shadowed.shadow.start(None, aa=True, cycles=None, overrides={})
+            without, with_shadow = [], []
+            for _ in range(cycles):
+                without.append(_cycle(plain))
+                with_shadow.append(_cycle(shadowed))
+            report = shadowed.shadow.current.report  # type: ignore[union-attr]
         finally:
-            _close(engine)
-    return {"with": durations, "report": report}
+            _close(plain, shadowed)
+    return {"without": without, "with": with_shadow, "report": report}
 
 
 def measure_promote(count: int) -> list[float]:
@@ -110,6 +115,7 @@ def measure_promote(count: int) -> list[float]:
                 promoted = engine.reloader.promote(prepared)  # type: ignore[arg-type]
                 assert promoted.ok, promoted.error
                 pauses.append(promoted.duration_ms)
+                adopt_params(engine)  # as `ctl promote` does: the new code's Params are in force
                 engine.shadow.finish("promoted", "benchmark")
                 _cycle(engine)
         finally:
@@ -152,8 +158,13 @@ def run(quick: bool = False) -> list[Figure]:
             large["with"],
             goal=f"p99 <= {LARGE_GOAL_MS:g} ms",
             limit=LARGE_GOAL_MS,
-            details={"cycle_ms": summary(large["with"]), "shadow_skipped": large["report"].skipped},
-            notes=[f"the shadow skipped {large['report'].skipped} of {len(large['with'])} cycles for lack of room"],
+            details={"cycle_ms": summary(large["with"]), "without_ms": summary(large["without"]),
+                     "shadow_skipped": large["report"].skipped},  # fmt: skip
+            notes=[
+                f"the same cycles without a shadow (interleaved, same seed): p50 {percentile(large['without'], 50):.1f} ms, "
+                f"p99 {percentile(large['without'], 99):.1f} ms; the shadow skipped {large['report'].skipped} of "
+                f"{len(large['with'])} cycles for lack of room",
+            ],
         ),
         Figure.of_samples(
             "shadow_promote_pause",
