@@ -39,6 +39,7 @@ MODULES = (
     "cycle_time",
     "live_feed",
     "ledger_cycle",
+    "shadow_cycle",
     "notify_down",
     "guard_overhead",
     "tui_latency",

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--grace", type=float, default=None, help="seconds past a budget before a strategy that swallows the interrupt is abandoned to the supervisor (default 0.5)")
     eng.add_argument("--load-from-disk", action="store_true", help="start on the strategies directory instead of the version that was running")
     eng.add_argument("--probation-cycles", type=int, default=3, help="cycles after a swap in which any strategy error rolls it back at once (default 3)")
+    eng.add_argument("--shadow-room", type=float, default=0.8, help="a shadow runs in a cycle only if its last cost keeps the cycle within this share of the interval, else it skips the cycle (default 0.8)")
     eng.add_argument("--keep-versions", type=int, default=10, help="how many strategy versions the state directory keeps (default 10)")
 
     ctl.add_parser(sub, _state_dir_arg)
@@ -140,6 +141,7 @@ def run_engine_command(args: argparse.Namespace) -> int:
         load_from_disk=args.load_from_disk,
         keep_versions=args.keep_versions,
         probation_cycles=args.probation_cycles,
+        shadow_room=args.shadow_room,
     )
     from engine import startup_errors as codes
 

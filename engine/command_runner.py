@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from engine import supervision
+from engine import shadow_commands, supervision
 from engine.contract import Ack, Command, utc_now_iso
 from engine.params import revalidate
 from engine.reload_manager import ReloadOutcome
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from engine.trading import CycleOutcome
 
 # The commands whose costly part is prepared between cycles (engine/idle.py); a boundary swaps them.
-PREPARED_AHEAD = ("reload", "check")
+PREPARED_AHEAD = ("reload", "check", "shadow")
 
 
 def run_commands(engine: Engine, commands: tuple[Command, ...]) -> None:
@@ -67,6 +67,12 @@ def _run(engine: Engine, commands: tuple[Command, ...], *, may_defer: bool) -> N
     outcomes: dict[str, ReloadOutcome] = {}
     last_swap: ReloadOutcome | None = None
     for index, command in enumerate(commands):
+        if command.type in shadow_commands.TYPES:  # engine/shadow_commands.py
+            if not shadow_commands.run(engine, command, may_defer):
+                engine.deferred_commands = commands[index:]
+                engine.between.prepare_soon(engine.manager.state.applied.overrides)
+                return
+            continue
         if command.type not in outcomes or command.type == "rollback":
             same = [c.id for c in commands if c.type == command.type] if command.type != "rollback" else [command.id]
             outcome = _execute(engine, command.type, same, may_defer, command.version)
@@ -127,6 +133,8 @@ def _execute(engine: Engine, kind: str, ids: list[str], may_defer: bool, target:
             ok=False, kind=kind, at=utc_now_iso(), duration_ms=0.0, changed=(), error=f"internal error: {exc!r}", version=version  # type: ignore[arg-type]
         )
     engine.events.emit("reload" if kind != "check" else "check", f"{kind}: {outcome.detail}", **outcome.to_event(), commands=ids)
+    if kind == "check" and outcome.ok:
+        engine.shadow.want_preview(ids)  # this cycle's decisions, the candidate's beside them
     if outcome.swapped:
         # The version store learns of the swap before the new code's first cycle (a version that
         # kills the process in it must be on record as the one in probation): after the pause.

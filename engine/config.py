@@ -42,6 +42,7 @@ class EngineConfig:
     grace_s: float | None = None
     load_from_disk: bool = False  # start on the strategies directory, not the version that was running
     keep_versions: int = 10
+    shadow_room: float = 0.8  # share of the cycle interval a cycle with a shadow may fill (engine/shadow.py)
 
     @property
     def budgets(self) -> Budgets:
@@ -69,6 +70,8 @@ class EngineConfig:
         if unknown:
             raise ValueError(f"--symbols names {', '.join(unknown)}, not among --assets ({','.join(self.assets)})")
         self.budgets  # raises ValueError on a budget out of range
+        if not 0.05 <= self.shadow_room <= 1000:
+            raise ValueError("--shadow-room must be between 0.05 and 1000 (a share of the cycle interval)")
         if self.keep_versions < 2:
             raise ValueError("--keep-versions must be at least 2")
         if not self.strategies_path.is_dir():

@@ -30,7 +30,7 @@ EVENTS_FILE = "events.jsonl"
 ENGINE_LOCK = "engine.lock"
 CONTROL_LOCK = "control.lock"
 
-CommandType = Literal["reload", "rollback", "check"]
+CommandType = Literal["reload", "rollback", "check", "shadow", "promote", "drop"]
 AckResult = Literal["applied", "rejected", "rolled_back"]
 SlotState = Literal["watching", "entered", "won", "lost", "cooldown"]
 Direction = Literal["up", "down"]
@@ -70,6 +70,8 @@ class Command(_Strict):
     version: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{12}$", description="rollback only: the kept version to return to (default: the previous good one)"
     )
+    cycles: int | None = Field(default=None, ge=1, le=10_000_000, description="shadow only: end the shadow after this many cycles (default: until promote or drop)")
+    aa: bool = Field(default=False, description="shadow only: shadow the running code against itself (A/A), to measure its noise")
 
 
 class RiskLimits(_Strict):
@@ -235,6 +237,95 @@ class KeptVersion(_Open):
     modules: list[ModuleInfo] = Field(default_factory=list, description="name and sha256: the source is versions/blobs/SHA256")
 
 
+class DecisionBrief(_Open):
+    """One decision as a preview or a shadow compares it."""
+
+    direction: Direction
+    confidence: float
+    enter: bool = False
+    reason: str = ""
+
+
+class PreviewRow(_Open):
+    slot: str
+    live: DecisionBrief | None = None
+    candidate: DecisionBrief | None = None
+    differs: bool = False
+
+
+class ParamChange(_Open):
+    name: str
+    change: Literal["new", "removed", "default"]
+    old: JsonValue = None
+    new: JsonValue = None
+
+
+class CodePreview(_Open):
+    """What a checked candidate would decide on this cycle's market, beside the running code."""
+
+    commands: list[str] = Field(default_factory=list, description="the check commands it answers")
+    at: str
+    cycle: int
+    running: str
+    candidate: str
+    summary: str = Field(default="", description='e.g. "would change 5 of 16 decisions, 2 entries"')
+    slots: int = 0
+    differ: int = 0
+    entries_differ: int = 0
+    rows: list[PreviewRow] = Field(default_factory=list, description="one per slot, the differing ones first")
+    params: list[ParamChange] = Field(default_factory=list, description="new, removed and changed parameter defaults")
+    diff: str = Field(default="", description="unified diff of the changed modules' source")
+    error: str | None = Field(default=None, description="why the candidate's decisions could not be taken (the check still passed)")
+
+
+class ShadowSlot(_Open):
+    slot: str
+    live: DecisionBrief | None = None
+    shadow: DecisionBrief | None = None
+    differs: bool = False
+    compared: int = 0
+    differ: int = 0
+    entries_live: int = 0
+    entries_shadow: int = 0
+    pnl_live: float = 0.0
+    pnl_shadow: float = 0.0
+
+
+class ShadowStatus(_Open):
+    """A candidate evaluated beside the running code each cycle, never trading (engine/shadow.py)."""
+
+    version: str
+    base_version: str = Field(default="", description="the running version it is compared with")
+    aa: bool = Field(default=False, description="the running code against itself (A/A): any difference is noise")
+    aa_control: str | None = Field(
+        default=None, description="the A/A control run before this shadow on the same base, in one line: its noise to read the differences against"
+    )
+    state: Literal["running", "ended", "dropped", "promoted"] = "running"
+    reason: str | None = Field(default=None, description="why it ended, was dropped or promoted")
+    started_at: str
+    started_cycle: int = 0
+    ended_at: str | None = None
+    cycles: int = 0
+    cycles_limit: int | None = None
+    compared: int = 0
+    differ: int = 0
+    entries_live: int = 0
+    entries_shadow: int = 0
+    bets_live: int = Field(default=0, description="bets resolved in the live book since the shadow started")
+    bets_shadow: int = Field(default=0, description="hypothetical bets resolved in the shadow's book")
+    pnl_live: float = 0.0
+    pnl_shadow: float = 0.0
+    failures: int = 0
+    skipped: int = Field(default=0, description="cycles with no room left for the shadow: it skipped them (resolving only)")
+    last_ms: float = Field(default=0.0, description="what the shadow's last evaluation took")
+    params_hash: str = ""
+    slots: list[ShadowSlot] = Field(
+        default_factory=list,
+        description="the slots whose decisions differ now or did, or that took or settled bets; every slot's "
+        "shadow decision is also in slots[].shadow_signal while the shadow runs",
+    )
+
+
 class CodeStatus(_Open):
     version: str
     modules: list[ModuleInfo] = Field(default_factory=list)
@@ -248,6 +339,8 @@ class CodeStatus(_Open):
     disk_differs: bool = Field(default=False, description="the strategies directory holds other code than what runs")
     last_failure: CodeFailure | None = None
     versions: list[KeptVersion] = Field(default_factory=list, description="kept versions, newest last")
+    shadow: ShadowStatus | None = Field(default=None, description="the running or last shadow (until the next one)")
+    preview: CodePreview | None = Field(default=None, description="the last passed check's preview")
 
 
 class ParamsStatus(_Open):
@@ -273,6 +366,8 @@ class Position(_Open):
     odds: float
     shares: float = 0.0
     entered_at: float
+    code_version: str = Field(default="", description="the strategy version that took the bet")
+    params_hash: str = Field(default="", description="engine/params_hash.py of the parameter values in force when it was taken")
 
 
 class SlotStatus(_Open):
@@ -296,6 +391,7 @@ class SlotStatus(_Open):
     error: str | None = None
     feed: FeedState = Field(default="connected", description="how the asset's prices arrive; only connected takes entries")
     price_age_s: float | None = Field(default=None, description="seconds since the asset's last price")
+    shadow_signal: Signal | None = Field(default=None, description="while a shadow runs: its decision in this slot this cycle (code.shadow)")
 
 
 class Stats(_Open):

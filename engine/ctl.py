@@ -274,7 +274,13 @@ VERBS: list[Verb] = [
          _command("reload"), lambda p: ctl_versions.add_reload_arguments(p)),
     Verb("rollback", "go back to the strategy code that ran before, or to a kept version (--to)",
          _command("rollback"), lambda p: ctl_versions.add_rollback_arguments(p)),
-    Verb("check", "would the strategy code on disk load? (nothing is swapped)", _command("check")),
+    Verb("check", "would the strategy code on disk load, and what would it decide now? (nothing is swapped)",
+         lambda args, writer: ctl_shadow.check(args, writer), lambda p: ctl_shadow.add_check_arguments(p)),
+    Verb("shadow", "run the code on disk beside the running code, never trading (--aa: the running code against itself)",
+         lambda args, writer: ctl_shadow.shadow(args, writer), lambda p: ctl_shadow.add_shadow_arguments(p), writes=False),
+    Verb("promote", "swap the shadowed code in (waits through its probation)",
+         lambda args, writer: ctl_shadow.promote(args, writer), lambda p: ctl_versions.add_reload_arguments(p)),
+    Verb("drop", "end the shadow; nothing else changes", lambda args, writer: ctl_shadow.drop(args, writer)),
     Verb("versions", "the kept strategy versions and how each ended", _versions,
          lambda p: p.add_argument("--json", action="store_true", help="print them as JSON"), writes=False),
     Verb("status", "what the engine is doing: state, code, bets, every slot", _status, _status_arguments, writes=False),
@@ -374,4 +380,4 @@ def add_parser(sub: argparse._SubParsersAction, state_dir_arg) -> None:  # type:
         _common_options(parser, state_dir_arg, on_verb=True)
 
 
-from engine import ctl_versions  # noqa: E402 - it imports this module's helpers
+from engine import ctl_shadow, ctl_versions  # noqa: E402 - they import this module's helpers

@@ -39,6 +39,7 @@ from engine.reload_manager import ReloadManager
 from engine.slot_coverage import check_coverage
 from engine.risk import RiskGuard
 from engine.sd_notify import SdNotify
+from engine.shadow import ShadowRunner
 from engine.slot_errors import SlotErrorLog
 from engine.version_store import VersionStore
 from engine.slots import parse_window, slot_set
@@ -107,6 +108,9 @@ class Engine:
             self.market.start(start)
         self.trader = Trader(self.specs, self.manager, self.market)
         self.trader.ensure_slots()
+        self.shadow = ShadowRunner(
+            self.reloader, self.manager, self.trader, self.events, self.config.cycle_interval_s, room=self.config.shadow_room
+        )
         for note in self.market.health.notes if self.market.health else ():
             self.warn(note)  # e.g. the gaps of a recording
         self.intake = ControlIntake(self.dir, frozenset(spec.id for spec in self.specs), applied_digest=state.applied_digest)
@@ -206,6 +210,7 @@ class Engine:
             self._cycle()
 
     def _cycle(self) -> None:
+        started = time.perf_counter()
         state = self.manager.state
         intake = self.intake.read(state.last_generation, self.reloader.registry.params_model, self.manager.is_handled)
         rejected = state.rejected_generation
@@ -217,17 +222,23 @@ class Engine:
             self.events.emit("feed", message)
         self.trader.ensure_slots()
         self.risk.before_entries(self.params)
-        outcome = self.trader.evaluate(self.reloader.registry, self.params, self.may_enter)
+        outcome = self.trader.evaluate(self.shadow.live_evaluator(self.reloader.registry), self.params, self.may_enter)
         self.trader.resolve(self.params, outcome)
         self.ledger.record(state, outcome, self.reloader.registry.current.version, self.params)  # before state: see ledger.py
         self.risk.after_resolutions(outcome)
+        provenance = self.ledger.provenance(self.reloader.registry.current.version, self.params)
         for slot_id in outcome.entered:
             position = state.slots[slot_id].position
             assert position is not None
-            self.events.emit("entry", f"{slot_id} bought {position.side} ${position.stake:g} at {position.odds:.2f}", slot=slot_id)
+            position.code_version, position.params_hash = provenance.code_version, provenance.params_hash
+            self.events.emit(
+                "entry", f"{slot_id} bought {position.side} ${position.stake:g} at {position.odds:.2f}", slot=slot_id,
+                code_version=position.code_version, params_hash=position.params_hash,
+            )  # fmt: skip
         for result in outcome.resolutions:
             self.events.emit("resolution", f"{result['slot']} {result['side']} {result['result']} {result['pnl']:+.2f}", **result)
         rolled = command_runner.after_cycle(self, outcome)
+        self.shadow.after_live(outcome, started, self.may_enter, dict(state.applied.overrides))
         if self.alerts is not None:
             self.alerts.cycle(outcome.errors)
         # One line appended to state.journal, with the trading state when it changed, fsync'd when
@@ -322,12 +333,13 @@ class Engine:
             engine=self.engine_info(),
             manager=self.manager,
             trader=self.trader,
-            code=self.reloader.code_status(),
+            code=self.shadow.code_status(self.reloader.code_status()),
             params=self.params,
             params_schema=registry.params_schema,
             warnings=self.warnings,
             events=self.events.recent,
             risk=self.risk.status(),
+            shadow_slots=self.shadow.book_slots(),
         )
         try:
             atomic_write_bytes(self.dir / STATUS_FILE, status, durable=False)

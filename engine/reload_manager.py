@@ -70,7 +70,7 @@ __all__ = [
 ]
 
 DEFAULT_SCOPE = ("ta_engine", "momentum_strategy", "strategy")
-OutcomeKind = Literal["initial", "reload", "check", "rollback", "auto_rollback"]
+OutcomeKind = Literal["initial", "reload", "check", "rollback", "auto_rollback", "promote"]
 _ENGINE_SIDE = ("engine", "foresight_tui")
 
 
@@ -218,6 +218,7 @@ class ReloadManager:
         self.loading: str | None = None  # the candidate whose code is being loaded, while it is
         self.disk = DiskCandidate(self.strategies_dir, self.scope)
         self._kept_view: tuple[int, list[KeptVersion]] = (-1, [])
+        self.checked: Preparation | None = None  # the last check that passed: a preview or a shadow uses it
 
     # ------------------------------------------------------------------ queries
 
@@ -379,6 +380,38 @@ class ReloadManager:
                 swapped=True,
             )
         )
+
+    def promote(self, prepared: Preparation) -> ReloadOutcome:
+        """Swap in a candidate checked earlier (a shadow's): only the commit is left, so the pause
+        is a reload's commit. Refused if the running version is no longer the one it was prepared against."""
+        start = time.perf_counter()
+        running = self.registry.current
+        version = prepared.version
+        if version is None or prepared.base is not running:
+            return self._record(
+                ReloadOutcome(
+                    ok=False, kind="promote", at=utc_now_iso(), duration_ms=_ms(start), changed=(),
+                    error="the candidate was prepared against other running code: shadow it again", version=running.version,
+                    candidate=prepared.candidate, phase="promote",
+                )
+            )  # fmt: skip
+        with held(self.hold_gc):
+            self.checked = None
+            install(version.package, version.module_objects())
+            self.registry.swap(version, running)
+            version.publish_source()
+            self._window.clear()
+            self.reloads += 1
+            self._probation_left = self.probation_cycles
+            duration = _ms(start)
+        self._store_commit(version, proven=False)
+        return self._record(
+            ReloadOutcome(
+                ok=True, kind="promote", at=utc_now_iso(), duration_ms=duration,
+                changed=changed_modules(running.shas(), version.shas()), error=None, version=version.version,
+                candidate=version.version, previous_version=running.version, swapped=True,
+            )
+        )  # fmt: skip
 
     def report_cycle(self, strategy_errors: Sequence[str], kinds: Sequence[str] = ()) -> ReloadOutcome | None:
         """Tell the manager how the last cycle went. In probation after a swap, any strategy
@@ -560,9 +593,11 @@ class ReloadManager:
         version = prepared.version
         assert version is not None
         if not commit:
+            self.checked = prepared
             return outcome(True, changed, prepared.candidate, smoke=prepared.smoke, **extra), None
 
         # Commit: sys.modules and the registry change in the same step.
+        self.checked = None  # prepared against the code this commit replaces
         install(version.package, version.module_objects())
         self.registry.swap(version, running)
         version.publish_source()
@@ -692,6 +727,7 @@ class ReloadManager:
         return self.guard.call(self.budgets.load_s, fn, *args, what="load")
 
     def _swap_to(self, target: CodeVersion, keep: CodeVersion | None) -> None:
+        self.checked = None
         install(target.package, target.module_objects())
         self.registry.swap(target, keep)
         target.publish_source()

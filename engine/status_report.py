@@ -10,7 +10,7 @@ with SlotStatus.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,7 +36,7 @@ from engine.feed_report import feed_status
 from engine.fileio import model_json, with_member
 from engine.market import SPARK_POINTS
 from engine.slots import window_label
-from engine.state import SignalRecord, StateManager
+from engine.state import SignalRecord, SlotRecord, StateManager
 from engine.trading import Trader
 
 __all__ = ["SPARK_POINTS", "LoopFigures", "SlotRow", "price_history", "render_status", "slot_rows"]
@@ -73,13 +73,14 @@ class SlotRow(TypedDict):
     error: str | None
     feed: FeedState
     price_age_s: float | None
+    shadow_signal: SignalRecord | None  # serialised as the contract's Signal
 
 
 _ROWS = TypeAdapter(list[SlotRow])
 
 
-def slot_rows(trader: Trader, paused_slots: set[str]) -> list[SlotRow]:
-    """Every slot of `trader` as SlotStatus fields, in slot order."""
+def slot_rows(trader: Trader, paused_slots: set[str], shadow: Mapping[str, SlotRecord] | None = None) -> list[SlotRow]:
+    """Every slot of `trader` as SlotStatus fields, in slot order (`shadow`: a shadow's book, engine/shadow.py)."""
     market = trader.market
     now = market.now
     prices = market.prices
@@ -120,6 +121,7 @@ def slot_rows(trader: Trader, paused_slots: set[str]) -> list[SlotRow]:
                 "error": slot.error,
                 "feed": feed.state if feed is not None else "connected",
                 "price_age_s": feed.age_s if feed is not None else None,
+                "shadow_signal": shadow[slot_id].signal if shadow is not None else None,
             }
         )
     return rows
@@ -143,6 +145,7 @@ def render_status(
     warnings: Iterable[str],
     events: Iterable[Event],
     risk: RiskStatus | None = None,
+    shadow_slots: Mapping[str, SlotRecord] | None = None,
 ) -> bytes:
     """status.json's bytes for this cycle: the contract's Status, its slots as `SlotRow`s."""
     state = manager.state
@@ -183,4 +186,4 @@ def render_status(
     # The slots go last, joined to the object the rest serialised to (a JSON object's key
     # order means nothing to its readers).
     head = model_json(status, by_alias=True, exclude={"slots"})
-    return with_member(head, "slots", _ROWS.dump_json(slot_rows(trader, paused_slots)))
+    return with_member(head, "slots", _ROWS.dump_json(slot_rows(trader, paused_slots, shadow_slots)))

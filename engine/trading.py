@@ -234,6 +234,8 @@ class Trader:
                         "pnl": pnl,
                         "open": slot.open_price,
                         "close": close,
+                        "code_version": position.code_version,
+                        "params_hash": position.params_hash,
                     }
                 )
             start = window_start(now, spec.window_s)

@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from engine.contract import STATUS_FILE, RiskLimits, Status
+from foresight_tui import shadow_lines
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
 from foresight_tui.commands import MissionControlCommands
 from foresight_tui.control_client import ControlClient, ReadOnlyError
@@ -43,6 +44,7 @@ from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
 from foresight_tui.screens.info import InfoScreen
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
 from foresight_tui.screens.risk_limits import RiskLimitsScreen
+from foresight_tui.screens.shadow import ShadowScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
 from foresight_tui.screens.trades import TradesScreen
 from foresight_tui.source_diff import SourceMemory, default_changes
@@ -91,6 +93,7 @@ class MissionControlApp(App[None]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("e", "events", "Events"),
         Binding("i", "info", "In force"),
+        Binding("S", "shadow", "Shadow deploy", show=False),
         Binding("ctrl+p", "command_palette", "Command palette", show=False, priority=True, key_display="ctrl+p"),
         Binding("colon", "command_palette", "Command palette", show=False, key_display=":"),
         Binding("escape", "clear_filter", "Clear filter", show=False, key_display="esc"),
@@ -246,6 +249,7 @@ class MissionControlApp(App[None]):
         first = not grid.cards
         with self.batch_update():
             grid.show(status.slots, status.price_history, now)
+            grid.show_shadow(shadow_lines.card_lines(status))
             self.query_one(StatsPanel).show(status.stats)
             self.query_one(EventLog).add_events(status.events)
         if first and self.screen.focused is None:
@@ -476,7 +480,13 @@ class MissionControlApp(App[None]):
         changes = changed_files(self.status)
         self.code_changes = changes
         diff = self.sources.diff(self.status, changes) if kind == "reload" else []
-        self.push_screen(ConfirmCodeScreen(kind, self.status, changes, diff), confirmed)
+        preview = None
+        if kind == "reload":
+            # What the code on disk would decide now beside the running code: a check's preview.
+            if shadow_lines.preview_stale(self.status) and not self.read_only:
+                self.submit(lambda client: client.send_command("check"))
+            preview = lambda: shadow_lines.preview_lines(self.status)  # noqa: E731
+        self.push_screen(ConfirmCodeScreen(kind, self.status, changes, diff, preview), confirmed)
 
     def action_reload(self) -> None:
         self._confirm_command("reload")
@@ -517,6 +527,17 @@ class MissionControlApp(App[None]):
             status.params.schema_, status.params.values, status.control.applied.overrides, send=send
         )
         self.push_screen(screen)
+
+    def action_shadow(self) -> None:
+        def send(kind: str, aa: bool) -> None:
+            if self.refused_read_only(kind):
+                return
+            if kind == "shadow":
+                self.submit(lambda client: client.send_shadow(aa=aa))
+            else:
+                self.submit(lambda client: client.send_command(kind))  # type: ignore[arg-type]
+
+        self.push_screen(ShadowScreen(self.status, send))
 
     def action_events(self) -> None:
         self.push_screen(EventsScreen(self.state_dir))

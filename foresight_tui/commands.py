@@ -17,6 +17,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Check-only reload", "check", "Prepare and check the code on disk without swapping it in (c)"),
     ("Roll back strategy code", "rollback", "Return to the previous code version, after confirming (b)"),
     ("Strategy versions", "versions", "Kept versions, how each ended, the diff against the running one (v)"),
+    ("Shadow deploy: code on disk beside the running code", "shadow", "Its decisions and paper P&L beside the live ones; promote or drop (S)"),
     ("Override parameters", "overrides", "Form built from the strategy's parameter schema (o)"),
     ("Events: every event, filter and search", "events", "events.jsonl, not only the last 30 (e)"),
     ("In force: overrides, pauses, market", "info", "Everything the engine applies now, in full (i)"),

@@ -21,6 +21,9 @@ COMMAND_LABELS: dict[str, str] = {
     "reload": "reload strategy code",
     "check": "check the code on disk",
     "rollback": "roll back to the previous code",
+    "shadow": "shadow the code on disk",
+    "promote": "promote the shadowed code",
+    "drop": "drop the shadow",
 }
 
 
@@ -80,11 +83,18 @@ class ControlClient:
 
     def rollback_to(self, version: str) -> PendingWrite:
         """Return to a kept version (the versions screen; `foresight ctl rollback --to`)."""
-        self._guard()
         command = Command(id=f"rollback-{uuid.uuid4().hex[:12]}", type="rollback", issued_at=utc_now_iso(), version=version)
+        return self._append(command, f"return to version {version}")
+
+    def send_shadow(self, *, aa: bool = False, cycles: int | None = None) -> PendingWrite:
+        """A shadow of the code on disk (or, with `aa`, of the running code against itself)."""
+        command = Command(id=f"shadow-{uuid.uuid4().hex[:12]}", type="shadow", issued_at=utc_now_iso(), aa=aa, cycles=cycles)
+        return self._append(command, "A/A shadow of the running code" if aa else COMMAND_LABELS["shadow"])
+
+    def _append(self, command: Command, label: str) -> PendingWrite:
+        self._guard()
 
         def mutate(c: Control) -> None:
             c.commands = [*c.commands, command]
 
-        return self._done(f"return to version {version}", self._writer.update(mutate), command.id, "rollback")
-
+        return self._done(label, self._writer.update(mutate), command.id, command.type)

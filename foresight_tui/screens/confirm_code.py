@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
@@ -63,8 +64,12 @@ class ConfirmCodeScreen(ModalScreen[bool]):
         Binding("n,escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, kind: str, status: Status | None, changes: list[FileChange], diff: list[str] | None = None) -> None:
+    def __init__(
+        self, kind: str, status: Status | None, changes: list[FileChange], diff: list[str] | None = None,
+        preview: Callable[[], list[str]] | None = None,
+    ) -> None:
         super().__init__()
+        self.preview = preview  # the lines of a check's preview, followed while the dialog is open
         self.diff = diff or []
         self.kind = kind
         self.engine_status = status
@@ -75,6 +80,8 @@ class ConfirmCodeScreen(ModalScreen[bool]):
             body.border_title = TITLES.get(self.kind, self.kind)
             body.border_subtitle = "y/enter confirm · n/esc cancel"
             yield Static(describe(self.kind, self.engine_status, self.changes), id="confirm-text")
+            if self.preview is not None:
+                yield Static(id="confirm-preview", markup=False)
             if self.diff:
                 with VerticalScroll(id="confirm-diff"):
                     yield Static(diff_text(self.diff))
@@ -84,6 +91,16 @@ class ConfirmCodeScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#confirm", Button).focus()
+        if self.preview is not None:
+            self._show_preview()
+            self.set_interval(0.5, self._show_preview)
+
+    def _show_preview(self) -> None:
+        assert self.preview is not None
+        lines = self.preview()
+        shown = self.query_one("#confirm-preview", Static)
+        shown.display = bool(lines)
+        shown.update(Text("\n".join(lines)))
 
     def action_confirm(self) -> None:
         self.dismiss(True)

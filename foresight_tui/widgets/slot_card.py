@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
+from textual.widgets import Static
 
 from engine.contract import SlotStatus
 from foresight_tui import formatting as fmt
@@ -157,6 +158,19 @@ def _direction_kind(direction: int) -> str:
     return "success" if direction > 0 else "error" if direction < 0 else ""
 
 
+class ShadowLine(Static):
+    """The shadow's decision on a card, repainted only when its text changes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._text: str | None = None
+
+    def put(self, text: str) -> None:
+        if text != self._text:
+            self._text = text
+            self.update(text, layout=False)  # plain str and markup=False: never parsed as markup
+
+
 class SlotCard(Widget, can_focus=True):
     BINDINGS = [
         Binding("space,s", "toggle_pause", "Pause/resume slot"),
@@ -172,9 +186,18 @@ class SlotCard(Widget, can_focus=True):
         self._shown: tuple[SlotStatus, Sequence[float], int] | None = None
         self._titles: tuple[str, str] | None = None
         self.body = CardBody(classes="body")  # kept: a query per status costs more than the update
+        # The shadow's decision where it differs from the live one (dimmed; hidden otherwise).
+        self._shadow = ShadowLine(classes="shadow", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self.body
+        yield self._shadow
+
+    def show_shadow(self, text: str | None) -> None:
+        """The shadow's differing decision under the live one, or None to hide the line."""
+        if text is not None:
+            self._shadow.put(text)
+        self.set_class(text is not None, "-shadow")
 
     def on_mount(self) -> None:
         self.show(self.slot, self.history, self._now, force=True)

@@ -86,6 +86,11 @@ class SlotGrid(ScrollableContainer, can_focus=False):
             if card.slot_id == focused_id:
                 self.call_after_refresh(card.focus)
 
+    def show_shadow(self, lines: Mapping[str, str]) -> None:
+        """The shadow's differing decisions (slot id -> line); the other cards hide the line."""
+        for card in self._cards:
+            card.show_shadow(lines.get(card.slot_id))
+
     def rows_in_view(self) -> range:
         """Grid rows wholly inside the scrolled window, by arithmetic.
 

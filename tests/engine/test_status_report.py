@@ -29,6 +29,7 @@ def test_a_slot_row_is_slot_status_field_for_field() -> None:
     hints, fields = _same_fields(SlotRow, SlotStatus)
     # The signal is the state's SignalRecord, serialised as the contract's Signal.
     assert hints.pop("signal") == SignalRecord | None and fields.pop("signal") == Signal | None
+    assert hints.pop("shadow_signal") == SignalRecord | None and fields.pop("shadow_signal") == Signal | None
     assert hints == fields
 
 
