@@ -18,7 +18,7 @@ from engine.contract import SlotStatus
 from foresight_tui import formatting as fmt
 from foresight_tui.messages import SlotDetailRequested, SlotPauseRequested
 from foresight_tui.widgets.plain_lines import PlainLines
-from foresight_tui.widgets.spark import spark_rows
+from foresight_tui.widgets.spark import cached_spark_rows
 
 STATE_CLASSES = ("-watching", "-entered", "-won", "-lost", "-cooldown")
 
@@ -124,7 +124,7 @@ class CardBody(PlainLines):
         kinds += [_direction_kind(data.price_direction), "error" if data.error else _direction_kind(data.signal_direction), ""]
         spark = height - len(rows)
         if spark > 0 and not data.compact:
-            rows += spark_rows(data.history, width, spark)
+            rows += cached_spark_rows(data.history, width, spark)
             kinds += ["primary"] * spark
         self._styles_of_rows = kinds
         return rows
