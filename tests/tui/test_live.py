@@ -290,3 +290,33 @@ async def test_tick_leaves_a_fresh_header_alone_but_not_a_stale_engine(make_app,
         clock.advance(1.0)
         app.tick()  # a second since the last status: the heartbeat moves (and it is STALE)
         assert "heartbeat 1.2s" in header_text(app)
+
+
+async def test_stale_and_down_are_logged_and_announced_once_and_so_is_the_return(make_app, state, clock):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        clock.advance(120)
+        app.tick()
+        app.tick()  # once, not at every tick
+        await pilot.pause()
+        said = [n for n in app._notifications if n.title == "Engine STALE"]
+        assert len(said) == 1 and "no status for 120.4s" in said[0].message
+        assert log_text(app).count("stale the engine is STALE") == 1
+        uptime = [line for line in header_text(app).split("  ") if line.startswith("up ")]
+        assert uptime == ["up 2h06m"]  # stopped at the last status (written 0.4 s before 2h07m), not 2h09m
+        state.update(lambda s: None)
+        app.tick()
+        await pilot.pause()
+        assert "the engine answers again (RUNNING)" in log_text(app)
+
+
+async def test_textuals_own_toasts_keep_their_markup_and_ours_are_plain(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.notify("Press [b]ctrl+q[/b] to quit")  # how Textual itself notifies
+        app.say("engine text [b]stays[/b] literal")
+        await pilot.pause()
+        textual_own, ours = list(app._notifications)[-2:]
+        assert textual_own.markup and not ours.markup
