@@ -320,3 +320,21 @@ async def test_textuals_own_toasts_keep_their_markup_and_ours_are_plain(make_app
         await pilot.pause()
         textual_own, ours = list(app._notifications)[-2:]
         assert textual_own.markup and not ours.markup
+
+
+async def test_the_event_log_leaves_an_operator_scrolled_back_where_they_are(make_app):
+    from foresight_tui.widgets.event_log import EventLog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        log = app.query_one(EventLog)
+        for n in range(40):
+            log.add_line(app.now_iso(), "info", f"line {n}")
+        await pilot.pause()
+        assert log.is_vertical_scroll_end  # at the end, new lines are followed
+        log.scroll_home(animate=False)
+        await pilot.pause()
+        log.add_line(app.now_iso(), "resolution", "BTC-5m won +$4.60")
+        await pilot.pause()
+        assert log.scroll_y == 0
