@@ -6,7 +6,6 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -129,11 +128,9 @@ class CardBody(PlainLines):
         self._styles_of_rows = kinds
         return rows
 
-    def row_style(self, y: int) -> Style:
-        base = self.visual_style.rich_style_with_offset(0, y)
+    def row_colour(self, y: int) -> str | None:
         kind = self._styles_of_rows[y] if y < len(self._styles_of_rows) else ""
-        colour = self.app.theme_variables.get(kind) if kind else None
-        return base + Style(color=colour) if colour else base
+        return self.app.theme_variables.get(kind) if kind else None
 
     def text_of(self, name: str) -> str:
         """One named line as shown (tests, and anything reading a card)."""
