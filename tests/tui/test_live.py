@@ -338,3 +338,27 @@ async def test_the_event_log_leaves_an_operator_scrolled_back_where_they_are(mak
         log.add_line(app.now_iso(), "resolution", "BTC-5m won +$4.60")
         await pilot.pause()
         assert log.scroll_y == 0
+
+
+async def test_a_terminal_shrinking_to_80x24_gets_compact_cards_and_back(make_app, state):
+    from foresight_tui.widgets.slot_grid import COMPACT_HEIGHT, SlotGrid
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        grid = app.query_one(SlotGrid)
+        assert grid.row_height > COMPACT_HEIGHT
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        state.update(lambda s: None)
+        app.load_status()
+        await pilot.pause()
+        assert grid.row_height == COMPACT_HEIGHT and grid.columns == 3
+        card = app.query(SlotCard).first()
+        assert card.body.lines.compact and "·" in card._border_title.plain  # the time left in the title
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        state.update(lambda s: None)
+        app.load_status()
+        await pilot.pause()
+        assert grid.row_height > COMPACT_HEIGHT and not card.body.lines.compact
