@@ -231,6 +231,9 @@ class MissionControlApp(App[None]):
                     )
             self.code_changes = changed_files(status)
             self._follow_code_dir(strategies_dir(status))
+        if len(self.screen_stack) == 1:
+            # The engine's events first: our lines about the same status come after them, in time order.
+            self.query_one(EventLog).add_events(status.events)
         for outcome in self.tracker.settle(status):
             self.report(outcome)
         self.refresh_header()

@@ -127,9 +127,7 @@ def engine_row(view: View) -> Row:
         left.append(Part(f"last said {e.state}", None, "warning"))
     budget = e.cycle_interval_s * 1000
     slow = e.last_cycle_ms > budget
-    cycle = f"cycle {e.cycle} · {e.last_cycle_ms:.0f}ms of {budget:.0f}ms"
-    if slow or e.overruns:
-        cycle += f" · {e.overruns} overruns" if e.overruns else ""
+    cycle = f"cycle {e.cycle} · {e.last_cycle_ms:.0f}ms of {budget:.0f}ms" + (f" · {e.overruns} overruns" if e.overruns else "")
     left.append(Part(("⚠ " if slow else "") + cycle, f"cycle {e.cycle}", "warning" if slow else ""))
     left.append(Part(f"pid {e.pid}@{e.host}", f"pid {e.pid}"))
     stopped = view.state in (EngineState.DOWN, EngineState.STALE)

@@ -56,9 +56,10 @@ class EventsScreen(ModalScreen[None]):
         new = self.file.read_new()
         if not new and self.events:
             return
+        first = not self.events
         self.events.extend(new)
         log = self.query_one("#events-list", RichLog)
-        at_end = log.is_vertical_scroll_end or not self.events[: -len(new) or None]
+        at_end = first or log.is_vertical_scroll_end
         for event in new:
             if self.query_.matches(event):
                 log.write(self.line(event), scroll_end=at_end)

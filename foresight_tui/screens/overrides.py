@@ -156,6 +156,9 @@ class OverridesScreen(ModalScreen[None]):
         summary.update(Text(f"{len(problems)} value(s) to fix before applying" if problems else ""))
 
     def action_apply(self) -> None:
+        if self.waiting:  # one write at a time from the form: the engine has not answered the last
+            self.query_one("#form-error", Static).update(Text("still waiting for the engine's answer to the last apply (esc closes)"))
+            return
         values, problems = self.read_form()
         self.show_problems(problems)
         if problems:

@@ -21,6 +21,7 @@ class PlainLines(Widget):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._rows_for: tuple[object, ...] | None = None
         self._rows: list[str] = []
+        self._row_styles: dict[tuple[object, int], Style] = {}
 
     def rows_key(self) -> Hashable:
         """What the rows depend on besides the size (reactives: changing one repaints)."""
@@ -40,6 +41,23 @@ class PlainLines(Widget):
         text = (text[: width - 1] + "…" if len(text) > width > 0 else text).ljust(width)
         return Strip([Segment(text, self.row_style(y))], width)
 
+    def row_colour(self, y: int) -> str | None:
+        """A colour for row `y` over the widget's own style (None: the widget's colour)."""
+        return None
+
     def row_style(self, y: int) -> Style:
         # The offset in the style's meta is what Textual's own rendering adds (text selection).
-        return self.visual_style.rich_style_with_offset(0, y)
+        # Building it (and adding a colour) costs ~10 us a row; the widget's style changes only
+        # on a restyle (focus, state), so it is kept per (style, row, colour): a dict lookup.
+        visual = self.visual_style
+        colour = self.row_colour(y)
+        key = (visual, y, colour)
+        style = self._row_styles.get(key)
+        if style is None:
+            if len(self._row_styles) > 512:
+                self._row_styles.clear()
+            style = visual.rich_style_with_offset(0, y)
+            if colour:
+                style = style + Style(color=colour)
+            self._row_styles[key] = style
+        return style

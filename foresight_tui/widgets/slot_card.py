@@ -6,7 +6,6 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,7 +18,7 @@ from engine.contract import SlotStatus
 from foresight_tui import formatting as fmt
 from foresight_tui.messages import SlotDetailRequested, SlotPauseRequested
 from foresight_tui.widgets.plain_lines import PlainLines
-from foresight_tui.widgets.spark import spark_rows
+from foresight_tui.widgets.spark import cached_spark_rows
 
 STATE_CLASSES = ("-watching", "-entered", "-won", "-lost", "-cooldown")
 
@@ -138,16 +137,14 @@ class CardBody(PlainLines):
         kinds += [_direction_kind(data.price_direction), "error" if data.error else _direction_kind(data.signal_direction), ""]
         spark = height - len(rows)
         if spark > 0 and not data.compact:
-            rows += spark_rows(data.history, width, spark)
+            rows += cached_spark_rows(data.history, width, spark)
             kinds += ["primary"] * spark
         self._styles_of_rows = kinds
         return rows
 
-    def row_style(self, y: int) -> Style:
-        base = self.visual_style.rich_style_with_offset(0, y)
+    def row_colour(self, y: int) -> str | None:
         kind = self._styles_of_rows[y] if y < len(self._styles_of_rows) else ""
-        colour = self.app.theme_variables.get(kind) if kind else None
-        return base + Style(color=colour) if colour else base
+        return self.app.theme_variables.get(kind) if kind else None
 
     def text_of(self, name: str) -> str:
         """One named line as shown (tests, and anything reading a card)."""

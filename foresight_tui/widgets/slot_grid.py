@@ -62,6 +62,8 @@ class SlotGrid(ScrollableContainer, can_focus=False):
         """Update cards in place; rebuild only when the set of slots changed. Each card gets
         its asset's sparkline from `price_history` (none when the status has none for it)."""
         cards = self._cards
+        if self.is_attached and self.screen.has_class("-short") != self._compact:
+            self.reflow()  # the terminal crossed the short breakpoint after the grid's own resize
         if [c.slot_id for c in cards] == [s.id for s in slots]:
             if self.filter_text:  # without a filter every card is shown already
                 for card, slot in zip(cards, slots, strict=True):

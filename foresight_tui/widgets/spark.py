@@ -7,6 +7,7 @@ cycle that was most of the TUI's CPU time.)
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from functools import lru_cache
 
 from textual.reactive import reactive
 
@@ -27,6 +28,13 @@ def resample(values: Sequence[float], width: int) -> list[float]:
         bucket = values[int(column * step) : max(int((column + 1) * step), int(column * step) + 1)]
         out.append(sum(bucket) / len(bucket))
     return out
+
+
+@lru_cache(maxsize=2048)
+def cached_spark_rows(values: tuple[float, ...], width: int, height: int) -> tuple[str, ...]:
+    """`spark_rows` for a card: both windows of an asset, and a status that did not move its
+    prices, draw the same rows without computing them again."""
+    return tuple(spark_rows(values, width, height))
 
 
 def spark_rows(values: Sequence[float], width: int, height: int) -> list[str]:

@@ -153,14 +153,14 @@ def test_o_changes_a_parameter_and_the_engine_reports_it(live):
     # stake, the first field, has focus with the cursor at its end; no escape-sequence keys
     # (End, arrows), which a loaded machine may split and Textual then read as a lone Escape
     def cleared() -> bool:  # one backspace per look: keys sent before the field has focus are not lost
-        if re.search(r"stake +▊ +▎", live.tmux.screen()):
+        if re.search(r"█ +stake +█", live.tmux.screen()):  # a compact field: nothing after the name
             return True
         live.tmux.send("BSpace")
         return False
 
     wait_for(cleared, "the stake field to be empty")
     live.tmux.type("7.5")
-    live.tmux.wait_screen("▊  7.5 ")  # the field shows what was typed
+    wait_for(lambda: re.search(r"stake +7\.5 ", live.tmux.screen()), "the field to show what was typed")
     live.tmux.send("Enter")
     status = live.wait_status(lambda s: s.params.values.get("stake") == 7.5, "stake 7.5 in params.values")
     assert status.control.applied.overrides == {"stake": 7.5}

@@ -89,8 +89,11 @@ def large(tmp_path: Path) -> Iterator[Live]:
 
 
 def test_80x24_footer_and_a_write_pending_while_the_engine_is_stopped(small):
-    screen = small.tmux.wait_screen("heartbeat", "? Help q Quit")  # the first paint may come in parts
-    assert screen.rstrip("\n").splitlines()[-1].startswith("? Help q Quit")
+    def footer() -> str:  # the footer is composed once the bindings are known: wait for it
+        lines = small.tmux.screen().rstrip("\n").splitlines()
+        return lines[-1] if lines and lines[-1].startswith("? Help q Quit") else ""
+
+    assert wait_for(footer, "the footer's last line to start with help and quit")
     os.kill(small.engine.pid, signal.SIGSTOP)
     small.tmux.wait_screen("STALE")
     small.tmux.send("p")
@@ -115,17 +118,25 @@ def test_an_automatic_rollback_is_shown_as_one_and_a_refused_form_keeps_its_valu
     large.tmux.wait_screen("last auto rollback ROLLED BACK")
 
     def typed_into_the_fast_ema() -> bool:
-        """Open the form and type 30 into fast_ema_period (the 14th field); False if a key got lost."""
+        """Open the form and type 30 into fast_ema_period (the 14th field), each step seen on
+        screen before the next (keys sent in one burst to a loaded machine went missing)."""
+        def shows(pattern: str) -> bool:
+            try:
+                wait_for(lambda: re.search(pattern, large.tmux.screen()), pattern, 5)
+            except AssertionError:
+                return False
+            return True
+
         large.tmux.send("o")
         large.tmux.wait_screen("Strategy parameters", "ctrl+s apply")
-        large.tmux.send(*["Tab"] * 13, "BSpace", "BSpace", "3", "0")
-        try:
-            wait_for(lambda: re.search(r"fast_ema_period +30 ", large.tmux.screen()), "30 in the fast EMA field", 5)
-        except AssertionError:
-            large.tmux.send("Escape")  # start again on a fresh form
-            large.tmux.wait_screen("heartbeat")
-            return False
-        return True
+        large.tmux.send(*["Tab"] * 13, "BSpace", "BSpace")
+        if shows(r"fast_ema_period +a whole number is required"):  # focused and emptied
+            large.tmux.send("3", "0")
+            if shows(r"fast_ema_period +30 "):
+                return True
+        large.tmux.send("Escape")  # start again on a fresh form
+        large.tmux.wait_screen("heartbeat")
+        return False
 
     wait_for(typed_into_the_fast_ema, "the fast EMA field typed into", timeout=60)
     large.tmux.send("Enter")

@@ -290,3 +290,75 @@ async def test_tick_leaves_a_fresh_header_alone_but_not_a_stale_engine(make_app,
         clock.advance(1.0)
         app.tick()  # a second since the last status: the heartbeat moves (and it is STALE)
         assert "heartbeat 1.2s" in header_text(app)
+
+
+async def test_stale_and_down_are_logged_and_announced_once_and_so_is_the_return(make_app, state, clock):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        clock.advance(120)
+        app.tick()
+        app.tick()  # once, not at every tick
+        await pilot.pause()
+        said = [n for n in app._notifications if n.title == "Engine STALE"]
+        assert len(said) == 1 and "no status for 120.4s" in said[0].message
+        assert log_text(app).count("stale the engine is STALE") == 1
+        uptime = [line for line in header_text(app).split("  ") if line.startswith("up ")]
+        assert uptime == ["up 2h06m"]  # stopped at the last status (written 0.4 s before 2h07m), not 2h09m
+        state.update(lambda s: None)
+        app.tick()
+        await pilot.pause()
+        assert "the engine answers again (RUNNING)" in log_text(app)
+
+
+async def test_textuals_own_toasts_keep_their_markup_and_ours_are_plain(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.notify("Press [b]ctrl+q[/b] to quit")  # how Textual itself notifies
+        app.say("engine text [b]stays[/b] literal")
+        await pilot.pause()
+        textual_own, ours = list(app._notifications)[-2:]
+        assert textual_own.markup and not ours.markup
+
+
+async def test_the_event_log_leaves_an_operator_scrolled_back_where_they_are(make_app):
+    from foresight_tui.widgets.event_log import EventLog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        log = app.query_one(EventLog)
+        for n in range(40):
+            log.add_line(app.now_iso(), "info", f"line {n}")
+        await pilot.pause()
+        assert log.is_vertical_scroll_end  # at the end, new lines are followed
+        log.scroll_home(animate=False)
+        await pilot.pause()
+        log.add_line(app.now_iso(), "resolution", "BTC-5m won +$4.60")
+        await pilot.pause()
+        assert log.scroll_y == 0
+
+
+async def test_a_terminal_shrinking_to_80x24_gets_compact_cards_and_back(make_app, state):
+    from foresight_tui.widgets.slot_grid import COMPACT_HEIGHT, SlotGrid
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        grid = app.query_one(SlotGrid)
+        assert grid.row_height > COMPACT_HEIGHT
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        state.update(lambda s: None)
+        app.load_status()
+        await pilot.pause()
+        assert grid.row_height == COMPACT_HEIGHT and grid.columns == 3
+        card = app.query(SlotCard).first()
+        assert card.body.lines.compact and "·" in card._border_title.plain  # the time left in the title
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        state.update(lambda s: None)
+        app.load_status()
+        await pilot.pause()
+        assert grid.row_height > COMPACT_HEIGHT and not card.body.lines.compact

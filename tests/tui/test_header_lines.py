@@ -1,0 +1,36 @@
+"""The header fitted to a width: the right side never cuts, the left shortens then drops, overruns warn."""
+
+from __future__ import annotations
+
+from foresight_tui.header_lines import Part, engine_row, fit, market_mode
+
+from .conftest import make_status
+
+
+def text(segments) -> str:
+    return "".join(chunk for chunk, _ in segments)
+
+
+def test_the_right_side_stays_whole_and_the_left_gives_way() -> None:
+    row = ([Part("PAPER · SIMULATED ×60", "PAPER · SIM"), Part("cycle 7620 · 12ms of 250ms", "cycle 7620"),
+            Part("pid 4242@host")], [Part("pending: gen 15 > observed 12 (1 mine)")])  # fmt: skip
+    for width in (40, 59, 80, 120):
+        line = text(fit(row, width))
+        assert len(line) == width and line.rstrip().endswith("pending: gen 15 > observed 12 (1 mine)")
+    assert text(fit(row, 80)).startswith("PAPER · SIMULATED ×60  cycle 7620  ")  # later parts shortened first
+    assert text(fit(row, 62)).startswith("PAPER · SIMULATED ×60 ")  # then dropped, the first kept whole
+
+
+def test_modes_and_overruns() -> None:
+    status = make_status()
+    assert market_mode(status) == "PAPER · SIMULATED ×60"
+    status.engine.feed = "replay:/data/btc-2024.csv"
+    assert market_mode(status) == "PAPER · REPLAY btc-2024.csv ×60"
+    status.engine.last_cycle_ms, status.engine.cycle_interval_s, status.engine.overruns = 802.0, 0.25, 7
+    from foresight_tui.data_source import EngineState, View
+
+    view = View(EngineState.RUNNING, status, 0.4, 100.0, None, 3)
+    left, right = engine_row(view)
+    overrun = next(p for p in left if "802ms" in p.text)
+    assert overrun.text.startswith("⚠ cycle") and "7 overruns" in overrun.text and overrun.style == "warning"
+    assert right[0].text == "heartbeat 0.4s"
