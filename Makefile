@@ -22,7 +22,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 schemas: $(STAMP)
-	$(BIN)/python -m engine.schema_docs
+	$(BIN)/python -m engine.contract.schema_docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache

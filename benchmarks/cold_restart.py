@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import EngineProc, Figure, percentile, state_cycle, summary
-from engine.contract import EVENTS_FILE
+from engine.contract.models import EVENTS_FILE
 
 GOAL_RATIO = 100.0
 CYCLE_INTERVAL_S = 0.25  # the demo's cadence

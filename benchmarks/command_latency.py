@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import EngineProc, Figure, percentile, summary
-from engine.control_writer import ControlWriter
+from engine.contract.control_writer import ControlWriter
 
 CYCLE_INTERVAL_S = 0.25
 SPEED = 60.0

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import engine
-from engine.contract import STATE_FILE, STATUS_FILE
-from engine.reload_manager import DEFAULT_SCOPE
+from engine.contract.models import STATE_FILE, STATUS_FILE
+from engine.reload.manager import DEFAULT_SCOPE
 from tests.support.engine_proc import stop_process
 
 # The project the benchmarks measure: the one `engine` was imported from. Engine

@@ -22,8 +22,8 @@ import tracemalloc
 from pathlib import Path
 from types import ModuleType
 
-from engine.paths import shipped_strategies_dir
-from engine.reload_manager import DEFAULT_SCOPE, ReloadManager
+from engine.contract.paths import shipped_strategies_dir
+from engine.reload.manager import DEFAULT_SCOPE, ReloadManager
 
 WARM_UP = 60  # past the manager's outcome history (50) and the first caches
 

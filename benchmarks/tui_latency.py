@@ -32,10 +32,10 @@ from typing import Any
 
 from benchmarks.common import Figure, percentile, summary
 from engine.config import EngineConfig
-from engine.contract import STATUS_FILE, Status, utc_now_iso
-from engine.fileio import atomic_write_bytes, ensure_state_dir
+from engine.contract.models import STATUS_FILE, Status, utc_now_iso
+from engine.contract.fileio import atomic_write_bytes, ensure_state_dir
 from engine.loop import Engine
-from engine.slots import synthetic_assets
+from engine.trading.slots import synthetic_assets
 
 GOAL_P95_MS = 25.0  # the issue-14 goal: the watcher no longer adds a polling step
 SIZE = (160, 50)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.guard import Budgets
-from engine.paths import shipped_strategies_dir
-from engine.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
+from engine.reload.guard import Budgets
+from engine.contract.paths import shipped_strategies_dir
+from engine.trading.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
 
 
 @dataclass(frozen=True)

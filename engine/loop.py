@@ -17,34 +17,36 @@ import uuid
 
 from pydantic import BaseModel
 
-from engine import boot, collector, command_runner, supervision
-from engine.alerts import EngineAlerts
+from engine import collector, supervision
+from engine import commands as command_runner
+from engine.reload import boot
+from engine.ops.alerts import EngineAlerts
 from engine.config import EngineConfig
-from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
+from engine.contract.models import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
 from engine.disk_trouble import DiskTrouble
 from engine.events import EventLog
-from engine.feed_events import FeedWatch
-from engine.feed_factory import feed_for, maker_for
-from engine.fileio import atomic_write_bytes, clean_temp_files
-from engine.idle import BetweenCycles
-from engine.makers import describe as describe_maker
-from engine.ledger import Ledger
-from engine.ledger_schema import LEDGER_FILE
-from engine.market import Market
-from engine.params import revalidate
+from engine.market.feed_events import FeedWatch
+from engine.market.feed_factory import feed_for, maker_for
+from engine.contract.fileio import atomic_write_bytes, clean_temp_files
+from engine.between_cycles import BetweenCycles
+from engine.market.makers import describe as describe_maker
+from engine.trading.ledger import Ledger
+from engine.contract.ledger_schema import LEDGER_FILE
+from engine.market.market import Market
+from engine.strategy_api.params import revalidate
 from engine.process_guard import EngineLock, StopSignal
-from engine.reload_manager import ReloadManager
-from engine.slot_coverage import check_coverage
-from engine.risk import RiskGuard
-from engine.sd_notify import SdNotify
-from engine.slot_errors import SlotErrorLog
-from engine.version_store import VersionStore
-from engine.slots import parse_window, slot_set
-from engine.state import StateManager
+from engine.reload.manager import ReloadManager
+from engine.trading.slot_coverage import check_coverage
+from engine.trading.risk import RiskGuard
+from engine.ops.sd_notify import SdNotify
+from engine.trading.slot_errors import SlotErrorLog
+from engine.reload.version_store import VersionStore
+from engine.trading.slots import parse_window, slot_set
+from engine.trading.state import StateManager
 from engine.state_dir import prepare_state_dir
 from engine.status_report import LoopFigures, render_status
-from engine.trading import Trader
+from engine.trading.trader import Trader
 
 STATE_FILE_NAME = "state.json"
 EVENTS_FILE_NAME = "events.jsonl"

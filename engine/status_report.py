@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict  # pydantic serialises typing.TypedDict only from Python 3.12
 
-from engine.contract import (
+from engine.contract.models import (
     SCHEMA_VERSION,
     CodeStatus,
     ControlStatus,
@@ -32,12 +32,12 @@ from engine.contract import (
     Status,
     utc_now_iso,
 )
-from engine.feed_report import feed_status
-from engine.fileio import model_json, with_member
-from engine.market import SPARK_POINTS
-from engine.slots import window_label
-from engine.state import SignalRecord, StateManager
-from engine.trading import Trader
+from engine.market.feed_report import feed_status
+from engine.contract.fileio import model_json, with_member
+from engine.market.market import SPARK_POINTS
+from engine.trading.slots import window_label
+from engine.trading.state import SignalRecord, StateManager
+from engine.trading.trader import Trader
 
 __all__ = ["SPARK_POINTS", "LoopFigures", "SlotRow", "price_history", "render_status", "slot_rows"]
 

@@ -21,7 +21,7 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from engine.contract import STATUS_FILE, Status
+from engine.contract.models import STATUS_FILE, Status
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
 from foresight_tui.commands import MissionControlCommands
 from foresight_tui.control_client import ControlClient, ReadOnlyError

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.contract import CommandType
-from engine.control_writer import ControlWriter, WriteResult
+from engine.contract.models import CommandType
+from engine.contract.control_writer import ControlWriter, WriteResult
 
 from foresight_tui.data_source import PendingWrite
 

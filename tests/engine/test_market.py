@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from engine.feeds import YEAR_S, ReplayError, ReplayFeed, SimFeed, profile
-from engine.market import Market
-from engine.quotes import quote, true_prob_up
-from engine.slots import SlotSpec, parse_window, slot_set
-from engine.contract import Position
-from engine.state import StateManager
-from engine.trading import CycleOutcome, Trader
+from engine.market.feeds import YEAR_S, ReplayError, ReplayFeed, SimFeed, profile
+from engine.market.market import Market
+from engine.market.quotes import quote, true_prob_up
+from engine.trading.slots import SlotSpec, parse_window, slot_set
+from engine.contract.models import Position
+from engine.trading.state import StateManager
+from engine.trading.trader import CycleOutcome, Trader
 
 
 class ScriptedFeed:

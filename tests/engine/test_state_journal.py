@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from engine.config import EngineConfig
-from engine.contract import STATE_FILE, Position
+from engine.contract.models import STATE_FILE, Position
 from engine.loop import Engine
-from engine.state import CHECKPOINT_EVERY, SlotRecord, StateManager, TradingState, journal_path, load_state
+from engine.trading.state import CHECKPOINT_EVERY, SlotRecord, StateManager, TradingState, journal_path, load_state
 
 STRATEGIES = Path(__file__).resolve().parents[2] / "strategies"
 

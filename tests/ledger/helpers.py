@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from engine.ledger_schema import LEDGER_FILE
+from engine.contract.ledger_schema import LEDGER_FILE
 
 # A 5-minute window every 5 cycles; the lagged maker, because these tests need the shipped
 # strategy to bet and it finds no edge against the fair one (docs/market.md).

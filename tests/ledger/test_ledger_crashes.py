@@ -7,9 +7,9 @@ import signal
 import time
 from pathlib import Path
 
-from engine.contract import STATE_FILE, STATUS_FILE, Status
-from engine.fileio import read_model
-from engine.state import load_state
+from engine.contract.models import STATE_FILE, STATUS_FILE, Status
+from engine.contract.fileio import read_model
+from engine.trading.state import load_state
 from tests.ledger.helpers import FASTER, ledger_rows
 from tests.support.engine_proc import EngineProcess
 

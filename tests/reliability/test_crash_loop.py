@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import CONTROL_FILE, STATE_FILE, STATUS_FILE, Control, Status
-from engine.control_writer import ControlWriter
+from engine.contract.models import CONTROL_FILE, STATE_FILE, STATUS_FILE, Control, Status
+from engine.contract.control_writer import ControlWriter
 from engine.events import read_events
-from engine.fileio import read_model
-from engine.state import TradingState, load_state as load_persisted
+from engine.contract.fileio import read_model
+from engine.trading.state import TradingState, load_state as load_persisted
 from tests.support.engine_proc import ROOT
 
 CRASHES = 60

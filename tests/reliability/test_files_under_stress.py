@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import CONTROL_FILE, STATE_FILE, STATUS_FILE
+from engine.contract.models import CONTROL_FILE, STATE_FILE, STATUS_FILE
 from engine.events import read_events
-from engine.fileio import read_bytes
-from engine.state import load_state
+from engine.contract.fileio import read_bytes
+from engine.trading.state import load_state
 from tests.support.engine_proc import ROOT, EngineProcess
 
 TORN_WRITER = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from engine.fileio import atomic_write_bytes
+    from engine.contract.fileio import atomic_write_bytes
     directory, count = Path(sys.argv[1]), int(sys.argv[2])
     for i in range(count):
         # Alternate small and large bodies so a torn file could not hide behind equal sizes.
@@ -59,7 +59,7 @@ COUNTER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from engine.control_writer import ControlWriter
+    from engine.contract.control_writer import ControlWriter
     writer = ControlWriter(Path(sys.argv[1]), tool="w" + sys.argv[2])
     key = "count_" + sys.argv[2]
     for _ in range(int(sys.argv[3])):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from engine.contract import STATE_FILE
+from engine.contract.models import STATE_FILE
 from engine.events import UNWRITTEN_KEPT, EventLog, read_events
-from engine.state import journal_path, load_state
+from engine.trading.state import journal_path, load_state
 from tests.support.engine_proc import EngineProcess
 
 EAGER = {"snipe_window_s": 900, "edge_margin": 0.0, "confidence_threshold": 0.5}

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import STATE_FILE
+from engine.contract.models import STATE_FILE
 from engine.events import read_events
-from engine.state import TradingState, journal_path, load_state
+from engine.trading.state import TradingState, journal_path, load_state
 from tests.support.engine_proc import ROOT, EngineProcess
 
 EAGER = {"snipe_window_s": 900, "edge_margin": 0.0, "confidence_threshold": 0.5}

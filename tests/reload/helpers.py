@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from engine.market_view import MarketView
+from engine.strategy_api.market_view import MarketView
 
 STRATEGY_FILES = ("ta_engine.py", "momentum_strategy.py", "strategy.py")
 

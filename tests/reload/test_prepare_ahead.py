@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.reload_manager import ReloadManager
+from engine.reload.manager import ReloadManager
 from tests.reload.helpers import edit, line_of, strategy_modules, view
 
 

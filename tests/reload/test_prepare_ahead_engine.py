@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import Status
-from engine.paths import shipped_strategies_dir
+from engine.contract.models import Status
+from engine.contract.paths import shipped_strategies_dir
 from tests.reload.helpers import STRATEGY_FILES, append
 from tests.support.engine_proc import EngineProcess
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.reload_manager import ReloadManager, StrategyLoadError
-from engine.registry import InvalidDecision, StaleParamsError
+from engine.reload.manager import ReloadManager, StrategyLoadError
+from engine.reload.registry import InvalidDecision, StaleParamsError
 from tests.reload.helpers import append, edit, line_of, strategy_modules, view
 
 

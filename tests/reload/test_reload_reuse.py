@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.reload_manager import ReloadManager
+from engine.reload.manager import ReloadManager
 from tests.reload.helpers import append, edit, strategy_modules, view
 
 

@@ -26,7 +26,7 @@ def test_decision_has_exactly_the_documented_fields() -> None:
 
 
 def test_market_view_protocol_matches_the_engine_view() -> None:
-    from engine.market_view import MarketView as EngineView
+    from engine.strategy_api.market_view import MarketView as EngineView
 
     protocol_members = [
         name for name, value in vars(strategy.MarketView).items() if isinstance(value, property)
@@ -39,7 +39,7 @@ def test_market_view_protocol_matches_the_engine_view() -> None:
 
 @pytest.mark.parametrize("time_left", [250.0, 60.0, 5.0])
 def test_the_engines_history_with_its_log_returns_gives_the_same_decision(time_left: float) -> None:
-    from engine.market_view import History
+    from engine.strategy_api.market_view import History
     from strategies import ta_engine
 
     view = make_view(time_left=time_left)

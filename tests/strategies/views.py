@@ -5,7 +5,7 @@
 
 import math
 import random
-from engine.market_view import MarketView as View
+from engine.strategy_api.market_view import MarketView as View
 
 YEAR_S = 365 * 24 * 3600.0
 

@@ -21,9 +21,9 @@ from typing import TypeVar
 
 import pytest
 
-from engine.contract import STATUS_FILE, Status
-from engine.fileio import read_model
-from engine.paths import shipped_strategies_dir
+from engine.contract.models import STATUS_FILE, Status
+from engine.contract.fileio import read_model
+from engine.contract.paths import shipped_strategies_dir
 from foresight_tui.data_source import pid_alive
 from tests.support.engine_proc import EngineProcess
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.paths import shipped_strategies_dir
+from engine.contract.paths import shipped_strategies_dir
 from foresight_tui.data_source import pid_alive
 from tests.support.engine_proc import EngineProcess
 

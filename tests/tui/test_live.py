@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from engine.contract import STATUS_FILE
+from engine.contract.models import STATUS_FILE
 from foresight_tui.app import MissionControlApp
 from foresight_tui.control_client import ControlClient, ReadOnlyError
 from foresight_tui.messages import SlotPauseRequested
