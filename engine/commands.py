@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from engine.loop import Engine
     from engine.trading.trader import CycleOutcome
 
-# The commands whose costly part is prepared between cycles (engine/idle.py); a boundary swaps them.
+# The commands whose costly part is prepared between cycles (engine/between_cycles.py); a boundary swaps them.
 PREPARED_AHEAD = ("reload", "check")
 
 
@@ -146,7 +146,7 @@ def _adopt_params(engine: Engine) -> None:
 
 def after_cycle(engine: Engine, outcome: CycleOutcome) -> ReloadOutcome | None:
     """After the slots were evaluated: slot error events, the version's probation or its
-    failure rate (engine/reload_manager.py), the acks that waited on it. The rollback, if any."""
+    failure rate (engine/reload/manager.py), the acks that waited on it. The rollback, if any."""
     supervision.keep_signals(engine)
     state = engine.manager.state
     for event in engine.slot_errors.observe(outcome.errors, state.cycle, engine.reloader.registry.version):

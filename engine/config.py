@@ -23,7 +23,7 @@ class EngineConfig:
     max_cycles: int | None = None
     echo_events: bool = False
     probation_cycles: int = 3
-    accept_loss: bool = False  # start from what can be proved when the journal is damaged (engine/state_damage.py)
+    accept_loss: bool = False  # start from what can be proved when the journal is damaged (engine/trading/state_damage.py)
     # The market (docs/market.md): the live feed's options and the paper maker's parameters
     # (None: the named maker's own).
     feed_url: str | None = None
@@ -35,8 +35,8 @@ class EngineConfig:
     fee: float | None = None
     lag_s: float | None = None
     noise: float | None = None
-    notify: tuple[str, ...] = ()  # apprise URLs (engine/alerts.py)
-    # Time budgets of strategy calls (engine/guard.py); None: derived from the cycle interval.
+    notify: tuple[str, ...] = ()  # apprise URLs (engine/ops/alerts.py)
+    # Time budgets of strategy calls (engine/reload/guard.py); None: derived from the cycle interval.
     call_budget_s: float | None = None
     load_budget_s: float | None = None
     grace_s: float | None = None

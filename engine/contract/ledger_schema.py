@@ -1,7 +1,7 @@
 """The ledger's SQLite schema: one file, `ledger.sqlite3`, in the state directory.
 
 Standard library only, so the operator side (ctl, the TUI) may import it with the
-read-only queries in `engine/ledger_read.py`. docs/ledger.md documents each column.
+read-only queries in `engine/contract/ledger_read.py`. docs/ledger.md documents each column.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """`foresight ctl trades` and `foresight ctl performance`: the ledger's reports, read-only
-(and `foresight ctl risk`, engine/ctl_risk.py, hooked up here with them).
+(and `foresight ctl risk`, engine/ctl/risk.py, hooked up here with them).
 
 They read ledger.sqlite3 directly (never control.json or the engine), so they work
 while the engine runs and after it stopped. Exit 0 with the report, 2 on bad

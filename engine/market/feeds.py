@@ -2,8 +2,8 @@
 
 A feed answers one question, "what does each asset cost at market time t?", for
 t that only moves forward. The simulated feed here, the replay of recorded
-files (engine/replay_feed.py) and the live exchange feed (engine/binance_feed.py)
-implement the same `PriceFeed` protocol; engine/feed_factory.py picks one.
+files (engine/market/replay_feed.py) and the live exchange feed (engine/market/binance_feed.py)
+implement the same `PriceFeed` protocol; engine/market/feed_factory.py picks one.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class PriceFeed(Protocol):
     def restore(self, snapshot: dict[str, object], t: float) -> None: ...
 
     def health(self, t: float) -> FeedHealth:
-        """How each asset's prices are arriving at market time `t` (engine/feed_health.py)."""
+        """How each asset's prices are arriving at market time `t` (engine/market/feed_health.py)."""
 
 
 class SimFeed:

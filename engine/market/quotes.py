@@ -1,6 +1,6 @@
 """The binary market's prices for the up and down shares.
 
-Two named makers quote them (engine/makers.py picks one):
+Two named makers quote them (engine/market/makers.py picks one):
 
 - `fair` (the default): fair value of the share from the price now, the time
   left and the asset's measured volatility, plus half the spread and the fee on

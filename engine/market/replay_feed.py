@@ -1,4 +1,4 @@
-"""Recorded prices replayed in market time, from one or more files (engine/replay_layouts.py).
+"""Recorded prices replayed in market time, from one or more files (engine/market/replay_layouts.py).
 
 Nothing is interpolated: between two recorded prices the last one holds, and a
 gap longer than GAP_FACTOR times the asset's usual spacing is reported when the

@@ -5,7 +5,7 @@ and picks those an operator must hear about at 3 a.m.: the engine started or
 stopped, a reload refused or a reload or rollback undone, a version failing live
 (rolled back), a risk limit tripped, persistence failing (and recovered). A
 strategy error is told when it persists: every cycle for STRATEGY_ERROR_CYCLES
-cycles in a row. Delivery is engine/notify.py's: queued, never in the cycle's way.
+cycles in a row. Delivery is engine/ops/notify.py's: queued, never in the cycle's way.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ bounded (the oldest is dropped, and counted, when a service stays down that long
 Repeats of one key (the same trouble every cycle) are sent at most once per
 `repeat_s`; the next one says how many were held back.
 
-Used by the engine (engine/alerts.py) and by `foresight watch` (engine/watch.py).
+Used by the engine (engine/ops/alerts.py) and by `foresight watch` (engine/ops/watch.py).
 apprise is imported only when a URL is given.
 """
 

@@ -1,7 +1,7 @@
 """`foresight watch`: the outside watcher, for what an engine cannot say about itself.
 
 It reads status.json every `--interval` seconds, the way any operator's tool does,
-and notifies (engine/notify.py) on each change of the engine's condition:
+and notifies (engine/ops/notify.py) on each change of the engine's condition:
 
 - STALE: status.json is older than `--stale-after` (default: 3 cycle intervals, at
   least 10 s) while the engine's process still exists (hung, or starved);

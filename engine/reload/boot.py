@@ -1,6 +1,6 @@
 """Which strategy version a starting engine runs: the boot names the version.
 
-The version store decides (engine/version_store.py): the version that was
+The version store decides (engine/reload/version_store.py): the version that was
 running, or the last good one when that version was failing or in probation when
 the process died. The strategies directory on disk is loaded only on the first
 start (nothing stored yet) or when `--load-from-disk` asks for it; otherwise it is

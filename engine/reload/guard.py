@@ -19,7 +19,7 @@ which the asynchronous exception alone would wait out. A strategy that catches
 the interrupt (a bare `except:` in a retry loop) is interrupted again every
 `RETRY_S` until it lets go. If it has not let go `grace_s` after its deadline,
 the process is abandoned to its supervisor (`on_abandon`, then `os._exit`):
-the restart runs the last good version (engine/version_store.py).
+the restart runs the last good version (engine/reload/version_store.py).
 
 What no guard in the same interpreter can stop: a loop inside a C extension
 (neither a bytecode boundary nor a signal reaches it until it returns), a

@@ -332,7 +332,7 @@ def execute(
     `reuse` (from `reusable_prefix`) names module objects of the running version
     that go into the fresh package unchanged instead of being executed again.
     `timed(fn, *args)` runs each module's top level (under the guard's load budget, see
-    engine/guard.py); without it the top level runs unguarded.
+    engine/reload/guard.py); without it the top level runs unguarded.
     Returns the fresh package, every module by name, and the names of the
     modules executed here that may not be reused by a later load (they bound
     the package object).

@@ -397,7 +397,7 @@ class StrategyRegistry:
         Exceptions from the strategy propagate unchanged (`describe_error` says
         where they come from); a malformed result raises `InvalidDecision`; a call past
         its budget raises `StrategyTimeout`, a SystemExit or other BaseException from
-        the strategy `StrategyExit` (engine/guard.py): all are ordinary Exceptions.
+        the strategy `StrategyExit` (engine/reload/guard.py): all are ordinary Exceptions.
         """
         current = self.current
         if not isinstance(params, current.declared_params):

@@ -14,7 +14,7 @@ too, and `evaluate` given its result (`view.history_analysis`, as the engine
 hands it) must return the same decision, field for field, as without it.
 
 The budget is enforced twice: the elapsed time is checked after every
-evaluation, and each call runs under the guard (engine/guard.py) with what is
+evaluation, and each call runs under the guard (engine/reload/guard.py) with what is
 left of the budget, so a strategy that never returns (an endless loop, a long
 sleep, a retry loop around a bare `except:`) is interrupted at the deadline.
 """

@@ -15,7 +15,7 @@ history, fsync'd (fdatasync) when money or intent moved. An append costs a
 fraction of a rewrite with its rename and two fsyncs. The journal names the
 checkpoint it extends (its id and cycle) and each line the cycle it follows;
 `load_state` replays it on top of state.json, and a start resumes only a pair that
-proves itself complete (engine/state_damage.py says what stops it, and what to do).
+proves itself complete (engine/trading/state_damage.py says what stops it, and what to do).
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ class TradingState(_Model):
     handled_horizon: str = Field(default="", description="issued_at of the newest forgotten command id")
     handled_issued: dict[str, str] = Field(default_factory=dict, description="command id -> issued_at, for the horizon")
     market: MarketRecord = Field(default_factory=MarketRecord)
-    risk: RiskRecord = Field(default_factory=RiskRecord, description="risk limits in force, their figures, a trip (engine/risk.py)")
+    risk: RiskRecord = Field(default_factory=RiskRecord, description="risk limits in force, their figures, a trip (engine/trading/risk.py)")
     journal_id: str = Field(default="", description="the id that the journal extending this checkpoint names")
     applied_digest: str = Field(default="", description="sha256 of the control.json whose intent is applied")
 

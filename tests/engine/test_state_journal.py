@@ -1,5 +1,5 @@
 """state.json is a checkpoint rewritten when the trading state changes; the cycles between are
-appended to its journal, and a restart replays them (engine/state.py)."""
+appended to its journal, and a restart replays them (engine/trading/state.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The control plane does what the operator meant, at its edges (engine/control_intake.py,
-engine/control_writer.py, engine/params.py, engine/ctl.py): a link is not followed, a replayed
+engine/contract/control_writer.py, engine/strategy_api/params.py, engine/ctl/verbs.py): a link is not followed, a replayed
 or hand-edited control file is never built on, each refusal speaks of its own write, override
 types are strict, and `ctl status` says STOPPED once the engine stopped.
 

@@ -1,5 +1,5 @@
-"""Persistence failures are loud and bounded, and never cost a position (engine/state.py,
-engine/disk_trouble.py, engine/events.py, engine/command_runner.py): state files deleted under
+"""Persistence failures are loud and bounded, and never cost a position (engine/trading/state.py,
+engine/disk_trouble.py, engine/events.py, engine/commands.py): state files deleted under
 the engine are written again at once, a command whose write-ahead mark is not durable does not
 run, fifty cycles of failing writes give one warning, and the events waiting for the disk keep
 every trade."""

@@ -1,5 +1,5 @@
-"""The engine never resumes with less than it had (engine/state.py, engine/state_damage.py,
-engine/slot_coverage.py): each way the state files can be short of what was persisted is
+"""The engine never resumes with less than it had (engine/trading/state.py, engine/trading/state_damage.py,
+engine/trading/slot_coverage.py): each way the state files can be short of what was persisted is
 refused at start with the file, the line and what to do; --accept-loss starts from what
 can be proved, keeps the damaged journal aside and writes the loss to events.jsonl.
 
