@@ -16,6 +16,8 @@ demo: $(STAMP)
 	$(BIN)/foresight demo
 
 test: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -76,7 +76,7 @@ def measure(rounds: int) -> dict[str, list[float]]:
                 engine = new
                 pid = new.pid
                 status, seen = new.wait_for(
-                    lambda s: s["engine"]["pid"] == pid and s["engine"]["cycle"] > saved,
+                    lambda s, pid=pid, saved=saved: s["engine"]["pid"] == pid and s["engine"]["cycle"] > saved,
                     timeout=60,
                     what="the restarted engine's first cycle",
                 )

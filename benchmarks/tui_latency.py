@@ -32,8 +32,8 @@ from typing import Any
 
 from benchmarks.common import Figure, percentile, summary
 from engine.config import EngineConfig
-from engine.contract.models import STATUS_FILE, Status, utc_now_iso
 from engine.contract.fileio import atomic_write_bytes, ensure_state_dir
+from engine.contract.models import STATUS_FILE, Status, utc_now_iso
 from engine.loop import Engine
 from engine.trading.slots import synthetic_assets
 

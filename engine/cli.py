@@ -11,9 +11,9 @@ import os
 import sys
 from pathlib import Path
 
+from engine.contract.paths import resolve_state_dir, shipped_strategies_dir
 from engine.ctl import verbs as ctl
 from engine.market import market_flags
-from engine.contract.paths import resolve_state_dir, shipped_strategies_dir
 from engine.trading.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
 
 
@@ -92,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_engine_command(args: argparse.Namespace) -> int:
-    from engine.ops.alerts import notify_urls
     from engine.config import EngineConfig
     from engine.loop import Engine
+    from engine.ops.alerts import notify_urls
     from engine.process_guard import AlreadyRunning
     from engine.trading.state import StateFileError
 

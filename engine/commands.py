@@ -8,8 +8,8 @@ from pydantic import BaseModel
 
 from engine import supervision
 from engine.contract.models import Ack, Command, utc_now_iso
-from engine.strategy_api.params import revalidate
 from engine.reload.manager import ReloadOutcome
+from engine.strategy_api.params import revalidate
 
 if TYPE_CHECKING:
     from engine.loop import Engine

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.reload.guard import Budgets
 from engine.contract.paths import shipped_strategies_dir
+from engine.reload.guard import Budgets
 from engine.trading.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
 
 
@@ -68,7 +68,7 @@ class EngineConfig:
         unknown = sorted({asset for asset, _ in self.symbols} - set(self.assets))
         if unknown:
             raise ValueError(f"--symbols names {', '.join(unknown)}, not among --assets ({','.join(self.assets)})")
-        self.budgets  # raises ValueError on a budget out of range
+        _ = self.budgets  # raises ValueError on a budget out of range
         if self.keep_versions < 2:
             raise ValueError("--keep-versions must be at least 2")
         if not self.strategies_path.is_dir():

@@ -19,33 +19,33 @@ from pydantic import BaseModel
 
 from engine import collector, supervision
 from engine import commands as command_runner
-from engine.reload import boot
-from engine.ops.alerts import EngineAlerts
+from engine.between_cycles import BetweenCycles
 from engine.config import EngineConfig
+from engine.contract.fileio import atomic_write_bytes, clean_temp_files
+from engine.contract.ledger_schema import LEDGER_FILE
 from engine.contract.models import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
 from engine.disk_trouble import DiskTrouble
 from engine.events import EventLog
 from engine.market.feed_events import FeedWatch
 from engine.market.feed_factory import feed_for, maker_for
-from engine.contract.fileio import atomic_write_bytes, clean_temp_files
-from engine.between_cycles import BetweenCycles
 from engine.market.makers import describe as describe_maker
-from engine.trading.ledger import Ledger
-from engine.contract.ledger_schema import LEDGER_FILE
 from engine.market.market import Market
-from engine.strategy_api.params import revalidate
-from engine.process_guard import EngineLock, StopSignal
-from engine.reload.manager import ReloadManager
-from engine.trading.slot_coverage import check_coverage
-from engine.trading.risk import RiskGuard
+from engine.ops.alerts import EngineAlerts
 from engine.ops.sd_notify import SdNotify
-from engine.trading.slot_errors import SlotErrorLog
+from engine.process_guard import EngineLock, StopSignal
+from engine.reload import boot
+from engine.reload.manager import ReloadManager
 from engine.reload.version_store import VersionStore
-from engine.trading.slots import parse_window, slot_set
-from engine.trading.state import StateManager
 from engine.state_dir import prepare_state_dir
 from engine.status_report import LoopFigures, render_status
+from engine.strategy_api.params import revalidate
+from engine.trading.ledger import Ledger
+from engine.trading.risk import RiskGuard
+from engine.trading.slot_coverage import check_coverage
+from engine.trading.slot_errors import SlotErrorLog
+from engine.trading.slots import parse_window, slot_set
+from engine.trading.state import StateManager
 from engine.trading.trader import Trader
 
 STATE_FILE_NAME = "state.json"

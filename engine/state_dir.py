@@ -14,8 +14,8 @@ import os
 import stat
 from pathlib import Path
 
-from engine.contract.models import CONTROL_LOCK, ENGINE_LOCK, EVENTS_FILE, STATE_FILE, STATUS_FILE
 from engine.contract.fileio import DIR_MODE
+from engine.contract.models import CONTROL_LOCK, ENGINE_LOCK, EVENTS_FILE, STATE_FILE, STATUS_FILE
 from engine.trading.state_damage import StateFileError
 
 # control.json is the operator's: the intake checks it on the descriptor it reads, every cycle.

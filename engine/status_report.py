@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict  # pydantic serialises typing.TypedDict only from Python 3.12
 
+from engine.contract.fileio import model_json, with_member
 from engine.contract.models import (
     SCHEMA_VERSION,
     CodeStatus,
@@ -33,7 +34,6 @@ from engine.contract.models import (
     utc_now_iso,
 )
 from engine.market.feed_report import feed_status
-from engine.contract.fileio import model_json, with_member
 from engine.market.market import SPARK_POINTS
 from engine.trading.slots import window_label
 from engine.trading.state import SignalRecord, StateManager
@@ -87,7 +87,7 @@ def slot_rows(trader: Trader, paused_slots: set[str]) -> list[SlotRow]:
     records = trader.manager.state.slots
     rows: list[SlotRow] = []
     health = market.health.assets if market.health is not None else {}
-    for spec, slot_id in zip(trader.specs, trader.slot_ids):
+    for slot_id in trader.slot_ids:
         slot = records[slot_id]
         asset = slot.asset
         label = labels.get(slot.window_s)

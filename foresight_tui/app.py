@@ -15,9 +15,9 @@ from pathlib import Path
 from pydantic import ValidationError
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.notifications import SeverityLevel
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.contract.models import CommandType
 from engine.contract.control_writer import ControlWriter, WriteResult
-
+from engine.contract.models import CommandType
 from foresight_tui.data_source import PendingWrite
 
 COMMAND_LABELS: dict[str, str] = {

@@ -61,7 +61,7 @@ def rsi(values: Sequence[float], period: int = 14) -> float | None:
     _check_period(period)
     if len(values) < period + 1:
         return None
-    changes = [b - a for a, b in zip(values, values[1:])]
+    changes = [b - a for a, b in zip(values, values[1:], strict=False)]
     avg_gain = math.fsum(max(c, 0.0) for c in changes[:period]) / period
     avg_loss = math.fsum(max(-c, 0.0) for c in changes[:period]) / period
     for change in changes[period:]:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.contract.fileio import atomic_write_model, ensure_state_dir, file_lock, read_model
+from engine.contract.finite import not_finite
 from engine.contract.models import (
     CONTROL_FILE,
     CONTROL_LOCK,
@@ -25,8 +27,6 @@ from engine.contract.models import (
     Status,
     utc_now_iso,
 )
-from engine.contract.fileio import atomic_write_model, ensure_state_dir, file_lock, read_model
-from engine.strategy_api.params import not_finite
 
 
 def operator_identity(tool: str) -> str:

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from engine.contract import ledger_read
-from engine.ctl import risk as ctl_risk
 from engine.contract.ledger_read import GROUPS, LedgerUnavailable, Performance, Trade, iso
+from engine.ctl import risk as ctl_risk
 
 VERBS = ("trades", "performance", "risk")
 EXIT_OK, EXIT_NO_LEDGER, EXIT_USAGE = 0, 1, 2

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.contract.models import STATUS_FILE, RiskLimits, Status
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.fileio import describe_validation_error, read_model
+from engine.contract.models import STATUS_FILE, RiskLimits, Status
 
 LIMITS = tuple(RiskLimits.model_fields)
 

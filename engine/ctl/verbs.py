@@ -23,11 +23,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.ctl import books as ctl_books
-from engine.ctl import risk as ctl_risk
-from engine.contract.models import CONTROL_FILE, STATUS_FILE, Ack, Control, SlotStatus, Status
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.fileio import describe_validation_error, read_model
+from engine.contract.models import CONTROL_FILE, STATUS_FILE, Ack, Control, SlotStatus, Status
+from engine.ctl import books as ctl_books
+from engine.ctl import risk as ctl_risk
 
 EXIT_APPLIED, EXIT_REFUSED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 # A status this old from another host (where its pid cannot be probed) means no engine answers.

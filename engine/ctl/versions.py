@@ -15,8 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
-from engine.contract.models import Ack, Command, Control, Status, utc_now_iso
 from engine.contract.control_writer import ControlWriter, WriteResult
+from engine.contract.models import Ack, Command, Control, Status, utc_now_iso
 from engine.ctl.verbs import EXIT_APPLIED, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_USAGE, read_status, timeout_message
 
 

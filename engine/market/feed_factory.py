@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from engine.market.binance_feed import DEFAULT_URL, BinanceFeed
 from engine.config import EngineConfig
+from engine.market.binance_feed import DEFAULT_URL, BinanceFeed
 from engine.market.feeds import PriceFeed, ReplayFeed, SimFeed, profile
 from engine.market.makers import maker
 from engine.market.quotes import QuoteModel

@@ -6,7 +6,6 @@ from engine.contract.models import FeedAssetStatus, FeedStatus
 from engine.market.feed_health import FeedHealth
 from engine.market.market import Market
 
-
 _last: tuple[object, FeedStatus] | None = None
 
 

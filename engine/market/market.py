@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections import deque
 import time
+from collections import deque
 from collections.abc import Iterable
+from itertools import pairwise
 
 from engine.market.feed_health import NEVER, AssetHealth, FeedHealth
 from engine.market.feeds import YEAR_S, PriceFeed, profile
@@ -90,7 +91,7 @@ class Market:
                 self.history[asset].extend(points[-HISTORY_POINTS:])
                 self.spark[asset].extend(display_round(p) for p in points[-SPARK_POINTS:])
                 history = self.history[asset]
-                self.returns[asset].extend(_log_return(a, b) for a, b in zip(history, list(history)[1:]))
+                self.returns[asset].extend(_log_return(a, b) for a, b in pairwise(history))
                 self._sum_squares(asset)
         self.boundaries = {float(t): dict(p) for t, p in record.boundary_prices.items()}
         self.prices = self.feed.prices_at(now)

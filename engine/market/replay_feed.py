@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 
 from engine.market.feed_health import AssetHealth, FeedHealth, overall
@@ -70,7 +71,7 @@ class ReplayFeed:
             self._values[asset] = [points[t] for t in times]
             spacing = usual_spacing(times)
             self.stale_after[asset] = GAP_FACTOR * spacing
-            self.gaps[asset] = [(a, b) for a, b in zip(times, times[1:]) if b - a > GAP_FACTOR * spacing]
+            self.gaps[asset] = [(a, b) for a, b in pairwise(times) if b - a > GAP_FACTOR * spacing]
 
     def gap_notes(self) -> list[str]:
         notes = []

@@ -19,6 +19,7 @@ import math
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -189,5 +190,5 @@ def _stamped_at_bar_end(points: list[tuple[float, float]]) -> list[tuple[float, 
 
 def usual_spacing(times: list[float]) -> float:
     """The median step between consecutive distinct times (1 s for a single point)."""
-    steps = [b - a for a, b in zip(times, times[1:]) if b > a]
+    steps = [b - a for a, b in pairwise(times) if b > a]
     return statistics.median(steps) if steps else 1.0

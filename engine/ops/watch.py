@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from engine.contract.models import STATUS_FILE, Status
 from engine.contract.fileio import read_model
+from engine.contract.models import STATUS_FILE, Status
 from engine.ops.notify import Notifier, Severity
 
 Condition = Literal["UP", "STALE", "DOWN"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.reload.module_loader import StrategyLoadError
 from engine.reload.manager import ReloadManager
+from engine.reload.module_loader import StrategyLoadError
 from engine.reload.version_store import VersionStore, VersionStoreError
 
 

@@ -29,16 +29,14 @@ from engine.collector import held
 from engine.contract.models import CodeFailure, CodeStatus, KeptVersion, LastReload, ModuleInfo, utc_now_iso
 from engine.reload.disk_candidate import DiskCandidate
 from engine.reload.guard import Budgets, StrategyGuard, StrategyTimeout
-from engine.strategy_api.market_view import MarketView
-from engine.reload.process_snapshot import ProcessSnapshot
 from engine.reload.module_loader import (
     PACKAGE,
     CodeCache,
     ImportGuard,
     ModuleTransaction,
-    compile_sources,
     SourceFile,
     StrategyLoadError,
+    compile_sources,
     execute,
     install,
     load_error,
@@ -46,17 +44,19 @@ from engine.reload.module_loader import (
     reusable_prefix,
     version_of,
 )
+from engine.reload.process_snapshot import ProcessSnapshot
 from engine.reload.registry import (
     ENTRY_MODULE,
     CodeVersion,
     LoadedModule,
     StrategyRegistry,
-    first_line,
     changed_modules,
     check_api,
+    first_line,
 )
 from engine.reload.smoke import SmokeReport, run_smoke, snapshot
 from engine.reload.version_store import VersionStore, VersionStoreError
+from engine.strategy_api.market_view import MarketView
 
 __all__ = [
     "DEFAULT_SCOPE",

@@ -25,9 +25,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
 from engine.reload.guard import Budgets, StrategyGuard
+from engine.reload.module_loader import StrategyLoadError, describe_exception, load_error, locate
 from engine.strategy_api.market_view import MarketView
 from engine.strategy_api.params import frozen_model
-from engine.reload.module_loader import StrategyLoadError, describe_exception, load_error, locate
 
 SUPPORTED_API_VERSIONS = frozenset({1})
 # Parameters the engine itself reads from the values in force (docs/strategy-api.md).

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.reload.guard import StrategyGuard, StrategyTimeout
-from engine.strategy_api.market_view import MarketView
 from engine.reload.module_loader import StrategyLoadError, describe_exception, locate
 from engine.reload.registry import ANALYSE, DECISION_FIELDS, InvalidDecision, validate_decision
+from engine.strategy_api.market_view import MarketView
 
 ASSETS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "AVAX")
 WINDOWS_S = (300, 900)

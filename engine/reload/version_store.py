@@ -25,8 +25,8 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.contract.models import utc_now_iso
 from engine.contract.fileio import atomic_write_bytes, ensure_state_dir, model_json, read_model
+from engine.contract.models import utc_now_iso
 
 VersionState = Literal["probation", "running", "replaced", "rolled_back", "failed"]
 VERSIONS_DIR = "versions"

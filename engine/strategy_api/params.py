@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from engine.contract.finite import not_finite
 
 
 class OverrideError(ValueError):
@@ -37,17 +38,6 @@ def _kind(value: object) -> str:
     if isinstance(value, str):
         return f"the string {json.dumps(value)}"
     return f"{json.dumps(value)}"
-
-
-def not_finite(value: object, where: str) -> str | None:
-    """Where `value` holds a NaN or an infinity, said as a refusal; None when it holds none."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{where}: must be a finite number, not {value}"
-    if isinstance(value, list):
-        return next((p for i, item in enumerate(value) if (p := not_finite(item, f"{where}.{i}"))), None)
-    if isinstance(value, dict):
-        return next((p for k, item in value.items() if (p := not_finite(item, f"{where}.{k}"))), None)
-    return None
 
 
 def validate_overrides(model: type[BaseModel], overrides: dict[str, Any]) -> BaseModel:

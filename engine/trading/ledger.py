@@ -27,11 +27,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from engine import failpoints
+from engine.contract.fileio import FILE_MODE
+from engine.contract.ledger_schema import LEDGER_SCHEMA_VERSION, SCHEMA
 from engine.contract.models import RiskTrip, utc_now_iso
 from engine.events import EventLog
-from engine.contract.fileio import FILE_MODE
 from engine.trading.ledger_import import imported_bets
-from engine.contract.ledger_schema import LEDGER_SCHEMA_VERSION, SCHEMA
 from engine.trading.params_hash import params_hash
 from engine.trading.state import SlotRecord, TradingState
 from engine.trading.trader import CycleOutcome

@@ -32,7 +32,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic_core import to_json
 
-from engine.contract.models import Ack, AppliedIntent, Direction, Position
 from engine.contract.fileio import (
     ReadResult,
     atomic_write_bytes,
@@ -44,8 +43,9 @@ from engine.contract.fileio import (
     with_member,
     write_all,
 )
-from engine.trading.state_damage import Damage, JournalDamage, StateFileError, set_aside
+from engine.contract.models import Ack, AppliedIntent, Direction, Position
 from engine.trading.risk import RiskRecord
+from engine.trading.state_damage import Damage, JournalDamage, StateFileError, set_aside
 
 STATE_VERSION = 1
 HANDLED_IDS_KEPT = 2000

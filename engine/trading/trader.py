@@ -10,8 +10,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from engine.contract.models import Position, SlotState
-from engine.reload.guard import StrategyStopped
 from engine.market.market import Market
+from engine.reload.guard import StrategyStopped
 from engine.strategy_api.market_view import History, MarketView
 from engine.trading.slots import SlotSpec
 from engine.trading.state import SignalRecord, SlotRecord, StateManager
@@ -66,7 +66,7 @@ class Trader:
         """Open a record for every configured slot the state does not know yet."""
         now = self.market.now
         slots = self.slots
-        for spec, slot_id in zip(self.specs, self.slot_ids):
+        for spec, slot_id in zip(self.specs, self.slot_ids, strict=True):
             if slot_id not in slots:
                 start = window_start(now, spec.window_s)
                 slots[slot_id] = SlotRecord(
@@ -99,7 +99,7 @@ class Trader:
         analyse = getattr(evaluator, "analyse_history", None)
         prices = market.prices
         quote = market.quote
-        for spec, slot_id in zip(self.specs, self.slot_ids):
+        for spec, slot_id in zip(self.specs, self.slot_ids, strict=True):
             slot = slots[slot_id]
             window_end = slot.window_start + slot.window_s
             if window_end <= now:
@@ -208,7 +208,7 @@ class Trader:
         now = self.market.now
         cooldown = float(getattr(params, "cooldown_s", 0.0))
         slots = self.slots
-        for spec, slot_id in zip(self.specs, self.slot_ids):
+        for spec, slot_id in zip(self.specs, self.slot_ids, strict=True):
             slot = slots[slot_id]
             window_end = slot.window_start + slot.window_s
             if window_end > now:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.contract.models import RiskLimits
 from engine.contract.control_writer import ControlWriter
+from engine.contract.models import RiskLimits
 from engine.contract.paths import shipped_strategies_dir
 from tests.ledger.helpers import FASTER
 from tests.support.engine_proc import ROOT, EngineProcess, stop_process

@@ -11,6 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from engine.contract import schema_docs
+from engine.contract.control_writer import ControlWriter
+from engine.contract.fileio import atomic_write_bytes, atomic_write_model, clean_temp_files, read_model, with_member, write_all
 from engine.contract.models import (
     CONTROL_FILE,
     MAX_FILE_BYTES,
@@ -27,8 +29,6 @@ from engine.contract.models import (
     Status,
     utc_now_iso,
 )
-from engine.contract.control_writer import ControlWriter
-from engine.contract.fileio import atomic_write_bytes, atomic_write_model, clean_temp_files, read_model, with_member, write_all
 
 
 def make_status(**control: object) -> Status:

@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from engine.contract.paths import shipped_strategies_dir
 from engine.market.feeds import PROFILES, YEAR_S, ReplayFeed
 from engine.market.makers import FAIR
 from engine.market.market import Market
-from engine.contract.paths import shipped_strategies_dir
 from engine.market.quotes import SLOW, QuoteModel
 from engine.reload.manager import ReloadManager
 from engine.trading.slots import SlotSpec

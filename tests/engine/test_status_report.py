@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.contract.models import STATUS_FILE, AppliedIntent, Signal, SlotStatus, Status
 from engine.contract.fileio import read_model
-from engine.trading.state import SignalRecord
+from engine.contract.models import STATUS_FILE, AppliedIntent, Signal, SlotStatus, Status
 from engine.status_report import SlotRow
+from engine.trading.state import SignalRecord
 from tests.engine.test_state_journal import engine_on
 
 

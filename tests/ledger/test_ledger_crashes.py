@@ -7,8 +7,8 @@ import signal
 import time
 from pathlib import Path
 
-from engine.contract.models import STATE_FILE, STATUS_FILE, Status
 from engine.contract.fileio import read_model
+from engine.contract.models import STATE_FILE, STATUS_FILE, Status
 from engine.trading.state import load_state
 from tests.ledger.helpers import FASTER, ledger_rows
 from tests.support.engine_proc import EngineProcess

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from engine.contract.ledger_schema import LEDGER_FILE
 from engine.contract.models import Position
 from engine.events import EventLog
 from engine.trading.ledger import Ledger, Provenance
-from engine.contract.ledger_schema import LEDGER_FILE
 from engine.trading.state import SlotRecord, TradingState
 from engine.trading.trader import CycleOutcome
 from tests.ledger.helpers import ledger_rows

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.contract.models import RiskLimits
 from engine.contract.control_writer import ControlWriter
+from engine.contract.models import RiskLimits
 from tests.ledger.helpers import FASTER, ledger_rows, trip_rows
 from tests.support.engine_proc import EngineProcess, ctl
 

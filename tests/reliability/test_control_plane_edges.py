@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract.models import CONTROL_FILE, Control
 from engine.contract.fileio import atomic_write_bytes, atomic_write_model, read_model
+from engine.contract.models import CONTROL_FILE, Control
 from tests.support.engine_proc import EngineProcess, ctl
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.contract.fileio import read_bytes
 from engine.contract.models import CONTROL_FILE, STATE_FILE, STATUS_FILE
 from engine.events import read_events
-from engine.contract.fileio import read_bytes
 from engine.trading.state import load_state
 from tests.support.engine_proc import ROOT, EngineProcess
 

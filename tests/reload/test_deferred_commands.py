@@ -13,8 +13,8 @@ import pytest
 
 from engine.config import EngineConfig
 from engine.contract.control_writer import ControlWriter
-from engine.loop import Engine
 from engine.contract.paths import shipped_strategies_dir
+from engine.loop import Engine
 from engine.trading.state import StateManager
 from tests.reload.helpers import STRATEGY_FILES, append
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from engine.reload.smoke import ASSETS, WINDOWS_S, snapshot
 
-
 # --------------------------------------------------- the smoke snapshot coverage
 
 

@@ -5,6 +5,7 @@
 
 import math
 import random
+
 from engine.strategy_api.market_view import MarketView as View
 
 YEAR_S = 365 * 24 * 3600.0

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.contract.models import STATUS_FILE, Status
 from engine.contract.control_writer import ControlWriter
 from engine.contract.fileio import read_model
+from engine.contract.models import STATUS_FILE, Status
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ("--speed", "300", "--cycle-interval", "0.05")

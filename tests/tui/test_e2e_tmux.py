@@ -7,8 +7,8 @@ and the engine (started with the project's shared `tests.support.engine_proc`).
 from __future__ import annotations
 
 import itertools
-import re
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -21,8 +21,8 @@ from typing import TypeVar
 
 import pytest
 
-from engine.contract.models import STATUS_FILE, Status
 from engine.contract.fileio import read_model
+from engine.contract.models import STATUS_FILE, Status
 from engine.contract.paths import shipped_strategies_dir
 from foresight_tui.data_source import pid_alive
 from tests.support.engine_proc import EngineProcess

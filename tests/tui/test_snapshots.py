@@ -165,8 +165,8 @@ def test_outcome_toast(make_app, state, snap_compare, outcome):
             await pilot.press("y")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        from engine.contract.models import Control
         from engine.contract.fileio import read_model
+        from engine.contract.models import Control
 
         [command] = read_model(state.control_path, Control).value.commands
         pilot.app.clear_notifications()  # only the answer's toast: not the "Sent" one
