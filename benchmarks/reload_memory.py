@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         final, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         survivors = sum(
-            isinstance(obj, ModuleType) and obj.__name__.startswith("strategies.") and obj.__file__.startswith(tmp)
+            isinstance(obj, ModuleType) and obj.__name__.startswith("strategies.") and (obj.__file__ or "").startswith(tmp)
             for obj in gc.get_objects()
         )
         versions = [manager.registry.current, manager.registry.previous]

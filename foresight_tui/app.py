@@ -536,7 +536,7 @@ class MissionControlApp(App[None]):
     def key_sections(cls) -> list[KeySection]:
         return [
             ("Engine and code", key_rows([b for b in cls.BINDINGS if isinstance(b, Binding)])),
-            ("Slots", key_rows(SlotCard.BINDINGS + SlotGrid.BINDINGS)),  # type: ignore[operator]
+            ("Slots", key_rows(SlotCard.BINDINGS + SlotGrid.BINDINGS)),  # type: ignore[arg-type]
             ("Anywhere", [("esc", "Back out of a dialog, the filter or the palette")]),
             ("Overrides form", key_rows(OverridesScreen.BINDINGS)),  # type: ignore[arg-type]
             ("Events screen", key_rows(EventsScreen.BINDINGS)),  # type: ignore[arg-type]

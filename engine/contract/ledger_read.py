@@ -126,7 +126,8 @@ def trades(
     limit: int | None = None,
 ) -> list[Trade]:
     """Bets newest first (by entry), void ones left out."""
-    where, args = ["(outcome IS NULL OR outcome != 'void')"], []
+    where: list[str] = ["(outcome IS NULL OR outcome != 'void')"]
+    args: list[float | str] = []
     if since is not None:
         where.append("entered_at >= ?")
         args.append(since)

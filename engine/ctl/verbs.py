@@ -186,7 +186,7 @@ class Verb:
     name: str
     help: str
     run: Callable[[argparse.Namespace, ControlWriter], int]
-    arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
+    arguments: Callable[[argparse.ArgumentParser], object] = lambda parser: None
     writes: bool = True  # checks first that an engine runs there (unless --queue)
 
 
@@ -349,7 +349,7 @@ def _common_options(parser: argparse.ArgumentParser, state_dir_arg: Callable[[ar
     scratch = argparse.ArgumentParser(add_help=False)
     state_dir_arg(scratch)
     [action] = [a for a in scratch._actions if "--state-dir" in a.option_strings]
-    parser.add_argument("--state-dir", type=action.type, help=action.help,
+    parser.add_argument("--state-dir", type=action.type or str, help=action.help,
                         default=argparse.SUPPRESS if on_verb else None)  # fmt: skip
     parser.add_argument("--timeout", type=float, default=argparse.SUPPRESS if on_verb else 15.0,
                         help="seconds to wait for the engine's answer (default 15)")  # fmt: skip

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
-from engine.market.feed_health import AssetHealth, FeedHealth, overall
+from engine.market.feed_health import AssetFeedState, AssetHealth, FeedHealth, overall
 
 DEFAULT_URL = "wss://stream.binance.com:9443/stream"
 BACKOFF_MIN_S = 0.25
@@ -142,7 +142,7 @@ class BinanceFeed:
                 assets[asset] = AssetHealth("waiting", None, None, symbol)
                 continue
             age = max(0.0, now - latest[asset][1])
-            state = "stale" if age > self.stale_after_s else "connected" if connected else "reconnecting"
+            state: AssetFeedState = "stale" if age > self.stale_after_s else "connected" if connected else "reconnecting"
             assets[asset] = AssetHealth(state, round(age, 3), first[asset], symbol)
         states = [h.state for h in assets.values()]
         return FeedHealth(

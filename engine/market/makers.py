@@ -8,6 +8,7 @@ lagged maker as an explicit scenario (`--maker slow`).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from engine.market.quotes import SLOW, QuoteModel
 
@@ -27,7 +28,7 @@ def maker(
     base = MAKERS.get(name)
     if base is None:
         raise ValueError(f"unknown maker {name!r}: use {' or '.join(MAKERS)}")
-    changes = {k: v for k, v in (("spread", spread), ("fee", fee), ("lag_s", lag_s), ("noise", noise)) if v is not None}
+    changes: dict[str, Any] = {k: v for k, v in (("spread", spread), ("fee", fee), ("lag_s", lag_s), ("noise", noise)) if v is not None}
     for key, value in changes.items():
         if not 0.0 <= value <= (3600.0 if key == "lag_s" else 1.0):
             flag = "--lag" if key == "lag_s" else f"--{key}"

@@ -65,10 +65,10 @@ class ReplayFeed:
             raise ReplayError(
                 f"{files}: no prices for {', '.join(missing)}: add a file for each, or name the assets it has with --assets"
             )
-        for asset, points in merged.items():
-            times = sorted(points)
+        for asset, prices in merged.items():
+            times = sorted(prices)
             self._times[asset] = times
-            self._values[asset] = [points[t] for t in times]
+            self._values[asset] = [prices[t] for t in times]
             spacing = usual_spacing(times)
             self.stale_after[asset] = GAP_FACTOR * spacing
             self.gaps[asset] = [(a, b) for a, b in pairwise(times) if b - a > GAP_FACTOR * spacing]

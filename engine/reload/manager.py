@@ -472,12 +472,14 @@ class ReloadManager:
 
     @overload
     def _load(
-        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = ..., inline: Literal[True] = ...
+        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = ..., inline: Literal[True] = ...,
+        sources: Sequence[SourceFile] | None = ..., proven: bool = ...
     ) -> tuple[ReloadOutcome, StrategyLoadError | None]: ...
 
     @overload
     def _load(
-        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = ..., inline: bool
+        self, kind: OutcomeKind, *, commit: bool, overrides: Mapping[str, Any] | None = ..., inline: bool,
+        sources: Sequence[SourceFile] | None = ..., proven: bool = ...
     ) -> tuple[ReloadOutcome | None, StrategyLoadError | None]: ...
 
     def _load(

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
@@ -184,7 +185,7 @@ def load_error(exc: BaseException, files: Iterable[str], phase: str, prefix: str
     return error
 
 
-class _SourceLoader:
+class _SourceLoader(importlib.abc.Loader):
     """`__loader__` of a loaded strategy module: serves its source, refuses importlib.reload."""
 
     def __init__(self, source: bytes) -> None:

@@ -86,7 +86,7 @@ class ProcessSnapshot:
             sys.setrecursionlimit(self.recursion_limit)
             changed.append("recursion limit")
         if warnings.filters != self.filters:
-            warnings.filters[:] = self.filters
+            warnings.filters[:] = self.filters  # type: ignore[index]  # typeshed types the live list as a Sequence
             warnings._filters_mutated()  # type: ignore[attr-defined]
             changed.append("warnings filters")
         return changed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -195,8 +195,8 @@ class Trader:
 
     def _history(self, asset: str) -> History:
         """What the views of `asset` show of its history this cycle, with its log returns."""
-        points = self.market.history[asset]
-        returns = self.market.returns[asset]
+        points: Sequence[float] = self.market.history[asset]
+        returns: Sequence[float] = self.market.returns[asset]
         if len(points) > HISTORY_IN_VIEW:
             points = tuple(points)[-HISTORY_IN_VIEW:]
         if len(returns) >= len(points):
