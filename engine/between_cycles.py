@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.collector import collect_as_cpython_would
-from engine.commands import PREPARED_AHEAD
 from engine.contract.models import Control
 from engine.control_intake import ControlIntake
 from engine.process_guard import StopSignal
 from engine.reload.manager import ReloadManager
 from engine.strategy_api.params import validate_overrides
 
+# The commands whose costly part is prepared between cycles; a boundary swaps them.
+PREPARED_AHEAD = ("reload", "check")
 POLL_S = 0.02
 # A preparation starts only if it fits in what is left of the wait this many times over.
 _HEADROOM = 3.0

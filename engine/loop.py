@@ -18,12 +18,12 @@ import uuid
 from pydantic import BaseModel
 
 from engine import collector, supervision
-from engine import commands as command_runner
 from engine.between_cycles import BetweenCycles
+from engine.commands import Commands
 from engine.config import EngineConfig
 from engine.contract.fileio import atomic_write_bytes, clean_temp_files
 from engine.contract.ledger_schema import LEDGER_FILE
-from engine.contract.models import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
+from engine.contract.models import STATUS_FILE, AppliedIntent, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
 from engine.disk_trouble import DiskTrouble
 from engine.events import EventLog
@@ -66,9 +66,7 @@ class Engine:
         self.warnings: list[str] = []
         self.persist_error: str | None = None
         self.trouble = DiskTrouble(self.events)
-        self.probation_ack_ids: list[str] = []
         self.stopped_at: str | None = None  # set for the last status.json, after a clean stop
-        self.deferred_commands: tuple[Command, ...] = ()  # left by a boundary for the next one
         self.feed_watch = FeedWatch()
         self.alerts = EngineAlerts.start(config.notify, self.events, str(self.dir))  # None without --notify
         self.slot_errors = SlotErrorLog()
@@ -114,8 +112,11 @@ class Engine:
         self.between = BetweenCycles(
             self.intake, self.reloader, self.stop, lambda: self.manager.state.last_generation, self.manager.is_handled
         )
-        command_runner.interrupted(self)
-        command_runner.settle_after_restart(self, booted.version)
+        self.commands = Commands(
+            self.manager, self.reloader, self.events, self.between, persist=self.persist_durably, adopt_params=self.adopt_params
+        )
+        self.commands.interrupted()
+        self.commands.settle_after_restart(booted.version)
         for warning in booted.warnings:
             self.warn(warning)
         self.params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(state.applied.overrides))
@@ -228,7 +229,10 @@ class Engine:
             self.events.emit("entry", f"{slot_id} bought {position.side} ${position.stake:g} at {position.odds:.2f}", slot=slot_id)
         for result in outcome.resolutions:
             self.events.emit("resolution", f"{result['slot']} {result['side']} {result['result']} {result['pnl']:+.2f}", **result)
-        rolled = command_runner.after_cycle(self, outcome)
+        supervision.keep_signals(self)
+        for event in self.slot_errors.observe(outcome.errors, state.cycle, self.reloader.registry.version):
+            self.events.emit(event.kind, event.message, **event.detail)
+        rolled = self.commands.after_cycle(outcome)
         if self.alerts is not None:
             self.alerts.cycle(outcome.errors)
         # One line appended to state.journal, with the trading state when it changed, fsync'd when
@@ -248,7 +252,7 @@ class Engine:
     # ------------------------------------------------------------ the steps
 
     def apply(self, intake: Intake) -> None:
-        if command_runner.run_deferred(self):
+        if self.commands.run_deferred():
             self.persist()  # their acks must survive a crash, like any command's
         state = self.manager.state
         if intake.kind == "refused":
@@ -266,7 +270,7 @@ class Engine:
         state.applied = AppliedIntent(paused=control.paused, paused_slots=list(control.paused_slots), overrides=dict(control.overrides))
         state.last_generation = control.generation
         state.applied_digest = intake.digest
-        self.params = command_runner.current_params(self, intake.params)
+        self.params = self.current_params(intake.params)
         self.risk.apply(control)
         self.warnings.clear()
         changes = describe_changes(previous, state.applied)
@@ -277,7 +281,7 @@ class Engine:
             by=control.updated_by,
         )
         if intake.new_commands:
-            command_runner.run_commands(self, intake.new_commands)
+            self.commands.run(intake.new_commands)
             self.persist()  # a handled command id must survive a crash right after it ran
 
     def may_enter(self, slot_id: str) -> bool:
@@ -288,6 +292,28 @@ class Engine:
         self.params = params
         applied = self.manager.state.applied
         self.manager.state.applied = AppliedIntent(paused=applied.paused, paused_slots=applied.paused_slots, overrides=kept)
+
+    def adopt_params(self) -> None:
+        """New code runs: its parameters are in force, with the overrides it accepts; the rest dropped (and said)."""
+        params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(self.manager.state.applied.overrides))
+        self.set_params(params, kept)
+        for warning in dropped:
+            self.warn(warning)
+
+    def current_params(self, params: BaseModel | None) -> BaseModel:
+        """The parameters a boundary puts in force: the control file's, unless they were validated
+        against code a deferred reload has just replaced, in which case they are validated again."""
+        if params is None:
+            return self.params
+        if isinstance(params, self.reloader.registry.params_model):
+            return params
+        self.adopt_params()
+        return self.params
+
+    def persist_durably(self) -> str | None:
+        """A durable checkpoint now: why it failed, or None."""
+        self.persist(durable=True)
+        return self.persist_error
 
     def engine_info(self) -> EngineInfo:
         state = self.manager.state
