@@ -284,7 +284,7 @@ def test_check_lists_changes_and_swaps_nothing(fixture_dir: Path) -> None:
     assert m.registry.current is current and m.code_status().reloads == 0
     assert decide(m).prob_up == pytest.approx(0.6)
     unchanged = m.check()
-    assert unchanged.ok and outcome.changed == ("ta_engine",)
+    assert unchanged.ok and unchanged.changed == ("ta_engine",)
     assert m.reload().version == outcome.candidate
 
 
