@@ -406,7 +406,3 @@ def _user() -> str:
     except Exception:
         return str(os.getuid())
 
-
-def run_engine(config: EngineConfig) -> int:
-    return Engine(config).run()
-

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import stat
 import tempfile
@@ -138,10 +137,6 @@ def model_json(model: BaseModel, **options: Any) -> bytes:
 
 def atomic_write_model(path: Path, model: BaseModel, *, durable: bool = True) -> None:
     atomic_write_bytes(path, model_json(model, by_alias=True), durable=durable)
-
-
-def atomic_write_json(path: Path, obj: object, *, durable: bool = True) -> None:
-    atomic_write_bytes(path, json.dumps(obj, separators=(",", ":")).encode(), durable=durable)
 
 
 def clean_temp_files(directory: Path) -> list[Path]:

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.fileio import describe_validation_error, read_model
-from engine.contract.models import CONTROL_FILE, STATUS_FILE, Ack, Control, SlotStatus, Status
+from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, SlotStatus, Status
 from engine.ctl import books as ctl_books
 from engine.ctl import risk as ctl_risk
 
@@ -85,20 +85,6 @@ def wait_for_generation(state_dir: Path, generation: int, timeout: float) -> Ver
                 return Verdict(EXIT_REFUSED, f"refused: generation {generation}: {reasons}")
         time.sleep(0.02)
     return Verdict(EXIT_TIMEOUT, timeout_message(state_dir, f"generation {generation}", timeout))
-
-
-def wait_for_ack(state_dir: Path, command_id: str, timeout: float) -> tuple[Verdict, Ack | None]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = read_status(state_dir)
-        if status is not None:
-            for ack in status.control.acks:
-                if ack.id == command_id:
-                    ok = ack.outcome in ("applied", "check passed")
-                    running = f" (running now: {status.code.version})" if status.code.version not in ack.detail else ""
-                    return Verdict(EXIT_APPLIED if ok else EXIT_REFUSED, f"{ack.outcome}: {ack.detail}{running}"), ack
-        time.sleep(0.02)
-    return Verdict(EXIT_TIMEOUT, timeout_message(state_dir, f"command {command_id}", timeout)), None
 
 
 def timeout_message(state_dir: Path, what: str, timeout: float) -> str:

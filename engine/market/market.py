@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Iterable
 from itertools import pairwise
 
-from engine.market.feed_health import NEVER, AssetHealth, FeedHealth
+from engine.market.feed_health import NEVER, FeedHealth
 from engine.market.feeds import YEAR_S, PriceFeed, profile
 from engine.market.makers import FAIR
 from engine.market.quotes import Quote, QuoteModel, quote
@@ -150,9 +150,6 @@ class Market:
             if h.state == "connected"
         }
 
-    def asset_health(self, asset: str) -> AssetHealth | None:
-        return self.health.assets.get(asset) if self.health is not None else None
-
     def may_enter(self, asset: str, window_start: float) -> bool:
         """Whether a window of `asset` that opened at `window_start` may take a new entry: only
         while its prices are connected, and only if its open price was a real one."""
@@ -203,9 +200,6 @@ class Market:
             del self.boundaries[t]
 
     # ---------------------------------------------------------------- reading
-
-    def price(self, asset: str) -> float:
-        return self.prices[asset]
 
     def price_at_boundary(self, t: float, asset: str) -> float:
         return self.boundaries.get(t, self.prices).get(asset, self.prices[asset])

@@ -89,9 +89,6 @@ class ReplayFeed:
     def start_time(self) -> float | None:
         return min(times[0] for times in self._times.values())
 
-    def end_time(self) -> float:
-        return max(times[-1] for times in self._times.values())
-
     def prices_at(self, t: float) -> dict[str, float]:
         out = {}
         for asset in self.assets:

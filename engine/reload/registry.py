@@ -352,7 +352,6 @@ class StrategyRegistry:
     def __init__(self, guard: StrategyGuard | None = None, budgets: Budgets | None = None) -> None:
         self._current: CodeVersion | None = None
         self._previous: CodeVersion | None = None
-        self.generation = 0  # +1 on every swap: a cheap "did the code change?" for callers
         self.budgets = budgets or Budgets()
         self.guard = guard or StrategyGuard(self.budgets.grace_s)
         self._call = self.guard.call
@@ -389,7 +388,6 @@ class StrategyRegistry:
         """Only the reload manager calls this, together with the `sys.modules` swap."""
         self._current = current
         self._previous = previous
-        self.generation += 1
 
     def evaluate(self, view: MarketView, params: BaseModel) -> Any:
         """The running strategy's decision for one slot, validated.

@@ -54,12 +54,6 @@ class SlotErrorLog:
             events.append(self._summary(slot, streak, cycle))
         return events
 
-    def close_all(self, cycle: int) -> list[SlotEvent]:
-        """At a stop or a code swap: every open streak gets its summary."""
-        events = [self._summary(slot, streak, cycle) for slot, streak in self._open.items()]
-        self._open.clear()
-        return events
-
     @staticmethod
     def _summary(slot: str, streak: _Streak, cycle: int) -> SlotEvent:
         same = streak.first == streak.last

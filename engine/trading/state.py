@@ -361,10 +361,6 @@ class StateManager:
     def open_positions(self) -> int:
         return sum(1 for slot in self.state.slots.values() if slot.position is not None)
 
-    def snapshot(self) -> dict[str, Any]:
-        """A deep, comparable copy (for tests and reload guards)."""
-        return self.state.model_dump()
-
 
 def journal_path(state_path: Path) -> Path:
     return state_path.with_suffix(".journal")

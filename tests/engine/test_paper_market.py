@@ -20,6 +20,7 @@ from engine.market.feeds import PROFILES, YEAR_S, ReplayFeed
 from engine.market.makers import FAIR
 from engine.market.market import Market
 from engine.market.quotes import SLOW, QuoteModel
+from engine.market.replay_layouts import read_recording
 from engine.reload.manager import ReloadManager
 from engine.trading.slots import SlotSpec
 from engine.trading.state import StateManager
@@ -68,7 +69,8 @@ def replay(paths: list[Path], assets: tuple[str, ...], windows: tuple[int, ...],
     asks: dict[str, float] = {}
     bets: list[Bet] = []
     t = start
-    while t < feed.end_time():
+    end = max(max(dict(points)) for path in paths for points in read_recording(path, assets).series.values())
+    while t < end:
         t += step_s
         market.advance(t)
         outcome = trader.evaluate(evaluator, params, lambda slot_id: True)
