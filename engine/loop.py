@@ -21,9 +21,10 @@ from engine import collector, supervision
 from engine.between_cycles import BetweenCycles
 from engine.commands import Commands
 from engine.config import EngineConfig
+from engine.contract.control_writer import user_name
 from engine.contract.fileio import atomic_write_bytes, clean_temp_files
 from engine.contract.ledger_schema import LEDGER_FILE
-from engine.contract.models import STATUS_FILE, AppliedIntent, EngineInfo, utc_now_iso
+from engine.contract.models import EVENTS_FILE, STATE_FILE, STATUS_FILE, AppliedIntent, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
 from engine.disk_trouble import DiskTrouble
 from engine.events import EventLog
@@ -48,9 +49,6 @@ from engine.trading.slots import parse_window, slot_set
 from engine.trading.state import StateManager
 from engine.trading.trader import Trader
 
-STATE_FILE_NAME = "state.json"
-EVENTS_FILE_NAME = "events.jsonl"
-
 
 class Engine:
     def __init__(self, config: EngineConfig) -> None:
@@ -59,7 +57,7 @@ class Engine:
         self.dir = prepare_state_dir(config.state_dir)
         self.lock = EngineLock(self.dir)
         self.stop = StopSignal()
-        self.events = EventLog(self.dir / EVENTS_FILE_NAME, echo=config.echo_events)
+        self.events = EventLog(self.dir / EVENTS_FILE, echo=config.echo_events)
         self.boot_id = uuid.uuid4().hex
         self.started_at = utc_now_iso()
         self.figures = LoopFigures(cycle_interval_s=config.cycle_interval_s)
@@ -90,7 +88,7 @@ class Engine:
         self.reloader.boot = booted.why
         self.store.mark_started()
         supervision.watch(self)
-        self.manager = StateManager.open(self.dir / STATE_FILE_NAME, accept_loss=self.config.accept_loss)
+        self.manager = StateManager.open(self.dir / STATE_FILE, accept_loss=self.config.accept_loss)
         state = self.manager.state
         check_coverage(state, (spec.id for spec in self.specs))
         assets = tuple(dict.fromkeys(spec.asset for spec in self.specs))
@@ -126,7 +124,7 @@ class Engine:
         for loss in self.manager.losses:
             self.events.emit("loss", loss)
         self.ledger = Ledger(self.dir / LEDGER_FILE, self.boot_id, self.events)
-        events_files = [self.dir / (EVENTS_FILE_NAME + ".1"), self.dir / EVENTS_FILE_NAME]
+        events_files = [self.dir / (EVENTS_FILE + ".1"), self.dir / EVENTS_FILE]
         books = self.ledger.reconcile(state, self.manager.resumed, self.ledger.provenance(self.reloader.registry.current.version, self.params), events_files)
         self.events.emit("ledger", f"{LEDGER_FILE} book {books.book[:8]}: {books.summary()}", **vars(books))
         for note in books.notes:
@@ -320,7 +318,7 @@ class Engine:
         return EngineInfo(
             pid=os.getpid(),
             host=socket.gethostname(),
-            user=_user(),
+            user=user_name(),
             started_at=self.started_at,
             boot_id=self.boot_id,
             state="paused" if state.applied.paused or self.risk.tripped else "running",
@@ -396,13 +394,4 @@ def describe_changes(before: AppliedIntent, after: AppliedIntent) -> str:
         if old != new:
             parts.append(f"{key} unset" if key not in after.overrides else f"{key}={new!r}")
     return ", ".join(parts)
-
-
-def _user() -> str:
-    try:
-        import getpass
-
-        return getpass.getuser()
-    except Exception:
-        return str(os.getuid())
 

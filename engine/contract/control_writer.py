@@ -29,12 +29,16 @@ from engine.contract.models import (
 )
 
 
-def operator_identity(tool: str) -> str:
+def user_name() -> str:
+    """Who runs this process: the login name, or the uid where there is no passwd entry (some containers)."""
     try:
-        user = getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        user = str(os.getuid())
-    return f"{user}@{socket.gethostname()} {tool} pid={os.getpid()}"
+        return getpass.getuser()
+    except Exception:
+        return str(os.getuid())
+
+
+def operator_identity(tool: str) -> str:
+    return f"{user_name()}@{socket.gethostname()} {tool} pid={os.getpid()}"
 
 
 def new_command(kind: CommandType) -> Command:

@@ -30,11 +30,10 @@ from typing import Any
 from engine.reload.guard import StrategyGuard, StrategyTimeout
 from engine.reload.module_loader import StrategyLoadError, describe_exception, locate
 from engine.reload.registry import ANALYSE, DECISION_FIELDS, InvalidDecision, validate_decision
-from engine.strategy_api.market_view import MarketView
+from engine.strategy_api.market_view import HISTORY_POINTS, MarketView
 
 ASSETS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "AVAX")
 WINDOWS_S = (300, 900)
-HISTORY_POINTS = 120
 HISTORY_STEP_S = 2.5
 # Rough levels and annualised volatilities, so moves have each asset's scale.
 _LEVEL = {"BTC": 64000.0, "ETH": 3100.0, "SOL": 145.0, "XRP": 0.52, "DOGE": 0.12, "BNB": 580.0, "ADA": 0.45, "AVAX": 28.0}

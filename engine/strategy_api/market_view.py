@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+# The most recent prices a view's history holds, one every `history_step_s` (docs/strategy-api.md).
+HISTORY_POINTS = 120
+
 
 class History(tuple):  # type: ignore[type-arg]
     """A view's `history`: the prices, oldest first, with `log_returns`, ln(p[i] / p[i-1]) of
@@ -22,8 +25,8 @@ class History(tuple):  # type: ignore[type-arg]
 
 class MarketView(NamedTuple):
     """Immutable. A NamedTuple rather than a frozen dataclass: the engine builds one per slot per
-    cycle, and a frozen dataclass sets each of its 16 fields through object.__setattr__ (~1.7 us
-    a view against ~0.4, about 1.7 ms a cycle at 1,024 slots). Copies with changes: `_replace`."""
+    cycle, and a frozen dataclass sets each field through object.__setattr__, several times the
+    cost (benchmarks/findings.md). Copies with changes: `_replace`."""
 
     slot_id: str
     asset: str

@@ -44,6 +44,7 @@ from engine.contract.fileio import (
     write_all,
 )
 from engine.contract.models import Ack, AppliedIntent, Direction, Position
+from engine.strategy_api.market_view import HISTORY_POINTS
 from engine.trading.risk import RiskRecord
 from engine.trading.state_damage import Damage, JournalDamage, StateFileError, set_aside
 
@@ -53,7 +54,6 @@ RECENT_ACKS = 512  # kept in state: at least what one control.json can hold (256
 SHOWN_ACKS = 20  # shown in status.json besides those of the commands still in control.json
 RESULTS_KEPT = 1000  # the largest win_rate_window a strategy may declare
 PNL_HISTORY = 60
-HISTORY_POINTS = 120
 CHECKPOINT_EVERY = 300  # journal lines (cycles) before state.json is rewritten
 CHECKPOINT_BYTES = 8 * 1024 * 1024  # or journal bytes: trading lines are large at a thousand slots
 STATE_LIMIT = 64 * 1024 * 1024  # the largest state.json (or journal) the engine reads back

@@ -12,11 +12,9 @@ from pydantic import BaseModel
 from engine.contract.models import Position, SlotState
 from engine.market.market import Market
 from engine.reload.guard import StrategyStopped
-from engine.strategy_api.market_view import History, MarketView
+from engine.strategy_api.market_view import HISTORY_POINTS, History, MarketView
 from engine.trading.slots import SlotSpec
 from engine.trading.state import SignalRecord, SlotRecord, StateManager
-
-HISTORY_IN_VIEW = 120
 
 
 class Evaluator(Protocol):
@@ -197,8 +195,8 @@ class Trader:
         """What the views of `asset` show of its history this cycle, with its log returns."""
         points: Sequence[float] = self.market.history[asset]
         returns: Sequence[float] = self.market.returns[asset]
-        if len(points) > HISTORY_IN_VIEW:
-            points = tuple(points)[-HISTORY_IN_VIEW:]
+        if len(points) > HISTORY_POINTS:
+            points = tuple(points)[-HISTORY_POINTS:]
         if len(returns) >= len(points):
             returns = tuple(returns)[1 - len(points) :] if len(points) > 1 else ()
         return History.of(points, returns)
