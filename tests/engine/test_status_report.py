@@ -15,7 +15,7 @@ from engine.contract.fileio import read_model
 from engine.contract.models import STATUS_FILE, AppliedIntent, Signal, SlotStatus, Status
 from engine.status_report import SlotRow
 from engine.trading.state import SignalRecord
-from tests.engine.test_state_journal import engine_on
+from tests.support.in_process_engine import engine_on
 
 
 def _same_fields(written: type, model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:

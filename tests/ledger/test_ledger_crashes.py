@@ -10,8 +10,8 @@ from pathlib import Path
 from engine.contract.fileio import read_model
 from engine.contract.models import STATE_FILE, STATUS_FILE, Status
 from engine.trading.state import load_state
-from tests.ledger.helpers import FASTER, ledger_rows
 from tests.support.engine_proc import EngineProcess
+from tests.support.ledger_rows import FASTER, ledger_rows
 
 RESTARTS = 20
 

@@ -13,7 +13,7 @@ from engine.events import EventLog
 from engine.trading.ledger import Ledger, Provenance
 from engine.trading.state import SlotRecord, TradingState
 from engine.trading.trader import CycleOutcome
-from tests.ledger.helpers import ledger_rows
+from tests.support.ledger_rows import ledger_rows
 
 PROV = Provenance("v1", "0123456789abcdef")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from engine.contract.control_writer import ControlWriter
 from engine.contract.models import RiskLimits
-from tests.ledger.helpers import FASTER, ledger_rows, trip_rows
 from tests.support.engine_proc import EngineProcess, ctl
+from tests.support.ledger_rows import FASTER, ledger_rows, trip_rows
 
 LIMIT = 5.0  # dollars below the P&L's peak: the first losing $5 bet reaches it
 

@@ -14,7 +14,8 @@ import pytest
 
 from engine.reload.manager import ReloadManager, StrategyLoadError
 from engine.reload.registry import InvalidDecision, StaleParamsError
-from tests.reload.helpers import append, edit, line_of, strategy_modules, view
+from tests.reload.helpers import append, edit, line_of, strategy_modules
+from tests.support.market_views import view
 
 
 def manager(directory: Path, **kwargs) -> ReloadManager:

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from engine.strategy_api.market_view import History
 from strategies import strategy, ta_engine
 from strategies.strategy import Params, analyse_history, evaluate
-from tests.strategies.test_evaluate import params, views
-from tests.strategies.views import gbm_path, make_view
+from tests.support.market_views import gbm_path, make_view
+from tests.support.strategy_inputs import params, views
 
 DEFAULTS = Params()
 
