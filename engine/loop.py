@@ -199,9 +199,9 @@ class Engine:
 
     def cycle(self) -> None:
         # The cyclic collector waits for the wait after the cycle (BetweenCycles.wait_until): a
-        # cycle's objects die by reference counting once its status is written, and collections
-        # set off in the middle of it kept examining the live ones (~2 ms a cycle at 1,024 slots,
-        # and their jitter); after it, a young collection finds almost nothing left (~0.4 ms).
+        # cycle's objects die by reference counting once its status is written, while collections
+        # set off in the middle of it would examine the live ones (and add their jitter); after
+        # it, a young collection finds almost nothing left (benchmarks/findings.md).
         with collector.held():
             self._cycle()
 

@@ -2,8 +2,8 @@
 
 The slots are written as typed rows (`SlotRow`), serialised without being validated
 into SlotStatus models first: they come from the engine's own typed records, and
-validating 1,024 of them into models and serialising those cost ~5 ms a cycle more
-than serialising the rows (~3 ms). The rest of the status is built as the contract's
+validating a thousand models a cycle would more than double the cost of writing
+them (benchmarks/findings.md). The rest of the status is built as the contract's
 models. Readers validate the whole file as `Status`; a test keeps SlotRow in step
 with SlotStatus.
 """

@@ -90,8 +90,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
         try:
             if not durable and data:
                 # Blocks allocated up front: ext4 then has no delayed allocation to force out
-                # when the rename replaces the old file (auto_da_alloc), which cost ~0.1 ms of
-                # CPU and a wall-time tail of milliseconds for every status.json written. After
+                # when the rename replaces the old file (auto_da_alloc), which costs CPU and a
+                # wall-time tail for every status.json written. After
                 # a power cut (not a crash) the file may read as zeros instead: what readers
                 # refuse with a reason, and only for a file that is not fsync'd anyway.
                 with contextlib.suppress(OSError):
@@ -130,8 +130,8 @@ def with_member(json_object: bytes, key: str, value: bytes) -> bytes:
 
 def model_json(model: BaseModel, **options: Any) -> bytes:
     """`model.model_dump_json(**options).encode()` without the round trip through str:
-    pydantic serialises to bytes and decodes them, and the caller encoded them again
-    (~0.8 ms both ways for the megabyte of status at 1,024 slots)."""
+    pydantic serialises to bytes and decodes them, and the caller would encode them again
+    (for status.json, a megabyte at a thousand slots)."""
     return model.__pydantic_serializer__.to_json(model, **options)
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024  # what a reader accepts of a contract file, unless its model says more
-# status.json grows ~0.65 KiB a slot: 1 MiB would refuse it from ~1,550 slots on; this is ~25,000.
+# status.json grows with the slots: MAX_FILE_BYTES would refuse it long before the engine's limit.
 MAX_STATUS_BYTES = 16 * 1024 * 1024
 
 CONTROL_FILE = "control.json"
@@ -373,10 +373,9 @@ class Status(_Open):
     code: CodeStatus
     params: ParamsStatus = Field(default_factory=ParamsStatus)
     slots: list[SlotStatus] = Field(default_factory=list)
-    # Once per asset, not per slot: both windows of an asset carried the same list, ~19 % of
-    # the file at a thousand slots. Still SCHEMA_VERSION 1: the per-slot `history` it replaces
-    # was optional, and readers ignore unknown fields and default missing ones, so an older
-    # reader or writer on the other side shows no sparkline, never a wrong one.
+    # Once per asset, not per slot: both windows of an asset show the same prices. Readers
+    # ignore unknown fields and default missing ones, so a reader or writer without it on the
+    # other side shows no sparkline, never a wrong one.
     price_history: dict[str, list[float]] = Field(
         default_factory=dict,
         description="per asset, its recent prices oldest first, rounded for display: "

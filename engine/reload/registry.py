@@ -230,8 +230,8 @@ class ParamsJsonSchema(GenerateJsonSchema):
     """pydantic's own JSON Schema generator, with a shortcut for plain defaults.
 
     To write a field's default, pydantic builds a `TypeAdapter` for the default's
-    type and dumps the value in JSON mode: for the 15 fields of the shipped
-    Params that was a third of the schema's cost. A default of exactly str,
+    type and dumps the value in JSON mode, a large part of the schema's cost.
+    A default of exactly str,
     int, bool, None or a finite float (or a tuple or list of those) dumps to
     itself (a list for a sequence) whatever the model's config, so it is written
     directly; any other default goes through pydantic as before. The result is
