@@ -53,7 +53,7 @@ SLOW = QuoteModel("slow", spread=0.0, fee=FEE, lag_s=LAG_S, noise=NOISE, shrink=
 
 
 class Quote(NamedTuple):
-    """Immutable; a NamedTuple since one is built per slot per cycle (3x cheaper than a frozen dataclass)."""
+    """Immutable; a NamedTuple, the cheapest immutable record to build, as one is per slot per cycle."""
 
     up_ask: float
     down_ask: float
@@ -80,15 +80,11 @@ def quote(
     z = model.shrink * math.log(quoted_price / open_price) / (annual_vol * math.sqrt(tau))
     if model.noise:
         z += rng.gauss(0.0, model.noise)
-    p = 0.5 * (1.0 + math.erf(z / _SQRT2))  # normal_cdf(z), inlined: once per slot per cycle
-    markup = model.spread / 2 + model.fee
-    # Each ask clamped to [0.01, 0.99] as min(0.99, max(0.01, x)) would, NaN included, in
-    # comparisons rather than two calls each (once per slot per cycle).
-    up = p + markup
-    up = up if up > MIN_ASK else MIN_ASK
-    down = 1.0 - p + markup
-    down = down if down > MIN_ASK else MIN_ASK
-    return Quote(round(up if up < MAX_ASK else MAX_ASK, 4), round(down if down < MAX_ASK else MAX_ASK, 4))
+    p = normal_cdf(z)
+    markup = model.half_spread_plus_fee
+    return Quote(up_ask=round(_ask(p + markup), 4), down_ask=round(_ask(1.0 - p + markup), 4))
 
 
-_SQRT2 = math.sqrt(2.0)
+def _ask(price: float) -> float:
+    """A share's price within [MIN_ASK, MAX_ASK]; MIN_ASK for a NaN."""
+    return min(MAX_ASK, max(MIN_ASK, price))
