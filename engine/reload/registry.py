@@ -231,10 +231,10 @@ class ParamsJsonSchema(GenerateJsonSchema):
 
     To write a field's default, pydantic builds a `TypeAdapter` for the default's
     type and dumps the value in JSON mode, a large part of the schema's cost.
-    A default of exactly str,
-    int, bool, None or a finite float (or a tuple or list of those) dumps to
-    itself (a list for a sequence) whatever the model's config, so it is written
-    directly; any other default goes through pydantic as before. The result is
+    A default of exactly str, int, bool, None or a finite float (or a tuple or
+    list of those) dumps to itself (a list for a sequence) whatever the model's
+    config, so it is written directly; any other default goes through pydantic
+    as before. The result is
     the same schema (tests/reload/test_registry_schema.py compares them).
     """
 
@@ -242,18 +242,6 @@ class ParamsJsonSchema(GenerateJsonSchema):
         if _plain_json(dft):
             return list(dft) if type(dft) is tuple else (dft[:] if type(dft) is list else dft)
         return super().encode_default(dft)
-
-    @property
-    def mode(self) -> Any:
-        """pydantic asks for the mode ~200 times per Params schema, each time through
-        the config wrapper's `__getattr__` (a KeyError caught when the model does not set
-        `json_schema_mode_override`): read the model's own config directly instead, the
-        same answer, or pydantic's way if its internals ever change."""
-        try:
-            override = self._config_wrapper_stack.tail.config_dict.get("json_schema_mode_override")
-        except AttributeError:
-            return super().mode
-        return override if override is not None else self._mode
 
 
 def first_line(obj: Any, source: bytes = b"") -> int | None:
