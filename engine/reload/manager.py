@@ -27,6 +27,8 @@ from pydantic import BaseModel
 
 from engine.collector import held
 from engine.contract.models import CodeFailure, CodeStatus, KeptVersion, LastReload, ModuleInfo, utc_now_iso
+from engine.reload.api_check import check_api
+from engine.reload.code_version import ENTRY_MODULE, CodeVersion, LoadedModule, changed_modules, first_line
 from engine.reload.disk_candidate import DiskCandidate
 from engine.reload.guard import Budgets, StrategyGuard, StrategyTimeout
 from engine.reload.module_loader import (
@@ -45,15 +47,7 @@ from engine.reload.module_loader import (
     version_of,
 )
 from engine.reload.process_snapshot import ProcessSnapshot
-from engine.reload.registry import (
-    ENTRY_MODULE,
-    CodeVersion,
-    LoadedModule,
-    StrategyRegistry,
-    changed_modules,
-    check_api,
-    first_line,
-)
+from engine.reload.registry import StrategyRegistry
 from engine.reload.smoke import SmokeReport, run_smoke, snapshot
 from engine.reload.version_store import VersionStore, VersionStoreError
 from engine.strategy_api.market_view import MarketView

@@ -27,9 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.reload.code_version import ANALYSE
 from engine.reload.guard import StrategyGuard, StrategyTimeout
 from engine.reload.module_loader import StrategyLoadError, describe_exception, locate
-from engine.reload.registry import ANALYSE, DECISION_FIELDS, InvalidDecision, validate_decision
+from engine.strategy_api.decision import DECISION_FIELDS, InvalidDecision, validate_decision
 from engine.strategy_api.market_view import HISTORY_POINTS, MarketView
 
 ASSETS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "AVAX")

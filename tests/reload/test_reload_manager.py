@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from engine.reload.manager import ReloadManager, StrategyLoadError
-from engine.reload.registry import InvalidDecision, StaleParamsError
+from engine.reload.registry import StaleParamsError
+from engine.strategy_api.decision import InvalidDecision
 from tests.reload.helpers import append, edit, line_of, strategy_modules
 from tests.support.market_views import view
 
