@@ -9,8 +9,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from engine.contract.models import Position, SlotState
+from engine.contract.models import Direction, Position, SlotState
 from engine.market.market import Market
+from engine.market.quotes import Quote
 from engine.reload.guard import StrategyStopped
 from engine.strategy_api.market_view import HISTORY_POINTS, History, MarketView
 from engine.trading.slots import SlotSpec
@@ -34,6 +35,15 @@ class CycleOutcome:
     entered: list[str] = field(default_factory=list)
     resolutions: list[dict[str, Any]] = field(default_factory=list)
     rolled: int = 0  # slots whose window ended and whose next window opened
+
+
+def _slot_failed(outcome: CycleOutcome, slot_id: str, slot: SlotRecord, kind: str, message: str) -> None:
+    """The slot shows its error and no signal; counted as the version's failure unless the engine's stop caused it."""
+    slot.error = message
+    slot.signal = None
+    if kind != StrategyStopped.kind:
+        outcome.errors.append(f"{slot_id}: {message}")
+        outcome.kinds.append(kind)
 
 
 def _kind(exc: Exception) -> str:
@@ -109,11 +119,7 @@ class Trader:
                 per_asset = histories[asset] = self._analysed_history(asset, evaluator, analyse, step_s, params)
             history, analysis, error = per_asset
             if error is not None:
-                slot.error = error[1]
-                slot.signal = None
-                if error[0] != StrategyStopped.kind:
-                    outcome.errors.append(f"{slot_id}: {error[1]}")
-                    outcome.kinds.append(error[0])
+                _slot_failed(outcome, slot_id, slot, *error)
                 continue
             in_cooldown = slot.cooldown_until is not None and slot.cooldown_until > now
             view = MarketView(
@@ -137,12 +143,7 @@ class Trader:
             try:
                 decision = evaluator.evaluate(view, params)
             except Exception as exc:  # a strategy bug in one slot must not stop the loop
-                slot.error = evaluator.describe_error(exc)[:300]
-                slot.signal = None
-                kind = _kind(exc)
-                if kind != StrategyStopped.kind:  # the engine's stop is not the strategy's failure
-                    outcome.errors.append(f"{slot_id}: {slot.error}")
-                    outcome.kinds.append(kind)
+                _slot_failed(outcome, slot_id, slot, _kind(exc), evaluator.describe_error(exc)[:300])
                 continue
             if slot.error is not None:
                 slot.error = None
@@ -152,13 +153,13 @@ class Trader:
                     slot.signal = None
                 continue
             slot.signal = SignalRecord(
-                decision.direction,
-                float(decision.confidence),
-                str(decision.path),
-                float(decision.prob_up),
-                float(decision.edge),
-                bool(decision.enter),
-                str(decision.reason),
+                direction=decision.direction,
+                confidence=float(decision.confidence),
+                path=str(decision.path),
+                prob_up=float(decision.prob_up),
+                edge=float(decision.edge),
+                enter=bool(decision.enter),
+                reason=str(decision.reason),
             )
             if (
                 decision.enter
@@ -168,14 +169,16 @@ class Trader:
                 and may_enter(slot_id)
                 and market.may_enter(asset, slot.window_start)  # fresh prices, a real open price
             ):
-                odds = q.up_ask if decision.direction == "up" else q.down_ask
-                slot.position = Position(
-                    side=decision.direction, stake=stake, odds=odds, shares=round(stake / odds, 6), entered_at=now
-                )
-                self.manager.state.staked = round(self.manager.state.staked + stake, 6)
+                self._enter(slot, decision.direction, q, stake, now)
                 open_positions += 1
                 outcome.entered.append(slot_id)
         return outcome
+
+    def _enter(self, slot: SlotRecord, side: Direction, q: Quote, stake: float, now: float) -> None:
+        """A paper bet of `stake` on `side` at its ask."""
+        odds = q.up_ask if side == "up" else q.down_ask
+        slot.position = Position(side=side, stake=stake, odds=odds, shares=round(stake / odds, 6), entered_at=now)
+        self.manager.state.staked = round(self.manager.state.staked + stake, 6)
 
     def _analysed_history(
         self, asset: str, evaluator: Evaluator, analyse: Callable[..., Any] | None, step_s: float, params: BaseModel
