@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-DECISION_FIELDS = ("direction", "confidence", "path", "enter", "prob_up", "edge", "reason")
+from engine.contract.models import Signal
+
+# A slot's signal has one definition of its fields, the contract's `Signal` (what status.json
+# carries), and two other forms where a boundary or the cycle's cost needs one: the strategy's
+# own `Decision` dataclass (strategies import nothing of the engine; the check below compares
+# it by these names) and the engine's `SignalRecord` (engine/trading/state.py: a slotted
+# dataclass, one per slot per cycle, that a test keeps field for field with `Signal`).
+DECISION_FIELDS = tuple(Signal.model_fields)
 MAX_TEXT = 500
 
 
