@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.reload.code_version import ANALYSE
@@ -151,110 +151,127 @@ def run_smoke(
 
     With `analyse` (the strategy's per-asset step, defined at `analyse_line`), each view is
     also evaluated with its history's analysis, which must give the same decision."""
-    total = len(views) * len(params)
-    done = decisions = entries = 0
-    start = time.perf_counter()
+    run = _SmokeRun(
+        evaluate=evaluate,
+        analyse=analyse,
+        budget_ms=budget_ms,
+        files=files,
+        entry_file=entry_file,
+        entry_line=entry_line,
+        analyse_line=analyse_line,
+        guard=guard if guard is not None else StrategyGuard(),
+        total=len(views) * len(params),
+    )
+    try:
+        for p in params:
+            for view in views:
+                run.check(view, p)
+    except StrategyTimeout as exc:
+        raise run.over_budget(f" (interrupted in {_label(run.view)})", exc) from None
+    return SmokeReport(run.done, run.decisions, run.entries, run.elapsed_ms())
 
-    def elapsed_ms() -> float:
-        return (time.perf_counter() - start) * 1000.0
 
-    def over_budget(where: str, interrupt: BaseException | None) -> StrategyLoadError:
-        # Interrupted: point at the strategy line it was stuck on, if it was in strategy code.
-        file, line = locate(interrupt, files) if interrupt is not None else (None, None)
+@dataclass
+class _SmokeRun:
+    """One smoke evaluation under way: the code under test, where its errors point, the budget
+    left and what was done so far."""
+
+    evaluate: Callable[[Any, Any], Any]
+    analyse: Callable[[Any, Any, Any], Any] | None
+    budget_ms: float
+    files: Sequence[str]
+    entry_file: str
+    entry_line: int | None
+    analyse_line: int | None
+    guard: StrategyGuard
+    total: int
+    view: MarketView | None = None  # the one being evaluated, for the errors
+    done: int = 0
+    decisions: int = 0
+    entries: int = 0
+    start: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self) -> None:
+        self.deadline = self.start + self.budget_ms / 1000.0
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000.0
+
+    def timed(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.guard.call(max(self.deadline - time.perf_counter(), 0.0), fn, *args)
+
+    def check(self, view: MarketView, params: Any) -> None:
+        """One view with one params object: a valid decision, the same with the analysis, in time."""
+        self.view = view
+        try:
+            decision = self.timed(self.evaluate, view, params)
+        except StrategyTimeout:
+            raise
+        except Exception as exc:
+            raise self.failed("evaluation", exc, self.entry_line) from exc
+        try:
+            validate_decision(decision)
+        except InvalidDecision as exc:
+            raise StrategyLoadError(
+                f"smoke evaluation of {_label(view)} returned an invalid decision: {exc.message}",
+                file=self.entry_file,
+                line=self.entry_line,
+                phase="smoke",
+            ) from None
+        if self.analyse is not None:
+            self.same_with_analysis(view, params, decision, self.analyse)
+        self.done += 1
+        if decision is not None:
+            self.decisions += 1
+            self.entries += bool(decision.enter)
+        if time.perf_counter() > self.deadline:
+            raise self.over_budget(f" (the last one: {_label(view)})", None)
+
+    def same_with_analysis(self, view: MarketView, params: Any, decision: Any, analyse: Callable[[Any, Any, Any], Any]) -> None:
+        """`evaluate` of `view` given its history's analysis, as the engine gives it, decides exactly
+        as `decision` (the same view without it); raise `StrategyLoadError` otherwise."""
+        try:
+            analysis = self.timed(analyse, view.history, view.history_step_s, params)
+        except StrategyTimeout:
+            raise
+        except Exception as exc:
+            raise self.failed(f"run of {ANALYSE}", exc, self.analyse_line) from exc
+        try:
+            analysed = self.timed(self.evaluate, view._replace(history_analysis=analysis), params)
+        except StrategyTimeout:
+            raise
+        except Exception as exc:
+            raise self.failed(f"evaluation with {ANALYSE}'s result", exc, self.entry_line) from exc
+        if decision is None or analysed is None:
+            same = decision is analysed
+        else:
+            same = all(getattr(decision, name) == getattr(analysed, name, _MISSING) for name in DECISION_FIELDS)
+        if not same:
+            raise StrategyLoadError(
+                f"smoke evaluation of {_label(view)} decides otherwise with {ANALYSE}'s result than without it "
+                f"(the engine hands it to every view): {_difference(analysed, decision)}",
+                file=self.entry_file,
+                line=self.entry_line,
+                phase="smoke",
+            )
+
+    def failed(self, what: str, exc: BaseException, line_default: int | None) -> StrategyLoadError:
+        file, line = locate(exc, self.files)
         return StrategyLoadError(
-            f"smoke evaluation over its time budget: it took {elapsed_ms():.1f} ms of the {budget_ms:g} ms allowed, "
-            f"after {done} of {total} evaluations{where}",
-            file=file or entry_file,
-            line=line if file else entry_line,
-            phase="smoke",
-        )
-
-    def failed(what: str, exc: BaseException, line_default: int | None) -> StrategyLoadError:
-        file, line = locate(exc, files)
-        return StrategyLoadError(
-            f"smoke {what} of {_label(view)} raised {describe_exception(exc)}",
-            file=file or entry_file,
+            f"smoke {what} of {_label(self.view)} raised {describe_exception(exc)}",
+            file=file or self.entry_file,
             line=line if file else line_default,
             phase="smoke",
         )
 
-    view: MarketView | None = None
-    deadline = start + budget_ms / 1000.0
-    clock = time.perf_counter
-    guard = guard if guard is not None else StrategyGuard()
-
-    def timed(fn: Callable[..., Any], *args: Any) -> Any:
-        return guard.call(max(deadline - clock(), 0.0), fn, *args)
-
-    try:
-        for p in params:
-            for view in views:
-                try:
-                    decision = timed(evaluate, view, p)
-                except StrategyTimeout:
-                    raise
-                except Exception as exc:
-                    raise failed("evaluation", exc, entry_line) from exc
-                try:
-                    validate_decision(decision)
-                except InvalidDecision as exc:
-                    raise StrategyLoadError(
-                        f"smoke evaluation of {_label(view)} returned an invalid decision: {exc.message}",
-                        file=entry_file,
-                        line=entry_line,
-                        phase="smoke",
-                    ) from None
-                if analyse is not None:
-                    _same_with_analysis(
-                        view, p, decision, evaluate, analyse, failed, entry_file, entry_line, analyse_line, timed
-                    )
-                done += 1
-                if decision is not None:
-                    decisions += 1
-                    entries += bool(decision.enter)
-                if clock() > deadline:
-                    raise over_budget(f" (the last one: {_label(view)})", None)
-    except StrategyTimeout as exc:
-        raise over_budget(f" (interrupted in {_label(view)})", exc) from None
-    return SmokeReport(done, decisions, entries, elapsed_ms())
-
-
-def _same_with_analysis(
-    view: MarketView,
-    params: Any,
-    decision: Any,
-    evaluate: Callable[[Any, Any], Any],
-    analyse: Callable[[Any, Any, Any], Any],
-    failed: Callable[[str, BaseException, int | None], StrategyLoadError],
-    entry_file: str,
-    entry_line: int | None,
-    analyse_line: int | None,
-    timed: Callable[..., Any],
-) -> None:
-    """`evaluate` of `view` given its history's analysis, as the engine gives it, decides exactly
-    as `decision` (the same view without it); raise `StrategyLoadError` otherwise."""
-    try:
-        analysis = timed(analyse, view.history, view.history_step_s, params)
-    except StrategyTimeout:
-        raise
-    except Exception as exc:
-        raise failed(f"run of {ANALYSE}", exc, analyse_line) from exc
-    try:
-        analysed = timed(evaluate, view._replace(history_analysis=analysis), params)
-    except StrategyTimeout:
-        raise
-    except Exception as exc:
-        raise failed(f"evaluation with {ANALYSE}'s result", exc, entry_line) from exc
-    if decision is None or analysed is None:
-        same = decision is analysed
-    else:
-        same = all(getattr(decision, name) == getattr(analysed, name, _MISSING) for name in DECISION_FIELDS)
-    if not same:
-        raise StrategyLoadError(
-            f"smoke evaluation of {_label(view)} decides otherwise with {ANALYSE}'s result than without it "
-            f"(the engine hands it to every view): {_difference(analysed, decision)}",
-            file=entry_file,
-            line=entry_line,
+    def over_budget(self, where: str, interrupt: BaseException | None) -> StrategyLoadError:
+        # Interrupted: point at the strategy line it was stuck on, if it was in strategy code.
+        file, line = locate(interrupt, self.files) if interrupt is not None else (None, None)
+        return StrategyLoadError(
+            f"smoke evaluation over its time budget: it took {self.elapsed_ms():.1f} ms of the {self.budget_ms:g} ms "
+            f"allowed, after {self.done} of {self.total} evaluations{where}",
+            file=file or self.entry_file,
+            line=line if file else self.entry_line,
             phase="smoke",
         )
 
