@@ -21,14 +21,14 @@ _SQUASH_GAIN = 0.85
 _COUNTER_TREND_DAMPING = 0.5
 # Each trend EMA runs over its last _EMA_SPAN x period points, not the whole
 # history: what an EMA of period p carries of older points after 3p steps is
-# (1 - 2 / (p + 1)) ** (3 * p), about e ** -6 (0.25 %), and the EMAs were most
-# of the reactive path's cost (the engine evaluates every slot every cycle).
+# (1 - 2 / (p + 1)) ** (3 * p), about e ** -6 (0.25 %), and an EMA's cost grows
+# with the points it runs over (the engine evaluates every slot every cycle).
 _EMA_SPAN = 4
 
 
 class MomentumSignal(NamedTuple):
     """Immutable. A NamedTuple rather than a dataclass: every reload executes this
-    module again, and a NamedTuple class is built in a fifth of the time."""
+    module again, and a NamedTuple class is much cheaper to build."""
 
     direction: Literal["up", "down"]
     confidence: float  # in [0.5, 1]

@@ -178,7 +178,7 @@ class HistoryAnalysis(NamedTuple):
     of a decision that depends on nothing else, shared by every slot (window) of the asset.
 
     Immutable (a NamedTuple: every reload executes this module again, and a NamedTuple class
-    is built in a fifth of the time of a dataclass). It keeps the history, spacing and
+    is much cheaper to build than a dataclass). It keeps the history, spacing and
     params it was made from, so :func:`evaluate` uses it only for those very inputs.
     """
 
