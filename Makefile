@@ -16,13 +16,16 @@ demo: $(STAMP)
 	$(BIN)/foresight demo
 
 test: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 schemas: $(STAMP)
-	$(BIN)/python -m engine.schema_docs
+	$(BIN)/python -m engine.contract.schema_docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache

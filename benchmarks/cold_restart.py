@@ -22,16 +22,22 @@ import json
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import EngineProc, Figure, percentile, state_cycle, summary
-from engine.contract import EVENTS_FILE
+from engine.contract.models import EVENTS_FILE
 
 GOAL_RATIO = 100.0
 CYCLE_INTERVAL_S = 0.25  # the demo's cadence
 SPEED = 60.0
+
+
+def first_cycle_of(pid: int, *, after: int) -> Callable[[dict[str, Any]], bool]:
+    """A status of the engine `pid` past the saved cycle `after`."""
+    return lambda s: s["engine"]["pid"] == pid and s["engine"]["cycle"] > after
 
 
 def _started_event_at(state_dir: Path, pid: int) -> float | None:
@@ -76,7 +82,7 @@ def measure(rounds: int) -> dict[str, list[float]]:
                 engine = new
                 pid = new.pid
                 status, seen = new.wait_for(
-                    lambda s: s["engine"]["pid"] == pid and s["engine"]["cycle"] > saved,
+                    first_cycle_of(pid, after=saved),
                     timeout=60,
                     what="the restarted engine's first cycle",
                 )

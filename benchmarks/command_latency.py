@@ -20,14 +20,21 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import EngineProc, Figure, percentile, summary
-from engine.control_writer import ControlWriter
+from engine.contract.control_writer import ControlWriter
 
 CYCLE_INTERVAL_S = 0.25
 SPEED = 60.0
 SLACK_MS = 10.0
+
+
+def observed(generation: int) -> Callable[[dict[str, Any]], bool]:
+    """A status that has taken in control generation `generation`."""
+    return lambda s: s["control"]["observed_generation"] >= generation
 
 
 def measure(samples: int, seed: int = 1) -> dict[str, list[float]]:
@@ -50,7 +57,7 @@ def measure(samples: int, seed: int = 1) -> dict[str, list[float]]:
                 written = time.monotonic()
                 generation = result.control.generation
                 _, seen = engine.wait_for(
-                    lambda s, g=generation: s["control"]["observed_generation"] >= g,
+                    observed(generation),
                     timeout=30,
                     what=f"generation {generation}",
                 )

@@ -12,8 +12,6 @@ import math
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import engine
-from engine.contract import STATE_FILE, STATUS_FILE
-from engine.reload_manager import DEFAULT_SCOPE
-from tests.support.engine_proc import stop_process
+from engine.contract.models import STATE_FILE, STATUS_FILE
+from engine.reload.manager import DEFAULT_SCOPE
+from tests.support.engine_proc import EngineSubprocess
 
 # The project the benchmarks measure: the one `engine` was imported from. Engine
 # subprocesses run from there too, so a benchmark of another checkout
@@ -170,8 +168,8 @@ def status_stamp(state_dir: Path) -> tuple[int, int] | None:
     return (st.st_ino, st.st_mtime_ns)
 
 
-class EngineProc:
-    """`python -m engine engine` on a state directory, watched through status.json.
+class EngineProc(EngineSubprocess):
+    """The engine subprocess (tests/support/engine_proc.py), watched through status.json.
 
     Status is polled with one stat() per millisecond and parsed only when the
     file was replaced, so watching costs the 2-core machine almost nothing.
@@ -188,40 +186,15 @@ class EngineProc:
         seed: int = 7,
         extra: Sequence[str] = (),
     ) -> None:
-        self.state_dir = state_dir
+        args = ["--cycle-interval", str(cycle_interval), "--speed", str(speed), "--seed", str(seed), "--quiet", *extra]
+        super().__init__(state_dir, args, root=PROJECT_ROOT)
         self.cycle_interval = cycle_interval
-        self.args = [
-            "--state-dir", str(state_dir),
-            "--cycle-interval", str(cycle_interval),
-            "--speed", str(speed),
-            "--seed", str(seed),
-            "--quiet",
-            *extra,
-        ]  # fmt: skip
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = state_dir.parent / f"{state_dir.name}-engine.log"
         self._stamp: tuple[int, int] | None = None
         self.last: dict[str, Any] | None = None
 
-    @property
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", "engine", "engine", *self.args]
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
     def start(self) -> float:
         """Start the process; returns the monotonic time just before the fork."""
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
-        with self.log_path.open("ab") as log:
-            started = time.monotonic()
-            self.proc = subprocess.Popen(
-                self.command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL
-            )
-        return started
+        return self.launch()
 
     def poll_status(self) -> dict[str, Any] | None:
         """The status if status.json was replaced since the last call, else None."""
@@ -271,13 +244,10 @@ class EngineProc:
         return proc_status_kib(self.pid, "VmRSS")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
-        return stop_process(self.proc, sig, timeout)
+        return super().stop(sig, timeout)
 
     def log_tail(self, chars: int = 2000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
+        return self.log()[-chars:]
 
     def __enter__(self) -> EngineProc:
         return self

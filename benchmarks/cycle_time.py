@@ -31,9 +31,9 @@ from typing import Any
 
 from benchmarks.common import SHIPPED_STRATEGIES, Figure, percentile, summary
 from engine.config import EngineConfig
-from engine.contract import MAX_STATUS_BYTES, STATUS_FILE
+from engine.contract.models import MAX_STATUS_BYTES, STATUS_FILE
 from engine.loop import Engine
-from engine.slots import synthetic_assets
+from engine.trading.slots import synthetic_assets
 
 GOALS_P99_MS = {16: 2.0, 256: None, 1024: 50.0}
 CYCLE_INTERVAL_S = 1.0  # production defaults: `foresight engine` without flags

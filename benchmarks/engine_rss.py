@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import EngineProc, Figure, copy_strategies, edit_strategy, proc_status_kib
-from engine.control_writer import ControlWriter
+from engine.contract.control_writer import ControlWriter
 
 GOAL_MB = 2.0
 CYCLE_INTERVAL_S = 0.05

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import SHIPPED_STRATEGIES, Figure, copy_strategies, edit_strategy, percentile, summary
-from engine.reload_manager import ReloadManager, ReloadOutcome
+from engine.reload.manager import ReloadManager, ReloadOutcome
 
 GOAL_P99_MS = 5.0
 WARM_UP = 10

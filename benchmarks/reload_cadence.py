@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import EngineProc, Figure, copy_strategies, edit_strategy, summary
-from engine.control_writer import ControlWriter
+from engine.contract.control_writer import ControlWriter
 
 CYCLE_INTERVAL_S = 0.25  # the judged run: the demo's cadence
 STRESS_INTERVAL_S = 0.05  # the informative run: the test suite's fast clock

@@ -22,8 +22,8 @@ import tracemalloc
 from pathlib import Path
 from types import ModuleType
 
-from engine.paths import shipped_strategies_dir
-from engine.reload_manager import DEFAULT_SCOPE, ReloadManager
+from engine.contract.paths import shipped_strategies_dir
+from engine.reload.manager import DEFAULT_SCOPE, ReloadManager
 
 WARM_UP = 60  # past the manager's outcome history (50) and the first caches
 
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         final, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         survivors = sum(
-            isinstance(obj, ModuleType) and obj.__name__.startswith("strategies.") and obj.__file__.startswith(tmp)
+            isinstance(obj, ModuleType) and obj.__name__.startswith("strategies.") and (obj.__file__ or "").startswith(tmp)
             for obj in gc.get_objects()
         )
         versions = [manager.registry.current, manager.registry.previous]

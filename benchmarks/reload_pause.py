@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.paths import shipped_strategies_dir
-from engine.reload_manager import DEFAULT_SCOPE, ReloadManager
+from engine.contract.paths import shipped_strategies_dir
+from engine.reload.manager import DEFAULT_SCOPE, ReloadManager
 
 WARM_UP = 10
 

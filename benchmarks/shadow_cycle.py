@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SHIPPED_STRATEGIES, Figure, percentile, summary
-from engine.command_runner import _adopt_params as adopt_params
 from engine.config import EngineConfig
 from engine.loop import Engine
-from engine.slots import DEFAULT_ASSETS, synthetic_assets
+from engine.trading.slots import DEFAULT_ASSETS, synthetic_assets
 
 RATIO_GOAL = 2.2
 LARGE_GOAL_MS = 100.0
@@ -115,7 +114,7 @@ def measure_promote(count: int) -> list[float]:
                 promoted = engine.reloader.promote(prepared)  # type: ignore[arg-type]
                 assert promoted.ok, promoted.error
                 pauses.append(promoted.duration_ms)
-                adopt_params(engine)  # as `ctl promote` does: the new code's Params are in force
+                engine.adopt_params()  # as `ctl promote` does: the new code's Params are in force
                 engine.shadow.finish("promoted", "benchmark")
                 _cycle(engine)
         finally:

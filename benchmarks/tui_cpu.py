@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import PROJECT_ROOT, EngineProc, Figure, percentile, proc_cpu_seconds, summary
-from engine.slots import synthetic_assets
+from engine.trading.slots import synthetic_assets
 
 SIZE = (160, 50)
 CONFIGS = ((16, 1.0, 5.0), (256, 0.25, 30.0))  # slots, cycle interval, goal in % of one core

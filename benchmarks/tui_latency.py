@@ -32,10 +32,10 @@ from typing import Any
 
 from benchmarks.common import Figure, percentile, summary
 from engine.config import EngineConfig
-from engine.contract import STATUS_FILE, Status, utc_now_iso
-from engine.fileio import atomic_write_bytes, ensure_state_dir
+from engine.contract.fileio import atomic_write_bytes, ensure_state_dir
+from engine.contract.models import STATUS_FILE, Status, utc_now_iso
 from engine.loop import Engine
-from engine.slots import synthetic_assets
+from engine.trading.slots import synthetic_assets
 
 GOAL_P95_MS = 25.0  # the issue-14 goal: the watcher no longer adds a polling step
 SIZE = (160, 50)
@@ -65,7 +65,7 @@ def status_bytes(template: dict[str, Any], cycle: int) -> bytes:
     return json.dumps(template, separators=(",", ":")).encode()
 
 
-def app_css_paths(app_class: type) -> list[str]:
+def app_css_paths(app_class: type[Any]) -> list[str]:
     """The app's CSS files as absolute paths (a subclass elsewhere resolves relative ones from its own file)."""
     css = app_class.CSS_PATH or []
     base = Path(inspect.getfile(app_class)).parent
@@ -80,7 +80,7 @@ def probe_app_class() -> type:
     class ProbeApp(MissionControlApp):
         """Mission Control plus one callback after each status reached the screen."""
 
-        CSS_PATH = app_css_paths(MissionControlApp)
+        CSS_PATH = app_css_paths(MissionControlApp)  # type: ignore[assignment]  # a list where the app names one file
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import PROJECT_ROOT, EngineProc, Figure, percentile, proc_cpu_seconds, summary
-from engine.slots import synthetic_assets
+from engine.trading.slots import synthetic_assets
 
 WIDTH, HEIGHT = 160, 48
 INTERVAL_S = 0.25  # the demo's cycle: 4 statuses a second

@@ -11,9 +11,10 @@ import os
 import sys
 from pathlib import Path
 
-from engine import ctl, market_flags
-from engine.paths import resolve_state_dir, shipped_strategies_dir
-from engine.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
+from engine.contract.paths import resolve_state_dir, shipped_strategies_dir
+from engine.ctl import verbs as ctl
+from engine.market import market_flags
+from engine.trading.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
 
 
 def _state_dir_arg(parser: argparse.ArgumentParser) -> None:
@@ -107,19 +108,19 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return run_bridge(args.state_dir, options, args.name, args.presence_every, args.replicas)
     if args.command == "watch":
-        from engine.alerts import notify_urls
-        from engine.watch import run_watch
+        from engine.ops.alerts import notify_urls
+        from engine.ops.watch import run_watch
 
         return run_watch(args.state_dir, notify_urls(args.notify, os.environ.get("FORESIGHT_NOTIFY")), args.interval, args.stale_after)
     return run_engine_command(args)
 
 
 def run_engine_command(args: argparse.Namespace) -> int:
-    from engine.alerts import notify_urls
     from engine.config import EngineConfig
     from engine.loop import Engine
+    from engine.ops.alerts import notify_urls
     from engine.process_guard import AlreadyRunning
-    from engine.state import StateFileError
+    from engine.trading.state import StateFileError
 
     config = EngineConfig(
         state_dir=args.state_dir,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.guard import Budgets
-from engine.paths import shipped_strategies_dir
-from engine.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
+from engine.contract.paths import shipped_strategies_dir
+from engine.reload.guard import Budgets
+from engine.trading.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class EngineConfig:
     max_cycles: int | None = None
     echo_events: bool = False
     probation_cycles: int = 3
-    accept_loss: bool = False  # start from what can be proved when the journal is damaged (engine/state_damage.py)
+    accept_loss: bool = False  # start from what can be proved when the journal is damaged (engine/trading/state_damage.py)
     # The market (docs/market.md): the live feed's options and the paper maker's parameters
     # (None: the named maker's own).
     feed_url: str | None = None
@@ -35,8 +35,8 @@ class EngineConfig:
     fee: float | None = None
     lag_s: float | None = None
     noise: float | None = None
-    notify: tuple[str, ...] = ()  # apprise URLs (engine/alerts.py)
-    # Time budgets of strategy calls (engine/guard.py); None: derived from the cycle interval.
+    notify: tuple[str, ...] = ()  # apprise URLs (engine/ops/alerts.py)
+    # Time budgets of strategy calls (engine/reload/guard.py); None: derived from the cycle interval.
     call_budget_s: float | None = None
     load_budget_s: float | None = None
     grace_s: float | None = None
@@ -69,7 +69,7 @@ class EngineConfig:
         unknown = sorted({asset for asset, _ in self.symbols} - set(self.assets))
         if unknown:
             raise ValueError(f"--symbols names {', '.join(unknown)}, not among --assets ({','.join(self.assets)})")
-        self.budgets  # raises ValueError on a budget out of range
+        _ = self.budgets  # raises ValueError on a budget out of range
         if not 0.05 <= self.shadow_room <= 1000:
             raise ValueError("--shadow-room must be between 0.05 and 1000 (a share of the cycle interval)")
         if self.keep_versions < 2:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from engine.contract import CONTROL_FILE, MAX_FILE_BYTES, Command, Control
-from engine.fileio import UnsafeFile, describe_validation_error, open_private, read_fd
-from engine.params import OverrideError, validate_overrides
+from engine.contract.fileio import UnsafeFile, describe_validation_error, open_private, read_fd
+from engine.contract.models import CONTROL_FILE, MAX_FILE_BYTES, Command, Control
+from engine.strategy_api.params import OverrideError, validate_overrides
 
 
 @dataclass(frozen=True)

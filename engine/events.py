@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.contract import Event, utc_now_iso
-from engine.fileio import open_private, write_all
+from engine.contract.fileio import open_private, write_all
+from engine.contract.models import Event, utc_now_iso
 
 ROTATE_BYTES = 8 * 1024 * 1024
 RECENT = 30

@@ -18,38 +18,38 @@ import uuid
 
 from pydantic import BaseModel
 
-from engine import boot, collector, command_runner, supervision
-from engine.alerts import EngineAlerts
+from engine import collector, supervision
+from engine.between_cycles import BetweenCycles
+from engine.commands import Commands
 from engine.config import EngineConfig
-from engine.contract import STATUS_FILE, AppliedIntent, Command, EngineInfo, utc_now_iso
+from engine.contract.control_writer import user_name
+from engine.contract.fileio import atomic_write_bytes, clean_temp_files
+from engine.contract.ledger_schema import LEDGER_FILE
+from engine.contract.models import EVENTS_FILE, STATE_FILE, STATUS_FILE, AppliedIntent, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
 from engine.disk_trouble import DiskTrouble
 from engine.events import EventLog
-from engine.feed_events import FeedWatch
-from engine.feed_factory import feed_for, maker_for
-from engine.fileio import atomic_write_bytes, clean_temp_files
-from engine.idle import BetweenCycles
-from engine.makers import describe as describe_maker
-from engine.ledger import Ledger
-from engine.ledger_schema import LEDGER_FILE
-from engine.market import Market
-from engine.params import revalidate
+from engine.market.feed_events import FeedWatch
+from engine.market.feed_factory import feed_for, maker_for
+from engine.market.makers import describe as describe_maker
+from engine.market.market import Market
+from engine.ops.alerts import EngineAlerts
+from engine.ops.sd_notify import SdNotify
 from engine.process_guard import EngineLock, StopSignal
-from engine.reload_manager import ReloadManager
-from engine.slot_coverage import check_coverage
-from engine.risk import RiskGuard
-from engine.sd_notify import SdNotify
-from engine.shadow import ShadowRunner
-from engine.slot_errors import SlotErrorLog
-from engine.version_store import VersionStore
-from engine.slots import parse_window, slot_set
-from engine.state import StateManager
+from engine.reload import boot
+from engine.reload.manager import ReloadManager
+from engine.reload.version_store import VersionStore
+from engine.shadow.runner import ShadowRunner
 from engine.state_dir import prepare_state_dir
 from engine.status_report import LoopFigures, render_status
-from engine.trading import Trader
-
-STATE_FILE_NAME = "state.json"
-EVENTS_FILE_NAME = "events.jsonl"
+from engine.strategy_api.params import revalidate
+from engine.trading.ledger import Ledger
+from engine.trading.risk import RiskGuard
+from engine.trading.slot_coverage import check_coverage
+from engine.trading.slot_errors import SlotErrorLog
+from engine.trading.slots import parse_window, slot_set
+from engine.trading.state import StateManager
+from engine.trading.trader import Trader
 
 
 class Engine:
@@ -59,16 +59,14 @@ class Engine:
         self.dir = prepare_state_dir(config.state_dir)
         self.lock = EngineLock(self.dir)
         self.stop = StopSignal()
-        self.events = EventLog(self.dir / EVENTS_FILE_NAME, echo=config.echo_events)
+        self.events = EventLog(self.dir / EVENTS_FILE, echo=config.echo_events)
         self.boot_id = uuid.uuid4().hex
         self.started_at = utc_now_iso()
         self.figures = LoopFigures(cycle_interval_s=config.cycle_interval_s)
         self.warnings: list[str] = []
         self.persist_error: str | None = None
         self.trouble = DiskTrouble(self.events)
-        self.probation_ack_ids: list[str] = []
         self.stopped_at: str | None = None  # set for the last status.json, after a clean stop
-        self.deferred_commands: tuple[Command, ...] = ()  # left by a boundary for the next one
         self.feed_watch = FeedWatch()
         self.alerts = EngineAlerts.start(config.notify, self.events, str(self.dir))  # None without --notify
         self.slot_errors = SlotErrorLog()
@@ -92,7 +90,7 @@ class Engine:
         self.reloader.boot = booted.why
         self.store.mark_started()
         supervision.watch(self)
-        self.manager = StateManager.open(self.dir / STATE_FILE_NAME, accept_loss=self.config.accept_loss)
+        self.manager = StateManager.open(self.dir / STATE_FILE, accept_loss=self.config.accept_loss)
         state = self.manager.state
         check_coverage(state, (spec.id for spec in self.specs))
         assets = tuple(dict.fromkeys(spec.asset for spec in self.specs))
@@ -117,8 +115,12 @@ class Engine:
         self.between = BetweenCycles(
             self.intake, self.reloader, self.stop, lambda: self.manager.state.last_generation, self.manager.is_handled
         )
-        command_runner.interrupted(self)
-        command_runner.settle_after_restart(self, booted.version)
+        self.commands = Commands(
+            self.manager, self.reloader, self.events, self.between, persist=self.persist_durably, adopt_params=self.adopt_params,
+            shadow=self.shadow,
+        )
+        self.commands.interrupted()
+        self.commands.settle_after_restart(booted.version)
         for warning in booted.warnings:
             self.warn(warning)
         self.params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(state.applied.overrides))
@@ -128,7 +130,7 @@ class Engine:
         for loss in self.manager.losses:
             self.events.emit("loss", loss)
         self.ledger = Ledger(self.dir / LEDGER_FILE, self.boot_id, self.events)
-        events_files = [self.dir / (EVENTS_FILE_NAME + ".1"), self.dir / EVENTS_FILE_NAME]
+        events_files = [self.dir / (EVENTS_FILE + ".1"), self.dir / EVENTS_FILE]
         books = self.ledger.reconcile(state, self.manager.resumed, self.ledger.provenance(self.reloader.registry.current.version, self.params), events_files)
         self.events.emit("ledger", f"{LEDGER_FILE} book {books.book[:8]}: {books.summary()}", **vars(books))
         for note in books.notes:
@@ -203,9 +205,9 @@ class Engine:
 
     def cycle(self) -> None:
         # The cyclic collector waits for the wait after the cycle (BetweenCycles.wait_until): a
-        # cycle's objects die by reference counting once its status is written, and collections
-        # set off in the middle of it kept examining the live ones (~2 ms a cycle at 1,024 slots,
-        # and their jitter); after it, a young collection finds almost nothing left (~0.4 ms).
+        # cycle's objects die by reference counting once its status is written, while collections
+        # set off in the middle of it would examine the live ones (and add their jitter); after
+        # it, a young collection finds almost nothing left (benchmarks/findings.md).
         with collector.held():
             self._cycle()
 
@@ -237,7 +239,10 @@ class Engine:
             )  # fmt: skip
         for result in outcome.resolutions:
             self.events.emit("resolution", f"{result['slot']} {result['side']} {result['result']} {result['pnl']:+.2f}", **result)
-        rolled = command_runner.after_cycle(self, outcome)
+        supervision.keep_signals(self)
+        for event in self.slot_errors.observe(outcome.errors, state.cycle, self.reloader.registry.version):
+            self.events.emit(event.kind, event.message, **event.detail)
+        rolled = self.commands.after_cycle(outcome)
         self.shadow.after_live(outcome, started, self.may_enter, dict(state.applied.overrides))
         if self.alerts is not None:
             self.alerts.cycle(outcome.errors)
@@ -258,7 +263,7 @@ class Engine:
     # ------------------------------------------------------------ the steps
 
     def apply(self, intake: Intake) -> None:
-        if command_runner.run_deferred(self):
+        if self.commands.run_deferred():
             self.persist()  # their acks must survive a crash, like any command's
         state = self.manager.state
         if intake.kind == "refused":
@@ -276,7 +281,7 @@ class Engine:
         state.applied = AppliedIntent(paused=control.paused, paused_slots=list(control.paused_slots), overrides=dict(control.overrides))
         state.last_generation = control.generation
         state.applied_digest = intake.digest
-        self.params = command_runner.current_params(self, intake.params)
+        self.params = self.current_params(intake.params)
         self.risk.apply(control)
         self.warnings.clear()
         changes = describe_changes(previous, state.applied)
@@ -287,7 +292,7 @@ class Engine:
             by=control.updated_by,
         )
         if intake.new_commands:
-            command_runner.run_commands(self, intake.new_commands)
+            self.commands.run(intake.new_commands)
             self.persist()  # a handled command id must survive a crash right after it ran
 
     def may_enter(self, slot_id: str) -> bool:
@@ -299,12 +304,34 @@ class Engine:
         applied = self.manager.state.applied
         self.manager.state.applied = AppliedIntent(paused=applied.paused, paused_slots=applied.paused_slots, overrides=kept)
 
+    def adopt_params(self) -> None:
+        """New code runs: its parameters are in force, with the overrides it accepts; the rest dropped (and said)."""
+        params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(self.manager.state.applied.overrides))
+        self.set_params(params, kept)
+        for warning in dropped:
+            self.warn(warning)
+
+    def current_params(self, params: BaseModel | None) -> BaseModel:
+        """The parameters a boundary puts in force: the control file's, unless they were validated
+        against code a deferred reload has just replaced, in which case they are validated again."""
+        if params is None:
+            return self.params
+        if isinstance(params, self.reloader.registry.params_model):
+            return params
+        self.adopt_params()
+        return self.params
+
+    def persist_durably(self) -> str | None:
+        """A durable checkpoint now: why it failed, or None."""
+        self.persist(durable=True)
+        return self.persist_error
+
     def engine_info(self) -> EngineInfo:
         state = self.manager.state
         return EngineInfo(
             pid=os.getpid(),
             host=socket.gethostname(),
-            user=_user(),
+            user=user_name(),
             started_at=self.started_at,
             boot_id=self.boot_id,
             state="paused" if state.applied.paused or self.risk.tripped else "running",
@@ -381,17 +408,4 @@ def describe_changes(before: AppliedIntent, after: AppliedIntent) -> str:
         if old != new:
             parts.append(f"{key} unset" if key not in after.overrides else f"{key}={new!r}")
     return ", ".join(parts)
-
-
-def _user() -> str:
-    try:
-        import getpass
-
-        return getpass.getuser()
-    except Exception:
-        return str(os.getuid())
-
-
-def run_engine(config: EngineConfig) -> int:
-    return Engine(config).run()
 

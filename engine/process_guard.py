@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine import failpoints
-from engine.contract import ENGINE_LOCK
-from engine.fileio import open_private, write_all
+from engine.contract.fileio import open_private, write_all
+from engine.contract.models import ENGINE_LOCK
 
 
 class AlreadyRunning(RuntimeError):

@@ -14,9 +14,9 @@ import os
 import stat
 from pathlib import Path
 
-from engine.contract import CONTROL_LOCK, ENGINE_LOCK, EVENTS_FILE, STATE_FILE, STATUS_FILE
-from engine.fileio import DIR_MODE
-from engine.state_damage import StateFileError
+from engine.contract.fileio import DIR_MODE
+from engine.contract.models import CONTROL_LOCK, ENGINE_LOCK, EVENTS_FILE, STATE_FILE, STATUS_FILE
+from engine.trading.state_damage import StateFileError
 
 # control.json is the operator's: the intake checks it on the descriptor it reads, every cycle.
 ENGINE_FILES = (STATE_FILE, "state.journal", STATUS_FILE, EVENTS_FILE, f"{EVENTS_FILE}.1", ENGINE_LOCK, CONTROL_LOCK)

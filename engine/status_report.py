@@ -2,8 +2,8 @@
 
 The slots are written as typed rows (`SlotRow`), serialised without being validated
 into SlotStatus models first: they come from the engine's own typed records, and
-validating 1,024 of them into models and serialising those cost ~5 ms a cycle more
-than serialising the rows (~3 ms). The rest of the status is built as the contract's
+validating a thousand models a cycle would more than double the cost of writing
+them (benchmarks/findings.md). The rest of the status is built as the contract's
 models. Readers validate the whole file as `Status`; a test keeps SlotRow in step
 with SlotStatus.
 """
@@ -17,7 +17,8 @@ from typing import Literal
 from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict  # pydantic serialises typing.TypedDict only from Python 3.12
 
-from engine.contract import (
+from engine.contract.fileio import model_json, with_member
+from engine.contract.models import (
     SCHEMA_VERSION,
     CodeStatus,
     ControlStatus,
@@ -32,12 +33,11 @@ from engine.contract import (
     Status,
     utc_now_iso,
 )
-from engine.feed_report import feed_status
-from engine.fileio import model_json, with_member
-from engine.market import SPARK_POINTS
-from engine.slots import window_label
-from engine.state import SignalRecord, SlotRecord, StateManager
-from engine.trading import Trader
+from engine.market.feed_report import feed_status
+from engine.market.market import SPARK_POINTS
+from engine.trading.slots import window_label
+from engine.trading.state import SignalRecord, SlotRecord, StateManager
+from engine.trading.trader import Trader
 
 __all__ = ["SPARK_POINTS", "LoopFigures", "SlotRow", "price_history", "render_status", "slot_rows"]
 
@@ -88,7 +88,7 @@ def slot_rows(trader: Trader, paused_slots: set[str], shadow: Mapping[str, SlotR
     records = trader.manager.state.slots
     rows: list[SlotRow] = []
     health = market.health.assets if market.health is not None else {}
-    for spec, slot_id in zip(trader.specs, trader.slot_ids):
+    for slot_id in trader.slot_ids:
         slot = records[slot_id]
         asset = slot.asset
         label = labels.get(slot.window_s)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.guard import Abandon
+from engine.reload.guard import Abandon
 
 if TYPE_CHECKING:
     from engine.loop import Engine

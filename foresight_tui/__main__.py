@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.paths import resolve_state_dir
+from engine.contract.paths import resolve_state_dir
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

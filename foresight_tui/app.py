@@ -15,13 +15,13 @@ from pathlib import Path
 from pydantic import ValidationError
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.notifications import SeverityLevel
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from engine.contract import STATUS_FILE, RiskLimits, Status
+from engine.contract.models import STATUS_FILE, RiskLimits, Status
 from foresight_tui import shadow_lines
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
 from foresight_tui.commands import MissionControlCommands
@@ -604,7 +604,7 @@ class MissionControlApp(App[None]):
     def key_sections(cls) -> list[KeySection]:
         return [
             ("Engine and code", key_rows([b for b in cls.BINDINGS if isinstance(b, Binding)])),
-            ("Slots", key_rows(SlotCard.BINDINGS + SlotGrid.BINDINGS)),  # type: ignore[operator]
+            ("Slots", key_rows(SlotCard.BINDINGS + SlotGrid.BINDINGS)),  # type: ignore[arg-type]
             ("Anywhere", [("esc", "Back out of a dialog, the filter or the palette")]),
             ("Overrides form", key_rows(OverridesScreen.BINDINGS)),  # type: ignore[arg-type]
             ("Events screen", key_rows(EventsScreen.BINDINGS)),  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.contract import MAX_FILE_BYTES, Status
+from engine.contract.models import MAX_FILE_BYTES, Status
 
 
 @dataclass(frozen=True)

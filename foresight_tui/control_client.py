@@ -11,10 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from engine.contract import Command, CommandType, Control, RiskLimits, utc_now_iso
-from engine.control_writer import ControlWriter, WriteResult
-from engine.ctl_risk import resume_trip
-
+from engine.contract.control_writer import ControlWriter, WriteResult, resume_trip
+from engine.contract.models import Command, CommandType, Control, RiskLimits, utc_now_iso
 from foresight_tui.data_source import PendingWrite
 
 COMMAND_LABELS: dict[str, str] = {

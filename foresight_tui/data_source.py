@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from engine.contract import CONTROL_FILE, STATUS_FILE, Control, Status
-from engine.fileio import read_model
+from engine.contract.fileio import read_model
+from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, Status
 
 Clock = Callable[[], datetime]
 PidAlive = Callable[[int], bool]

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.contract import EVENTS_FILE, Event
+from engine.contract.models import EVENTS_FILE, Event
 
 TAIL_BYTES = 4 * 1024 * 1024  # what the events screen reads back at most when it opens
 

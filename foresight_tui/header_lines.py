@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.contract import LastReload, Status
+from engine.contract.models import LastReload, Status
 from foresight_tui import formatting as fmt
 from foresight_tui.data_source import EngineState, View
 from foresight_tui.risk_text import risk_text

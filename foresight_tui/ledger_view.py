@@ -9,7 +9,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.ledger_read import (
+from engine.contract.ledger_read import (
     CurvePoint,
     GroupBy,
     LedgerUnavailable,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.contract import Status
+from engine.contract.models import Status
 
 
 def risk_text(status: Status) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.contract import DecisionBrief, ShadowStatus, Status
+from engine.contract.models import DecisionBrief, ShadowStatus, Status
 from foresight_tui import formatting as fmt
 
 

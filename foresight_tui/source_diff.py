@@ -12,7 +12,7 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from engine.contract import Status
+from engine.contract.models import Status
 from foresight_tui.code_diff import FileChange, module_path, sha256_file
 
 MAX_DIFF_LINES = 400

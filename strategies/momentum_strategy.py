@@ -21,14 +21,14 @@ _SQUASH_GAIN = 0.85
 _COUNTER_TREND_DAMPING = 0.5
 # Each trend EMA runs over its last _EMA_SPAN x period points, not the whole
 # history: what an EMA of period p carries of older points after 3p steps is
-# (1 - 2 / (p + 1)) ** (3 * p), about e ** -6 (0.25 %), and the EMAs were most
-# of the reactive path's cost (the engine evaluates every slot every cycle).
+# (1 - 2 / (p + 1)) ** (3 * p), about e ** -6 (0.25 %), and an EMA's cost grows
+# with the points it runs over (the engine evaluates every slot every cycle).
 _EMA_SPAN = 4
 
 
 class MomentumSignal(NamedTuple):
     """Immutable. A NamedTuple rather than a dataclass: every reload executes this
-    module again, and a NamedTuple class is built in a fifth of the time."""
+    module again, and a NamedTuple class is much cheaper to build."""
 
     direction: Literal["up", "down"]
     confidence: float  # in [0.5, 1]
@@ -47,15 +47,16 @@ def momentum_signal(
     slow_period: int,
     min_time_left_s: float = 1.0,
     step_vol: float | None = None,
+    trend: tuple[float | None, float | None] | None = None,
 ) -> MomentumSignal | None:
     """The reactive call for one slot, or ``None`` without enough history.
 
     ``min_volatility`` is an annualised floor on the volatility estimate, so a
     quiet stretch of history cannot turn a tiny move into a certainty.
     ``time_left_s`` is floored at ``min_time_left_s`` for the same reason.
-    ``step_vol`` is the per-step volatility when the caller has already
-    measured it (the engine evaluates every slot every cycle: measuring once
-    matters).
+    ``step_vol`` (the per-step volatility) and ``trend`` (:func:`trend_emas`)
+    depend on the history alone: a caller with several slots of one asset
+    measures them once and passes them in.
     """
     if not (open_price > 0 and price > 0 and history_step_s > 0):
         return None
@@ -63,42 +64,23 @@ def momentum_signal(
         step_vol = ta_engine.realised_volatility(history)
     if step_vol is None:
         return None
-    return signal_of_move(
-        math.log(price / open_price),
-        max(step_vol, vol_floor_per_step(min_volatility, history_step_s)),
-        max(time_left_s, min_time_left_s) / history_step_s,
-        trend_emas(history, fast_period, slow_period),
-    )
-
-
-def vol_floor_per_step(min_volatility: float, history_step_s: float) -> float:
-    """``min_volatility`` (annualised) as a per-step volatility floor."""
-    return min_volatility * math.sqrt(history_step_s / ta_engine.SECONDS_PER_YEAR)
-
-
-def signal_of_move(
-    move: float, step_vol: float, steps_left: float, trend: tuple[float | None, float | None]
-) -> MomentumSignal:
-    """The reactive call for a log ``move`` since the open, a per-step volatility (already
-    floored), the steps left (already floored) and the trend EMAs: :func:`momentum_signal`'s
-    arithmetic, for a caller that has measured those once (positional: the engine asks it
-    for every slot every cycle)."""
-    score = move / (step_vol * math.sqrt(steps_left))
+    fast, slow = trend_emas(history, fast_period, slow_period) if trend is None else trend
+    move = math.log(price / open_price)
+    floored_vol = max(step_vol, min_volatility * math.sqrt(history_step_s / ta_engine.SECONDS_PER_YEAR))
+    steps_left = max(time_left_s, min_time_left_s) / history_step_s
+    score = move / (floored_vol * math.sqrt(steps_left))
     strength = abs(score)
-    fast, slow = trend
     if fast is not None and slow is not None and (fast - slow) * move < 0:
         strength *= _COUNTER_TREND_DAMPING
     return MomentumSignal(
-        "up" if move >= 0 else "down",  # direction
-        0.5 + 0.5 * math.tanh(_SQUASH_GAIN * strength),  # confidence
-        score,  # score
+        direction="up" if move >= 0 else "down",
+        confidence=0.5 + 0.5 * math.tanh(_SQUASH_GAIN * strength),
+        score=score,
     )
 
 
 def trend_emas(history: Sequence[float], fast_period: int, slow_period: int) -> tuple[float | None, float | None]:
-    """The fast and slow EMAs of the trend check (``None`` each without enough history):
-    they depend on the history alone, so a caller with several slots of one asset can
-    measure them once."""
+    """The fast and slow EMAs of the trend check (``None`` each without enough history)."""
     return (
         ta_engine.ema(history[-_EMA_SPAN * fast_period :], fast_period),
         ta_engine.ema(history[-_EMA_SPAN * slow_period :], slow_period),

@@ -167,11 +167,7 @@ def predictive_prob_up(
     *, open_price: float, price: float, sigma_annual: float, time_left_s: float
 ) -> float:
     """P(price at window end >= open_price) for a driftless GBM."""
-    return _prob_up_of_move(math.log(price / open_price), sigma_annual, time_left_s)
-
-
-def _prob_up_of_move(move: float, sigma_annual: float, time_left_s: float) -> float:
-    """:func:`predictive_prob_up` of the log move since the open (positional, once per slot)."""
+    move = math.log(price / open_price)
     tau = max(time_left_s, _MIN_TIME_LEFT_S) / ta_engine.SECONDS_PER_YEAR
     spread = sigma_annual * math.sqrt(tau)
     return normal_cdf((move - 0.5 * spread * spread) / spread)
@@ -182,7 +178,7 @@ class HistoryAnalysis(NamedTuple):
     of a decision that depends on nothing else, shared by every slot (window) of the asset.
 
     Immutable (a NamedTuple: every reload executes this module again, and a NamedTuple class
-    is built in a fifth of the time of a dataclass). It keeps the history, spacing and
+    is much cheaper to build than a dataclass). It keeps the history, spacing and
     params it was made from, so :func:`evaluate` uses it only for those very inputs.
     """
 
@@ -192,7 +188,6 @@ class HistoryAnalysis(NamedTuple):
     step_vol: float | None  # per-step volatility; None: no opinion on any view of this history
     sigma: float  # annualised volatility, floored at params.min_volatility
     trend: tuple[float | None, float | None]  # fast and slow EMAs of the reactive trend check
-    reactive_vol: float = 0.0  # step_vol floored at params.min_volatility per step (the reactive path's)
 
 
 def analyse_history(history: Sequence[float], history_step_s: float, params: Params) -> HistoryAnalysis:
@@ -204,7 +199,9 @@ def analyse_history(history: Sequence[float], history_step_s: float, params: Par
     calls it itself, so the decision is the same either way, to the bit.
     """
     prices = history if isinstance(history, tuple) else tuple(history)
-    nothing = HistoryAnalysis(history, history_step_s, params, None, 0.0, (None, None))
+    nothing = HistoryAnalysis(
+        history=history, history_step_s=history_step_s, params=params, step_vol=None, sigma=0.0, trend=(None, None)
+    )
     if len(prices) < params.min_history or not (history_step_s > 0 and math.isfinite(history_step_s)):
         return nothing
     # The engine's history carries its log returns, measured once per asset per cycle, and
@@ -225,8 +222,9 @@ def analyse_history(history: Sequence[float], history_step_s: float, params: Par
         return nothing
     sigma = max(ta_engine.annualise_volatility(step_vol, history_step_s), params.min_volatility)
     trend = momentum_strategy.trend_emas(prices, params.fast_ema_period, params.slow_ema_period)
-    reactive_vol = max(step_vol, momentum_strategy.vol_floor_per_step(params.min_volatility, history_step_s))
-    return HistoryAnalysis(history, history_step_s, params, step_vol, sigma, trend, reactive_vol)
+    return HistoryAnalysis(
+        history=history, history_step_s=history_step_s, params=params, step_vol=step_vol, sigma=sigma, trend=trend
+    )
 
 
 def evaluate(view: MarketView, params: Params) -> Decision | None:
@@ -248,12 +246,24 @@ def evaluate(view: MarketView, params: Params) -> Decision | None:
     if step_vol is None or not _sane(view):
         return None
     time_left = view.window_end - view.now
-    # The two paths' arithmetic on what this slot adds to its asset's analysis: the move since
-    # the open, measured once, and the time left (positional calls: every slot, every cycle).
-    move = math.log(view.price / view.open_price)
-    p_predictive = _prob_up_of_move(move, analysis.sigma, time_left)
-    steps_left = max(time_left, _MIN_TIME_LEFT_S) / view.history_step_s
-    reactive = momentum_strategy.signal_of_move(move, analysis.reactive_vol, steps_left, analysis.trend)
+    # Both paths take what the asset's analysis measured once; this slot adds its open, price
+    # and time left.
+    p_predictive = predictive_prob_up(
+        open_price=view.open_price, price=view.price, sigma_annual=analysis.sigma, time_left_s=time_left
+    )
+    reactive = momentum_strategy.momentum_signal(
+        open_price=view.open_price,
+        price=view.price,
+        history=history,
+        history_step_s=view.history_step_s,
+        time_left_s=time_left,
+        min_volatility=params.min_volatility,
+        fast_period=params.fast_ema_period,
+        slow_period=params.slow_ema_period,
+        min_time_left_s=_MIN_TIME_LEFT_S,
+        step_vol=step_vol,
+        trend=analysis.trend,
+    )
     blended = _blend(p_predictive, reactive, params)
     if blended is None:
         return None

@@ -61,7 +61,7 @@ def rsi(values: Sequence[float], period: int = 14) -> float | None:
     _check_period(period)
     if len(values) < period + 1:
         return None
-    changes = [b - a for a, b in zip(values, values[1:])]
+    changes = [b - a for a, b in zip(values, values[1:], strict=False)]
     avg_gain = math.fsum(max(c, 0.0) for c in changes[:period]) / period
     avg_loss = math.fsum(max(-c, 0.0) for c in changes[:period]) / period
     for change in changes[period:]:
@@ -89,7 +89,7 @@ def rate_of_change(values: Sequence[float], period: int = 1) -> float | None:
 def all_positive_finite(values: Sequence[float]) -> bool:
     """True when every value is > 0 and finite (True for no values).
 
-    The engine asks this of ~120 prices per slot per cycle: ``min`` and ``sum``
+    The engine asks this of every slot's history each cycle: ``min`` and ``sum``
     run in C, and a finite sum proves no value is NaN or infinite. Only when
     that quick test fails (a bad value, or a sum that overflows) are the
     values looked at one by one. Values that carry their log returns (see

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.contract import CONTROL_FILE, STATUS_FILE, Control, Status, utc_now_iso
-from engine.control_writer import ControlWriter
-from engine.fileio import describe_validation_error, read_bytes, read_model
+from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, Status, utc_now_iso
+from engine.contract.control_writer import ControlWriter
+from engine.contract.fileio import describe_validation_error, read_bytes, read_model
 from engine.fleet import keys
 from engine.fleet.connect import Buckets, NatsOptions, connect, open_buckets
 from engine.fleet.control_merge import apply_change, change_between

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.contract import Control
+from engine.contract.models import Control
 
 # Bookkeeping of the file, never the operator's intent.
 _NOT_INTENT = {"schema_version", "generation", "updated_at", "updated_by"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from engine.contract import Control
+from engine.contract.models import Control
 
 
 class ControlEntry(BaseModel):

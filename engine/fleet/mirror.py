@@ -14,9 +14,9 @@ import asyncio
 import os
 from pathlib import Path
 
-from engine.contract import CONTROL_FILE, CONTROL_LOCK, STATUS_FILE, Control
-from engine.control_writer import operator_identity
-from engine.fileio import atomic_write_bytes, atomic_write_model, ensure_state_dir, file_lock, read_model
+from engine.contract.models import CONTROL_FILE, CONTROL_LOCK, STATUS_FILE, Control
+from engine.contract.control_writer import operator_identity
+from engine.contract.fileio import atomic_write_bytes, atomic_write_model, ensure_state_dir, file_lock, read_model
 from engine.fleet import keys
 from engine.fleet.connect import Buckets
 from engine.fleet.remote_write import RemoteWriter, _not_found

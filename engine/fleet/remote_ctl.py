@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from engine.contract import STATUS_FILE, Status
-from engine.fileio import read_model
+from engine.contract.models import STATUS_FILE, Status
+from engine.contract.fileio import read_model
 from engine.fleet import keys
 from engine.fleet.connect import Buckets, NatsOptions, add_arguments, connect, open_buckets, options_from
 from engine.fleet.envelope import Presence
@@ -150,7 +150,7 @@ class Session:
 
 
 def one_engine(session: Session, name: str, rest: list[str], args: argparse.Namespace) -> int:
-    from engine import ctl
+    from engine.ctl import verbs as ctl
 
     if args.verb in READ_ONLY_VERBS and (args.verb != "risk" or args.risk_action == "show"):
         return ask_bridge(session, name, rest, args.timeout)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from itertools import count
 
-from engine.contract import SCHEMA_VERSION, Control
+from engine.contract.models import SCHEMA_VERSION, Control
 from engine.fleet import keys
 from engine.fleet.connect import Buckets
 from engine.fleet.control_merge import apply_change, change_between

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from engine.fleet.connect import options_from
-from engine.paths import resolve_state_dir
+from engine.contract.paths import resolve_state_dir
 
 
 def run_fleet(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from engine.contract import Status
+from engine.contract.models import Status
 from engine.fleet.envelope import Presence
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.contract import STATUS_FILE, Status
-from engine.control_writer import ControlWriter, operator_identity
-from engine.fileio import read_model
+from engine.contract.models import STATUS_FILE, Status
+from engine.contract.control_writer import ControlWriter, operator_identity
+from engine.contract.fileio import read_model
 from engine.fleet import keys
 from engine.fleet.connect import Buckets, NatsOptions, connect, open_buckets
 from engine.fleet.envelope import Presence

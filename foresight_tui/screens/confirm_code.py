@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from engine.contract import Status
+from engine.contract.models import Status
 from foresight_tui import formatting as fmt
 from foresight_tui.code_diff import FileChange
 

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, RichLog, Static
 
-from engine.contract import Event
+from engine.contract.models import Event
 from foresight_tui import formatting as fmt
 from foresight_tui.events_file import EventQuery, EventsFile, display_kind
 from foresight_tui.widgets.event_log import KIND_WIDTH, kind_style

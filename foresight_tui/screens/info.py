@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine.contract import Status
+from engine.contract.models import Status
 from foresight_tui import formatting as fmt
 from foresight_tui.header_lines import market_mode
 

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
-from engine.ledger_read import CurvePoint, GroupBy, Performance
+from engine.contract.ledger_read import CurvePoint, GroupBy, Performance
 from foresight_tui.ledger_view import PerformanceView, load_performance
 
 REFRESH_S = 5.0

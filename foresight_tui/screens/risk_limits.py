@@ -18,7 +18,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from engine.contract import RiskLimits, RiskStatus
+from engine.contract.models import RiskLimits, RiskStatus
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("max_daily_loss", "dollars lost in one market day (UTC)"),

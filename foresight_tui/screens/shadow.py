@@ -12,7 +12,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine.contract import Status
+from engine.contract.models import Status
 from foresight_tui.screens.confirm import ConfirmScreen
 from foresight_tui.shadow_lines import most_differing, totals
 

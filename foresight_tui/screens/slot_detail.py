@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine.contract import SlotStatus, Status
+from engine.contract.models import SlotStatus, Status
 from foresight_tui import formatting as fmt
 from foresight_tui.widgets.spark import TextSparkline
 

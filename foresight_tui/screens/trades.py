@@ -12,7 +12,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from engine.ledger_read import Trade, iso
+from engine.contract.ledger_read import Trade, iso
 from foresight_tui.ledger_view import TRADES_SHOWN, TradesView, load_trades
 
 REFRESH_S = 2.0

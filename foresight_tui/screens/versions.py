@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from engine.contract import KeptVersion, Status
+from engine.contract.models import KeptVersion, Status
 
 BLOBS = Path("versions") / "blobs"
 MAX_DIFF_LINES = 2000

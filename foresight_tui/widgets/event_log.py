@@ -7,7 +7,7 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import RichLog
 
-from engine.contract import Event
+from engine.contract.models import Event
 from foresight_tui import formatting as fmt
 from foresight_tui.events_file import display_kind
 

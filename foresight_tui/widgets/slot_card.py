@@ -14,7 +14,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from engine.contract import SlotStatus
+from engine.contract.models import SlotStatus
 from foresight_tui import formatting as fmt
 from foresight_tui.messages import SlotDetailRequested, SlotPauseRequested
 from foresight_tui.widgets.plain_lines import PlainLines

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from textual.binding import Binding
 from textual.containers import ScrollableContainer
 
-from engine.contract import SlotStatus
+from engine.contract.models import SlotStatus
 from foresight_tui.widgets.slot_card import SlotCard
 
 CARD_MIN_WIDTH = 36

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
 
-from engine.contract import Stats
+from engine.contract.models import Stats
 from foresight_tui import formatting as fmt
 from foresight_tui.widgets.spark import TextSparkline
 

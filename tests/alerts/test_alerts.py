@@ -9,11 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.contract import RiskLimits
-from engine.control_writer import ControlWriter
-from engine.paths import shipped_strategies_dir
-from tests.ledger.helpers import FASTER
+from engine.contract.control_writer import ControlWriter
+from engine.contract.models import RiskLimits
+from engine.contract.paths import shipped_strategies_dir
 from tests.support.engine_proc import ROOT, EngineProcess, stop_process
+from tests.support.ledger_rows import FASTER
 from tests.support.notify_sink import notify_sink
 
 # Passes the reload's smoke test (its history step is 2.5 s) and fails on this engine's market (60 s).

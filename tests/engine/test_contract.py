@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from engine import schema_docs
-from engine.contract import (
+from engine.contract import schema_docs
+from engine.contract.control_writer import ControlWriter
+from engine.contract.fileio import atomic_write_bytes, atomic_write_model, clean_temp_files, read_model, with_member, write_all
+from engine.contract.models import (
     CONTROL_FILE,
     MAX_FILE_BYTES,
     MAX_STATUS_BYTES,
@@ -27,8 +29,6 @@ from engine.contract import (
     Status,
     utc_now_iso,
 )
-from engine.control_writer import ControlWriter
-from engine.fileio import atomic_write_bytes, atomic_write_model, clean_temp_files, read_model, with_member, write_all
 
 
 def make_status(**control: object) -> Status:

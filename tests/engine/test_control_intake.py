@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.contract import CONTROL_FILE
+from engine.contract.control_writer import ControlWriter
+from engine.contract.models import CONTROL_FILE
 from engine.control_intake import ControlIntake
-from engine.control_writer import ControlWriter
 
 SLOTS = frozenset({"BTC-5m", "ETH-15m"})
 

@@ -10,10 +10,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from engine.contract import CONTROL_FILE, STATE_FILE, STATUS_FILE, Status
+from engine.contract.models import CONTROL_FILE, STATE_FILE, STATUS_FILE, Status
 from engine.events import read_events
-from engine.market import SPARK_POINTS, display_round
-from engine.state import load_state
+from engine.market.market import SPARK_POINTS, display_round
+from engine.trading.state import load_state
 from tests.support.engine_proc import ROOT, EngineProcess, ctl
 
 # Make every slot bet early in its window, so positions are open most of the time.
@@ -214,7 +214,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from engine.control_writer import ControlWriter
+    from engine.contract.control_writer import ControlWriter
     writer = ControlWriter(Path(sys.argv[1]), tool=sys.argv[2])
     key = "count_" + sys.argv[2]
     for _ in range(int(sys.argv[3])):
@@ -239,7 +239,7 @@ PAUSER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from engine.control_writer import ControlWriter
+    from engine.contract.control_writer import ControlWriter
     writer = ControlWriter(Path(sys.argv[1]), tool="w" + sys.argv[2])
     for i in range(int(sys.argv[3])):
         writer.set_paused(i % 2 == 0)

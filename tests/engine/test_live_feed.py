@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import Status
+from engine.contract.models import Status
 from tests.support.engine_proc import EngineProcess
 from tests.support.fake_exchange import FakeBinance
 

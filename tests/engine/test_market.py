@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import math
 import random
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 
-from engine.feeds import YEAR_S, ReplayError, ReplayFeed, SimFeed, profile
-from engine.market import Market
-from engine.quotes import quote, true_prob_up
-from engine.slots import SlotSpec, parse_window, slot_set
-from engine.contract import Position
-from engine.state import StateManager
-from engine.trading import CycleOutcome, Trader
+from engine.contract.models import Position
+from engine.market.feeds import YEAR_S, ReplayError, ReplayFeed, SimFeed, profile
+from engine.market.market import Market
+from engine.market.quotes import quote, true_prob_up
+from engine.trading.slots import SlotSpec, parse_window, slot_set
+from engine.trading.state import StateManager
+from engine.trading.trader import CycleOutcome, Trader
 
 
 class ScriptedFeed:
@@ -98,7 +99,7 @@ def test_log_returns_follow_the_history_and_survive_a_restore() -> None:
         history = tuple(market.history[asset])
         assert len(history) == 120
         # What the strategies' own ta_engine.log_returns would compute, to the bit.
-        assert tuple(market.returns[asset]) == tuple(math.log(b / a) for a, b in zip(history, history[1:]))
+        assert tuple(market.returns[asset]) == tuple(math.log(b / a) for a, b in pairwise(history))
     again = Market(SimFeed(["BTC", "DOGE"], seed=2), ["BTC", "DOGE"], [300], step_s=1.0, seed=2)
     again.restore(market.record(), market.now)
     assert {a: tuple(r) for a, r in again.returns.items()} == {a: tuple(r) for a, r in market.returns.items()}

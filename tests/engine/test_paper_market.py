@@ -15,15 +15,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.feeds import PROFILES, YEAR_S, ReplayFeed
-from engine.makers import FAIR
-from engine.market import Market
-from engine.paths import shipped_strategies_dir
-from engine.quotes import SLOW, QuoteModel
-from engine.reload_manager import ReloadManager
-from engine.slots import SlotSpec
-from engine.state import StateManager
-from engine.trading import CycleOutcome, Trader
+from engine.contract.paths import shipped_strategies_dir
+from engine.market.feeds import PROFILES, YEAR_S, ReplayFeed
+from engine.market.makers import FAIR
+from engine.market.market import Market
+from engine.market.quotes import SLOW, QuoteModel
+from engine.market.replay_layouts import read_recording
+from engine.reload.manager import ReloadManager
+from engine.trading.slots import SlotSpec
+from engine.trading.state import StateManager
+from engine.trading.trader import CycleOutcome, Trader
 
 T0 = 1_798_761_600  # a multiple of 15 minutes
 Z = 4.0  # tolerance in standard errors of the mean: a false alarm about once in 16,000 runs
@@ -68,7 +69,8 @@ def replay(paths: list[Path], assets: tuple[str, ...], windows: tuple[int, ...],
     asks: dict[str, float] = {}
     bets: list[Bet] = []
     t = start
-    while t < feed.end_time():
+    end = max(max(dict(points)) for path in paths for points in read_recording(path, assets).series.values())
+    while t < end:
         t += step_s
         market.advance(t)
         outcome = trader.evaluate(evaluator, params, lambda slot_id: True)

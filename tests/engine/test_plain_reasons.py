@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, model_validator
 
-from engine.params import OverrideError, validate_overrides
+from engine.strategy_api.params import OverrideError, validate_overrides
 
 
 class Emas(BaseModel):

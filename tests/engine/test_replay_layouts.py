@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.feeds import ReplayError, ReplayFeed
+from engine.market.feeds import ReplayError, ReplayFeed
 from tests.support.engine_proc import ROOT, EngineProcess
 
 T0 = 1_798_761_600  # 2027-01-01 00:00:00 UTC, a multiple of 15 minutes

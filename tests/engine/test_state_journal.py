@@ -1,5 +1,5 @@
 """state.json is a checkpoint rewritten when the trading state changes; the cycles between are
-appended to its journal, and a restart replays them (engine/state.py)."""
+appended to its journal, and a restart replays them (engine/trading/state.py)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import EngineConfig
-from engine.contract import STATE_FILE, Position
-from engine.loop import Engine
-from engine.state import CHECKPOINT_EVERY, SlotRecord, StateManager, TradingState, journal_path, load_state
-
-STRATEGIES = Path(__file__).resolve().parents[2] / "strategies"
-
-
-def engine_on(state_dir: Path) -> Engine:
-    # The slow (lagged) maker: the shipped strategy finds its edge against it and bets within a
-    # few hundred cycles, which the tests of open positions need; the fair maker leaves it none.
-    config = EngineConfig(state_dir=state_dir, speed=1.0, cycle_interval_s=1.0, seed=3, strategies_path=STRATEGIES, maker="slow")
-    engine = Engine(config)
-    engine.open()
-    return engine
+from engine.contract.models import STATE_FILE, Position
+from engine.trading.state import CHECKPOINT_EVERY, SlotRecord, StateManager, TradingState, journal_path, load_state
+from tests.support.in_process_engine import engine_on
 
 
 def test_quiet_cycles_go_to_the_journal_and_a_restart_replays_them(tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.contract import STATUS_FILE, AppliedIntent, Signal, SlotStatus, Status
-from engine.fileio import read_model
-from engine.state import SignalRecord
+from engine.contract.fileio import read_model
+from engine.contract.models import STATUS_FILE, AppliedIntent, Signal, SlotStatus, Status
 from engine.status_report import SlotRow
-from tests.engine.test_state_journal import engine_on
+from engine.trading.state import SignalRecord
+from tests.support.in_process_engine import engine_on
 
 
 def _same_fields(written: type, model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:

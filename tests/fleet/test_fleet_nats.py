@@ -21,8 +21,8 @@ from typing import TypeVar
 
 import pytest
 
-from engine.contract import Status
-from engine.control_writer import ControlWriter
+from engine.contract.models import Status
+from engine.contract.control_writer import ControlWriter
 from engine.fleet import keys
 from engine.fleet.connect import NatsOptions, connect, open_buckets
 from engine.fleet.envelope import ControlEntry

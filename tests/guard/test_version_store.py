@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.version_store import VersionStore, VersionStoreError
+from engine.reload.version_store import VersionStore, VersionStoreError
 
 
 def _modules(tag: str) -> list[tuple[str, str, bytes]]:

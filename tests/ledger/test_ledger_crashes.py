@@ -7,11 +7,11 @@ import signal
 import time
 from pathlib import Path
 
-from engine.contract import STATE_FILE, STATUS_FILE, Status
-from engine.fileio import read_model
-from engine.state import load_state
-from tests.ledger.helpers import FASTER, ledger_rows
+from engine.contract.fileio import read_model
+from engine.contract.models import STATE_FILE, STATUS_FILE, Status
+from engine.trading.state import load_state
 from tests.support.engine_proc import EngineProcess
+from tests.support.ledger_rows import FASTER, ledger_rows
 
 RESTARTS = 20
 
@@ -81,7 +81,7 @@ def test_ledger_survives_twenty_kill9s_without_losing_or_doubling_a_bet(tmp_path
 def test_an_existing_state_directory_gets_its_ledger_with_events_jsonl_imported_once(tmp_path: Path) -> None:
     import json
 
-    from engine.ledger_schema import LEDGER_FILE
+    from engine.contract.ledger_schema import LEDGER_FILE
 
     state_dir = tmp_path / "state"
     engine = EngineProcess(state_dir, fast=FASTER).start()

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from engine.contract import Position
+from engine.contract.ledger_schema import LEDGER_FILE
+from engine.contract.models import Position
 from engine.events import EventLog
-from engine.ledger import Ledger, Provenance
-from engine.ledger_schema import LEDGER_FILE
-from engine.state import SlotRecord, TradingState
-from engine.trading import CycleOutcome
-from tests.ledger.helpers import ledger_rows
+from engine.trading.ledger import Ledger, Provenance
+from engine.trading.state import SlotRecord, TradingState
+from engine.trading.trader import CycleOutcome
+from tests.support.ledger_rows import ledger_rows
 
 PROV = Provenance("v1", "0123456789abcdef")
 

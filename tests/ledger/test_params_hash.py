@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from engine.params_hash import params_hash
+from engine.trading.params_hash import params_hash
 
 
 class Params(BaseModel):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.ledger_read import parse_since
-from engine.ledger_schema import LEDGER_FILE, SCHEMA
+from engine.contract.ledger_read import parse_since
+from engine.contract.ledger_schema import LEDGER_FILE, SCHEMA
 from tests.support.engine_proc import ctl
 
 DAY = 86400.0

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.contract import RiskLimits
-from engine.control_writer import ControlWriter
-from tests.ledger.helpers import FASTER, ledger_rows, trip_rows
 from engine.cli import main
+from engine.contract.control_writer import ControlWriter
+from engine.contract.models import RiskLimits
 from tests.support.engine_proc import EngineProcess, ctl
+from tests.support.ledger_rows import FASTER, ledger_rows, trip_rows
 
 LIMIT = 5.0  # dollars below the P&L's peak: the first losing $5 bet reaches it
 
@@ -71,8 +71,8 @@ def test_risk_limits_are_refused_whole_before_anything_is_written(tmp_path: Path
 
 def test_a_rebuilt_control_file_keeps_the_risk_limits_in_force(tmp_path: Path) -> None:
     """control.json gone (or refused): the writer rebuilds from status.json, limits included."""
-    from engine.contract import SCHEMA_VERSION, CodeStatus, EngineInfo, RiskStatus, Status, utc_now_iso
-    from engine.fileio import atomic_write_model
+    from engine.contract.models import SCHEMA_VERSION, CodeStatus, EngineInfo, RiskStatus, Status, utc_now_iso
+    from engine.contract.fileio import atomic_write_model
 
     state_dir = tmp_path / "state"
     state_dir.mkdir()

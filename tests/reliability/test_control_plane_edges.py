@@ -1,5 +1,5 @@
 """The control plane does what the operator meant, at its edges (engine/control_intake.py,
-engine/control_writer.py, engine/params.py, engine/ctl.py): a link is not followed, a replayed
+engine/contract/control_writer.py, engine/strategy_api/params.py, engine/ctl/verbs.py): a link is not followed, a replayed
 or hand-edited control file is never built on, each refusal speaks of its own write, override
 types are strict, and `ctl status` says STOPPED once the engine stopped.
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import CONTROL_FILE, Control
-from engine.fileio import atomic_write_bytes, atomic_write_model, read_model
+from engine.contract.fileio import atomic_write_bytes, atomic_write_model, read_model
+from engine.contract.models import CONTROL_FILE, Control
 from tests.support.engine_proc import EngineProcess, ctl
 
 

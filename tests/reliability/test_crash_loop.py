@@ -6,7 +6,6 @@ temp file and replacing the real one, the narrowest window a crash can hit.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -17,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import CONTROL_FILE, STATE_FILE, STATUS_FILE, Control, Status
-from engine.control_writer import ControlWriter
+from engine.contract.control_writer import ControlWriter
+from engine.contract.fileio import read_model
+from engine.contract.models import CONTROL_FILE, STATE_FILE, STATUS_FILE, Control, Status
 from engine.events import read_events
-from engine.fileio import read_model
-from engine.state import TradingState, load_state as load_persisted
+from engine.trading.state import TradingState
+from engine.trading.state import load_state as load_persisted
 from tests.support.engine_proc import ROOT
 
 CRASHES = 60

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.contract import CONTROL_FILE, SCHEMA_VERSION, STATUS_FILE, Status
+from engine.contract.fileio import read_model
+from engine.contract.models import CONTROL_FILE, SCHEMA_VERSION, STATUS_FILE, Status
 from engine.control_intake import ControlIntake
-from engine.fileio import read_model
 from strategies.strategy import Params
 
 SLOTS = frozenset({"BTC-5m", "ETH-15m"})

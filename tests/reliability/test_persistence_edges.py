@@ -1,5 +1,5 @@
-"""Persistence failures are loud and bounded, and never cost a position (engine/state.py,
-engine/disk_trouble.py, engine/events.py, engine/command_runner.py): state files deleted under
+"""Persistence failures are loud and bounded, and never cost a position (engine/trading/state.py,
+engine/disk_trouble.py, engine/events.py, engine/commands.py): state files deleted under
 the engine are written again at once, a command whose write-ahead mark is not durable does not
 run, fifty cycles of failing writes give one warning, and the events waiting for the disk keep
 every trade."""
@@ -9,9 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from engine.contract import STATE_FILE
+from engine.contract.models import STATE_FILE
 from engine.events import UNWRITTEN_KEPT, EventLog, read_events
-from engine.state import journal_path, load_state
+from engine.trading.state import journal_path, load_state
 from tests.support.engine_proc import EngineProcess
 
 EAGER = {"snipe_window_s": 900, "edge_margin": 0.0, "confidence_threshold": 0.5}

@@ -1,5 +1,5 @@
-"""The engine never resumes with less than it had (engine/state.py, engine/state_damage.py,
-engine/slot_coverage.py): each way the state files can be short of what was persisted is
+"""The engine never resumes with less than it had (engine/trading/state.py, engine/trading/state_damage.py,
+engine/trading/slot_coverage.py): each way the state files can be short of what was persisted is
 refused at start with the file, the line and what to do; --accept-loss starts from what
 can be proved, keeps the damaged journal aside and writes the loss to events.jsonl.
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import STATE_FILE
+from engine.contract.models import STATE_FILE
 from engine.events import read_events
-from engine.state import TradingState, journal_path, load_state
+from engine.trading.state import TradingState, journal_path, load_state
 from tests.support.engine_proc import ROOT, EngineProcess
 
 EAGER = {"snipe_window_s": 900, "edge_margin": 0.0, "confidence_threshold": 0.5}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.paths import shipped_strategies_dir
+from engine.contract.paths import shipped_strategies_dir
 from tests.reload.helpers import STRATEGY_FILES
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "strategies"

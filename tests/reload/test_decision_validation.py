@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.registry import InvalidDecision, validate_decision
+from engine.strategy_api.decision import InvalidDecision, validate_decision
 
 
 @dataclasses.dataclass(frozen=True)

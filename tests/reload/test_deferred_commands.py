@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from engine.config import EngineConfig
-from engine.control_writer import ControlWriter
+from engine.contract.control_writer import ControlWriter
+from engine.contract.paths import shipped_strategies_dir
 from engine.loop import Engine
-from engine.paths import shipped_strategies_dir
-from engine.state import StateManager
+from engine.trading.state import StateManager
 from tests.reload.helpers import STRATEGY_FILES, append
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.feeds import SimFeed
-from engine.market import Market
-from engine.quotes import SLOW
-from engine.reload_manager import ReloadManager
-from engine.slots import SlotSpec
-from engine.state import StateManager
-from engine.trading import CycleOutcome, Trader
+from engine.market.feeds import SimFeed
+from engine.market.market import Market
+from engine.market.quotes import SLOW
+from engine.reload.manager import ReloadManager
+from engine.trading.slots import SlotSpec
+from engine.trading.state import StateManager
+from engine.trading.trader import CycleOutcome, Trader
 from strategies.strategy import ASSETS
 from tests.reload.helpers import append, line_of
 

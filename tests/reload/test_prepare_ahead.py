@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.reload_manager import ReloadManager
-from tests.reload.helpers import edit, line_of, strategy_modules, view
+from engine.reload.manager import ReloadManager
+from tests.reload.helpers import edit, line_of, strategy_modules
+from tests.support.market_views import view
 
 
 def loaded(directory: Path) -> ReloadManager:

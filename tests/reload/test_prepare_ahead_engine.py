@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import Status
-from engine.paths import shipped_strategies_dir
+from engine.contract.models import Status
+from engine.contract.paths import shipped_strategies_dir
 from tests.reload.helpers import STRATEGY_FILES, append
 from tests.support.engine_proc import EngineProcess
+from tests.support.waits import wait_until
 
 # Long waits between cycles: a command written just after a status has most of a second of idle time.
 SLOW = ("--speed", "1", "--cycle-interval", "1.0")
@@ -71,12 +72,14 @@ def test_a_reload_prepared_between_cycles_is_only_swapped_at_the_boundary(engine
     assert status.engine.pid == proc.pid
 
 
-def test_an_edit_after_the_preparation_is_the_code_that_runs(engine) -> None:
+def test_an_edit_after_the_preparation_is_the_code_that_runs(engine, tmp_path: Path) -> None:
     proc, strategies = engine
     path = strategies / "strategy.py"
-    append(path, EDIT_V2)
-    command_id, sent = _reload_just_after_a_cycle(proc)
-    time.sleep(max(0.0, sent + 0.3 - time.monotonic()))  # prepared by now, the boundary still ahead
+    # v2's top level leaves a mark each time it executes: a preparation executes it.
+    prepared = tmp_path / "v2-prepared"
+    append(path, f"\n\nimport pathlib\npathlib.Path({str(prepared)!r}).touch()" + EDIT_V2)
+    command_id, _ = _reload_just_after_a_cycle(proc)
+    wait_until(prepared.exists, "v2 prepared in the wait between cycles")
     append(path, EDIT_V3)
 
     status = _acked(proc, command_id)
@@ -85,10 +88,12 @@ def test_an_edit_after_the_preparation_is_the_code_that_runs(engine) -> None:
     assert ack.result == "applied", ack.detail
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert {m.name: m.sha256 for m in status.code.modules}["strategy"] == sha
-    # The stale preparation was not used: the new bytes were prepared in the next wait
+    # The stale preparation (v2's) was not used: what runs hashes as the file with v3, and no
+    # reload ever swapped v2 in; v3 was prepared in a later wait and only swapped at the boundary.
+    events = [e["detail"] for e in _reload_events(proc.state_dir)]
+    assert [e["version"] for e in events if e.get("swapped")] == [status.code.version], events
     assert status.code.last_reload.prepared_ms is not None
-    event = _reload_events(proc.state_dir)[-1]["detail"]
-    assert set(event["phases_ms"]) == {"read", "commit"}, event
+    assert set(events[-1]["phases_ms"]) == {"read", "commit"}, events[-1]
 
 
 def test_a_broken_file_prepared_ahead_is_refused_with_its_place(engine) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from engine.registry import ParamsJsonSchema
-from engine.reload_manager import ReloadManager
+from engine.reload.api_check import ParamsJsonSchema
+from engine.reload.manager import ReloadManager
 
 
 def manager(directory: Path) -> ReloadManager:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import reload_memory, reload_pause
-from engine.paths import shipped_strategies_dir
+from engine.contract.paths import shipped_strategies_dir
 from tests.reload.helpers import STRATEGY_FILES
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import Ack, Status
-from engine.paths import shipped_strategies_dir
-from engine.state import TradingState
+from engine.contract.models import Ack, Status
+from engine.contract.paths import shipped_strategies_dir
+from engine.trading.state import TradingState
 from tests.reload.helpers import STRATEGY_FILES, V2_REASON, append, line_of
 from tests.support.engine_proc import EngineProcess
 
@@ -335,7 +335,7 @@ def test_an_override_the_new_code_refuses_is_dropped_with_a_warning(live) -> Non
 
 
 def test_two_reloads_in_one_cycle_are_one_reload_both_acknowledged(live) -> None:
-    from engine.control_writer import new_command
+    from engine.contract.control_writer import new_command
 
     proc, strategies = live
     append(strategies / "strategy.py", V2_REASON)

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.reload_manager import ReloadManager, StrategyLoadError
-from engine.registry import InvalidDecision, StaleParamsError
-from tests.reload.helpers import append, edit, line_of, strategy_modules, view
+from engine.reload.manager import ReloadManager, StrategyLoadError
+from engine.reload.registry import StaleParamsError
+from engine.strategy_api.decision import InvalidDecision
+from tests.reload.helpers import append, edit, line_of, strategy_modules
+from tests.support.market_views import view
 
 
 def manager(directory: Path, **kwargs) -> ReloadManager:
@@ -284,7 +286,7 @@ def test_check_lists_changes_and_swaps_nothing(fixture_dir: Path) -> None:
     assert m.registry.current is current and m.code_status().reloads == 0
     assert decide(m).prob_up == pytest.approx(0.6)
     unchanged = m.check()
-    assert unchanged.ok and outcome.changed == ("ta_engine",)
+    assert unchanged.ok and unchanged.changed == ("ta_engine",)
     assert m.reload().version == outcome.candidate
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.reload_manager import ReloadManager
-from tests.reload.helpers import append, edit, strategy_modules, view
+from engine.reload.manager import ReloadManager
+from tests.reload.helpers import append, edit, strategy_modules
+from tests.support.market_views import view
 
 
 def manager(directory: Path, **kwargs) -> ReloadManager:

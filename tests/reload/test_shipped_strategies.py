@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.reload_manager import ReloadManager
-from engine.smoke import snapshot
-from tests.reload.helpers import V2_REASON, append, strategy_modules, view
+from engine.reload.manager import ReloadManager
+from engine.reload.smoke import snapshot
+from tests.reload.helpers import V2_REASON, append, strategy_modules
+from tests.support.market_views import view
 
 # Quadruple the volatility estimate: the predictive path's probability moves towards 1/2.
 WRAP_VOLATILITY = """

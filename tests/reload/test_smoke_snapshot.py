@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from engine.smoke import ASSETS, WINDOWS_S, snapshot
-
+from engine.reload.smoke import ASSETS, WINDOWS_S, snapshot
 
 # --------------------------------------------------- the smoke snapshot coverage
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.contract import Status
+from engine.contract.models import Status
 from tests.guard.strategy_faults import write_faulty
 from tests.shadow.helpers import ROOMY, events, stricter, strategies_copy
 from tests.support.engine_proc import EngineProcess, ctl

@@ -10,8 +10,7 @@ import math
 import random
 
 from strategies.strategy import Params, evaluate
-
-from .views import View, gbm_path
+from tests.support.market_views import gbm_path, market_view
 
 VOLS = {"BTC": 0.55, "ETH": 0.70, "SOL": 0.95, "XRP": 0.85, "DOGE": 1.05, "BNB": 0.55, "ADA": 0.85, "AVAX": 0.95}
 YEAR_S = 365 * 24 * 3600.0
@@ -62,10 +61,10 @@ def simulate(seed: int, params: Params) -> tuple[list[float], list[float]]:
                     coin_pnl.append(pnl_per_dollar(up_ask if coin_up else down_ask, coin_up == closed_up))
                 if entered:
                     continue
-                view = View(
+                view = market_view(
                     slot_id=f"{asset}-5m", asset=asset, window_s=WINDOW_S,
                     now=k * STEP_S, window_start=i_open * STEP_S, window_end=i_end * STEP_S,
-                    open_price=open_price, price=prices[k], history=tuple(prices[k - HISTORY + 1 : k + 1]),
+                    open_price=open_price, history=prices[k - HISTORY + 1 : k + 1],
                     history_step_s=STEP_S, up_ask=up_ask, down_ask=down_ask,
                 )
                 d = evaluate(view, params)

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strategies import strategy
-from strategies.strategy import ASSETS, Decision, Params, evaluate
-
-from .views import View, make_view
+from strategies.strategy import Decision, Params, evaluate
+from tests.support.market_views import View, make_view
+from tests.support.strategy_inputs import params, prices, views
 
 DEFAULTS = Params()
 
@@ -26,7 +26,7 @@ def test_decision_has_exactly_the_documented_fields() -> None:
 
 
 def test_market_view_protocol_matches_the_engine_view() -> None:
-    from engine.market_view import MarketView as EngineView
+    from engine.strategy_api.market_view import MarketView as EngineView
 
     protocol_members = [
         name for name, value in vars(strategy.MarketView).items() if isinstance(value, property)
@@ -39,7 +39,7 @@ def test_market_view_protocol_matches_the_engine_view() -> None:
 
 @pytest.mark.parametrize("time_left", [250.0, 60.0, 5.0])
 def test_the_engines_history_with_its_log_returns_gives_the_same_decision(time_left: float) -> None:
-    from engine.market_view import History
+    from engine.strategy_api.market_view import History
     from strategies import ta_engine
 
     view = make_view(time_left=time_left)
@@ -134,48 +134,6 @@ def test_predictive_probability_is_the_normal_cdf_of_the_scaled_move() -> None:
     # at the last instant the answer is (almost) decided, and finite
     assert strategy.predictive_prob_up(open_price=100.0, price=100.1, sigma_annual=0.8, time_left_s=0) == pytest.approx(1.0, abs=1e-9)
     assert strategy.predictive_prob_up(open_price=100.0, price=99.9, sigma_annual=0.8, time_left_s=-5) == pytest.approx(0.0, abs=1e-9)
-
-
-prices = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)
-probabilities = st.floats(min_value=0.0, max_value=1.0)
-
-
-@st.composite
-def views(draw: st.DrawFn) -> View:
-    start = draw(st.floats(min_value=0, max_value=1e7))
-    window_s = draw(st.sampled_from([300, 900]))
-    price = draw(prices)
-    history = tuple(draw(st.lists(prices, min_size=0, max_size=119))) + (price,)
-    return View(
-        slot_id="X",
-        asset=draw(st.sampled_from(ASSETS)),
-        window_s=window_s,
-        now=start + draw(st.floats(min_value=0, max_value=window_s)),
-        window_start=start,
-        window_end=start + window_s,
-        open_price=draw(prices),
-        price=price,
-        history=history,
-        history_step_s=draw(st.sampled_from([0.5, 1.0, 2.0, 5.0, 30.0])),
-        up_ask=draw(probabilities),
-        down_ask=draw(probabilities),
-        in_cooldown=draw(st.booleans()),
-        has_position=draw(st.booleans()),
-        open_positions=draw(st.integers(min_value=0, max_value=20)),
-    )
-
-
-@st.composite
-def params(draw: st.DrawFn) -> Params:
-    reactive = draw(st.floats(min_value=0.0, max_value=1.0))
-    return Params(
-        reactive_weight=reactive,
-        predictive_weight=draw(st.floats(min_value=0.0 if reactive > 0 else 0.01, max_value=1.0)),
-        min_history=draw(st.integers(min_value=3, max_value=40)),
-        snipe_window_s=draw(st.floats(min_value=5, max_value=900)),
-        assets=draw(st.lists(st.sampled_from(ASSETS), unique=True)),
-        edge_margin=draw(st.floats(min_value=0, max_value=0.5)),
-    )
 
 
 @settings(max_examples=200, deadline=None)

@@ -6,11 +6,11 @@ import random
 
 from hypothesis import given, settings
 
-from engine.market_view import History
+from engine.strategy_api.market_view import History
 from strategies import strategy, ta_engine
 from strategies.strategy import Params, analyse_history, evaluate
-from tests.strategies.test_evaluate import params, views
-from tests.strategies.views import gbm_path, make_view
+from tests.support.market_views import gbm_path, make_view
+from tests.support.strategy_inputs import params, views
 
 DEFAULTS = Params()
 

@@ -1,6 +1,5 @@
-"""The reactive path on its own (strategies.momentum_strategy): strategy.py takes its pieces
-(`trend_emas`, `vol_floor_per_step`, `signal_of_move`) per asset and per slot; `momentum_signal`
-is the same call in one piece, for a slot on its own."""
+"""The reactive path on its own (strategies.momentum_strategy.momentum_signal); strategy.py
+calls it for each slot with what it measured once per asset (the volatility, the trend EMAs)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """A real engine subprocess on a temp state directory, with a fast market clock.
 
+`EngineSubprocess` is the one harness that starts, logs and stops `python -m
+engine engine`, for the tests and the benchmarks alike; how it is watched is
+its users': `EngineProcess` (here) reads status.json as the contract's models,
+benchmarks.common.EngineProc as plain JSON at the lowest cost to the machine.
 Tests write control through the project's ControlWriter and watch status.json,
 exactly as an operator's tools do.
 """
@@ -11,48 +15,75 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from engine.contract import STATUS_FILE, Status
-from engine.control_writer import ControlWriter
-from engine.fileio import read_model
+from engine.contract.control_writer import ControlWriter
+from engine.contract.fileio import read_model
+from engine.contract.models import STATUS_FILE, Status
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ("--speed", "300", "--cycle-interval", "0.05")
 
 
-class EngineProcess:
-    def __init__(
-        self, state_dir: Path, *args: str, seed: int = 7, fast: tuple[str, ...] = FAST, env: dict[str, str] | None = None
-    ) -> None:
-        self.state_dir = state_dir
-        self.env = {**os.environ, **(env or {})}
-        self.args = args
-        self.seed = seed
-        self.fast = fast
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.first_status: Status | None = None
-        self.log_path = state_dir.parent / f"{state_dir.name}-engine.log"
-        self.writer = ControlWriter(state_dir, tool="test")
+class EngineSubprocess:
+    """`python -m engine engine --state-dir STATE_DIR *args`, run from `root` (the checkout measured)."""
 
-    def start(self, wait: bool = True) -> EngineProcess:
-        cmd = [sys.executable, "-m", "engine", "engine", "--state-dir", str(self.state_dir), "--seed", str(self.seed), "--quiet", *self.fast, *self.args]
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log, env=self.env)
-        log.close()
-        if wait:
-            pid = self.proc.pid
-            self.first_status = self.wait_for(lambda s: s.engine.pid == pid, timeout=20, what="first status of the new engine")
-        return self
+    def __init__(self, state_dir: Path, args: Sequence[str], *, env: dict[str, str] | None = None, root: Path = ROOT) -> None:
+        self.state_dir = state_dir
+        self.engine_args = list(args)
+        self.env = {**os.environ, **(env or {})}
+        self.root = root
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = state_dir.parent / f"{state_dir.name}-engine.log"
+
+    @property
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "engine", "engine", "--state-dir", str(self.state_dir), *self.engine_args]
 
     @property
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
 
+    def launch(self) -> float:
+        """Start the process, its output to the log file; the monotonic time just before the fork."""
+        env = dict(self.env)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.root), env.get("PYTHONPATH", "")]))
+        with self.log_path.open("ab") as log:
+            started = time.monotonic()
+            self.proc = subprocess.Popen(self.command, cwd=self.root, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        return started
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        return stop_process(self.proc, sig, timeout)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+class EngineProcess(EngineSubprocess):
+    def __init__(
+        self, state_dir: Path, *args: str, seed: int = 7, fast: tuple[str, ...] = FAST, env: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(state_dir, ["--seed", str(seed), "--quiet", *fast, *args], env=env)
+        self.args = args
+        self.seed = seed
+        self.fast = fast
+        self.first_status: Status | None = None
+        self.writer = ControlWriter(state_dir, tool="test")
+
+    def start(self, wait: bool = True) -> EngineProcess:
+        self.launch()
+        if wait:
+            pid = self.pid
+            self.first_status = self.wait_for(lambda s: s.engine.pid == pid, timeout=20, what="first status of the new engine")
+        return self
 
     def status(self) -> Status | None:
         return read_model(self.state_dir / STATUS_FILE, Status).value
@@ -83,18 +114,9 @@ class EngineProcess:
     def wait_ack(self, command_id: str, timeout: float = 10.0) -> Status:
         return self.wait_for(lambda s: any(a.id == command_id for a in s.control.acks), timeout, f"ack of {command_id}")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        return stop_process(self.proc, sig, timeout)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
 
 def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-    """Send `sig` (a clean stop by default), kill after `timeout`; the exit status (0 if never started).
-    The benchmarks' engine harness stops its engines the same way."""
+    """Send `sig` (a clean stop by default), kill after `timeout`; the exit status (0 if never started)."""
     if proc is None or proc.poll() is not None:
         return proc.returncode if proc else 0
     proc.send_signal(sig)

@@ -12,7 +12,8 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from engine.contract import (
+from engine.contract.fileio import atomic_write_bytes, atomic_write_model, ensure_state_dir
+from engine.contract.models import (
     CONTROL_FILE,
     SCHEMA_VERSION,
     STATUS_FILE,
@@ -31,7 +32,6 @@ from engine.contract import (
     Stats,
     Status,
 )
-from engine.fileio import atomic_write_bytes, atomic_write_model, ensure_state_dir
 from foresight_tui.app import MissionControlApp
 
 FIXED_NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -206,8 +206,8 @@ class StateDir:
 
     def applied(self, **intent: Any) -> None:
         """The engine's side of a write: observed the current control generation."""
-        from engine.contract import Control
-        from engine.fileio import read_model
+        from engine.contract.fileio import read_model
+        from engine.contract.models import Control
 
         control = read_model(self.control_path, Control).value
         assert control is not None
@@ -283,8 +283,8 @@ def header_text(app: MissionControlApp) -> str:
 
 
 def read_control(state: StateDir) -> Any:
-    from engine.contract import Control
-    from engine.fileio import read_model
+    from engine.contract.fileio import read_model
+    from engine.contract.models import Control
 
     result = read_model(state.control_path, Control)
     assert result.value is not None, result.reason

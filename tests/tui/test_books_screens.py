@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.ledger_schema import LEDGER_FILE, SCHEMA
+from engine.contract.ledger_schema import LEDGER_FILE, SCHEMA
 from foresight_tui.screens.performance import PerformanceScreen
 from foresight_tui.screens.trades import TradesScreen
 
@@ -130,7 +130,7 @@ async def test_performance_groups_and_a_missing_ledger(state, make_app) -> None:
 
 
 async def test_a_tripped_limit_shows_in_the_header_and_r_resumes_it(state, make_app) -> None:
-    from engine.contract import RiskTrip
+    from engine.contract.models import RiskTrip
 
     from .conftest import header_text, read_control
 

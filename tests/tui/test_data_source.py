@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from engine.contract import Ack, Status
+from engine.contract.models import Ack, Status
 from foresight_tui.code_diff import changed_files
 from foresight_tui.data_source import EngineState, PendingTracker, PendingWrite, StatusSource, pid_alive, resolve
 

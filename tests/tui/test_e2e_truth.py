@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.paths import shipped_strategies_dir
+from engine.contract.paths import shipped_strategies_dir
 from foresight_tui.data_source import pid_alive
 from tests.support.engine_proc import EngineProcess
-
-from .test_e2e_tmux import Live, Tmux, wait_for
+from tests.support.tmux import Live, Tmux, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

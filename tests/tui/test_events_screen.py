@@ -6,7 +6,7 @@ import json
 
 from textual.widgets import RichLog
 
-from engine.contract import EVENTS_FILE
+from engine.contract.models import EVENTS_FILE
 from foresight_tui.screens.events import EventsScreen
 
 from .conftest import iso

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.contract import FeedAssetStatus, FeedStatus, Status
+from engine.contract.models import FeedAssetStatus, FeedStatus, Status
 from foresight_tui.widgets.slot_card import SlotCard
 
 from .conftest import ASSETS, header_text

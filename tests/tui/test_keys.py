@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 
 from foresight_tui.screens.confirm import ConfirmScreen
 from foresight_tui.screens.confirm_code import ConfirmCodeScreen
@@ -12,8 +12,17 @@ from foresight_tui.screens.slot_detail import SlotDetailScreen
 from foresight_tui.widgets.filter_bar import FilterBar
 from foresight_tui.widgets.slot_card import SlotCard
 from foresight_tui.widgets.slot_grid import SlotGrid
+from tests.support.waits import until
 
 from .conftest import header_text, log_text, read_control, settle
+
+
+def _highlighted_command(app) -> str | None:
+    """The name of the palette's highlighted hit, in lower case (None while its search runs)."""
+    hits = app.screen.query_one(CommandList)
+    if hits.highlighted is None:
+        return None
+    return str(hits.get_option_at_index(hits.highlighted).prompt).splitlines()[0].lower()
 
 SIZE = (160, 50)
 
@@ -319,7 +328,7 @@ async def test_ctrl_p_and_colon_open_the_palette_with_every_action(make_app, sta
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"pause engine")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: _highlighted_command(app) == "pause engine", "the palette's search found pause engine")
         await pilot.press("enter")
         await settle(app, pilot)
         assert read_control(state).paused is True

@@ -3,7 +3,7 @@ promote / drop keys (each asked first), and the reload confirmation's preview.""
 
 from __future__ import annotations
 
-from engine.contract import CodePreview, DecisionBrief, ParamChange, PreviewRow, ShadowSlot, ShadowStatus, Status
+from engine.contract.models import CodePreview, DecisionBrief, ParamChange, PreviewRow, ShadowSlot, ShadowStatus, Status
 from foresight_tui.screens.confirm import ConfirmScreen
 from foresight_tui.screens.confirm_code import ConfirmCodeScreen
 from foresight_tui.screens.shadow import ShadowScreen

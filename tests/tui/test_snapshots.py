@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from engine.contract import EVENTS_FILE, Ack
+from engine.contract.models import EVENTS_FILE, Ack
 from foresight_tui.app import MissionControlApp
 
 from .conftest import MARKUP_MESSAGE, iso
@@ -154,8 +154,8 @@ def test_outcome_toast(make_app, state, snap_compare, outcome):
             await pilot.press("y")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        from engine.contract import Control
-        from engine.fileio import read_model
+        from engine.contract.fileio import read_model
+        from engine.contract.models import Control
 
         [command] = read_model(state.control_path, Control).value.commands
         pilot.app.clear_notifications()  # only the answer's toast: not the "Sent" one

@@ -1,0 +1,1 @@
+"""The control plane the engine shares with its operators (ctl, the TUI, scripts): the file models, atomic IO, the locked writer of control.json, where the state directory is, the ledger read-only."""

@@ -1,0 +1,371 @@
+"""`foresight ctl`: steer a running engine from a shell or a script.
+
+Each change is written to the engine's control file and followed until the
+engine answers: exit 0 when applied (or a check passed), 1 when refused, rolled
+back or a check failed (with the engine's reason), 2 on bad input (nothing
+written), 3 when no engine answers (none runs there, or it did not answer in
+time). Options go before or after the verb.
+"""
+
+# A verb is one `Verb` in `VERBS`: its name, its help, its arguments and the function that runs it.
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from engine.contract.control_writer import ControlWriter, WriteResult
+from engine.contract.fileio import describe_validation_error, read_model
+from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, SlotStatus, Status
+from engine.ctl import books as ctl_books
+from engine.ctl import risk as ctl_risk
+
+EXIT_APPLIED, EXIT_REFUSED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
+# A status this old from another host (where its pid cannot be probed) means no engine answers.
+SILENT_ENGINE_S = 30.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    code: int
+    message: str
+
+
+class NoEngine(Exception):
+    """Nothing would act on a write: said before writing anything."""
+
+
+def read_status(state_dir: Path) -> Status | None:
+    return read_model(state_dir / STATUS_FILE, Status).value
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def engine_absent(state_dir: Path) -> str | None:
+    """Why no engine would act on a write to `state_dir` now, or None when one runs there."""
+    status = read_status(state_dir)
+    if status is None:
+        if not (state_dir / STATUS_FILE).exists():
+            return f"no engine has run in {state_dir} (no {STATUS_FILE})"
+        return None  # a torn or unreadable status: let the wait say more
+    e = status.engine
+    if e.stopped_at and e.host == socket.gethostname() and not _pid_alive(e.pid):
+        return f"the engine stopped at {e.stopped_at}"
+    if e.host == socket.gethostname() and not _pid_alive(e.pid):
+        return f"the engine that ran in {state_dir} (pid {e.pid}) has stopped; its last status is {status.age_s():.0f}s old"
+    if e.host != socket.gethostname() and status.age_s() > SILENT_ENGINE_S:
+        return f"the engine on {e.host} (pid {e.pid}) has written no status for {status.age_s():.0f}s"
+    return None
+
+
+def wait_for_generation(state_dir: Path, generation: int, timeout: float) -> Verdict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = read_status(state_dir)
+        if status is not None:
+            if status.control.observed_generation >= generation:
+                return Verdict(EXIT_APPLIED, f"applied: generation {generation} observed at cycle {status.engine.cycle}")
+            if status.control.rejected_generation >= generation:
+                reasons = status.control.rejected_reason or "; ".join(status.control.warnings) or "no reason given"
+                return Verdict(EXIT_REFUSED, f"refused: generation {generation}: {reasons}")
+        time.sleep(0.02)
+    return Verdict(EXIT_TIMEOUT, timeout_message(state_dir, f"generation {generation}", timeout))
+
+
+def timeout_message(state_dir: Path, what: str, timeout: float) -> str:
+    status = read_status(state_dir)
+    if status is None:
+        hint = f"no readable {STATUS_FILE} in {state_dir}: is an engine running there? (foresight engine --state-dir {state_dir})"
+    elif status.engine.stopped_at:
+        hint = f"the engine stopped at {status.engine.stopped_at}; start it (foresight engine --state-dir {state_dir})"
+    else:
+        hint = f"last status is {status.age_s():.1f}s old (engine pid {status.engine.pid} on {status.engine.host})"
+    return f"timeout: {what} not acknowledged within {timeout:g}s; {hint}. The change stays in control.json and applies when the engine reads it."
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected KEY=VALUE, got {pair!r}")
+        try:
+            values[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key.strip()] = raw
+    return values
+
+
+def check_known(state_dir: Path, keys: list[str]) -> None:
+    status = read_status(state_dir)
+    if status is None:
+        return  # the engine validates in any case
+    known = set(status.params.schema_.get("properties", {})) | set(status.control.applied.overrides)
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r}; the running strategy declares: {', '.join(sorted(known))}")
+
+
+def summary(status: Status) -> str:
+    e, s, c = status.engine, status.stats, status.code
+    rate = f"{s.win_rate:.0%}" if s.win_rate is not None else "n/a"
+    state = "STOPPED" if e.stopped_at else e.state.upper()
+    feed = "simulated" if e.feed == "sim" else e.feed
+    lines = [
+        f"engine   {state} pid {e.pid}@{e.host} cycle {e.cycle} ({e.last_cycle_ms:.1f} ms, every {e.cycle_interval_s:g}s, worst {e.worst_cycle_ms:.1f} ms, {e.overruns} overruns)",
+        f"market   paper bets, {feed} prices at x{e.speed:g}",
+        f"status   written {status.age_s():.1f}s ago"
+        + (f" (the engine stopped at {e.stopped_at})" if e.stopped_at else " (STALE)" if status.is_stale() else ""),
+        f"control  observed generation {status.control.observed_generation}, rejected {status.control.rejected_generation}",
+        f"code     {c.version}, {c.reloads} reloads"
+        + (f", last {c.last_reload.kind} {'ok' if c.last_reload.ok else 'refused'} {c.last_reload.duration_ms:.2f} ms" if c.last_reload else ""),
+        f"stats    open {s.open_positions}, resolved {s.resolved}, win rate {rate} (last {s.win_rate_window}), P&L {s.pnl:+.2f}",
+        f"params   {json.dumps(status.params.values, separators=(',', ':'))}",
+        f"overrides {json.dumps(status.control.applied.overrides, separators=(',', ':'))}",
+    ]
+    lines += ctl_versions.code_lines(status)
+    lines += [f"warning  {w}" for w in status.control.warnings]
+    lines += ["", slot_table(status.slots, status.engine.sim_time)]
+    return "\n".join(lines)
+
+
+def slot_row(slot: SlotStatus, now: float) -> list[str]:
+    signal = slot.signal
+    now_text = f"{signal.direction} {signal.confidence:.0%}" if signal else "-"
+    pos = slot.position
+    bet = f"{pos.side} ${pos.stake:.2f} @ {pos.odds:.2f}" if pos else "-"
+    left = max(0.0, slot.window_end - now) if now else 0.0
+    why = "" if pos or signal is None or signal.enter else signal.reason
+    return [slot.id, slot.state + (" paused" if slot.paused else ""), f"{slot.price:.6g}",
+            f"{int(left) // 60}:{int(left) % 60:02d}", now_text, bet, slot.error or why]  # fmt: skip
+
+
+def slot_table(slots: list[SlotStatus], now: float) -> str:
+    head = ["slot", "state", "price", "left", "signal now", "bet held", "why not entering"]
+    rows = [head] + [slot_row(slot, now) for slot in slots]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    ).rstrip()
+
+
+# --------------------------------------------------------------------- verbs
+
+
+@dataclass(frozen=True)
+class Verb:
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace, ControlWriter], int]
+    arguments: Callable[[argparse.ArgumentParser], object] = lambda parser: None
+    writes: bool = True  # checks first that an engine runs there (unless --queue)
+
+
+def _follow(args: argparse.Namespace, result: WriteResult) -> int:
+    _note(result)
+    if args.queue and engine_absent(args.state_dir) is not None:
+        print(f"queued: control generation {result.control.generation}; the next engine started in {args.state_dir} applies it")
+        return EXIT_APPLIED
+    print(f"wrote control generation {result.control.generation}; waiting for the engine...", file=sys.stderr)
+    return _finish(wait_for_generation(args.state_dir, result.control.generation, args.timeout))
+
+
+def _command(kind: str) -> Callable[[argparse.Namespace, ControlWriter], int]:
+    """reload, check, rollback: followed to the outcome that stands (through a reload's probation)."""
+    return lambda args, writer: ctl_versions.run_command(writer, args.state_dir, kind, args)
+
+
+def _versions(args: argparse.Namespace, writer: ControlWriter) -> int:
+    return ctl_versions.versions_command(args.state_dir, args)
+
+
+def _pause(paused: bool) -> Callable[[argparse.Namespace, ControlWriter], int]:
+    return lambda args, writer: _follow(args, writer.set_paused(paused))
+
+
+def _resume(args: argparse.Namespace, writer: ControlWriter) -> int:
+    result = writer.set_paused(False)
+    # Also the risk limit that paused entries, if one did: the operator said resume.
+    return _follow(args, ctl_risk.resume_trip(args.state_dir, writer) or result)
+
+
+def _pause_slot(paused: bool) -> Callable[[argparse.Namespace, ControlWriter], int]:
+    return lambda args, writer: _follow(args, writer.set_slot_paused(args.slot, paused))
+
+
+def _set(args: argparse.Namespace, writer: ControlWriter) -> int:
+    values = parse_assignments(args.assignments)
+    check_known(args.state_dir, list(values))
+    return _follow(args, writer.set_overrides(values))
+
+
+def _unset(args: argparse.Namespace, writer: ControlWriter) -> int:
+    check_known(args.state_dir, list(args.keys))
+    status = read_status(args.state_dir)
+    if status is not None:
+        in_force = status.control.applied.overrides
+        if not any(key in in_force for key in args.keys):
+            print(f"nothing to do: {', '.join(args.keys)} not overridden (already the strategy's default)")
+            return EXIT_APPLIED
+    return _follow(args, writer.set_overrides({}, unset=tuple(args.keys)))
+
+
+def _status(args: argparse.Namespace, writer: ControlWriter) -> int:
+    return status_command(args.state_dir, args)
+
+
+def _slot_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("slot", help="slot id, e.g. BTC-5m")
+
+
+def _set_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignments", nargs="+", metavar="KEY=VALUE",
+                        help='VALUE is JSON (5, 0.7, true, ["BTC"]) or a plain string')  # fmt: skip
+
+
+def _unset_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("keys", nargs="+", metavar="KEY", help="a parameter now overridden")
+
+
+def _status_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", action="store_true", help="wait until the engine has taken every change written")
+    parser.add_argument("--json", action="store_true", help="print status.json as it is")
+
+
+VERBS: list[Verb] = [
+    Verb("pause", "stop new bets everywhere (open bets still settle)", _pause(True)),
+    Verb("resume", "allow new bets again (and after a tripped risk limit)", _resume),
+    Verb("pause-slot", "stop new bets on one slot", _pause_slot(True), _slot_argument),
+    Verb("resume-slot", "allow new bets on one slot again", _pause_slot(False), _slot_argument),
+    Verb("set", "change strategy parameters (all or nothing)", _set, _set_arguments),
+    Verb("unset", "put parameters back to the strategy's defaults", _unset, _unset_arguments),
+    Verb("reload", "load the strategy code on disk into the running engine (waits through its probation)",
+         _command("reload"), lambda p: ctl_versions.add_reload_arguments(p)),
+    Verb("rollback", "go back to the strategy code that ran before, or to a kept version (--to)",
+         _command("rollback"), lambda p: ctl_versions.add_rollback_arguments(p)),
+    Verb("check", "would the strategy code on disk load, and what would it decide now? (nothing is swapped)",
+         lambda args, writer: ctl_shadow.check(args, writer), lambda p: ctl_shadow.add_check_arguments(p)),
+    Verb("shadow", "run the code on disk beside the running code, never trading (--aa: the running code against itself)",
+         lambda args, writer: ctl_shadow.shadow(args, writer), lambda p: ctl_shadow.add_shadow_arguments(p), writes=False),
+    Verb("promote", "swap the shadowed code in (waits through its probation)",
+         lambda args, writer: ctl_shadow.promote(args, writer), lambda p: ctl_versions.add_reload_arguments(p)),
+    Verb("drop", "end the shadow; nothing else changes", lambda args, writer: ctl_shadow.drop(args, writer)),
+    Verb("versions", "the kept strategy versions and how each ended", _versions,
+         lambda p: p.add_argument("--json", action="store_true", help="print them as JSON"), writes=False),
+    Verb("status", "what the engine is doing: state, code, bets, every slot", _status, _status_arguments, writes=False),
+]
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.verb in ctl_books.VERBS:
+        return ctl_books.run(args.state_dir, args)
+    verb = next(v for v in VERBS if v.name == args.verb)
+    writer = ControlWriter(args.state_dir, tool="ctl")
+    try:
+        if verb.writes and not args.queue:
+            absent = engine_absent(args.state_dir)
+            if absent is not None:
+                raise NoEngine(absent)
+        return verb.run(args, writer)
+    except NoEngine as exc:
+        print(
+            f"foresight ctl: {exc}; start it (foresight engine --state-dir {args.state_dir}), "
+            "or add --queue to leave the change for the next engine that starts there: nothing written.",
+            file=sys.stderr,
+        )
+        return EXIT_TIMEOUT
+    except ValidationError as exc:
+        print(f"foresight ctl: refused before writing: {describe_validation_error(exc, 'control')}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, OSError) as exc:
+        print(f"foresight ctl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def status_command(state_dir: Path, args: argparse.Namespace) -> int:
+    deadline = time.monotonic() + args.timeout
+    since = time.time()
+    while True:
+        status = read_status(state_dir)
+        fresh = status is not None and status.age_s() < (time.time() - since)
+        settled = status is not None and _settled(state_dir, status)
+        if status is not None and (not args.wait or (fresh and settled)):
+            print(status.model_dump_json(by_alias=True, indent=2) if args.json else summary(status))
+            return EXIT_APPLIED
+        if time.monotonic() > deadline:
+            print(f"foresight ctl: {timeout_message(state_dir, 'a settled status', args.timeout)}", file=sys.stderr)
+            return EXIT_TIMEOUT
+        if not args.wait and status is None:
+            print(f"foresight ctl: no readable status.json in {state_dir} (is an engine running?)", file=sys.stderr)
+            return EXIT_TIMEOUT
+        time.sleep(0.05)
+
+
+def _settled(state_dir: Path, status: Status) -> bool:
+    control = read_model(state_dir / CONTROL_FILE, Control).value
+    if control is None:
+        return True
+    seen = max(status.control.observed_generation, status.control.rejected_generation)
+    return seen >= control.generation
+
+
+def _note(result: WriteResult) -> None:
+    if result.note:
+        print(f"note: {result.note}", file=sys.stderr)
+
+
+def _finish(verdict: Verdict) -> int:
+    print(verdict.message, file=sys.stdout if verdict.code == EXIT_APPLIED else sys.stderr)
+    return verdict.code
+
+
+def _common_options(parser: argparse.ArgumentParser, state_dir_arg: Callable[[argparse.ArgumentParser], None],
+                    *, on_verb: bool) -> None:  # fmt: skip
+    """--state-dir, --timeout and --queue, before the verb and after it alike. After the verb they
+    default to SUPPRESS, so an option given before the verb is not reset by the verb's parser."""
+    scratch = argparse.ArgumentParser(add_help=False)
+    state_dir_arg(scratch)
+    [action] = [a for a in scratch._actions if "--state-dir" in a.option_strings]
+    parser.add_argument("--state-dir", type=action.type or str, help=action.help,
+                        default=argparse.SUPPRESS if on_verb else None)  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=argparse.SUPPRESS if on_verb else 15.0,
+                        help="seconds to wait for the engine's answer (default 15)")  # fmt: skip
+    parser.add_argument("--queue", action="store_true", default=argparse.SUPPRESS if on_verb else False,
+                        help="write even when no engine runs there: the next engine started there acts on it")  # fmt: skip
+
+
+def add_parser(sub: argparse._SubParsersAction, state_dir_arg) -> None:  # type: ignore[type-arg]
+    ctl = sub.add_parser(
+        "ctl", help="steer the running engine: pause, resume, set parameters, reload code, status",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    _common_options(ctl, state_dir_arg, on_verb=False)
+    verbs = ctl.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb in VERBS:
+        parser = verbs.add_parser(verb.name, help=verb.help, description=verb.help)
+        verb.arguments(parser)
+        _common_options(parser, state_dir_arg, on_verb=True)
+    for parser in ctl_books.add_verbs(verbs):
+        _common_options(parser, state_dir_arg, on_verb=True)
+
+
+from engine.ctl import shadow as ctl_shadow  # noqa: E402 - they import this module's helpers
+from engine.ctl import versions as ctl_versions  # noqa: E402

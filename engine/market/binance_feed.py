@@ -1,0 +1,262 @@
+"""Live prices: every asset's trades from Binance's public market-data websocket.
+
+One combined-stream connection (`/stream?streams=btcusdt@trade/...`, each event
+wrapped as `{"stream": ..., "data": {...}}`, no API key) runs in its own thread
+with its own asyncio loop and only fills in the latest price per asset, so a
+slow or dead network never delays a cycle: the cycle reads what is there.
+
+The connection fails safely: any drop, the exchange's 24-hour disconnect (the
+feed rolls over a little before it), a `serverShutdown` event or a silent
+connection leads to a reconnect with exponential backoff and jitter. Pings are
+answered by the websocket client. Malformed and unknown messages are counted
+and skipped. A restarted engine starts with the last prices it persisted (shown
+as waiting, so no entries) until the stream delivers new ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import urlsplit
+
+from engine.market.feed_health import AssetFeedState, AssetHealth, FeedHealth, overall
+
+DEFAULT_URL = "wss://stream.binance.com:9443/stream"
+BACKOFF_MIN_S = 0.25
+BACKOFF_MAX_S = 30.0
+ROLLOVER_S = 23.5 * 3600  # before the exchange's 24-hour disconnect
+STEADY_S = 10.0  # a connection that lived this long resets the backoff
+PING_INTERVAL_S = 20.0
+PING_TIMEOUT_S = 20.0
+MAX_MESSAGE_BYTES = 1 << 20
+# Default exchange symbol of each asset: its USDT pair, the deepest market for all eight.
+DEFAULT_QUOTE = "usdt"
+
+
+class Shutdown(Exception):
+    """The server announced it is about to go away: reconnect now."""
+
+
+def default_symbols(assets: Iterable[str]) -> dict[str, str]:
+    return {asset: f"{asset.lower()}{DEFAULT_QUOTE}" for asset in assets}
+
+
+def parse_symbol_map(text: str) -> dict[str, str]:
+    """`BTC=btcusdt,ETH=ethusdc` as a mapping; a clear ValueError otherwise."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        asset, sep, symbol = part.partition("=")
+        if not sep or not asset.strip() or not symbol.strip().isalnum():
+            raise ValueError(f"--symbols {part!r}: write ASSET=symbol, e.g. BTC=btcusdt,ETH=ethusdt")
+        out[asset.strip().upper()] = symbol.strip().lower()
+    return out
+
+
+def stream_url(base: str, symbols: Iterable[str]) -> str:
+    """The combined-stream URL of the symbols' trade streams on `base` (a URL that already names
+    its streams is kept as it is: a recorder or proxy may want its own)."""
+    parts = urlsplit(base)
+    if parts.scheme not in ("ws", "wss"):
+        raise ValueError(f"--feed-url {base!r}: expected a ws:// or wss:// URL")
+    if "streams=" in parts.query:
+        return base
+    path = parts.path.rstrip("/")
+    if not path.endswith("/stream"):
+        path += "/stream"
+    streams = "/".join(f"{s}@trade" for s in symbols)
+    return f"{parts.scheme}://{parts.netloc}{path}?streams={streams}"
+
+
+class BinanceFeed:
+    name = "binance"
+    live = True  # market time is the wall clock
+
+    def __init__(
+        self,
+        assets: Iterable[str],
+        *,
+        url: str = DEFAULT_URL,
+        symbols: Mapping[str, str] | None = None,
+        stale_after_s: float = 10.0,
+        first_price_wait_s: float = 10.0,
+        fallback: Callable[[str], float] = lambda asset: 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.assets = tuple(assets)
+        mapping = {**default_symbols(self.assets), **(symbols or {})}
+        self.symbols = {asset: mapping[asset] for asset in self.assets}
+        self._asset_of = {symbol: asset for asset, symbol in self.symbols.items()}
+        self.url = stream_url(url, self.symbols.values())
+        self.stale_after_s = stale_after_s
+        # A connection with no message at all for this long is taken for dead.
+        self.silence_s = max(6 * stale_after_s, 3.0)
+        self.first_price_wait_s = first_price_wait_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._latest: dict[str, tuple[float, float]] = {}  # asset -> (price, wall time received)
+        self._first: dict[str, float] = {}
+        self._fallback = {asset: fallback(asset) for asset in self.assets}
+        self._all_priced = threading.Event()
+        self._connected = False
+        self.connects = 0
+        self.drops = 0
+        self.messages = 0
+        self.malformed = 0
+        self.unknown = 0
+        self.last_error: str | None = None
+        self._waited = False
+        self._thread = threading.Thread(target=self._run, name="binance-feed", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------- the cycle's side
+
+    def start_time(self) -> float | None:
+        return None  # the wall clock
+
+    def prices_at(self, t: float) -> dict[str, float]:
+        if not self._waited:
+            # Once, at start: give the stream a moment to deliver every asset's first price.
+            self._waited = True
+            self._all_priced.wait(self.first_price_wait_s)
+        with self._lock:
+            latest = dict(self._latest)
+        return {asset: latest[asset][0] if asset in latest else self._fallback[asset] for asset in self.assets}
+
+    def health(self, t: float) -> FeedHealth:
+        now = self._clock()
+        with self._lock:
+            latest = dict(self._latest)
+            first = dict(self._first)
+            connected = self._connected
+        assets: dict[str, AssetHealth] = {}
+        for asset in self.assets:
+            symbol = self.symbols[asset]
+            if asset not in latest:
+                assets[asset] = AssetHealth("waiting", None, None, symbol)
+                continue
+            age = max(0.0, now - latest[asset][1])
+            state: AssetFeedState = "stale" if age > self.stale_after_s else "connected" if connected else "reconnecting"
+            assets[asset] = AssetHealth(state, round(age, 3), first[asset], symbol)
+        states = [h.state for h in assets.values()]
+        return FeedHealth(
+            self.name,
+            "reconnecting" if not connected else overall(states),
+            assets,
+            url=self.url,
+            connects=self.connects,
+            drops=self.drops,
+            messages=self.messages,
+            malformed=self.malformed,
+            unknown=self.unknown,
+            last_error=self.last_error,
+        )
+
+    def snapshot(self) -> dict[str, object]:
+        with self._lock:
+            return {"prices": {asset: price for asset, (price, _) in self._latest.items()}}
+
+    def restore(self, snapshot: dict[str, object], t: float) -> None:
+        prices = snapshot.get("prices")
+        if isinstance(prices, dict):
+            for asset in self.assets:
+                value = prices.get(asset)
+                if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+                    self._fallback[asset] = float(value)
+
+    # ------------------------------------------------------------ the feed's thread
+
+    def _run(self) -> None:
+        asyncio.run(self._connect_forever())
+
+    async def _connect_forever(self) -> None:
+        from websockets.asyncio.client import connect
+
+        delay = BACKOFF_MIN_S
+        while True:
+            opened = time.monotonic()
+            try:
+                async with connect(
+                    self.url,
+                    ping_interval=PING_INTERVAL_S,
+                    ping_timeout=PING_TIMEOUT_S,
+                    open_timeout=10,
+                    close_timeout=2,
+                    max_size=MAX_MESSAGE_BYTES,
+                ) as ws:
+                    with self._lock:
+                        self._connected = True
+                        self.connects += 1
+                    await self._receive(ws, opened)
+                    self.last_error = "connection rolled over before the exchange's 24-hour limit"
+            except Shutdown:
+                self.last_error = "the server announced a shutdown (serverShutdown): reconnecting"
+            except TimeoutError:
+                self.last_error = f"no message for {self.silence_s:g}s: reconnecting"
+            except Exception as exc:  # any failure of the network or the server: reconnect, never die
+                where = urlsplit(self.url).netloc
+                self.last_error = f"connection to {where} failed ({type(exc).__name__}: {exc}); retrying"[:300]
+            with self._lock:
+                if self._connected:
+                    self.drops += 1
+                self._connected = False
+            if time.monotonic() - opened > STEADY_S:
+                delay = BACKOFF_MIN_S
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, BACKOFF_MAX_S)
+
+    async def _receive(self, ws, opened: float) -> None:  # type: ignore[no-untyped-def]
+        while True:
+            left = ROLLOVER_S - (time.monotonic() - opened)
+            if left <= 0:
+                return
+            raw = await asyncio.wait_for(ws.recv(), timeout=min(self.silence_s, left))
+            self.handle(raw)
+
+    def handle(self, raw: str | bytes) -> None:
+        """One message: a trade fills in its asset's price; a shutdown notice raises Shutdown;
+        anything else is counted (malformed or unknown) and skipped."""
+        self.messages += 1
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            self.malformed += 1
+            return
+        if not isinstance(message, dict):
+            self.malformed += 1
+            return
+        data = message.get("data", message)
+        event = message.get("event")
+        for candidate in (data, event):
+            if isinstance(candidate, dict) and candidate.get("e") == "serverShutdown":
+                raise Shutdown()
+        if not isinstance(data, dict) or data.get("e") != "trade":
+            if "result" in message and "id" in message:
+                return  # the reply to a subscription request
+            self.unknown += 1
+            return
+        asset = self._asset_of.get(str(data.get("s", "")).lower())
+        if asset is None:
+            self.unknown += 1
+            return
+        try:
+            price = float(data["p"])
+        except (KeyError, TypeError, ValueError):
+            self.malformed += 1
+            return
+        if not math.isfinite(price) or price <= 0:
+            self.malformed += 1
+            return
+        now = self._clock()
+        with self._lock:
+            self._latest[asset] = (price, now)
+            if asset not in self._first:
+                self._first[asset] = now
+                if len(self._first) == len(self.assets):
+                    self._all_priced.set()

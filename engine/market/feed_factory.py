@@ -1,0 +1,37 @@
+"""The feed and the maker an engine's configuration names (engine/config.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from engine.config import EngineConfig
+from engine.market.binance_feed import DEFAULT_URL, BinanceFeed
+from engine.market.feeds import PriceFeed, ReplayFeed, SimFeed, profile
+from engine.market.makers import maker
+from engine.market.quotes import QuoteModel
+
+FEEDS_HELP = "sim, binance (live trades; --feed-url, --symbols), or replay:FILE.csv[,FILE.csv...]"
+
+
+def feed_for(config: EngineConfig, assets: Iterable[str]) -> PriceFeed:
+    assets = tuple(assets)
+    spec = config.feed
+    if spec == "sim":
+        return SimFeed(assets, config.seed)
+    if spec.startswith("replay:"):
+        return ReplayFeed([Path(p) for p in spec.removeprefix("replay:").split(",") if p], assets)
+    if spec == "binance":
+        return BinanceFeed(
+            assets,
+            url=config.feed_url or DEFAULT_URL,
+            symbols=dict(config.symbols),
+            stale_after_s=config.stale_after_s,
+            first_price_wait_s=config.first_price_wait_s,
+            fallback=lambda asset: profile(asset).start_price,
+        )
+    raise ValueError(f"unknown feed {spec!r}: use {FEEDS_HELP}")
+
+
+def maker_for(config: EngineConfig) -> QuoteModel:
+    return maker(config.maker, spread=config.spread, fee=config.fee, lag_s=config.lag_s, noise=config.noise)

@@ -1,0 +1,194 @@
+"""Reading recorded prices in the layouts people have them, detected from the first line.
+
+- `timestamp,asset,price` (the project's own; header optional): any number of assets.
+- `timestamp,open,high,low,close,volume` with a header (other columns allowed):
+  one asset per file.
+- Binance's kline CSV exports: no header, `open_time,open,high,low,close,volume,
+  close_time,...`: one asset per file.
+
+Timestamps are ISO 8601 (UTC unless they say otherwise) or epoch seconds,
+milliseconds or microseconds (told apart by magnitude). A bar's close is the
+price at the bar's end: stamped at its open time plus the bar length (the
+file's usual spacing), so a replay never shows a price before it happened.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from itertools import pairwise
+from pathlib import Path
+from typing import Literal
+
+Layout = Literal["asset-price", "ohlcv", "binance-kline"]
+TIME_COLUMNS = ("timestamp", "time", "ts", "date", "datetime", "open_time", "opentime")
+QUOTE_SUFFIXES = ("USDT", "USDC", "BUSD", "FDUSD", "USD", "EUR")
+
+
+class ReplayError(ValueError):
+    pass
+
+
+@dataclass
+class Recording:
+    """One file's prices: per asset, (market time, price) in file order."""
+
+    path: Path
+    layout: Layout
+    series: dict[str, list[tuple[float, float]]]
+
+
+def parse_time(text: str) -> float:
+    """Epoch seconds of an ISO 8601 instant or an epoch number in s, ms or us; ValueError otherwise."""
+    text = text.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        try:
+            instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"timestamp {text!r} is neither ISO 8601 nor epoch seconds, milliseconds or microseconds") from None
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=timezone.utc)
+        return instant.timestamp()
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"timestamp {text!r} is not a time")
+    if number >= 1e14:
+        return number / 1e6
+    if number >= 1e11:
+        return number / 1e3
+    return number
+
+
+def _is_time(text: str) -> bool:
+    try:
+        parse_time(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _price(text: str, column: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{column} {text.strip()!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{column} {text.strip()!r} is not a positive price")
+    return value
+
+
+def asset_of_file(path: Path, assets: tuple[str, ...]) -> str | None:
+    """The asset a one-asset file holds, read from its name (BTC.csv, btcusdt-1m-2026-01.csv),
+    or the only configured asset; None when neither tells."""
+    stem = path.name.split(".")[0]
+    head = stem.replace("_", "-").replace(" ", "-").split("-")[0].upper()
+    candidates = [head] + [head.removesuffix(suffix) for suffix in QUOTE_SUFFIXES if head.endswith(suffix)]
+    for candidate in candidates:
+        if candidate in assets:
+            return candidate
+    return assets[0] if len(assets) == 1 else None
+
+
+def read_recording(path: Path, assets: tuple[str, ...]) -> Recording:
+    try:
+        handle = path.open(newline="")
+    except OSError as exc:
+        raise ReplayError(f"cannot open replay file {path}: {exc.strerror}") from exc
+    with handle:
+        rows = csv.reader(handle)
+        first: list[str] | None = None
+        first_number = 0
+        for number, row in enumerate(rows, start=1):
+            if row and any(cell.strip() for cell in row):
+                first, first_number = row, number
+                break
+        if first is None:
+            raise ReplayError(f"{path}: the file is empty")
+        try:
+            layout, time_col, price_col, asset_col, has_header = _detect(first)
+        except ValueError as exc:
+            raise ReplayError(f"{path}:{first_number}: {exc}") from None
+        file_asset = None
+        if asset_col is None:
+            file_asset = asset_of_file(path, assets)
+            if file_asset is None:
+                raise ReplayError(
+                    f"{path}: a {layout} file holds one asset, and neither its name nor --assets says which: "
+                    f"name it after the asset (BTC.csv, BTCUSDT-1m.csv) or pass --assets with one asset"
+                )
+        series: dict[str, list[tuple[float, float]]] = {}
+        body = rows if has_header else _chain(first_number, first, rows)
+        start = first_number + 1 if has_header else first_number
+        for number, row in enumerate(body, start=start):
+            if not row or not any(cell.strip() for cell in row):
+                continue
+            try:
+                width = max(time_col, price_col, asset_col if asset_col is not None else 0) + 1
+                if len(row) < width:
+                    raise ValueError(f"expected at least {width} columns, got {len(row)}")
+                t = parse_time(row[time_col])
+                price = _price(row[price_col], "price" if layout == "asset-price" else "close")
+            except ValueError as exc:
+                raise ReplayError(f"{path}:{number}: {exc}") from None
+            asset = row[asset_col].strip().upper() if asset_col is not None else file_asset
+            assert asset is not None
+            if asset in assets:
+                series.setdefault(asset, []).append((t, price))
+    if layout != "asset-price":
+        series = {a: _stamped_at_bar_end(points) for a, points in series.items()}
+    return Recording(path, layout, series)
+
+
+def _chain(number: int, first: list[str], rest):  # type: ignore[no-untyped-def]
+    yield first
+    yield from rest
+
+
+def _detect(first: list[str]) -> tuple[Layout, int, int, int | None, bool]:
+    """(layout, time column, price column, asset column or None, whether the first line is a header)."""
+    cells = [cell.strip().lower() for cell in first]
+    if _is_time(cells[0]):
+        # No header: the project's rows (time, asset, price) or a kline export (all numbers).
+        if len(cells) >= 3 and not _is_number(cells[1]):
+            return "asset-price", 0, 2, 1, False
+        if len(cells) >= 5 and all(_is_number(c) for c in cells[1:5]):
+            return "binance-kline", 0, 4, None, False
+        raise ValueError(
+            "rows without a header must be timestamp,asset,price or a Binance kline export "
+            "(open_time,open,high,low,close,volume,...)"
+        )
+    time_col = next((i for i, c in enumerate(cells) if c in TIME_COLUMNS), None)
+    if time_col is None:
+        raise ValueError(f"header {','.join(first)!r} names no time column ({', '.join(TIME_COLUMNS)})")
+    if "asset" in cells and "price" in cells:
+        return "asset-price", time_col, cells.index("price"), cells.index("asset"), True
+    if "close" in cells:
+        return "ohlcv", time_col, cells.index("close"), None, True
+    raise ValueError(
+        f"header {','.join(first)!r} is no layout replay reads: timestamp,asset,price or "
+        "timestamp,open,high,low,close,volume"
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _stamped_at_bar_end(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    points.sort()
+    bar = usual_spacing([t for t, _ in points])
+    return [(t + bar, price) for t, price in points]
+
+
+def usual_spacing(times: list[float]) -> float:
+    """The median step between consecutive distinct times (1 s for a single point)."""
+    steps = [b - a for a, b in pairwise(times) if b > a]
+    return statistics.median(steps) if steps else 1.0

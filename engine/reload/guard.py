@@ -1,0 +1,355 @@
+"""Every call into strategy code, under a time budget, with a bounded grace.
+
+    guard = StrategyGuard(grace_s=0.5)
+    decision = guard.call(0.25, strategy.evaluate, view, params)
+
+What strategy code raises comes back as an ordinary `Exception`: its own
+exceptions unchanged, anything else (`SystemExit`, `KeyboardInterrupt`,
+`GeneratorExit`, ...) wrapped in `StrategyExit`, never the engine's exit.
+A call past its budget is interrupted and raises `StrategyTimeout`.
+
+How a call is interrupted. One watchdog thread, started once, watches the
+armed call (arming is three attribute stores, no lock and no wake-up: a call
+costs well under a microsecond of bookkeeping). Past the deadline it raises
+`StrategyInterrupt` into the calling thread with `PyThreadState_SetAsyncExc`
+(delivered at the next bytecode boundary, whatever the strategy did to signal
+handlers) and, on the main thread, also sends it `SIGUSR1`, whose handler raises
+the same interrupt: that is what breaks a blocking `time.sleep` or `select`,
+which the asynchronous exception alone would wait out. A strategy that catches
+the interrupt (a bare `except:` in a retry loop) is interrupted again every
+`RETRY_S` until it lets go. If it has not let go `grace_s` after its deadline,
+the process is abandoned to its supervisor (`on_abandon`, then `os._exit`):
+the restart runs the last good version (engine/reload/version_store.py).
+
+What no guard in the same interpreter can stop: a loop inside a C extension
+(neither a bytecode boundary nor a signal reaches it until it returns), a
+segfault, `os._exit`. The supervisor covers those (docs/operations.md).
+
+Threat model: the operator's own code with honest mistakes. Hostile code can
+still walk frames to engine objects, reinstall signal handlers, import the
+engine through importlib; that is a limit, written down, not hidden.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+RETRY_S = 0.01  # how often a strategy that swallows the interrupt is interrupted again
+IDLE_POLL_S = 0.02  # how soon the watchdog notices a newly armed call
+DEEP_IDLE_S = 1.0  # with no call for this long, the watchdog sleeps until `call` wakes it
+EXIT_ABANDONED = 70  # EX_SOFTWARE: the supervisor restarts the engine on the last good version
+INTERRUPT_SIGNAL = signal.SIGUSR1
+
+# Own prototypes (indexing makes new function objects): one raises, one clears (NULL).
+_raise_async = ctypes.pythonapi["PyThreadState_SetAsyncExc"]
+_raise_async.argtypes = (ctypes.c_ulong, ctypes.py_object)
+_raise_async.restype = ctypes.c_int
+_clear_async = ctypes.pythonapi["PyThreadState_SetAsyncExc"]
+_clear_async.argtypes = (ctypes.c_ulong, ctypes.c_void_p)
+_clear_async.restype = ctypes.c_int
+
+
+class StrategyInterrupt(BaseException):
+    """Raised into strategy code that overran its budget (or when the engine stops).
+
+    A BaseException, so an `except Exception` in the strategy lets it through."""
+
+
+class StrategyFailure(Exception):
+    """A call into strategy code that did not return normally, for reasons other than its
+    own ordinary exception. `cause` is what was raised inside the strategy."""
+
+    kind = "failure"
+
+    def __init__(self, message: str, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+        if cause is not None:
+            self.__cause__ = cause
+
+    @property
+    def trace(self) -> TracebackType | None:
+        """The traceback inside the strategy, for locating where it was."""
+        return self.cause.__traceback__ if self.cause is not None else self.__traceback__
+
+
+class StrategyTimeout(StrategyFailure):
+    kind = "timeout"
+
+    def __init__(self, budget_s: float, elapsed_s: float, cause: BaseException | None, what: str = "") -> None:
+        self.budget_s = budget_s
+        self.elapsed_s = elapsed_s
+        label = f"{what} " if what else ""
+        super().__init__(
+            f"{label}timed out: still running after its {budget_s * 1000:.0f} ms budget "
+            f"(interrupted after {elapsed_s * 1000:.0f} ms)",
+            cause,
+        )
+
+
+class StrategyExit(StrategyFailure):
+    """SystemExit, KeyboardInterrupt or another BaseException raised by strategy code."""
+
+    kind = "exit"
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}({_args(cause)}) raised by strategy code (not the engine's exit)", cause)
+
+
+class StrategyStopped(StrategyFailure):
+    """Interrupted because the engine is stopping: not the strategy's failure."""
+
+    kind = "stopped"
+
+    def __init__(self, cause: BaseException | None) -> None:
+        super().__init__("interrupted: the engine is stopping", cause)
+
+
+def _args(exc: BaseException) -> str:
+    return ", ".join(repr(a) for a in exc.args)[:80]
+
+
+@dataclass(frozen=True)
+class Abandon:
+    """What the watchdog knows when it gives up on a call."""
+
+    what: str
+    budget_s: float
+    overrun_s: float
+
+
+_perf = time.perf_counter
+_get_ident = threading.get_ident
+
+
+class StrategyGuard:
+    """Owns the watchdog thread; `call` runs one strategy call under a budget."""
+
+    # Slots: `call` stores five attributes per strategy call, every slot of every cycle.
+    __slots__ = (
+        "grace_s", "on_abandon", "exit", "_ticket", "_armed", "_deadline", "_started", "_what", "_thread_id",
+        "_fired", "_stopping", "_abandoned", "stopping", "_ready", "_lock", "_thread", "_signal_ready", "interrupts",
+        "_sleeping", "_wake",
+    )
+
+    def __init__(self, grace_s: float = 0.5, on_abandon: Callable[[Abandon], None] | None = None) -> None:
+        if grace_s <= 0:
+            raise ValueError("grace_s must be positive")
+        self.grace_s = float(grace_s)
+        self.on_abandon = on_abandon
+        self.exit = os._exit  # what abandoning does once on_abandon has run
+        # The armed call: ticket (0 = none), deadline, thread. Written by the calling thread only.
+        self._ticket = 0
+        self._armed = 0
+        self._deadline = 0.0
+        self._started = 0.0
+        self._what = ""
+        self._thread_id = 0
+        self._fired = 0  # the ticket the watchdog last raised into
+        self._stopping = 0  # the ticket interrupted because the engine stops
+        self._abandoned = 0
+        self.stopping = False  # set by stop_current: every later call is refused at once
+        self._ready = False  # the watchdog runs and the engine is not stopping: the fast path
+        self._sleeping = False  # the watchdog waits on `_wake` (no call for DEEP_IDLE_S)
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._signal_ready = False
+        self.interrupts = 0  # how many interrupts were raised (a figure for status and tests)
+        self._install_signal()
+
+    # ------------------------------------------------------------------ calling
+
+    def call(self, budget_s: float, fn: Callable[..., T], *args: Any, what: str = "") -> T:
+        """`fn(*args)` under `budget_s`; its own Exception propagates unchanged."""
+        if not self._ready:
+            if self.stopping:  # the engine is on its way out: no strategy call may hold it
+                raise StrategyStopped(None)
+            self._start()
+        ticket = self._ticket = self._ticket + 1
+        self._thread_id = _get_ident()
+        self._what = what
+        self._started = started = _perf()
+        self._deadline = started + budget_s
+        self._armed = ticket
+        if self._sleeping:
+            self._wake.set()
+        failure: BaseException | None = None
+        value: Any = None
+        try:
+            value = fn(*args)
+            self._armed = 0
+        except BaseException as exc:  # noqa: BLE001 - every way out of strategy code is judged below
+            self._armed = 0
+            failure = exc
+        # No call above this line may run between the strategy's return and the disarm: a
+        # pending interrupt is delivered only at a call or a backward jump (see _settle).
+        if self._fired == ticket:
+            try:
+                self._settle()
+            except StrategyInterrupt:
+                self._settle()
+            # Interrupted, whatever it did next (swallowed it and returned, raised something
+            # else): past its budget is a failure, and the stop of the engine is not.
+            if self._stopping == ticket:
+                raise StrategyStopped(failure)
+            raise StrategyTimeout(budget_s, time.perf_counter() - started, failure, what)
+        if failure is None:
+            return value  # type: ignore[no-any-return]
+        if isinstance(failure, StrategyInterrupt):  # raised by strategy code itself, or a stray
+            raise StrategyTimeout(budget_s, time.perf_counter() - started, failure, what)
+        if isinstance(failure, Exception):
+            raise failure
+        raise StrategyExit(failure)
+
+    def stop_current(self) -> None:
+        """The engine is stopping: interrupt the call running now, if any (main thread, from
+        the stop signal's handler, so the raise lands in the strategy frame)."""
+        self.stopping = True
+        self._ready = False
+        ticket = self._armed
+        if ticket and self._thread_id == threading.get_ident():
+            # Overdue from now: a strategy that swallows this too is abandoned after the grace.
+            self._deadline = min(self._deadline, time.perf_counter())
+            self._stopping = ticket
+            self._fired = ticket
+            raise StrategyInterrupt("engine stopping")
+
+    @property
+    def busy(self) -> bool:
+        return self._armed != 0
+
+    # ---------------------------------------------------------------- internals
+
+    def _settle(self) -> None:
+        """Clear an interrupt the watchdog raised for a call that has already let go.
+
+        Under the lock the watchdog cannot raise again, and after `_armed = 0` it never
+        will for that call: at most one stray interrupt exists, cleared here or (when it
+        is delivered at this very call) caught by the caller, which settles again."""
+        with self._lock:
+            _clear_async(self._thread_id, None)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                self._ready = not self.stopping
+                return
+            self._thread = threading.Thread(target=self._watch, name="strategy-watchdog", daemon=True)
+            self._thread.start()
+            self._ready = not self.stopping
+
+    def _install_signal(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            try:
+                signal.signal(INTERRUPT_SIGNAL, self._on_signal)
+                self._signal_ready = True
+            except (ValueError, OSError):
+                self._signal_ready = False
+
+    def reinstall_signal(self) -> None:
+        """Put the interrupt signal's handler back (strategy code may have replaced it)."""
+        if self._signal_ready and signal.getsignal(INTERRUPT_SIGNAL) != self._on_signal:
+            signal.signal(INTERRUPT_SIGNAL, self._on_signal)
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        # Runs in the main thread between bytecodes: raise only into the call that overran.
+        ticket = self._armed
+        if ticket and self._fired == ticket and self._thread_id == threading.get_ident():
+            raise StrategyInterrupt("over budget")
+
+    def _watch(self) -> None:
+        idle_since = time.monotonic()
+        while True:
+            ticket = self._armed
+            if not ticket:
+                if time.monotonic() - idle_since < DEEP_IDLE_S:
+                    time.sleep(IDLE_POLL_S)
+                    continue
+                # No call for a while (between slow cycles, or a guard nobody uses): sleep until
+                # `call` sets the event. `_sleeping` first, then a last look at `_armed`, so a
+                # call armed in between is never missed.
+                self._sleeping = True
+                if not self._armed:
+                    self._wake.wait(5.0)
+                self._wake.clear()
+                self._sleeping = False
+                idle_since = time.monotonic()
+                continue
+            idle_since = time.monotonic()
+            deadline = self._deadline
+            now = time.perf_counter()
+            if now < deadline:
+                time.sleep(min(deadline - now, IDLE_POLL_S * 5))
+                continue
+            if now - deadline > self.grace_s:
+                self._abandon(ticket, now - deadline)
+                continue
+            self._interrupt(ticket)
+            time.sleep(RETRY_S)
+
+    def _interrupt(self, ticket: int) -> None:
+        with self._lock:
+            self._fired = ticket
+            if self._armed != ticket:
+                return
+            _raise_async(self._thread_id, StrategyInterrupt)
+            self.interrupts += 1
+            # Only while the handler is ours: the signal's default action would end the process.
+            if (
+                self._signal_ready
+                and self._thread_id == threading.main_thread().ident
+                and signal.getsignal(INTERRUPT_SIGNAL) == self._on_signal
+            ):
+                try:
+                    signal.pthread_kill(self._thread_id, INTERRUPT_SIGNAL)
+                except (OSError, ValueError):
+                    pass
+
+    def _abandon(self, ticket: int, overrun_s: float) -> None:
+        if self._armed != ticket or self._abandoned == ticket:
+            return
+        self._abandoned = ticket
+        info = Abandon(self._what, self._deadline - self._started, overrun_s)
+        try:
+            if self.on_abandon is not None:
+                self.on_abandon(info)
+        finally:
+            if self._armed == ticket:
+                self.exit(EXIT_ABANDONED)
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """How long each kind of call into strategy code may take (`foresight engine` flags)."""
+
+    call_s: float = 0.25  # evaluate, analyse_history: once per slot (asset) per cycle
+    load_s: float = 2.0  # a module's top level, Params construction and its schema
+    grace_s: float = 0.5  # past a budget, how long a strategy that swallows the interrupt may hold on
+
+    @classmethod
+    def for_interval(
+        cls, cycle_interval_s: float, call_s: float | None = None, load_s: float | None = None, grace_s: float | None = None
+    ) -> Budgets:
+        """Defaults derived from the cycle interval: a quarter of it per call (at least 250 ms,
+        so a loaded machine's scheduling never reads as a strategy's fault), twice it for a load
+        (at least 1 s; a load runs in the wait between cycles), and a grace of 0.5 s."""
+        budgets = cls(
+            call_s=call_s if call_s is not None else min(max(cycle_interval_s / 4, 0.25), 5.0),
+            load_s=load_s if load_s is not None else min(max(cycle_interval_s * 2, 1.0), 30.0),
+            grace_s=grace_s if grace_s is not None else 0.5,
+        )
+        for name in ("call_s", "load_s", "grace_s"):
+            if not 0 < getattr(budgets, name) <= 3600:
+                raise ValueError(f"budget {name} must be above 0 and at most 3600 seconds")
+        return budgets

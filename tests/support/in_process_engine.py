@@ -1,0 +1,20 @@
+"""An Engine opened in the test's own process (no subprocess), for tests that look inside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.config import EngineConfig
+from engine.contract.paths import shipped_strategies_dir
+from engine.loop import Engine
+
+
+def engine_on(state_dir: Path) -> Engine:
+    # The slow (lagged) maker: the shipped strategy finds its edge against it and bets within a
+    # few hundred cycles, which the tests of open positions need; the fair maker leaves it none.
+    config = EngineConfig(
+        state_dir=state_dir, speed=1.0, cycle_interval_s=1.0, seed=3, strategies_path=shipped_strategies_dir(), maker="slow"
+    )
+    engine = Engine(config)
+    engine.open()
+    return engine
