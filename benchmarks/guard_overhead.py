@@ -57,10 +57,11 @@ def measure(cycles: int, warm_up: int = WARM_UP, strategies: Path = SHIPPED_STRA
                 cycle_ms.append((time.perf_counter() - started) * 1000)
                 engine.between.wait_until(time.monotonic())
                 gc.disable()
-                with_guard, without = [], []
+                with_guard: list[float] = []
+                without: list[float] = []
                 for _ in range(REPS):
                     for calls, into in ((guarded, with_guard), (_direct, without)):
-                        registry._call = calls
+                        registry._call = calls  # type: ignore[assignment]
                         started = time.perf_counter()
                         engine.trader.evaluate(registry, engine.params, no_entries)
                         into.append((time.perf_counter() - started) * 1e6)

@@ -98,13 +98,13 @@ def measure(slots: int, warm_up_s: float, seconds: float, window_s: float) -> di
                     windows.append((cpu - last_tui) / (wall - last_wall) * 100)
                     last_wall, last_tui = wall, cpu
                 elapsed = last_wall - start_wall
-                cpu = {k: (proc_cpu_seconds(p) - start[k]) / elapsed * 100 for k, p in pids.items()}
+                shares = {k: (proc_cpu_seconds(p) - start[k]) / elapsed * 100 for k, p in pids.items()}
                 engine.poll_status()
                 cycles = int(engine.last["engine"]["cycle"]) - cycle_start  # type: ignore[index]
                 screen_ok = "RUNNING" in pane.screen()
             finally:
                 pane.kill()
-    return {"cpu_percent": cpu, "window_percent": windows, "status_writes": cycles, "seconds": elapsed,
+    return {"cpu_percent": shares, "window_percent": windows, "status_writes": cycles, "seconds": elapsed,
             "load_average": [load_before, os.getloadavg()[0]], "screen_ok": screen_ok}  # fmt: skip
 
 

@@ -11,19 +11,10 @@ import os
 import sys
 from pathlib import Path
 
-from engine.contract.paths import resolve_state_dir, shipped_strategies_dir
+from engine.contract.paths import add_state_dir_argument, resolve_state_dir, shipped_strategies_dir
 from engine.ctl import verbs as ctl
 from engine.market import market_flags
 from engine.trading.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
-
-
-def _state_dir_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state-dir",
-        type=resolve_state_dir,
-        default=None,
-        help="state directory (default: $FORESIGHT_STATE_DIR, else ~/.local/state/foresight)",
-    )
 
 
 def _csv(text: str) -> tuple[str, ...]:
@@ -35,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     eng = sub.add_parser("engine", help="run the trading engine (the state-holding process)")
-    _state_dir_arg(eng)
+    add_state_dir_argument(eng)
     eng.add_argument("--speed", type=float, default=1.0, help="market seconds per wall second (simulation/replay)")
     eng.add_argument("--cycle-interval", type=float, default=1.0, help="wall seconds between cycles")
     eng.add_argument("--seed", type=int, default=0, help="seed of the simulated market")
@@ -60,17 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--shadow-room", type=float, default=0.8, help="a shadow runs in a cycle only if its last cost keeps the cycle within this share of the interval, else it skips the cycle (default 0.8)")
     eng.add_argument("--keep-versions", type=int, default=10, help="how many strategy versions the state directory keeps (default 10)")
 
-    ctl.add_parser(sub, _state_dir_arg)
+    ctl.add_parser(sub, add_state_dir_argument)
 
     watch = sub.add_parser("watch", help="watch an engine from outside and notify when it is STALE, DOWN or recovered")
-    _state_dir_arg(watch)
+    add_state_dir_argument(watch)
     watch.add_argument("--notify", action="append", metavar="URL", help="apprise URL (repeatable; also $FORESIGHT_NOTIFY)")
     watch.add_argument("--interval", type=float, default=5.0, help="seconds between looks at status.json (default 5)")
     watch.add_argument("--stale-after", type=float, default=None, help="seconds without a status write that make it STALE (default: 3 cycle intervals, at least 10)")
 
     bridge = sub.add_parser("bridge", help="carry this engine's status and control over NATS (docs/fleet.md)")
-    _state_dir_arg(bridge)
-    from engine.fleet import connect as fleet_connect
+    add_state_dir_argument(bridge)
+    from engine.contract.fleet import connect as fleet_connect
 
     fleet_connect.add_arguments(bridge, url_required=True)
     bridge.add_argument("--name", required=True, help="the engine's name in the fleet (a NATS key: letters, digits, - and _)")
@@ -89,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         module = "foresight_tui" if argv[0] == "tui" else "foresight_tui.demo"
         os.execv(sys.executable, [sys.executable, "-m", module, *argv[1:]])
     if argv and argv[0] == "ctl":
-        from engine.fleet import remote_ctl
+        from engine.ctl import remote as remote_ctl
 
         if remote_ctl.wants_remote(argv[1:]):
             return remote_ctl.main(argv[1:])
@@ -99,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ctl":
         return ctl.run(args)
     if args.command == "bridge":
+        from engine.contract.fleet.connect import options_from
         from engine.fleet.bridge import run_bridge
-        from engine.fleet.connect import options_from
 
         options = options_from(args)
         if options is None:

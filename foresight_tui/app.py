@@ -47,8 +47,8 @@ from foresight_tui.screens.risk_limits import RiskLimitsScreen
 from foresight_tui.screens.shadow import ShadowScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
 from foresight_tui.screens.trades import TradesScreen
-from foresight_tui.source_diff import SourceMemory, default_changes
 from foresight_tui.screens.versions import VersionsScreen
+from foresight_tui.source_diff import SourceMemory, default_changes
 from foresight_tui.terminal import controlling_fd, terminal_gone
 from foresight_tui.watching import only_named, watch_directory
 from foresight_tui.widgets.event_log import EventLog

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -21,3 +22,13 @@ def resolve_state_dir(value: str | os.PathLike[str] | None) -> Path:
 
 def shipped_strategies_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "strategies"
+
+
+def add_state_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """`--state-dir`, as every command of `foresight` takes it."""
+    parser.add_argument(
+        "--state-dir",
+        type=resolve_state_dir,
+        default=None,
+        help="state directory (default: $FORESIGHT_STATE_DIR, else ~/.local/state/foresight)",
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.contract.control_writer import ControlWriter, WriteResult, resume_trip
+from engine.contract.control_writer import ControlWriter, resume_trip
 from engine.contract.fileio import describe_validation_error, read_model
 from engine.contract.models import STATUS_FILE, RiskLimits, Status
 

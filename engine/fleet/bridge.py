@@ -21,14 +21,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, Status, utc_now_iso
 from engine.contract.control_writer import ControlWriter
 from engine.contract.fileio import describe_validation_error, read_bytes, read_model
-from engine.fleet import keys
-from engine.fleet.connect import Buckets, NatsOptions, connect, open_buckets
-from engine.fleet.control_merge import apply_change, change_between
-from engine.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry, Presence
-from engine.fleet.queries import answer_query
+from engine.contract.fleet import keys
+from engine.contract.fleet.connect import Buckets, NatsOptions, connect, open_buckets
+from engine.contract.fleet.control_merge import apply_change, change_between
+from engine.contract.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry, Presence
+from engine.contract.fleet.queries import answer_query
+from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, Status, utc_now_iso
 
 POLL_S = 0.05  # a stat of two files; the engine writes status once a cycle, and at most this adds to a command's answer
 RETRY_S = 0.5
@@ -220,13 +220,13 @@ class Bridge:
                 self._wake.clear()
                 return
             raise
-        entries = [(e.revision, _entry(e.value)) for e in history if e.value]
+        entries = [(e.revision or 0, _entry(e.value)) for e in history if e.value]
         if self._seen_revision == 0:
             # First look since this bridge started: remote writes after the last bridge revision were never applied.
             bridge_revisions = [rev for rev, entry in entries if entry is not None and entry.from_bridge]
             self._seen_revision = bridge_revisions[-1] if bridge_revisions else 0
             if bridge_revisions:
-                self._seen_control = next(entry.control for rev, entry in entries if rev == self._seen_revision)
+                self._seen_control = next(e.control for rev, e in entries if rev == self._seen_revision and e is not None)
         for i, (revision, entry) in enumerate(entries):
             if revision <= self._seen_revision:
                 continue

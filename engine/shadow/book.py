@@ -18,8 +18,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from engine.market.market import Market
-from engine.strategy_api.market_view import MarketView
 from engine.market.quotes import Quote
+from engine.strategy_api.market_view import MarketView
 from engine.trading.slots import SlotSpec
 from engine.trading.state import StateManager, TradingState
 from engine.trading.trader import CycleOutcome, Evaluator, Trader

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.reload.guard import Budgets, StrategyGuard
-from engine.strategy_api.market_view import MarketView
 from engine.reload.code_version import CodeVersion
+from engine.reload.guard import Budgets, StrategyGuard
 from engine.reload.registry import StrategyRegistry
+from engine.strategy_api.market_view import MarketView
 
 
 class CandidateFailed(Exception):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from engine.contract.models import Ack, Command, utc_now_iso
 
 if TYPE_CHECKING:
-    from commands.commands import Commands
+    from engine.commands import Commands
 
 TYPES = ("shadow", "promote", "drop")
 

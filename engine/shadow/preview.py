@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.shadow.candidate import CandidateEvaluator, RecordingEvaluator
 from engine.contract.models import CodePreview, ParamChange, PreviewRow, utc_now_iso
-from engine.shadow.decision_brief import brief, same
 from engine.reload.code_version import CodeVersion
+from engine.shadow.candidate import CandidateEvaluator, RecordingEvaluator
+from engine.shadow.decision_brief import brief, same
 from engine.trading.state import SignalRecord, SlotRecord
 
 DIFF_LIMIT = 64 * 1024  # characters of diff kept in status.json
@@ -39,7 +39,7 @@ def param_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ParamC
 def source_diff(running: CodeVersion, candidate: CodeVersion, limit: int = DIFF_LIMIT) -> str:
     """Unified diff of the modules whose source differs, in dependency order."""
     old = {m.name: m.source for m in running}
-    parts = []
+    parts: list[str] = []
     for module in candidate:
         before = old.get(module.name, b"")
         if before == module.source:

@@ -26,15 +26,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.shadow import preview
-from engine.shadow.candidate import CandidateEvaluator, RecordingEvaluator
 from engine.contract.models import CodePreview, CodeStatus, ShadowSlot, ShadowStatus, utc_now_iso
-from engine.shadow.decision_brief import brief, same
 from engine.events import EventLog
 from engine.reload.guard import Budgets
-from engine.trading.params_hash import params_hash
 from engine.reload.manager import Preparation, ReloadManager
+from engine.shadow import preview
 from engine.shadow.book import ShadowBook
+from engine.shadow.candidate import CandidateEvaluator, RecordingEvaluator
+from engine.shadow.decision_brief import brief, same
+from engine.trading.params_hash import params_hash
 from engine.trading.state import SlotRecord, StateManager
 from engine.trading.trader import CycleOutcome, Trader
 

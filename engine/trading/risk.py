@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from engine.contract.models import Control, RiskFigures, RiskLimits, RiskStatus, RiskTrip
+from engine.contract.models import Control, RiskFigures, RiskStatus, RiskTrip
 
 if TYPE_CHECKING:
     from engine.events import EventLog

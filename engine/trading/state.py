@@ -24,8 +24,8 @@ import contextlib
 import json
 import os
 import uuid
-from datetime import UTC, datetime, timedelta
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 

@@ -12,8 +12,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 
-from foresight_tui.fleet.table import FleetTable
 from foresight_tui.fleet.sources import LocalFleet, NatsFleet
+from foresight_tui.fleet.table import FleetTable
 from foresight_tui.screens.confirm import ConfirmScreen
 
 Source = LocalFleet | NatsFleet

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.fleet.connect import options_from
+from engine.contract.fleet.connect import options_from
 from engine.contract.paths import resolve_state_dir
 
 
@@ -23,7 +23,7 @@ def run_fleet(args: argparse.Namespace) -> int:
             print(f"foresight tui: {exc}", file=sys.stderr)
             return 2
         assert options is not None
-        source = NatsFleet(options, read_only=args.read_only)
+        source: NatsFleet | LocalFleet = NatsFleet(options, read_only=args.read_only)
     else:
         source = LocalFleet([resolve_state_dir(d) for d in args.state_dir], read_only=args.read_only)
     app = FleetApp(source)

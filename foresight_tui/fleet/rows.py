@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from engine.contract.fleet.envelope import Presence
 from engine.contract.models import Status
-from engine.fleet.envelope import Presence
 
 
 class Link(StrEnum):

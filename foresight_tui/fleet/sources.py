@@ -2,7 +2,7 @@
 
 Both give rows, pause or resume one engine (and report its own answer), and a
 state directory to open Mission Control on: the engine's own directory, or a
-mirror of the remote engine fed from NATS (engine/fleet/mirror.py).
+mirror of the remote engine fed from NATS (engine/contract/fleet/mirror.py).
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from nats.aio.client import Client
 from pydantic import ValidationError
 
-from engine.contract.models import STATUS_FILE, Status
 from engine.contract.control_writer import ControlWriter, operator_identity
 from engine.contract.fileio import read_model
-from engine.fleet import keys
-from engine.fleet.connect import Buckets, NatsOptions, connect, open_buckets
-from engine.fleet.envelope import Presence
-from engine.fleet.mirror import Mirror
-from engine.fleet.remote_write import RemoteWriter
+from engine.contract.fleet import keys
+from engine.contract.fleet.connect import Buckets, NatsOptions, connect, open_buckets
+from engine.contract.fleet.envelope import Presence
+from engine.contract.fleet.mirror import Mirror
+from engine.contract.fleet.remote_write import RemoteWriter
+from engine.contract.models import STATUS_FILE, Status
 from foresight_tui.data_source import pid_alive
 from foresight_tui.fleet.rows import FleetRow, Liveness, row_for
 
@@ -122,7 +123,7 @@ class NatsFleet:
         self.gaps: list[tuple[str, str]] = []  # (from, to) of our link's outages, newest last
         self.updates = 0  # statuses received, for the benchmarks
         self.refused: str | None = None  # the server's last permission violation (a read-only credential writing)
-        self._nc = None
+        self._nc: Client | None = None
         self.buckets: Buckets | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._on_change: Callable[[], None] = lambda: None
@@ -135,8 +136,8 @@ class NatsFleet:
     async def _run(self) -> None:
         while self._nc is None:
             try:
-                self._nc = await connect(self.options, on_disconnected=self._down, on_reconnected=self._up, on_refused=self._refused)
-                self.buckets = await open_buckets(self._nc.jetstream(), create=False)
+                self._nc = nc = await connect(self.options, on_disconnected=self._down, on_reconnected=self._up, on_refused=self._refused)
+                self.buckets = await open_buckets(nc.jetstream(), create=False)
                 self.problem = None
             except Exception as exc:
                 if self._nc is not None:

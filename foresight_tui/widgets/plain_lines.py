@@ -21,7 +21,7 @@ class PlainLines(Widget):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._rows_for: tuple[object, ...] | None = None
         self._rows: list[str] = []
-        self._row_styles: dict[tuple[object, int], Style] = {}
+        self._row_styles: dict[tuple[object, int, str | None], Style] = {}
 
     def rows_key(self) -> Hashable:
         """What the rows depend on besides the size (reactives: changing one repaints)."""

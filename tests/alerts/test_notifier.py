@@ -9,10 +9,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from engine.ops.alerts import STRATEGY_ERROR_CYCLES, EngineAlerts, notify_urls
+from engine.contract.fileio import atomic_write_model
 from engine.contract.models import SCHEMA_VERSION, CodeStatus, EngineInfo, Status, utc_now_iso
 from engine.events import EventLog
-from engine.contract.fileio import atomic_write_model
+from engine.ops.alerts import STRATEGY_ERROR_CYCLES, EngineAlerts, notify_urls
 from engine.ops.notify import Notifier
 from engine.ops.watch import Watcher
 from tests.support.notify_sink import notify_sink

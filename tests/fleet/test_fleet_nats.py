@@ -21,13 +21,13 @@ from typing import TypeVar
 
 import pytest
 
-from engine.contract.models import Status
 from engine.contract.control_writer import ControlWriter
-from engine.fleet import keys
-from engine.fleet.connect import NatsOptions, connect, open_buckets
-from engine.fleet.envelope import ControlEntry
-from engine.fleet.loop_thread import LoopThread
-from engine.fleet.remote_write import RemoteWriter
+from engine.contract.fleet import keys
+from engine.contract.fleet.connect import NatsOptions, connect, open_buckets
+from engine.contract.fleet.envelope import ControlEntry
+from engine.contract.fleet.loop_thread import LoopThread
+from engine.contract.fleet.remote_write import RemoteWriter
+from engine.contract.models import Status
 from foresight_tui.fleet.rows import Link
 from foresight_tui.fleet.sources import NatsFleet
 from tests.support.engine_proc import ROOT, EngineProcess
@@ -293,7 +293,7 @@ def test_the_nats_server_killed_and_restarted_touches_no_engine(fleet: Fleet) ->
                                cwd=ROOT, capture_output=True, text=True, timeout=30)  # fmt: skip
         assert local.returncode == 0, local.stderr
         # The fleet view shows the gap: rows stale, saying NATS is down.
-        link, why = wait_for(lambda: (l := view.link("bot-a")) and l[0] is Link.STALE and l, "bot-a stale in the fleet view")
+        link, why = wait_for(lambda: (seen := view.link("bot-a")) and seen[0] is Link.STALE and seen, "bot-a stale in the fleet view")
         assert "NATS down since" in why
         down_at = {n: fleet.engines[n].status().engine.cycle for n in NAMES}
 
@@ -386,11 +386,11 @@ def test_an_engine_killed_shows_stale_then_offline(fleet: Fleet) -> None:
     try:
         wait_for(lambda: (view.link("bot-c") or (None,))[0] is Link.ONLINE, "bot-c online")
         os.kill(engine.pid, signal.SIGSTOP)  # hung: its process is there, its status ages
-        link, why = wait_for(lambda: (l := view.link("bot-c")) and l[0] is Link.STALE and l, "bot-c stale")
+        link, why = wait_for(lambda: (seen := view.link("bot-c")) and seen[0] is Link.STALE and seen, "bot-c stale")
         assert "no new status" in why
         os.kill(engine.pid, signal.SIGKILL)
         engine.proc.wait(10)
-        link, why = wait_for(lambda: (l := view.link("bot-c")) and l[0] is Link.OFFLINE and l, "bot-c offline")
+        link, why = wait_for(lambda: (seen := view.link("bot-c")) and seen[0] is Link.OFFLINE and seen, "bot-c offline")
         assert "process gone" in why
         assert view.link("bot-a")[0] is Link.ONLINE  # the others are not affected
         fleet.bridges["bot-c"].terminate()  # and its bridge: the presence goes, the row says so

@@ -11,8 +11,8 @@ import json
 import threading
 from pathlib import Path
 
-from engine.contract.models import Command, Control, utc_now_iso
 from engine.contract.control_writer import ControlWriter
+from engine.contract.models import Command, Control, utc_now_iso
 from engine.ctl.versions import wait_for_outcome
 from tests.guard.strategy_faults import copy_strategies, write_good
 from tests.support.engine_proc import EngineProcess

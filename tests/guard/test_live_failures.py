@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.cli import main
-from engine.ctl.versions import wait_for_outcome
-
 from engine.contract.models import Command, Control, utc_now_iso
+from engine.ctl.versions import wait_for_outcome
 from tests.guard.strategy_faults import copy_strategies, original, write_faulty, write_good
 from tests.support.engine_proc import EngineProcess
 

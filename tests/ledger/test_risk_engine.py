@@ -71,8 +71,8 @@ def test_risk_limits_are_refused_whole_before_anything_is_written(tmp_path: Path
 
 def test_a_rebuilt_control_file_keeps_the_risk_limits_in_force(tmp_path: Path) -> None:
     """control.json gone (or refused): the writer rebuilds from status.json, limits included."""
-    from engine.contract.models import SCHEMA_VERSION, CodeStatus, EngineInfo, RiskStatus, Status, utc_now_iso
     from engine.contract.fileio import atomic_write_model
+    from engine.contract.models import SCHEMA_VERSION, CodeStatus, EngineInfo, RiskStatus, Status, utc_now_iso
 
     state_dir = tmp_path / "state"
     state_dir.mkdir()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.contract.models import Status
 from tests.guard.strategy_faults import write_faulty
-from tests.shadow.helpers import ROOMY, events, stricter, strategies_copy
+from tests.shadow.helpers import ROOMY, events, strategies_copy, stricter
 from tests.support.engine_proc import EngineProcess, ctl
 
 
@@ -77,7 +77,7 @@ def test_shadow_aa_preview_promote_drop_and_a_failing_shadow(engine_factory, tmp
     caught = None
     for _ in range(5):
         _, command = engine.writer.send_command("check")
-        seen = engine.wait_for(lambda s: s.code.preview is not None and command.id in s.code.preview.commands, 15, "the preview")
+        seen = engine.wait_for(lambda s, c=command: s.code.preview is not None and c.id in s.code.preview.commands, 15, "the preview")
         if seen.engine.cycle == seen.code.preview.cycle:
             caught = seen
             break

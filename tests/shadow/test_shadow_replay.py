@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.shadow.helpers import ROOMY, events, recorded_market, stricter, strategies_copy
+from tests.shadow.helpers import ROOMY, events, recorded_market, strategies_copy, stricter
 from tests.support.engine_proc import EngineProcess, ctl
 
 CYCLES = 80

@@ -7,13 +7,11 @@ SVGs in the report before committing them.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from textual.widgets import Input
 
 from engine.contract.models import EVENTS_FILE, Ack
-from foresight_tui.app import MissionControlApp
 
 from .conftest import MARKUP_MESSAGE, iso
 

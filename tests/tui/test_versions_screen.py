@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 
-from engine.contract.models import KeptVersion, ModuleInfo, Status
 from engine.contract.fileio import atomic_write_bytes, ensure_state_dir
+from engine.contract.models import KeptVersion, ModuleInfo, Status
 from foresight_tui.screens.versions import VersionsScreen
 from foresight_tui.widgets.slot_card import SlotCard
 

@@ -14,12 +14,12 @@ import asyncio
 import os
 from pathlib import Path
 
-from engine.contract.models import CONTROL_FILE, CONTROL_LOCK, STATUS_FILE, Control
 from engine.contract.control_writer import operator_identity
 from engine.contract.fileio import atomic_write_bytes, atomic_write_model, ensure_state_dir, file_lock, read_model
-from engine.fleet import keys
-from engine.fleet.connect import Buckets
-from engine.fleet.remote_write import RemoteWriter, _not_found
+from engine.contract.fleet import keys
+from engine.contract.fleet.connect import Buckets
+from engine.contract.fleet.remote_write import RemoteWriter, _not_found
+from engine.contract.models import CONTROL_FILE, CONTROL_LOCK, STATUS_FILE, Control
 
 POLL_S = 0.01
 
@@ -54,7 +54,7 @@ class Mirror:
             if not _not_found(exc):
                 raise
             entry = None
-        if entry is not None:
+        if entry is not None and entry.value:
             self._write_status(entry.value)
         await self._load_control()
         if not self.read_only:

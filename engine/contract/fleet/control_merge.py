@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.contract.models import Control
+from engine.contract.models import Command, Control
 
 # Bookkeeping of the file, never the operator's intent.
 _NOT_INTENT = {"schema_version", "generation", "updated_at", "updated_by"}
@@ -23,7 +23,7 @@ class Change:
     slots_resumed: set[str] = field(default_factory=set)
     overrides_set: dict[str, object] = field(default_factory=dict)
     overrides_unset: set[str] = field(default_factory=set)
-    commands: list[object] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
     replaced: dict[str, object] = field(default_factory=dict)  # any other field, whole
 
     def empty(self) -> bool:
@@ -71,6 +71,6 @@ def apply_change(change: Change, local: Control) -> None:
         overrides.pop(key, None)
     local.overrides = overrides
     ids = {c.id for c in local.commands}
-    local.commands = [*local.commands, *(c for c in change.commands if c.id not in ids)]  # type: ignore[attr-defined]
+    local.commands = [*local.commands, *(c for c in change.commands if c.id not in ids)]
     for name, value in change.replaced.items():
         setattr(local, name, value.model_copy(deep=True) if hasattr(value, "model_copy") else value)

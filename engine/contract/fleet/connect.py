@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KeyValue
 
-from engine.fleet import keys
+from engine.contract.fleet import keys
 
 ENV = {
     "url": "FORESIGHT_NATS_URL",

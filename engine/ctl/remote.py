@@ -18,15 +18,18 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from engine.contract.models import STATUS_FILE, Status
 from engine.contract.fileio import read_model
-from engine.fleet import keys
-from engine.fleet.connect import Buckets, NatsOptions, add_arguments, connect, open_buckets, options_from
-from engine.fleet.envelope import Presence
-from engine.fleet.loop_thread import LoopThread
-from engine.fleet.mirror import Mirror
-from engine.fleet.remote_write import _not_found
-from engine.fleet.queries import READ_ONLY_VERBS
+from engine.contract.fleet import keys
+from engine.contract.fleet.connect import Buckets, NatsOptions, add_arguments, connect, open_buckets, options_from
+from engine.contract.fleet.envelope import Presence
+from engine.contract.fleet.loop_thread import LoopThread
+from engine.contract.fleet.mirror import Mirror
+from engine.contract.fleet.queries import READ_ONLY_VERBS
+from engine.contract.fleet.remote_write import _not_found
+from nats.aio.client import Client
+
+from engine.contract.models import STATUS_FILE, Status
+from engine.contract.paths import add_state_dir_argument
 
 EXIT_APPLIED, EXIT_REFUSED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 FLEET_VERBS = ("pause", "resume")
@@ -56,9 +59,7 @@ def main(argv: list[str]) -> int:
         return _usage("name one engine (--engine NAME) or --all")
     if any(a.startswith("--state-dir") for a in rest):
         return _usage("--state-dir and --engine exclude each other: a remote engine's directory is on its host")
-    from engine.cli import build_parser
-
-    args = build_parser().parse_args(["ctl", *rest])  # bad usage exits 2 here, as locally
+    args = _ctl_parser().parse_args(["ctl", *rest])  # bad usage exits 2 here, as locally
     if fleet.all and args.verb not in FLEET_VERBS:
         return _usage(f"--all takes {' or '.join(FLEET_VERBS)}; name one engine (--engine NAME) for {args.verb}")
     session = Session(options)
@@ -78,6 +79,15 @@ def main(argv: list[str]) -> int:
         session.close()
 
 
+def _ctl_parser() -> argparse.ArgumentParser:
+    """`foresight ctl`'s own parser (engine/ctl/verbs.py), as `foresight` builds it."""
+    from engine.ctl import verbs as ctl
+
+    parser = argparse.ArgumentParser(prog="foresight")
+    ctl.add_parser(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"), add_state_dir_argument)
+    return parser
+
+
 def _usage(message: str) -> int:
     print(f"foresight ctl: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -89,7 +99,7 @@ class Session:
     def __init__(self, options: NatsOptions) -> None:
         self.options = options
         self.thread = LoopThread()
-        self.nc = None
+        self.nc: Client | None = None
         self.buckets: Buckets | None = None
         self.refused: str | None = None  # the server's permission violation, when a write met one
         self.writing = False
@@ -101,8 +111,8 @@ class Session:
 
     def open(self) -> None:
         async def go() -> None:
-            self.nc = await connect(self.options, on_refused=self._refused)
-            self.buckets = await open_buckets(self.nc.jetstream(), create=False)
+            self.nc = nc = await connect(self.options, on_refused=self._refused)
+            self.buckets = await open_buckets(nc.jetstream(), create=False)
 
         self.thread.run(go())
 

@@ -11,11 +11,11 @@ import os
 from collections.abc import Callable
 from itertools import count
 
+from engine.contract.fleet import keys
+from engine.contract.fleet.connect import Buckets
+from engine.contract.fleet.control_merge import apply_change, change_between
+from engine.contract.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry
 from engine.contract.models import SCHEMA_VERSION, Control
-from engine.fleet import keys
-from engine.fleet.connect import Buckets
-from engine.fleet.control_merge import apply_change, change_between
-from engine.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry
 
 CAS_TRIES = 50
 _ids = count(1)
@@ -41,7 +41,7 @@ class RemoteWriter:
                 raise
             self.revision, self.base = 0, None
             return None
-        self.revision, self.base = entry.revision, ControlEntry.model_validate_json(entry.value).control
+        self.revision, self.base = entry.revision or 0, ControlEntry.model_validate_json(entry.value or b"").control
         return self.base
 
     async def update(self, mutate: Callable[[Control], None]) -> int:
@@ -80,4 +80,4 @@ class RemoteWriter:
             if _not_found(exc):
                 return None
             raise
-        return next((a for a in BridgeAcks.model_validate_json(entry.value).acks if a.revision == revision), None)
+        return next((a for a in BridgeAcks.model_validate_json(entry.value or b"").acks if a.revision == revision), None)
