@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from nats.aio.client import Client
+
 from engine.contract.fileio import read_model
 from engine.contract.fleet import keys
 from engine.contract.fleet.connect import Buckets, NatsOptions, add_arguments, connect, open_buckets, options_from
@@ -26,8 +28,6 @@ from engine.contract.fleet.loop_thread import LoopThread
 from engine.contract.fleet.mirror import Mirror
 from engine.contract.fleet.queries import READ_ONLY_VERBS
 from engine.contract.fleet.remote_write import _not_found
-from nats.aio.client import Client
-
 from engine.contract.models import STATUS_FILE, Status
 from engine.contract.paths import add_state_dir_argument
 
