@@ -25,17 +25,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--speed", type=float, default=60.0, help="market seconds per wall second (default 60)")
     parser.add_argument("--cycle-interval", type=float, default=0.25, help="engine cycle, wall seconds (default 0.25)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated market (default 7)")
+    parser.add_argument("--maker", choices=("fair", "slow"), default="fair",
+                        help="paper market maker: fair (quotes fair value, the honest default) or slow (lagged quotes "
+                             "the shipped strategy beats: an edge that real markets do not give)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the temporary state directory afterwards")
     return parser.parse_args(argv)
 
 
-def engine_command(state_dir: Path, speed: float, cycle_interval: float, seed: int) -> list[str]:
+def engine_command(state_dir: Path, speed: float, cycle_interval: float, seed: int, maker: str = "fair") -> list[str]:
     return [
         sys.executable, "-m", "engine", "engine",
         "--state-dir", str(state_dir),
         "--speed", str(speed),
         "--cycle-interval", str(cycle_interval),
         "--seed", str(seed),
+        "--maker", maker,
     ]  # fmt: skip
 
 
@@ -83,7 +87,7 @@ def once(action: Callable[[], None]) -> Callable[[], None]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     state_dir = Path(tempfile.mkdtemp(prefix="foresight-demo-"))
-    process = start_engine(state_dir, engine_command(state_dir, args.speed, args.cycle_interval, args.seed))
+    process = start_engine(state_dir, engine_command(state_dir, args.speed, args.cycle_interval, args.seed, args.maker))
     done = once(functools.partial(finish, process, state_dir, args.keep))
     try:
         from foresight_tui.app import MissionControlApp

@@ -46,7 +46,7 @@ def test_terminal_gone_when_the_descriptor_fails():
 def test_demo_engine_command_and_stop():
     command = engine_command(__import__("pathlib").Path("/tmp/x"), 60.0, 0.25, 7)
     assert command[1:] == ["-m", "engine", "engine", "--state-dir", "/tmp/x", "--speed", "60.0",
-                           "--cycle-interval", "0.25", "--seed", "7"]  # fmt: skip
+                           "--cycle-interval", "0.25", "--seed", "7", "--maker", "fair"]  # fmt: skip
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     assert stop_engine(sleeper, timeout=5) == -15
     stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"], stdout=subprocess.PIPE)  # fmt: skip
