@@ -12,9 +12,13 @@ from engine.commands import Commands
 from engine.contract.models import Command, utc_now_iso
 from engine.control_intake import ControlIntake
 from engine.events import EventLog
+from engine.market.feeds import SimFeed
+from engine.market.market import Market
 from engine.process_guard import StopSignal
 from engine.reload.manager import ReloadManager
+from engine.shadow.runner import ShadowRunner
 from engine.trading.state import StateManager
+from engine.trading.trader import Trader
 from tests.reload.helpers import edit
 
 
@@ -32,8 +36,12 @@ def _commands(state_dir: Path, strategies: Path) -> tuple[Commands, list[str]]:
         manager.persist(True)
         return None
 
+    # No slots: these commands never shadow, but Commands owns the shadow's commands too.
+    trader = Trader((), manager, Market(SimFeed(()), (), (), 1.0, 0))
+    shadow = ShadowRunner(reloader, manager, trader, events, interval_s=1.0)
     commands = Commands(
-        manager, reloader, events, between, persist=persist, adopt_params=lambda: adopted.append(reloader.registry.version)
+        manager, reloader, events, between, persist=persist, adopt_params=lambda: adopted.append(reloader.registry.version),
+        shadow=shadow,
     )
     return commands, adopted
 
