@@ -73,7 +73,8 @@ def test_o_changes_a_parameter_and_the_engine_reports_it(live):
     # stake, the first field, has focus with the cursor at its end; no escape-sequence keys
     # (End, arrows), which a loaded machine may split and Textual then read as a lone Escape
     def cleared() -> bool:  # one backspace per look: keys sent before the field has focus are not lost
-        if re.search(r"█ +stake +█", live.tmux.screen()):  # a compact field: nothing after the name
+        # A compact field: nothing after the name but the form's word that a number is required.
+        if re.search(r"█ +stake +(a number is required +)?█", live.tmux.screen()):
             return True
         live.tmux.send("BSpace")
         return False
