@@ -216,6 +216,8 @@ class StateManager:
         never empty and never a link followed); a kill -9 loses nothing written, and
         `durable` also survives a power cut. Until a checkpoint succeeds, `journal`
         refuses (the caller checkpoints again)."""
+        if self._journal_fd is not None:
+            self._note_replaced()  # a checkpoint due anyway (a window boundary) must not hide it
         self.close_journal()
         self.state.journal_id = uuid.uuid4().hex
         atomic_write_bytes(self.path, model_json(self.state), durable=durable)
@@ -235,14 +237,19 @@ class StateManager:
         `repair_note` says which, and the checkpoint writes both again."""
         if self._journal_fd is None or self._journal_lines >= CHECKPOINT_EVERY or self._journal_bytes >= CHECKPOINT_BYTES:
             return True
-        gone = self._replaced_files()
-        if gone:
+        if self._note_replaced():
             self.close_journal()
+            return True
+        return False
+
+    def _note_replaced(self) -> bool:
+        """True, and `repair_note` says which, when a state file was deleted or replaced under the engine."""
+        gone = self._replaced_files()
+        if gone and self.repair_note is None:
             self.repair_note = (
                 f"{' and '.join(gone)} deleted or replaced under the engine (not by it); both written again from memory"
             )
-            return True
-        return False
+        return bool(gone)
 
     def _replaced_files(self) -> list[str]:
         gone = []
