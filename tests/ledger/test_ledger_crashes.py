@@ -33,13 +33,14 @@ def _wait_for_new_resolutions(engine: EngineProcess, timeout: float = 20) -> Sta
     raise AssertionError(f"no resolution within {timeout}s\n{engine.log()[-2000:]}")
 
 
-def test_ledger_survives_twenty_kill9s_without_losing_or_doubling_a_bet(tmp_path: Path) -> None:
+def test_ledger_survives_twenty_kill9s_without_losing_or_doubling_a_bet(tmp_path: Path, engine_factory) -> None:
     state_dir = tmp_path / "state"
     died_by_failpoint = 0
     for run in range(RESTARTS):
         # Odd runs may also die in the narrowest window: the ledger committed, the state not yet.
         env = {"FORESIGHT_FAILPOINTS": f"crash_after_ledger=0.2,seed={run}"} if run % 2 else None
-        engine = EngineProcess(state_dir, fast=FASTER, env=env).start(wait=False)
+        # From the factory: an engine left running by a failed assertion is stopped at teardown.
+        engine = engine_factory(state_dir=state_dir, fast=FASTER, env=env, start=False).start(wait=False)
         seen = _wait_for_new_resolutions(engine)
         if seen is None:
             assert engine.proc is not None and engine.proc.wait() == -signal.SIGKILL, engine.log()[-2000:]
@@ -59,7 +60,7 @@ def test_ledger_survives_twenty_kill9s_without_losing_or_doubling_a_bet(tmp_path
     assert died_by_failpoint > 0, "the failpoint never hit: the undo path went untested"
 
     # A last run, stopped cleanly: the ledger is the engine's resolutions one for one.
-    engine = EngineProcess(state_dir, fast=FASTER).start(wait=False)
+    engine = engine_factory(state_dir=state_dir, fast=FASTER, start=False).start(wait=False)
     assert _wait_for_new_resolutions(engine) is not None
     assert engine.stop() == 0
     state = load_state(state_dir / STATE_FILE).value
