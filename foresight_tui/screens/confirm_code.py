@@ -6,16 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from engine.contract.models import Status
 from foresight_tui import formatting as fmt
 from foresight_tui.code_diff import FileChange
+from foresight_tui.screens.confirm import YesNoScreen
 
 TITLES = {
     "reload": "Reload strategy code?",
@@ -58,7 +57,7 @@ def diff_text(lines: list[str]) -> Text:
     return text
 
 
-class ConfirmCodeScreen(ModalScreen[bool]):
+class ConfirmCodeScreen(YesNoScreen):
     BINDINGS = [
         Binding("y", "confirm", "Confirm"),
         Binding("n,escape", "cancel", "Cancel"),
@@ -101,17 +100,3 @@ class ConfirmCodeScreen(ModalScreen[bool]):
         shown = self.query_one("#confirm-preview", Static)
         shown.display = bool(lines)
         shown.update(Text("\n".join(lines)))
-
-    def action_confirm(self) -> None:
-        self.dismiss(True)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-    @on(Button.Pressed, "#confirm")
-    def confirm_pressed(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#cancel")
-    def cancel_pressed(self) -> None:
-        self.dismiss(False)
