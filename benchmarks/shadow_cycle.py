@@ -59,25 +59,16 @@ def _close(*engines: Engine) -> None:
 
 
 def measure_16(cycles: int, warm_up: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-shadow-16-") as tmp:
-        plain, shadowed = _engine(Path(tmp) / "plain", DEFAULT_ASSETS), _engine(Path(tmp) / "shadowed", DEFAULT_ASSETS)
-        try:
-            for _ in range(warm_up):
-                _cycle(plain), _cycle(shadowed)
-            shadowed.shadow.start(None, aa=True, cycles=None, overrides={})
-            without, with_shadow = [], []
-            for _ in range(cycles):
-                without.append(_cycle(plain))
-                with_shadow.append(_cycle(shadowed))
-            report = shadowed.shadow.current.report  # type: ignore[union-attr]
-        finally:
-            _close(plain, shadowed)
-    return {"without": without, "with": with_shadow, "report": report}
+    return _measure(DEFAULT_ASSETS, cycles, warm_up)
 
 
 def measure_1024(cycles: int, warm_up: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-shadow-1024-") as tmp:
-        assets = synthetic_assets(512)
+    return _measure(synthetic_assets(512), cycles, warm_up)
+
+
+def _measure(assets: tuple[str, ...], cycles: int, warm_up: int) -> dict[str, Any]:
+    """Two engines on the same market, one with an A/A shadow: their cycles interleaved."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-shadow-{2 * len(assets)}-") as tmp:
         plain, shadowed = _engine(Path(tmp) / "plain", assets), _engine(Path(tmp) / "shadowed", assets)
         try:
             for _ in range(warm_up):
