@@ -8,6 +8,7 @@ mirror of the remote engine fed from NATS (engine/contract/fleet/mirror.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 import tempfile
@@ -31,6 +32,7 @@ from foresight_tui.fleet.rows import FleetRow, Liveness, row_for
 
 Opened = tuple[Path, Callable[[], Awaitable[None]]]  # the directory to show, and how to let it go
 WAIT_S = 10.0
+STOP_WAIT_S = 3.0
 
 
 def _now_iso() -> str:
@@ -212,11 +214,15 @@ class NatsFleet:
         self._on_change()
 
     async def stop(self) -> None:
+        """The watches and the connection ended, within STOP_WAIT_S each: quitting the view never
+        waits on a busy or unreachable server (the client's close flushes and drains first)."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_WAIT_S)
         if self._nc is not None:
-            await self._nc.close()
+            with contextlib.suppress(Exception):  # TimeoutError included: the process is leaving anyway
+                await asyncio.wait_for(self._nc.close(), STOP_WAIT_S)
 
     def expire_presence(self, now: datetime) -> None:
         """The server removes an expired key with a marker a watcher may not see: age it here too."""
