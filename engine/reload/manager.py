@@ -18,7 +18,7 @@ import dataclasses
 import hashlib
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -539,41 +539,23 @@ class ReloadManager:
         given: Sequence[SourceFile] | None = None,
         proven: bool = False,
     ) -> tuple[ReloadOutcome | None, StrategyLoadError | None]:
-        start = time.perf_counter()
-        phases = _Phases(start)
+        phases = _Phases(time.perf_counter())
         running = self.registry.current if self.registry.loaded else None
-        running_version = running.version if running else ""
         kept = self.registry.previous
-        kept_version = kept.version if kept else None
+        answer = _Answer(self._record, kind, phases, running.version if running else "", kept.version if kept else None)
         staged, self._staged = self._staged, None  # a check keeps it for the reload (below)
-
-        def outcome(ok: bool, changed: tuple[str, ...], candidate: str | None, **extra: Any) -> ReloadOutcome:
-            fields: dict[str, Any] = dict(
-                ok=ok,
-                kind=kind,
-                at=utc_now_iso(),
-                duration_ms=_ms(start),
-                changed=changed,
-                error=None,
-                version=running_version,
-                candidate=candidate,
-                previous_version=kept_version,
-                phases=phases.done,
-            )
-            fields.update(extra)
-            return self._record(ReloadOutcome(**fields))
 
         try:
             sources = tuple(given) if given is not None else read_sources(self.strategies_dir, self.scope)
         except StrategyLoadError as error:
-            return outcome(False, (), None, **_refusal(error)), error
+            return answer(False, (), None, **_refusal(error)), error
         phases.mark("read")
         shas = {s.name: s.sha256 for s in sources}
         changed = changed_modules(running.shas() if running else None, shas)
 
         if kind == "reload" and not changed:
             # Same bytes as the running code: nothing to load, and `previous` stays the rollback target.
-            return outcome(True, (), version_of(shas.items())), None
+            return answer(True, (), version_of(shas.items())), None
 
         if staged is not None and staged.matches(running, shas, overrides):
             prepared, prepared_ms = staged, staged.elapsed_ms  # done between cycles: only the commit is left
@@ -585,14 +567,30 @@ class ReloadManager:
             prepared, prepared_ms = self._prepare(sources, running, overrides, phases), None
         extra: dict[str, Any] = dict(executed=prepared.executed, prepared_ms=prepared_ms)
         if prepared.error is not None:
-            return outcome(False, changed, prepared.candidate, **extra, **_refusal(prepared.error)), prepared.error
-        version = prepared.version
-        assert version is not None
+            return answer(False, changed, prepared.candidate, **extra, **_refusal(prepared.error)), prepared.error
         if not commit:
             self.checked = prepared
-            return outcome(True, changed, prepared.candidate, smoke=prepared.smoke, **extra), None
+            return answer(True, changed, prepared.candidate, smoke=prepared.smoke, **extra), None
 
-        # Commit: sys.modules and the registry change in the same step.
+        self._commit(prepared, running, proven=proven)
+        phases.mark("commit")
+        assert prepared.version is not None
+        self._store_commit(prepared.version, proven=proven)
+        return answer(
+            True,
+            changed,
+            prepared.candidate,
+            version=prepared.candidate,
+            previous_version=answer.running_version or None,
+            swapped=True,
+            smoke=prepared.smoke,
+            **extra,
+        ), None
+
+    def _commit(self, prepared: Preparation, running: CodeVersion | None, *, proven: bool) -> None:
+        """Swap a prepared version in: sys.modules and the registry change in the same step."""
+        version = prepared.version
+        assert version is not None
         self.checked = None  # prepared against the code this commit replaces
         install(version.package, version.module_objects())
         self.registry.swap(version, running)
@@ -601,18 +599,6 @@ class ReloadManager:
         if running is not None:
             self.reloads += 1
         self._probation_left = 0 if proven else self.probation_cycles
-        phases.mark("commit")
-        self._store_commit(version, proven=proven)
-        return outcome(
-            True,
-            changed,
-            prepared.candidate,
-            version=prepared.candidate,
-            previous_version=running_version or None,
-            swapped=True,
-            smoke=prepared.smoke,
-            **extra,
-        ), None
 
     def _prepare(
         self,
@@ -806,10 +792,38 @@ def _refusal(error: StrategyLoadError) -> dict[str, Any]:
     return dict(error=error.describe(), error_file=error.file, error_line=error.line, phase=error.phase)
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """Builds and records the outcome of one load: what every answer shares is fixed at its start."""
+
+    record: Callable[[ReloadOutcome], ReloadOutcome]
+    kind: OutcomeKind
+    phases: _Phases
+    running_version: str
+    kept_version: str | None
+
+    def __call__(self, ok: bool, changed: tuple[str, ...], candidate: str | None, **extra: Any) -> ReloadOutcome:
+        fields: dict[str, Any] = dict(
+            ok=ok,
+            kind=self.kind,
+            at=utc_now_iso(),
+            duration_ms=_ms(self.phases.start),
+            changed=changed,
+            error=None,
+            version=self.running_version,
+            candidate=candidate,
+            previous_version=self.kept_version,
+            phases=self.phases.done,
+        )
+        fields.update(extra)
+        return self.record(ReloadOutcome(**fields))
+
+
 class _Phases:
     """Milliseconds spent in each step of one load, for profiling the pause."""
 
     def __init__(self, start: float) -> None:
+        self.start = start
         self._last = start
         self.done: dict[str, float] = {}
 
