@@ -48,7 +48,7 @@ from engine.trading.risk import RiskGuard
 from engine.trading.slot_coverage import check_coverage
 from engine.trading.slot_errors import SlotErrorLog
 from engine.trading.slots import parse_window, slot_set
-from engine.trading.state import StateManager
+from engine.trading.state import StateManager, TradingState
 from engine.trading.trader import Trader
 
 
@@ -79,63 +79,21 @@ class Engine:
         self.lock.acquire()
         leftovers = clean_temp_files(self.dir)
         self.specs = slot_set(self.config.assets, self.config.windows)
-        self.store = VersionStore(self.dir, keep=self.config.keep_versions)
-        self.reloader = ReloadManager(
-            self.config.strategies_path,
-            probation_cycles=self.config.probation_cycles,
-            budgets=self.config.budgets,
-            store=self.store,
-        )
-        booted = boot.load_code(self.reloader, self.store, from_disk=self.config.load_from_disk)
-        self.reloader.boot = booted.why
-        self.store.mark_started()
+        booted = self._open_code()
         supervision.watch(self)
         self.manager = StateManager.open(self.dir / STATE_FILE, accept_loss=self.config.accept_loss)
         state = self.manager.state
         check_coverage(state, (spec.id for spec in self.specs))
-        assets = tuple(dict.fromkeys(spec.asset for spec in self.specs))
-        feed = feed_for(self.config, assets)
-        self.market = Market(
-            feed, assets, (parse_window(w) for w in self.config.windows), self.config.step_s, self.config.seed, maker_for(self.config)
-        )
-        if self.manager.resumed:
-            self.market.restore(state.market, state.sim_time)
-        else:
-            start = feed.start_time() or float(round(time.time()))
-            state.sim_time = start
-            self.market.start(start)
+        self._open_market(state)
         self.trader = Trader(self.specs, self.manager, self.market)
         self.trader.ensure_slots()
         self.shadow = ShadowRunner(
             self.reloader, self.manager, self.trader, self.events, self.config.cycle_interval_s, room=self.config.shadow_room
         )
-        for note in self.market.health.notes if self.market.health else ():
-            self.warn(note)  # e.g. the gaps of a recording
-        self.intake = ControlIntake(self.dir, frozenset(spec.id for spec in self.specs), applied_digest=state.applied_digest)
-        self.between = BetweenCycles(
-            self.intake, self.reloader, self.stop, lambda: self.manager.state.last_generation, self.manager.is_handled
-        )
-        self.commands = Commands(
-            self.manager, self.reloader, self.events, self.between, persist=self.persist_durably, adopt_params=self.adopt_params,
-            shadow=self.shadow,
-        )
-        self.commands.interrupted()
-        self.commands.settle_after_restart(booted.version)
-        for warning in booted.warnings:
-            self.warn(warning)
-        self.params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(state.applied.overrides))
-        state.applied = AppliedIntent(paused=state.applied.paused, paused_slots=state.applied.paused_slots, overrides=kept)
-        for warning in dropped:
-            self.warn(warning)
+        self._open_commands(booted, state)
         for loss in self.manager.losses:
             self.events.emit("loss", loss)
-        self.ledger = Ledger(self.dir / LEDGER_FILE, self.boot_id, self.events)
-        events_files = [self.dir / (EVENTS_FILE + ".1"), self.dir / EVENTS_FILE]
-        books = self.ledger.reconcile(state, self.manager.resumed, self.ledger.provenance(self.reloader.registry.current.version, self.params), events_files)
-        self.events.emit("ledger", f"{LEDGER_FILE} book {books.book[:8]}: {books.summary()}", **vars(books))
-        for note in books.notes:
-            self.warn(note)
-        self.risk = RiskGuard(self.manager, self.ledger, self.events)
+        self._open_books(state)
         if self.manager.resumed:
             self.events.emit(
                 "engine",
@@ -155,6 +113,65 @@ class Engine:
             boot=booted.why,
         )
         self.notifier.ready(f"cycling on code {booted.version}")
+
+    def _open_code(self) -> boot.Boot:
+        """The version store and the code it names (the boot decides which version runs)."""
+        self.store = VersionStore(self.dir, keep=self.config.keep_versions)
+        self.reloader = ReloadManager(
+            self.config.strategies_path,
+            probation_cycles=self.config.probation_cycles,
+            budgets=self.config.budgets,
+            store=self.store,
+        )
+        booted = boot.load_code(self.reloader, self.store, from_disk=self.config.load_from_disk)
+        self.reloader.boot = booted.why
+        self.store.mark_started()
+        return booted
+
+    def _open_market(self, state: TradingState) -> None:
+        """The feed and the paper market, resumed where the state left them."""
+        assets = tuple(dict.fromkeys(spec.asset for spec in self.specs))
+        feed = feed_for(self.config, assets)
+        self.market = Market(
+            feed, assets, (parse_window(w) for w in self.config.windows), self.config.step_s, self.config.seed, maker_for(self.config)
+        )
+        if self.manager.resumed:
+            self.market.restore(state.market, state.sim_time)
+        else:
+            start = feed.start_time() or float(round(time.time()))
+            state.sim_time = start
+            self.market.start(start)
+        for note in self.market.health.notes if self.market.health else ():
+            self.warn(note)  # e.g. the gaps of a recording
+
+    def _open_commands(self, booted: boot.Boot, state: TradingState) -> None:
+        """The control intake and the commands, settled after a restart; the overrides in force revalidated."""
+        self.intake = ControlIntake(self.dir, frozenset(spec.id for spec in self.specs), applied_digest=state.applied_digest)
+        self.between = BetweenCycles(
+            self.intake, self.reloader, self.stop, lambda: self.manager.state.last_generation, self.manager.is_handled
+        )
+        self.commands = Commands(
+            self.manager, self.reloader, self.events, self.between, persist=self.persist_durably, adopt_params=self.adopt_params,
+            shadow=self.shadow,
+        )
+        self.commands.interrupted()
+        self.commands.settle_after_restart(booted.version)
+        for warning in booted.warnings:
+            self.warn(warning)
+        self.params, kept, dropped = revalidate(self.reloader.registry.params_model, dict(state.applied.overrides))
+        state.applied = AppliedIntent(paused=state.applied.paused, paused_slots=state.applied.paused_slots, overrides=kept)
+        for warning in dropped:
+            self.warn(warning)
+
+    def _open_books(self, state: TradingState) -> None:
+        """The ledger reconciled with the state (events.jsonl imported once), and the risk limits on it."""
+        self.ledger = Ledger(self.dir / LEDGER_FILE, self.boot_id, self.events)
+        events_files = [self.dir / (EVENTS_FILE + ".1"), self.dir / EVENTS_FILE]
+        books = self.ledger.reconcile(state, self.manager.resumed, self.ledger.provenance(self.reloader.registry.current.version, self.params), events_files)
+        self.events.emit("ledger", f"{LEDGER_FILE} book {books.book[:8]}: {books.summary()}", **vars(books))
+        for note in books.notes:
+            self.warn(note)
+        self.risk = RiskGuard(self.manager, self.ledger, self.events)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
