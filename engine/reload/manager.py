@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal, overload
 
 from pydantic import BaseModel
@@ -624,38 +625,15 @@ class ReloadManager:
         result = Preparation(
             base=running, shas=shas, overrides=_plain(overrides), candidate=candidate, executed=executed
         )
-        poisoned = self.store.manifest.poisoned.get(candidate) if self.store is not None else None
-        if poisoned is not None:
-            result.error = StrategyLoadError(
-                f"version {candidate} hung the engine while loading ({poisoned}); it is not loaded again: change the files",
-                file=str(sources[-1].path),
-                phase="import",
-            )
+        result.error = self._poisoned(candidate, sources)
+        if result.error is not None:
             result.elapsed_ms = _ms(started)
             return result
         self.loading = candidate
         transaction = ModuleTransaction(self.scope)
         process = ProcessSnapshot.take()
         try:
-            codes = compile_sources([s for s in sources if s.name not in reuse], self._codes)
-            phases.mark("compile")
-            package, modules, not_reusable = execute(
-                sources, self.strategies_dir, self._guard, codes, reuse, timed=self._timed_load
-            )
-            phases.mark("execute")
-            loaded_at = utc_now_iso()
-            version = CodeVersion(
-                version=candidate,
-                modules=tuple(
-                    running_modules[s.name]
-                    if s.name in reuse
-                    else LoadedModule(
-                        s.name, s.path, s.sha256, loaded_at, modules[s.name], s.source, s.name not in not_reusable
-                    )
-                    for s in sources
-                ),
-                package=package,
-            )
+            version = self._execute(candidate, sources, running_modules, reuse, phases)
             version = dataclasses.replace(
                 version, params_schema=check_api(version, self._timed_load), params_guard=self._timed_params
             )
@@ -673,6 +651,44 @@ class ReloadManager:
             result.undone = tuple(process.restore())
         result.elapsed_ms = _ms(started)
         return result
+
+    def _poisoned(self, candidate: str, sources: Sequence[SourceFile]) -> StrategyLoadError | None:
+        """A version that once hung the engine while loading is refused before any of it runs."""
+        poisoned = self.store.manifest.poisoned.get(candidate) if self.store is not None else None
+        if poisoned is None:
+            return None
+        return StrategyLoadError(
+            f"version {candidate} hung the engine while loading ({poisoned}); it is not loaded again: change the files",
+            file=str(sources[-1].path),
+            phase="import",
+        )
+
+    def _execute(
+        self,
+        candidate: str,
+        sources: Sequence[SourceFile],
+        running_modules: Mapping[str, LoadedModule],
+        reuse: dict[str, ModuleType],
+        phases: _Phases,
+    ) -> CodeVersion:
+        """Compile and run the changed modules under the load budget; the reused ones keep their objects."""
+        codes = compile_sources([s for s in sources if s.name not in reuse], self._codes)
+        phases.mark("compile")
+        package, modules, not_reusable = execute(
+            sources, self.strategies_dir, self._guard, codes, reuse, timed=self._timed_load
+        )
+        phases.mark("execute")
+        loaded_at = utc_now_iso()
+        return CodeVersion(
+            version=candidate,
+            modules=tuple(
+                running_modules[s.name]
+                if s.name in reuse
+                else LoadedModule(s.name, s.path, s.sha256, loaded_at, modules[s.name], s.source, s.name not in not_reusable)
+                for s in sources
+            ),
+            package=package,
+        )
 
     def _smoke(self, version: CodeVersion, overrides: Mapping[str, Any] | None) -> SmokeReport:
         params_model = version.params_model
