@@ -30,6 +30,7 @@ from engine.contract.fleet.queries import READ_ONLY_VERBS
 from engine.contract.fleet.remote_write import _not_found
 from engine.contract.models import STATUS_FILE, Status
 from engine.contract.paths import add_state_dir_argument
+from engine.ctl import verbs as ctl
 
 EXIT_APPLIED, EXIT_REFUSED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 FLEET_VERBS = ("pause", "resume")
@@ -81,8 +82,6 @@ def main(argv: list[str]) -> int:
 
 def _ctl_parser() -> argparse.ArgumentParser:
     """`foresight ctl`'s own parser (engine/ctl/verbs.py), as `foresight` builds it."""
-    from engine.ctl import verbs as ctl
-
     parser = argparse.ArgumentParser(prog="foresight")
     ctl.add_parser(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"), add_state_dir_argument)
     return parser
@@ -160,8 +159,6 @@ class Session:
 
 
 def one_engine(session: Session, name: str, rest: list[str], args: argparse.Namespace) -> int:
-    from engine.ctl import verbs as ctl
-
     if args.verb in READ_ONLY_VERBS and (args.verb != "risk" or args.risk_action == "show"):
         return ask_bridge(session, name, rest, args.timeout)
     assert session.buckets is not None

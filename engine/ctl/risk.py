@@ -16,8 +16,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from engine.contract.control_writer import ControlWriter, resume_trip
-from engine.contract.fileio import describe_validation_error, read_model
-from engine.contract.models import STATUS_FILE, RiskLimits, Status
+from engine.contract.fileio import describe_validation_error
+from engine.contract.models import RiskLimits
+from engine.ctl.answers import EXIT_REFUSED, EXIT_USAGE, finish, note, read_status, wait_for_generation
 
 LIMITS = tuple(RiskLimits.model_fields)
 
@@ -36,13 +37,7 @@ def add_verb(verbs: argparse._SubParsersAction) -> list[argparse.ArgumentParser]
     return [risk, resume, show, *(actions.choices[name] for name in ("set", "unset"))]
 
 
-def _status(state_dir: Path) -> Status | None:
-    return read_model(state_dir / STATUS_FILE, Status).value
-
-
 def run(state_dir: Path, args: argparse.Namespace) -> int:
-    from engine.ctl.verbs import EXIT_REFUSED, EXIT_USAGE, _finish, _note, wait_for_generation
-
     writer = ControlWriter(state_dir, tool="ctl")
     action = args.risk_action
     if action == "show":
@@ -65,9 +60,9 @@ def run(state_dir: Path, args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"foresight ctl: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _note(result)
+    note(result)
     print(f"wrote control generation {result.control.generation}; waiting for the engine...", file=sys.stderr)
-    return _finish(wait_for_generation(state_dir, result.control.generation, args.timeout))
+    return finish(wait_for_generation(state_dir, result.control.generation, args.timeout))
 
 
 def parse_limits(pairs: list[str]) -> dict[str, object]:
@@ -95,7 +90,7 @@ def _replace(control, values: dict[str, object], unset: tuple[str, ...]) -> None
 
 
 def show(state_dir: Path, as_json: bool) -> int:
-    status = _status(state_dir)
+    status = read_status(state_dir)
     if status is None:
         print(f"foresight ctl: no readable status.json in {state_dir} (is an engine running?)", file=sys.stderr)
         return 3

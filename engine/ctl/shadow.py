@@ -17,7 +17,7 @@ from pathlib import Path
 
 from engine.contract.control_writer import ControlWriter
 from engine.contract.models import CodePreview, Command, Control, DecisionBrief, ShadowStatus, utc_now_iso
-from engine.ctl.verbs import EXIT_APPLIED, EXIT_TIMEOUT, EXIT_USAGE, engine_absent, read_status
+from engine.ctl.answers import EXIT_APPLIED, EXIT_TIMEOUT, EXIT_USAGE, engine_absent, read_status
 from engine.ctl.versions import run_command, wait_for_outcome
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -25,79 +23,23 @@ from pydantic import ValidationError
 
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.fileio import describe_validation_error, read_model
-from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, SlotStatus, Status
+from engine.contract.models import CONTROL_FILE, Control, SlotStatus, Status
 from engine.ctl import books as ctl_books
 from engine.ctl import risk as ctl_risk
-
-EXIT_APPLIED, EXIT_REFUSED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
-# A status this old from another host (where its pid cannot be probed) means no engine answers.
-SILENT_ENGINE_S = 30.0
-
-
-@dataclass(frozen=True)
-class Verdict:
-    code: int
-    message: str
-
-
-class NoEngine(Exception):
-    """Nothing would act on a write: said before writing anything."""
-
-
-def read_status(state_dir: Path) -> Status | None:
-    return read_model(state_dir / STATUS_FILE, Status).value
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def engine_absent(state_dir: Path) -> str | None:
-    """Why no engine would act on a write to `state_dir` now, or None when one runs there."""
-    status = read_status(state_dir)
-    if status is None:
-        if not (state_dir / STATUS_FILE).exists():
-            return f"no engine has run in {state_dir} (no {STATUS_FILE})"
-        return None  # a torn or unreadable status: let the wait say more
-    e = status.engine
-    if e.stopped_at and e.host == socket.gethostname() and not _pid_alive(e.pid):
-        return f"the engine stopped at {e.stopped_at}"
-    if e.host == socket.gethostname() and not _pid_alive(e.pid):
-        return f"the engine that ran in {state_dir} (pid {e.pid}) has stopped; its last status is {status.age_s():.0f}s old"
-    if e.host != socket.gethostname() and status.age_s() > SILENT_ENGINE_S:
-        return f"the engine on {e.host} (pid {e.pid}) has written no status for {status.age_s():.0f}s"
-    return None
-
-
-def wait_for_generation(state_dir: Path, generation: int, timeout: float) -> Verdict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = read_status(state_dir)
-        if status is not None:
-            if status.control.observed_generation >= generation:
-                return Verdict(EXIT_APPLIED, f"applied: generation {generation} observed at cycle {status.engine.cycle}")
-            if status.control.rejected_generation >= generation:
-                reasons = status.control.rejected_reason or "; ".join(status.control.warnings) or "no reason given"
-                return Verdict(EXIT_REFUSED, f"refused: generation {generation}: {reasons}")
-        time.sleep(0.02)
-    return Verdict(EXIT_TIMEOUT, timeout_message(state_dir, f"generation {generation}", timeout))
-
-
-def timeout_message(state_dir: Path, what: str, timeout: float) -> str:
-    status = read_status(state_dir)
-    if status is None:
-        hint = f"no readable {STATUS_FILE} in {state_dir}: is an engine running there? (foresight engine --state-dir {state_dir})"
-    elif status.engine.stopped_at:
-        hint = f"the engine stopped at {status.engine.stopped_at}; start it (foresight engine --state-dir {state_dir})"
-    else:
-        hint = f"last status is {status.age_s():.1f}s old (engine pid {status.engine.pid} on {status.engine.host})"
-    return f"timeout: {what} not acknowledged within {timeout:g}s; {hint}. The change stays in control.json and applies when the engine reads it."
+from engine.ctl import shadow as ctl_shadow
+from engine.ctl import versions as ctl_versions
+from engine.ctl.answers import (
+    EXIT_APPLIED,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    NoEngine,
+    engine_absent,
+    finish,
+    note,
+    read_status,
+    timeout_message,
+    wait_for_generation,
+)
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, object]:
@@ -180,12 +122,12 @@ class Verb:
 
 
 def _follow(args: argparse.Namespace, result: WriteResult) -> int:
-    _note(result)
+    note(result)
     if args.queue and engine_absent(args.state_dir) is not None:
         print(f"queued: control generation {result.control.generation}; the next engine started in {args.state_dir} applies it")
         return EXIT_APPLIED
     print(f"wrote control generation {result.control.generation}; waiting for the engine...", file=sys.stderr)
-    return _finish(wait_for_generation(args.state_dir, result.control.generation, args.timeout))
+    return finish(wait_for_generation(args.state_dir, result.control.generation, args.timeout))
 
 
 def _command(kind: str) -> Callable[[argparse.Namespace, ControlWriter], int]:
@@ -327,16 +269,6 @@ def _settled(state_dir: Path, status: Status) -> bool:
     return seen >= control.generation
 
 
-def _note(result: WriteResult) -> None:
-    if result.note:
-        print(f"note: {result.note}", file=sys.stderr)
-
-
-def _finish(verdict: Verdict) -> int:
-    print(verdict.message, file=sys.stdout if verdict.code == EXIT_APPLIED else sys.stderr)
-    return verdict.code
-
-
 def _common_options(parser: argparse.ArgumentParser, state_dir_arg: Callable[[argparse.ArgumentParser], None],
                     *, on_verb: bool) -> None:  # fmt: skip
     """--state-dir, --timeout and --queue, before the verb and after it alike. After the verb they
@@ -365,7 +297,3 @@ def add_parser(sub: argparse._SubParsersAction, state_dir_arg) -> None:  # type:
         _common_options(parser, state_dir_arg, on_verb=True)
     for parser in ctl_books.add_verbs(verbs):
         _common_options(parser, state_dir_arg, on_verb=True)
-
-
-from engine.ctl import shadow as ctl_shadow  # noqa: E402 - they import this module's helpers
-from engine.ctl import versions as ctl_versions  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.models import Ack, Command, Control, Status, utc_now_iso
-from engine.ctl.verbs import EXIT_APPLIED, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_USAGE, read_status, timeout_message
+from engine.ctl.answers import EXIT_APPLIED, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_USAGE, read_status, timeout_message
 
 
 def add_reload_arguments(reload: argparse.ArgumentParser) -> None:

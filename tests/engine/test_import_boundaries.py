@@ -22,3 +22,34 @@ def test_every_part_of_the_engine_outside_the_contract_is_forbidden_to_the_opera
     missing = parts - OPERATOR_SIDE_MAY_REACH - set(contract["forbidden_modules"])
     assert not missing, f"add {sorted(missing)} to the forbidden_modules of {contract['name']!r} in pyproject.toml"
     assert set(contract["source_modules"]) >= {"foresight_tui", "engine.ctl", "engine.contract"}
+
+
+IMPORT_EACH_ALONE = """
+import importlib, pkgutil, sys, traceback
+import engine, foresight_tui, strategies
+names = [m.name for pkg in (engine, foresight_tui, strategies)
+         for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".") if not m.name.endswith("__main__")]
+failed = []
+for name in names:
+    for loaded in [n for n in sys.modules if n.split(".")[0] in ("engine", "foresight_tui", "strategies")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception:
+        failed.append(name + ": " + traceback.format_exc().strip().splitlines()[-1])
+print(len(names))
+print("\\n".join(failed))
+"""
+
+
+def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
+    # An import cycle works or fails by which module a program happens to import first:
+    # every module must import when it is the first one loaded.
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", IMPORT_EACH_ALONE], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    count, *failed = done.stdout.strip().splitlines()
+    assert int(count) > 100
+    assert not [line for line in failed if line], "\n".join(failed)
