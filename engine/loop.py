@@ -18,7 +18,7 @@ import uuid
 
 from pydantic import BaseModel
 
-from engine import collector, supervision
+from engine import collector
 from engine.between_cycles import BetweenCycles
 from engine.commands import Commands
 from engine.config import EngineConfig
@@ -30,9 +30,9 @@ from engine.control_intake import ControlIntake, Intake
 from engine.disk_trouble import DiskTrouble
 from engine.events import EventLog
 from engine.market.feed_events import FeedWatch
-from engine.market.feed_factory import feed_for, maker_for
 from engine.market.makers import describe as describe_maker
 from engine.market.market import Market
+from engine.market.feed_factory import feed_for, maker_for
 from engine.ops.alerts import EngineAlerts
 from engine.ops.sd_notify import SdNotify
 from engine.process_guard import EngineLock, StopSignal
@@ -43,6 +43,7 @@ from engine.shadow.runner import ShadowRunner
 from engine.state_dir import prepare_state_dir
 from engine.status_report import LoopFigures, render_status
 from engine.strategy_api.params import revalidate
+from engine.supervision import Supervision
 from engine.trading.ledger import Ledger
 from engine.trading.risk import RiskGuard
 from engine.trading.slot_coverage import check_coverage
@@ -80,7 +81,7 @@ class Engine:
         leftovers = clean_temp_files(self.dir)
         self.specs = slot_set(self.config.assets, self.config.windows)
         booted = self._open_code()
-        supervision.watch(self)
+        self.supervision = Supervision(self.reloader, self.store, self.stop, self.events, self.notifier)
         self.manager = StateManager.open(self.dir / STATE_FILE, accept_loss=self.config.accept_loss)
         state = self.manager.state
         check_coverage(state, (spec.id for spec in self.specs))
@@ -204,7 +205,7 @@ class Engine:
             self.persist()
             if hasattr(self, "ledger"):
                 self.ledger.close()
-            supervision.stopped(self)
+            self.supervision.stopped()
             self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")
             self.stopped_at = utc_now_iso()
             self.write_status()  # says STOPPED: a reader need not wait for it to go stale
@@ -256,7 +257,7 @@ class Engine:
             )  # fmt: skip
         for result in outcome.resolutions:
             self.events.emit("resolution", f"{result['slot']} {result['side']} {result['result']} {result['pnl']:+.2f}", **result)
-        supervision.keep_signals(self)
+        self.supervision.keep_signals()
         for event in self.slot_errors.observe(outcome.errors, state.cycle, self.reloader.registry.version):
             self.events.emit(event.kind, event.message, **event.detail)
         rolled = self.commands.after_cycle(outcome)
