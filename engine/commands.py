@@ -14,7 +14,8 @@ from engine.between_cycles import PREPARED_AHEAD, BetweenCycles
 from engine.contract.models import Ack, Command, utc_now_iso
 from engine.events import EventLog
 from engine.reload.manager import ReloadManager, ReloadOutcome
-from engine.shadow import commands as shadow_commands
+from engine.shadow.commands import TYPES as SHADOW_TYPES
+from engine.shadow.commands import ShadowCommands
 from engine.shadow.runner import ShadowRunner
 from engine.trading.state import StateManager
 from engine.trading.trader import CycleOutcome
@@ -31,6 +32,10 @@ class Commands:
     shadow: ShadowRunner
     deferred: tuple[Command, ...] = ()  # left by a boundary for the next one
     probation_ack_ids: list[str] = field(default_factory=list)
+    shadow_commands: ShadowCommands = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shadow_commands = ShadowCommands(self.manager, self.reloader, self.events, self.shadow, self._promoted)
 
     def run(self, commands: tuple[Command, ...]) -> None:
         """The new commands a boundary found: marked started (durably) first, then run."""
@@ -78,8 +83,8 @@ class Commands:
         outcomes: dict[str, ReloadOutcome] = {}
         last_swap: ReloadOutcome | None = None
         for index, command in enumerate(commands):
-            if command.type in shadow_commands.TYPES:  # engine/shadow/commands.py
-                if not shadow_commands.run(self, command, may_defer):
+            if command.type in SHADOW_TYPES:
+                if not self.shadow_commands.run(command, may_defer):
                     self.deferred = commands[index:]
                     self.between.prepare_soon(self.manager.state.applied.overrides)
                     return
@@ -110,6 +115,19 @@ class Commands:
                     last_swap = outcome
                 if probation:
                     self.probation_ack_ids.append(command.id)
+
+    def _promoted(self, command: Command, outcome: ReloadOutcome) -> None:
+        """A shadow promoted: its candidate runs now, in probation like any swapped-in code."""
+        self.adopt_params()
+        self.between.collect_pending = True
+        self.settle_probation("replaced by a later swap before its probation ended")
+        probation = self.reloader.probation_left > 0
+        self.manager.record_ack(
+            Ack(id=command.id, type=command.type, result="applied", at=utc_now_iso(), detail=outcome.detail, final=not probation),
+            command.issued_at,
+        )
+        if probation:
+            self.probation_ack_ids.append(command.id)
 
     def interrupted(self) -> None:
         """Commands a previous run started but never finished: acknowledged, never run again."""
