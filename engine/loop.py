@@ -32,7 +32,7 @@ from engine.events import EventLog
 from engine.market.feed_events import FeedWatch
 from engine.market.makers import describe as describe_maker
 from engine.market.market import Market
-from engine.market.feed_factory import feed_for, maker_for
+from engine.market_setup import feed_for, maker_for
 from engine.ops.alerts import EngineAlerts
 from engine.ops.sd_notify import SdNotify
 from engine.process_guard import EngineLock, StopSignal

@@ -3,7 +3,7 @@
 A feed answers one question, "what does each asset cost at market time t?", for
 t that only moves forward. The simulated feed here, the replay of recorded
 files (engine/market/replay_feed.py) and the live exchange feed (engine/market/binance_feed.py)
-implement the same `PriceFeed` protocol; engine/market/feed_factory.py picks one.
+implement the same `PriceFeed` protocol; engine/market_setup.py picks one.
 """
 
 from __future__ import annotations

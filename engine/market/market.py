@@ -13,8 +13,8 @@ from engine.market.feed_health import NEVER, FeedHealth
 from engine.market.feeds import YEAR_S, PriceFeed, profile
 from engine.market.makers import FAIR
 from engine.market.quotes import Quote, QuoteModel, quote
+from engine.market.record import MarketRecord
 from engine.strategy_api.market_view import HISTORY_POINTS
-from engine.trading.state import MarketRecord
 
 MAX_BOUNDARIES_PER_STEP = 64
 SPARK_POINTS = 40  # recent prices status.json shows per asset (price_history: the TUI's sparklines)

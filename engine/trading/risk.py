@@ -20,30 +20,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel
 
 from engine.contract.models import Control, RiskFigures, RiskStatus, RiskTrip
+from engine.trading.state import RiskRecord, StateManager
 
 if TYPE_CHECKING:
     from engine.events import EventLog
     from engine.trading.ledger import Ledger
-    from engine.trading.state import StateManager
     from engine.trading.trader import CycleOutcome
-
-
-class RiskRecord(BaseModel):
-    """The risk book inside the trading state."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    limits: dict[str, int | float] = Field(default_factory=dict)
-    tripped: dict[str, JsonValue] | None = None  # a RiskTrip
-    peak_pnl: float = 0.0
-    day: str = ""
-    day_pnl: float = 0.0
-    # The figures when an operator last resumed: a limit trips again only beyond them
-    # (or once its figure fell back under the limit and reached it anew).
-    resumed_at: dict[str, float] = Field(default_factory=dict)
 
 
 def market_day(sim_time: float) -> str:

@@ -44,8 +44,8 @@ from engine.contract.fileio import (
     write_all,
 )
 from engine.contract.models import Ack, AppliedIntent, Direction, Position
+from engine.market.record import MarketRecord
 from engine.strategy_api.market_view import HISTORY_POINTS
-from engine.trading.risk import RiskRecord
 from engine.trading.state_damage import Damage, JournalDamage, StateFileError, set_aside
 
 STATE_VERSION = 1
@@ -103,10 +103,19 @@ class SlotRecord:
     error: str | None = None
 
 
-class MarketRecord(_Model):
-    feed: dict[str, JsonValue] = Field(default_factory=dict)
-    history: dict[str, list[float]] = Field(default_factory=dict)
-    boundary_prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+class RiskRecord(BaseModel):
+    """The risk book inside the trading state."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limits: dict[str, int | float] = Field(default_factory=dict)
+    tripped: dict[str, JsonValue] | None = None  # a RiskTrip
+    peak_pnl: float = 0.0
+    day: str = ""
+    day_pnl: float = 0.0
+    # The figures when an operator last resumed: a limit trips again only beyond them
+    # (or once its figure fell back under the limit and reached it anew).
+    resumed_at: dict[str, float] = Field(default_factory=dict)
 
 
 class TradingState(_Model):

@@ -9,7 +9,7 @@ import pytest
 
 from engine.cli import build_parser
 from engine.config import EngineConfig
-from engine.market.feed_factory import maker_for
+from engine.market_setup import maker_for
 from engine.market.makers import FAIR, describe, maker
 from engine.market.market_flags import config_fields
 from engine.market.quotes import SLOW, quote, true_prob_up
