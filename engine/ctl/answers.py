@@ -6,7 +6,6 @@ and versions), so none of them imports another's helpers.
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from engine.contract.control_writer import WriteResult
 from engine.contract.fileio import read_model
+from engine.contract.liveness import pid_alive
 from engine.contract.models import STATUS_FILE, Status
 
 EXIT_APPLIED, EXIT_REFUSED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
@@ -36,14 +36,6 @@ def read_status(state_dir: Path) -> Status | None:
     return read_model(state_dir / STATUS_FILE, Status).value
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def engine_absent(state_dir: Path) -> str | None:
@@ -54,9 +46,9 @@ def engine_absent(state_dir: Path) -> str | None:
             return f"no engine has run in {state_dir} (no {STATUS_FILE})"
         return None  # a torn or unreadable status: let the wait say more
     e = status.engine
-    if e.stopped_at and e.host == socket.gethostname() and not _pid_alive(e.pid):
+    if e.stopped_at and e.host == socket.gethostname() and not pid_alive(e.pid):
         return f"the engine stopped at {e.stopped_at}"
-    if e.host == socket.gethostname() and not _pid_alive(e.pid):
+    if e.host == socket.gethostname() and not pid_alive(e.pid):
         return f"the engine that ran in {state_dir} (pid {e.pid}) has stopped; its last status is {status.age_s():.0f}s old"
     if e.host != socket.gethostname() and status.age_s() > SILENT_ENGINE_S:
         return f"the engine on {e.host} (pid {e.pid}) has written no status for {status.age_s():.0f}s"

@@ -28,6 +28,7 @@ from engine.contract.fleet.connect import Buckets, NatsOptions, connect, open_bu
 from engine.contract.fleet.control_merge import apply_change, change_between
 from engine.contract.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry, Presence
 from engine.contract.fleet.queries import answer_query
+from engine.contract.liveness import pid_alive
 from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, Status, utc_now_iso
 
 POLL_S = 0.05  # a stat of two files; the engine writes status once a cycle, and at most this adds to a command's answer
@@ -42,14 +43,6 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Bridge:
@@ -275,7 +268,7 @@ class Bridge:
         engine_pid = status.engine.pid if status else None
         alive = None
         if status is not None and status.engine.host == socket.gethostname():
-            alive = _pid_alive(status.engine.pid) and not status.engine.stopped_at
+            alive = pid_alive(status.engine.pid) and not status.engine.stopped_at
         return Presence(name=self.name, host=socket.gethostname(), bridge_pid=os.getpid(), state_dir=str(self.state_dir),
                         started_at=self.started_at, at=utc_now_iso(), engine_pid=engine_pid, engine_alive=alive,
                         published=self.published)  # fmt: skip

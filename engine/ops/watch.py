@@ -15,7 +15,6 @@ It never writes to the state directory.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from engine.contract.fileio import read_model
+from engine.contract.liveness import pid_alive
 from engine.contract.models import STATUS_FILE, Status
 from engine.ops.notify import Notifier, Severity
 
@@ -40,14 +40,6 @@ class Reading:
     boot_id: str | None = None
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, as another user
-    return True
 
 
 def read_condition(state_dir: Path, stale_after_s: float | None) -> Reading:

@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from engine.contract.models import CONTROL_FILE, STATE_FILE, STATUS_FILE, Status
 from engine.events import read_events
 from engine.market.market import SPARK_POINTS, display_round
@@ -209,6 +211,24 @@ def test_ctl_says_at_once_when_no_engine_runs_there_and_writes_nothing(tmp_path:
     assert queued.returncode == 0 and "queued" in queued.stdout
     assert (tmp_path / "nobody" / "control.json").exists()
 
+
+
+@pytest.mark.parametrize("pid", [0, -1])
+def test_ctl_takes_a_status_naming_no_process_for_no_engine(engine: EngineProcess, pid: int) -> None:
+    # A damaged status.json that names pid 0 or a negative pid: signal 0 to those probes a
+    # process group, which always exists, so it must not pass for a running engine.
+    engine.wait_cycles(1)
+    engine.kill9()
+    status_file = engine.state_dir / "status.json"
+    raw = json.loads(status_file.read_text())
+    raw["engine"]["pid"] = pid
+    status_file.write_text(json.dumps(raw))
+    before = (engine.state_dir / "control.json").read_bytes() if (engine.state_dir / "control.json").exists() else None
+    result = ctl(engine.state_dir, "pause")  # the default 15 s timeout: it must not be waited
+    assert result.returncode == 3, result.stderr
+    assert f"(pid {pid}) has stopped" in result.stderr and "nothing written" in result.stderr
+    after = (engine.state_dir / "control.json").read_bytes() if (engine.state_dir / "control.json").exists() else None
+    assert after == before
 
 WRITER = textwrap.dedent(
     """

@@ -9,10 +9,10 @@ import pytest
 
 from engine.cli import build_parser
 from engine.config import EngineConfig
-from engine.market_setup import maker_for
 from engine.market.makers import FAIR, describe, maker
 from engine.market.market_flags import config_fields
 from engine.market.quotes import SLOW, quote, true_prob_up
+from engine.market_setup import maker_for
 
 
 def config_of(*flags: str) -> EngineConfig:
