@@ -21,6 +21,7 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from engine.contract.liveness import pid_alive
 from engine.contract.models import STATUS_FILE, RiskLimits, Status
 from foresight_tui import shadow_lines
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
@@ -34,7 +35,6 @@ from foresight_tui.data_source import (
     PendingWrite,
     PidAlive,
     StatusSource,
-    pid_alive,
     system_clock,
 )
 from foresight_tui.messages import FilterChanged, SlotDetailRequested, SlotPauseRequested

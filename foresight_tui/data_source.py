@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from engine.contract.fileio import read_model
+from engine.contract.liveness import pid_alive
 from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, Status
 
 Clock = Callable[[], datetime]
@@ -27,17 +28,6 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def pid_alive(pid: int) -> bool:
-    """True when a process with this pid exists on this host (signal 0 probes only)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, it is just not ours
-        return True
-    return True
 
 
 class EngineState(StrEnum):

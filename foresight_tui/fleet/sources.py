@@ -26,8 +26,8 @@ from engine.contract.fleet.connect import Buckets, NatsOptions, connect, open_bu
 from engine.contract.fleet.envelope import Presence
 from engine.contract.fleet.mirror import Mirror
 from engine.contract.fleet.remote_write import RemoteWriter
+from engine.contract.liveness import pid_alive
 from engine.contract.models import STATUS_FILE, Status
-from foresight_tui.data_source import pid_alive
 from foresight_tui.fleet.rows import FleetRow, Liveness, row_for
 
 Opened = tuple[Path, Callable[[], Awaitable[None]]]  # the directory to show, and how to let it go

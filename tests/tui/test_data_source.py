@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+from engine.contract.liveness import pid_alive
 from engine.contract.models import Ack, Status
 from foresight_tui.code_diff import changed_files
-from foresight_tui.data_source import EngineState, PendingTracker, PendingWrite, StatusSource, pid_alive, resolve
+from foresight_tui.data_source import EngineState, PendingTracker, PendingWrite, StatusSource, resolve
 
 from .conftest import FIXED_NOW, TEST_HOST, FakeClock, StateDir, make_status
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from engine.contract.fileio import read_model
+from engine.contract.liveness import pid_alive
 from engine.contract.models import STATUS_FILE, Status
 from engine.contract.paths import shipped_strategies_dir
-from foresight_tui.data_source import pid_alive
 from tests.support.engine_proc import EngineProcess
 from tests.support.tmux import Live, Tmux, wait_for
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.contract.liveness import pid_alive
 from engine.contract.paths import shipped_strategies_dir
-from foresight_tui.data_source import pid_alive
 from tests.support.engine_proc import EngineProcess
 from tests.support.tmux import Live, Tmux, wait_for
 
