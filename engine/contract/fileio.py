@@ -162,6 +162,16 @@ class ReadResult(Generic[M]):
         return self.value is not None
 
 
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """Which version of the file is there (inode, mtime, size), or None when none is: an atomic
+    rewrite changes the inode, so two equal stamps mean the same bytes to a poller."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 def read_fd(fd: int, limit: int) -> bytes:
     """Up to `limit` bytes of an open file, from where it stands."""
     chunks = []

@@ -19,11 +19,12 @@ import sys
 import uuid
 from pathlib import Path
 
+from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
 from engine.contract.control_writer import ControlWriter
-from engine.contract.fileio import describe_validation_error, read_bytes, read_model
-from engine.contract.fleet import keys
+from engine.contract.fileio import describe_validation_error, file_stamp, read_bytes, read_model
+from engine.contract.fleet import keys, kv_watch
 from engine.contract.fleet.connect import Buckets, NatsOptions, connect, open_buckets
 from engine.contract.fleet.control_merge import apply_change, change_between
 from engine.contract.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry, Presence
@@ -35,12 +36,6 @@ POLL_S = 0.05  # a stat of two files; the engine writes status once a cycle, and
 RETRY_S = 0.5
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 
@@ -134,7 +129,7 @@ class Bridge:
 
     async def _publish_status(self, buckets: Buckets) -> None:
         path = self.state_dir / STATUS_FILE
-        stamp = _stamp(path)
+        stamp = file_stamp(path)
         if stamp == self._status_stamp and self._status_sent is not None:
             return
         data, problem = read_bytes(path)
@@ -155,7 +150,7 @@ class Bridge:
     async def _mirror_control(self, buckets: Buckets) -> None:
         """The key follows control.json (written by anyone), by compare-and-set so a remote write
         that arrives meanwhile is applied first, never overwritten."""
-        stamp = _stamp(self.state_dir / CONTROL_FILE)
+        stamp = file_stamp(self.state_dir / CONTROL_FILE)
         if stamp == self._control_stamp:
             return  # unchanged since it was mirrored: one stat, no parse
         local = read_model(self.state_dir / CONTROL_FILE, Control).value
@@ -179,29 +174,19 @@ class Bridge:
 
     async def _control_loop(self, buckets: Buckets, stop: asyncio.Event) -> None:
         """Wake the files loop on each new revision of the key (a watch, renewed after a reconnect)."""
-        while not stop.is_set():
-            watcher = None
+
+        def opened() -> None:
             self._rewatch = False
-            try:
-                watcher = await buckets.control.watch(keys.control_key(self.name))
-                self._wake.set()  # whatever came while we were not watching
-                while not stop.is_set() and not self._rewatch:
-                    try:
-                        entry = await watcher.updates(timeout=1.0)
-                    except Exception:  # nats' TimeoutError: nothing new
-                        continue
-                    if entry is not None and entry.revision > self._seen_revision:
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await _wait(stop, RETRY_S)
-            finally:
-                if watcher is not None:
-                    try:
-                        await watcher.stop()
-                    except Exception:
-                        pass
+            self._wake.set()  # whatever came while we were not watching
+
+        def take(entry: KeyValue.Entry) -> None:
+            if (entry.revision or 0) > self._seen_revision:
+                self._wake.set()
+
+        await kv_watch.follow(
+            lambda: buckets.control.watch(keys.control_key(self.name)), take,
+            running=lambda: not stop.is_set(), renew=lambda: self._rewatch, on_open=opened, retry=lambda: _wait(stop, RETRY_S),
+        )  # fmt: skip
 
     async def _catch_up_control(self, buckets: Buckets) -> None:
         if not self._wake.is_set():

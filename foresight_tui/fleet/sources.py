@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from engine.contract.control_writer import ControlWriter, operator_identity
 from engine.contract.fileio import read_model
-from engine.contract.fleet import keys
+from engine.contract.fleet import keys, kv_watch
 from engine.contract.fleet.connect import Buckets, NatsOptions, connect, open_buckets
 from engine.contract.fleet.envelope import Presence
 from engine.contract.fleet.mirror import Mirror
@@ -170,32 +170,15 @@ class NatsFleet:
         self._on_change()
 
     async def _watch(self, which: str) -> None:
-        while True:
-            assert self.buckets is not None
-            bucket = self.buckets.status if which == "status" else self.buckets.presence
-            watcher = None
-            try:
-                epoch = self._epoch
-                watcher = await bucket.watchall()
-                while epoch == self._epoch:
-                    try:
-                        entry = await watcher.updates(timeout=1.0)
-                    except Exception as exc:
-                        if type(exc).__name__ == "TimeoutError":
-                            continue
-                        raise
-                    if entry is not None:
-                        self._take(which, entry)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await asyncio.sleep(0.5)
-            finally:
-                if watcher is not None:
-                    try:
-                        await watcher.stop()
-                    except Exception:
-                        pass
+        assert self.buckets is not None
+        bucket = self.buckets.status if which == "status" else self.buckets.presence
+        epoch = self._epoch
+
+        def opened() -> None:
+            nonlocal epoch
+            epoch = self._epoch
+
+        await kv_watch.follow(bucket.watchall, lambda entry: self._take(which, entry), renew=lambda: epoch != self._epoch, on_open=opened)
 
     def _take(self, which: str, entry) -> None:  # type: ignore[no-untyped-def]
         name = keys.name_of(entry.key)

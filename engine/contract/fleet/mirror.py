@@ -11,12 +11,13 @@ their revision and sent again: neither overwrites the other.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
+from nats.js.kv import KeyValue
+
 from engine.contract.control_writer import operator_identity
-from engine.contract.fileio import atomic_write_bytes, atomic_write_model, ensure_state_dir, file_lock, read_model
-from engine.contract.fleet import keys
+from engine.contract.fileio import atomic_write_bytes, atomic_write_model, ensure_state_dir, file_lock, file_stamp, read_model
+from engine.contract.fleet import keys, kv_watch
 from engine.contract.fleet.connect import Buckets
 from engine.contract.fleet.remote_write import RemoteWriter, _not_found
 from engine.contract.models import CONTROL_FILE, CONTROL_LOCK, STATUS_FILE, Control
@@ -24,12 +25,6 @@ from engine.contract.models import CONTROL_FILE, CONTROL_LOCK, STATUS_FILE, Cont
 POLL_S = 0.01
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class Mirror:
@@ -79,32 +74,17 @@ class Mirror:
             return
         with file_lock(self.directory / CONTROL_LOCK):
             atomic_write_model(self.directory / CONTROL_FILE, control, durable=False)
-        self._control_stamp = _stamp(self.directory / CONTROL_FILE)
+        self._control_stamp = file_stamp(self.directory / CONTROL_FILE)
 
     async def _status_loop(self) -> None:
-        while True:
-            watcher = None
-            try:
-                watcher = await self.buckets.status.watch(keys.status_key(self.name))
-                while True:
-                    try:
-                        entry = await watcher.updates(timeout=5.0)
-                    except Exception as exc:
-                        if type(exc).__name__ == "TimeoutError":
-                            break  # quiet for 5 s: a watch may not survive a reconnect, start a new one
-                        raise
-                    if entry is not None and entry.value:
-                        self._write_status(entry.value)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await asyncio.sleep(0.5)  # NATS away: the status file ages, readers call it stale
-            finally:
-                if watcher is not None:
-                    try:
-                        await watcher.stop()
-                    except Exception:
-                        pass
+        def take(entry: KeyValue.Entry) -> None:
+            if entry.value:
+                self._write_status(entry.value)
+
+        # Renewed after 5 quiet seconds: a watch may not survive a reconnect.
+        await kv_watch.follow(
+            lambda: self.buckets.status.watch(keys.status_key(self.name)), take, renew_when_quiet=True, quiet_s=5.0
+        )
 
     async def _forward_loop(self) -> None:
         while True:
@@ -123,12 +103,12 @@ class Mirror:
             return
         async with self._busy:
             path = self.directory / CONTROL_FILE
-            stamp = _stamp(path)
+            stamp = file_stamp(path)
             if stamp is None or stamp == self._control_stamp:
                 return
             with file_lock(self.directory / CONTROL_LOCK):
                 local = read_model(path, Control).value
-                stamp = _stamp(path)
+                stamp = file_stamp(path)
             if local is None:
                 self._control_stamp = stamp
                 return
