@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -32,21 +31,11 @@ from foresight_tui.fleet.rows import Link
 from foresight_tui.fleet.sources import NatsFleet
 from tests.support.engine_proc import ROOT, EngineProcess
 from tests.support.nats_server import OPERATOR, WATCHER, NatsServer, unavailable
+from tests.support.waiting import wait_for
 
-T = TypeVar("T")
 NAMES = ("bot-a", "bot-b", "bot-c")
 TIMEOUT = 20.0
 
-
-def wait_for(probe: Callable[[], T], what: str, timeout: float = TIMEOUT) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.02)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from engine.contract.models import Status
+from tests.support import waiting
 from tests.support.engine_proc import EngineProcess
 
 T = TypeVar("T")
@@ -19,15 +20,9 @@ TIMEOUT = 30.0
 _sessions = itertools.count()
 
 
+
 def wait_for(probe: Callable[[], T], what: str, timeout: float = TIMEOUT) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)
+    return waiting.wait_for(probe, what, timeout, step_s=0.1)  # a screen capture is a subprocess: poll gently
 
 
 class Tmux:
