@@ -207,8 +207,9 @@ class Engine:
         # The cyclic collector waits for the wait after the cycle (BetweenCycles.wait_until): a
         # cycle's objects die by reference counting once its status is written, while collections
         # set off in the middle of it would examine the live ones (and add their jitter); after
-        # it, a young collection finds almost nothing left (benchmarks/findings.md).
-        with collector.held():
+        # it, a young collection finds almost nothing left (benchmarks/findings.md). A live feed's
+        # thread waits for the cycle's end too, rather than take turns with it at the GIL.
+        with collector.held(), self.market.feed_held():
             self._cycle()
 
     def _cycle(self) -> None:

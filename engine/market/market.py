@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
 from collections import deque
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from itertools import pairwise
 
 from engine.market.feed_health import NEVER, FeedHealth
@@ -152,6 +154,11 @@ class Market:
             for asset, h in health.assets.items()
             if h.state == "connected"
         }
+
+    def feed_held(self) -> AbstractContextManager[None]:
+        """Around a cycle: a feed with a thread of its own holds it back meanwhile (BinanceFeed.held)."""
+        held = getattr(self.feed, "held", None)
+        return held() if held is not None else contextlib.nullcontext()
 
     def may_enter(self, asset: str, window_start: float) -> bool:
         """Whether a window of `asset` that opened at `window_start` may take a new entry: only
