@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,14 @@ class EventLog:
         self._unwritten_other = 0
         self.dropped = 0
         self.listeners: list[Callable[[Event], None]] = []  # called with each event, after it is logged
+        self._batching = 0
 
     def emit(self, kind: str, message: str, /, **detail: Any) -> Event:
         event = Event(at=utc_now_iso(), kind=kind, message=message, detail=detail)
         self.recent.append(event)
         self._hold(kind in TRADE_KINDS, event.model_dump_json() + "\n")
-        self.flush()
+        if not self._batching:
+            self.flush()
         if self.echo:
             print(f"{event.at} {kind:<10} {message}", file=sys.stderr, flush=True)
         for listener in self.listeners:
@@ -46,6 +49,18 @@ class EventLog:
             except Exception as exc:  # a listener (the alerts) must never cost an event or the engine
                 print(f"event listener failed: {exc!r}", file=sys.stderr, flush=True)
         return event
+
+    @contextlib.contextmanager
+    def batched(self) -> Iterator[None]:
+        """Events emitted inside reach the file in one append when it ends (a cycle's entries
+        and resolutions: one open and write, not one per bet)."""
+        self._batching += 1
+        try:
+            yield
+        finally:
+            self._batching -= 1
+            if not self._batching and self._unwritten:
+                self.flush()
 
     def flush(self) -> bool:
         """Append what waits to the file; False (and `write_error` says why) if it cannot."""

@@ -225,8 +225,9 @@ class Engine:
         # The cyclic collector waits for the wait after the cycle (BetweenCycles.wait_until): a
         # cycle's objects die by reference counting once its status is written, while collections
         # set off in the middle of it would examine the live ones (and add their jitter); after
-        # it, a young collection finds almost nothing left (benchmarks/findings.md).
-        with collector.held():
+        # it, a young collection finds almost nothing left (benchmarks/findings.md). A live feed's
+        # thread waits for the cycle's end too, rather than take turns with it at the GIL.
+        with collector.held(), self.market.feed_held():
             self._cycle()
 
     def _cycle(self) -> None:
@@ -247,16 +248,17 @@ class Engine:
         self.ledger.record(state, outcome, self.reloader.registry.current.version, self.params)  # before state: see ledger.py
         self.risk.after_resolutions(outcome)
         provenance = self.ledger.provenance(self.reloader.registry.current.version, self.params)
-        for slot_id in outcome.entered:
-            position = state.slots[slot_id].position
-            assert position is not None
-            position.code_version, position.params_hash = provenance.code_version, provenance.params_hash
-            self.events.emit(
-                "entry", f"{slot_id} bought {position.side} ${position.stake:g} at {position.odds:.2f}", slot=slot_id,
-                code_version=position.code_version, params_hash=position.params_hash,
-            )  # fmt: skip
-        for result in outcome.resolutions:
-            self.events.emit("resolution", f"{result['slot']} {result['side']} {result['result']} {result['pnl']:+.2f}", **result)
+        with self.events.batched():  # in events.jsonl before the state's persist, as each one alone
+            for slot_id in outcome.entered:
+                position = state.slots[slot_id].position
+                assert position is not None
+                position.code_version, position.params_hash = provenance.code_version, provenance.params_hash
+                self.events.emit(
+                    "entry", f"{slot_id} bought {position.side} ${position.stake:g} at {position.odds:.2f}", slot=slot_id,
+                    code_version=position.code_version, params_hash=position.params_hash,
+                )  # fmt: skip
+            for result in outcome.resolutions:
+                self.events.emit("resolution", f"{result['slot']} {result['side']} {result['result']} {result['pnl']:+.2f}", **result)
         self.supervision.keep_signals()
         for event in self.slot_errors.observe(outcome.errors, state.cycle, self.reloader.registry.version):
             self.events.emit(event.kind, event.message, **event.detail)
@@ -264,12 +266,12 @@ class Engine:
         self.shadow.after_live(outcome, started, self.may_enter, dict(state.applied.overrides))
         if self.alerts is not None:
             self.alerts.cycle(outcome.errors)
-        # One line appended to state.journal, with the trading state when it changed, fsync'd when
-        # money or intent moved; a checkpoint of everything (state.json) at a window boundary, after
-        # a failed write, or when the journal is long.
+        # One line appended to state.journal (a window boundary's prices in it), with the trading
+        # state when it changed, fsync'd when money or intent moved; a checkpoint of everything
+        # (state.json) after a failed write, or when the journal is long.
         durable = bool(outcome.entered or outcome.resolutions or rolled or intake.kind == "new")
         changed = durable or bool(outcome.rolled) or state.rejected_generation != rejected
-        if self.market.boundaries_moved or self.persist_error is not None or self.manager.checkpoint_due():
+        if self.persist_error is not None or self.manager.checkpoint_due():
             self.persist(durable=durable)
         else:
             try:

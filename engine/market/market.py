@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
 from collections import deque
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from itertools import pairwise
 
 from engine.market.feed_health import NEVER, FeedHealth
@@ -67,8 +69,8 @@ class Market:
         self.boundaries: dict[float, dict[str, float]] = {}
         self._quote_rng = random.Random(seed)
         self.now = 0.0
-        # Whether the last `advance` recorded a window boundary's prices (state a restart needs).
-        self.boundaries_moved = False
+        # The window boundaries' prices the last `advance` recorded (state a restart needs).
+        self.new_boundaries: dict[float, dict[str, float]] = {}
         # Per asset, for the prices of now: (lagged price, annual volatility), which every
         # window of the asset quotes from (filled on demand, emptied when the prices move).
         self._quote_inputs: dict[str, tuple[float, float]] = {}
@@ -123,18 +125,20 @@ class Market:
             return max(now, round(time.time(), 3))
         return round(now + step_s, 6)
 
-    def journal_entry(self) -> tuple[dict[str, float], dict[str, object]]:
-        """What a cycle without a boundary added to `record()`: each asset's new history
-        point (the prices now) and the feed's snapshot (see StateManager.journal)."""
-        return self.prices, self.feed.snapshot()
+    def journal_entry(self) -> tuple[dict[str, float], dict[str, object], dict[str, dict[str, float]]]:
+        """What a cycle added to `record()`: each asset's new history point (the prices now),
+        the feed's snapshot and the prices of the window boundaries it crossed, keyed as
+        `record()` keys them (see StateManager.journal)."""
+        return self.prices, self.feed.snapshot(), {repr(t): p for t, p in self.new_boundaries.items()}
 
     def advance(self, to: float) -> None:
         edges = self._edges_between(self.now, to)
+        self.new_boundaries = {}
         for edge in edges:
-            self.boundaries[edge] = self.feed.prices_at(edge)
+            self.boundaries[edge] = self.new_boundaries[edge] = self.feed.prices_at(edge)
         self.now = to
         self.prices = self.feed.prices_at(to)
-        self.boundaries_moved = bool(edges) | self._record_boundaries_at(to)
+        self._record_boundaries_at(to)
         self._append_history()
         self._prune()
         self._quote_rng.seed(f"{self.seed}:{to:.3f}")
@@ -151,6 +155,11 @@ class Market:
             if h.state == "connected"
         }
 
+    def feed_held(self) -> AbstractContextManager[None]:
+        """Around a cycle: a feed with a thread of its own holds it back meanwhile (BinanceFeed.held)."""
+        held = getattr(self.feed, "held", None)
+        return held() if held is not None else contextlib.nullcontext()
+
     def may_enter(self, asset: str, window_start: float) -> bool:
         """Whether a window of `asset` that opened at `window_start` may take a new entry: only
         while its prices are connected, and only if its open price was a real one."""
@@ -165,11 +174,10 @@ class Market:
             edges.update(first + i * length for i in range(max(count, 0)))
         return sorted(e for e in edges if start < e <= end)
 
-    def _record_boundaries_at(self, t: float) -> bool:
+    def _record_boundaries_at(self, t: float) -> None:
         if any(t % length == 0 for length in self.window_lengths):
             self.boundaries[t] = dict(self.prices)
-            return True
-        return False
+            self.new_boundaries[t] = self.boundaries[t]
 
     def _append_history(self) -> None:
         self._quote_inputs.clear()

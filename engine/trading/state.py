@@ -5,16 +5,17 @@ object; a crash loses at most the cycle in flight, which status.json never
 showed: every cycle is persisted before status is written, and before a command runs.
 
 Two files hold it. `state.json` is a checkpoint of the whole state, its market
-history included, rewritten atomically at a window boundary, before a command
-runs, after a write failed, and at least every CHECKPOINT_EVERY cycles or
-CHECKPOINT_BYTES of journal. Every other cycle appends one line to
-`state.journal`: the cycle, the market time, each asset's new price and the feed's
-snapshot, and when the trading state changed (an entry, a resolution, a window
-that rolls, a control change or refusal) the whole trading state but its market
-history, fsync'd (fdatasync) when money or intent moved. An append costs a
-fraction of a rewrite with its rename and two fsyncs. The journal names the
-checkpoint it extends (its id and cycle) and each line the cycle it follows;
-`load_state` replays it on top of state.json, and a start resumes only a pair that
+history included, rewritten atomically before a command runs, after a write
+failed, and at least every CHECKPOINT_EVERY cycles or CHECKPOINT_BYTES of journal.
+Every other cycle, a window boundary included, appends one line to
+`state.journal`: the cycle, the market time, each asset's new price, the feed's
+snapshot and the prices of the window boundaries crossed, and when the trading
+state changed (an entry, a resolution, a window that rolls, a control change or
+refusal) the whole trading state but its market history, fsync'd (fdatasync)
+when money or intent moved. An append costs a fraction of a rewrite with its
+rename and two fsyncs. The journal names the checkpoint it extends (its id and
+cycle) and each line the cycle it follows; `load_state` replays it on top of
+state.json, and a start resumes only a pair that
 proves itself complete (engine/trading/state_damage.py says what stops it, and what to do).
 """
 
@@ -32,6 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic_core import to_json
 
+from engine import failpoints
 from engine.contract.fileio import (
     ReadResult,
     atomic_write_bytes,
@@ -278,25 +280,37 @@ class StateManager:
             gone.append(self.journal_path.name)
         return gone
 
-    def journal(self, prices: dict[str, float], feed: dict[str, Any], *, trading: bool = False, durable: bool = False) -> None:
+    def journal(
+        self,
+        prices: dict[str, float],
+        feed: dict[str, Any],
+        boundaries: dict[str, dict[str, float]] | None = None,
+        *,
+        trading: bool = False,
+        durable: bool = False,
+    ) -> None:
         """Persist a cycle as one line appended to the journal (call `checkpoint_due` first).
 
-        `prices` is every asset's new history point and `feed` the feed's snapshot; the
-        state's own `cycle` and `sim_time` go with them, and with `trading` the whole
-        trading state but its market history (the engine passes it when that changed).
-        `durable` also fdatasyncs the journal, so the line survives a power cut."""
+        `prices` is every asset's new history point, `feed` the feed's snapshot and
+        `boundaries` the prices of the window boundaries the cycle crossed (keyed as
+        MarketRecord.boundary_prices); the state's own `cycle` and `sim_time` go with
+        them, and with `trading` the whole trading state but its market history (the
+        engine passes it when that changed). `durable` also fdatasyncs the journal, so
+        the line survives a power cut."""
         fd = self._journal_fd
         if fd is None:
             raise RuntimeError("no journal open: persist() a checkpoint first")
+        record: dict[str, Any] = {"cycle": self.state.cycle, "sim_time": self.state.sim_time, "prices": prices, "feed": feed}
+        if boundaries:
+            record["boundaries"] = boundaries
         # pydantic-core writes what json.dumps would (NaN and infinities as json's constants,
         # floats that read back to the same bits), in a fraction of its time, every cycle.
-        line = to_json(
-            {"cycle": self.state.cycle, "sim_time": self.state.sim_time, "prices": prices, "feed": feed},
-            inf_nan_mode="constants",
-        )
+        line = to_json(record, inf_nan_mode="constants")
         if trading:
             line = with_member(line, "state", model_json(self.state, exclude={"market"}))
         try:
+            if failpoints.ENABLED:
+                failpoints.before_write(self.path)  # a disk full for state.json is full for its journal too
             write_all(fd, line + b"\n")
             if durable:
                 os.fdatasync(fd)
@@ -516,6 +530,10 @@ def _replay(state: TradingState, path: Path, *, reader: bool) -> TradingState | 
             sim_time = float(record["sim_time"])
             prices = {str(asset): float(price) for asset, price in record["prices"].items()}
             feed = dict(record["feed"])
+            boundaries = {
+                str(t): {str(asset): float(price) for asset, price in points.items()}
+                for t, points in record.get("boundaries", {}).items()
+            }
             trading = TradingState.model_validate(record["state"]) if "state" in record else None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             if not whole:
@@ -534,6 +552,7 @@ def _replay(state: TradingState, path: Path, *, reader: bool) -> TradingState | 
         state.cycle = cycle
         state.sim_time = sim_time
         market.feed = feed
+        market.boundary_prices.update(boundaries)
         for asset, price in prices.items():
             points = market.history.setdefault(asset, [])
             points.append(price)

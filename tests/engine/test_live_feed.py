@@ -12,12 +12,14 @@ event reconnects; a restart resumes on live prices with the state intact.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from engine.contract.models import Status
+from engine.market.binance_feed import BinanceFeed
 from tests.support.engine_proc import EngineProcess
 from tests.support.fake_exchange import FakeBinance
 
@@ -143,3 +145,28 @@ def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange:
         assert resumed.engine.boot_id != shut.engine.boot_id
     finally:
         assert again.stop() == 0
+
+
+def test_a_silent_connection_is_taken_for_dead_and_reconnected(exchange: FakeBinance) -> None:
+    feed = BinanceFeed(["BTC"], url=exchange.url, stale_after_s=0.1)  # silence: no message for 3 s
+    deadline = time.monotonic() + 30
+    while feed.connects < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert feed.connects >= 2 and feed.drops >= 1
+    assert feed.last_error is not None and "no message for 3s" in feed.last_error
+
+
+def test_cycles_back_to_back_never_starve_the_feed(exchange: FakeBinance) -> None:
+    # Each cycle holds the feed's thread back while it runs; cycles with no time between them
+    # (an overrun) must still leave it the time to follow the stream.
+    exchange.stream("btcusdt", 97_001.5)
+    feed = BinanceFeed(["BTC"], url=exchange.url, first_price_wait_s=10)
+    assert feed.prices_at(0.0)["BTC"] == 97_001.5
+    exchange.stream("btcusdt", 97_250.0)
+    deadline = time.monotonic() + 20
+    price = 0.0
+    while price != 97_250.0 and time.monotonic() < deadline:
+        with feed.held():
+            price = feed.prices_at(0.0)["BTC"]
+            sum(range(20_000))  # the cycle's own work, holding the GIL
+    assert price == 97_250.0

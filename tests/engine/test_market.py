@@ -81,7 +81,7 @@ def test_position_settles_at_the_window_edge_price_not_the_later_one() -> None:
     assert outcome.resolutions[0]["result"] == "won"
     assert manager.state.pnl == pytest.approx(5.0)  # 10 shares paid $1 each, minus the $5 stake
     assert slot.position is None and slot.window_start == 300.0 and slot.open_price == pytest.approx(103.0)
-    assert outcome.rolled == 1  # the window rolled: a checkpoint of state.json follows
+    assert outcome.rolled == 1  # the window rolled: the cycle persists its trading state
     assert trader.slot_state(slot) == "won"
     assert slot.cooldown_until == 360.0
     market.advance(345.0)

@@ -138,3 +138,27 @@ def test_trading_changes_ride_the_journal_and_a_torn_one_is_not_half_applied(tmp
     before = load_state(path).value
     assert before is not None and before.cycle == 3 and before.resolved == 0
     assert before.slots["BTC-5m"].position is not None
+
+
+def test_a_window_boundary_rides_the_journal_and_a_restart_resolves_at_its_prices(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    engine = engine_on(state_dir)
+    try:
+        while engine.manager.checkpoint_due() or not engine.market.new_boundaries:
+            engine.cycle()  # on to a boundary that is not the process's first checkpoint
+        crossed = dict(engine.market.new_boundaries)
+        saved = load_state(state_dir / STATE_FILE).value
+        assert saved is not None and saved.cycle == engine.manager.state.cycle
+        assert {float(t): p for t, p in saved.market.boundary_prices.items()} == engine.market.boundaries
+        boundaries = dict(engine.market.boundaries)
+    finally:
+        engine.manager.close_journal()
+        engine.lock.release()  # as a kill -9 would leave it: no final checkpoint
+
+    again = engine_on(state_dir)
+    try:
+        assert again.manager.state.cycle == saved.cycle
+        assert again.market.boundaries == boundaries
+        assert all(again.market.boundaries[t] == p for t, p in crossed.items())
+    finally:
+        again.lock.release()
