@@ -24,7 +24,6 @@ from pydantic import ValidationError
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.fileio import describe_validation_error, read_model
 from engine.contract.models import CONTROL_FILE, Control, SlotStatus, Status
-from engine.contract.param_schema import check_value, param_specs
 from engine.ctl import books as ctl_books
 from engine.ctl import risk as ctl_risk
 from engine.ctl import shadow as ctl_shadow
@@ -64,19 +63,6 @@ def check_known(state_dir: Path, keys: list[str]) -> None:
     unknown = [k for k in keys if k not in known]
     if unknown:
         raise ValueError(f"unknown parameter {unknown[0]!r}; the running strategy declares: {', '.join(sorted(known))}")
-
-
-def check_values(state_dir: Path, values: dict[str, object]) -> None:
-    """A value of the wrong type or out of its declared bounds is refused here, before any write,
-    as the TUI's form does; the engine still validates the whole set (cross-field rules too)."""
-    status = read_status(state_dir)
-    if status is None:
-        return
-    specs = {spec.name: spec for spec in param_specs(status.params.schema_)}
-    problems = [f"{name}: {why}" for name, value in values.items()
-                if name in specs and (why := check_value(specs[name], value))]  # fmt: skip
-    if problems:
-        raise ValueError("refused before writing: " + "; ".join(problems) + " (nothing written)")
 
 
 def summary(status: Status) -> str:
@@ -170,7 +156,6 @@ def _pause_slot(paused: bool) -> Callable[[argparse.Namespace, ControlWriter], i
 def _set(args: argparse.Namespace, writer: ControlWriter) -> int:
     values = parse_assignments(args.assignments)
     check_known(args.state_dir, list(values))
-    check_values(args.state_dir, values)
     return _follow(args, writer.set_overrides(values))
 
 

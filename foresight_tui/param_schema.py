@@ -1,4 +1,4 @@
-"""The strategy's parameters as the operator's tools need them: the TUI's override form, `ctl set`.
+"""The strategy's parameters as the override form needs them (no Textual here).
 
 `params.schema` in status.json is the JSON Schema of the strategy's pydantic
 `Params` model. This module reads the parts a form needs (type, bounds, enum,
