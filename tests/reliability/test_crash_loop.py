@@ -88,6 +88,7 @@ def test_crash_loop_loses_nothing(tmp_path: Path, figures: dict) -> None:
     positions_open_at_kill = 0
     temp_files_seen = 0
     died_between_write_and_replace = 0
+    intent_generation = 0  # the control generation of the last pause written
     for run in range(CRASHES):
         leftovers = sorted(p.name for p in state_dir.glob(".*.tmp"))
         temp_files_seen += len(leftovers)
@@ -103,7 +104,8 @@ def test_crash_loop_loses_nothing(tmp_path: Path, figures: dict) -> None:
                 sent.append(command.id)
             if rng.random() < 0.2:
                 writer.set_paused(rng.random() < 0.5)
-                writer.set_slot_paused(rng.choice(["BTC-5m", "ETH-15m", "SOL-5m"]), rng.random() < 0.5)
+                written = writer.set_slot_paused(rng.choice(["BTC-5m", "ETH-15m", "SOL-5m"]), rng.random() < 0.5)
+                intent_generation = written.control.generation
                 intent_changed = True
             time.sleep(rng.uniform(0.05, 0.6))
         if proc.poll() is None:
@@ -118,7 +120,10 @@ def test_crash_loop_loses_nothing(tmp_path: Path, figures: dict) -> None:
             if (state_dir / name).exists():
                 assert read_model(state_dir / name, model).ok, f"{name} torn after crash {run}"
         if before is not None and after is not None:
-            assert_nothing_lost(before, after, intent_changed)
+            # A pause written in an earlier run that its engine died before applying is applied
+            # by a later one: the intent changed then too, on the operator's word.
+            unapplied = intent_generation > before.last_generation
+            assert_nothing_lost(before, after, intent_changed or unapplied)
         if after is not None:
             positions_open_at_kill += sum(1 for s in after.slots.values() if s.position is not None)
             before = after
