@@ -13,7 +13,7 @@ from engine.market.feed_health import NEVER, FeedHealth
 from engine.market.feeds import YEAR_S, PriceFeed, profile
 from engine.market.makers import FAIR
 from engine.market.quotes import Quote, QuoteModel, quote
-from engine.strategy_api.market_view import HISTORY_POINTS, History
+from engine.strategy_api.market_view import HISTORY_POINTS
 from engine.trading.state import MarketRecord
 
 MAX_BOUNDARIES_PER_STEP = 64
@@ -72,9 +72,6 @@ class Market:
         # Per asset, for the prices of now: (lagged price, annual volatility), which every
         # window of the asset quotes from (filled on demand, emptied when the prices move).
         self._quote_inputs: dict[str, tuple[float, float]] = {}
-        # Per asset, its history as the views show it now: one tuple for all its windows and for
-        # a shadow's views of the same cycle (filled on demand, emptied when the prices move).
-        self._view_history: dict[str, History] = {}
         # How each asset's prices arrive (feed_health.py), read once a cycle, and from when
         # each asset that may take entries now had real prices (absent: it may not).
         self.health: FeedHealth | None = None
@@ -100,7 +97,6 @@ class Market:
         self.boundaries = {float(t): dict(p) for t, p in record.boundary_prices.items()}
         self.prices = self.feed.prices_at(now)
         self._quote_inputs.clear()
-        self._view_history.clear()
         self._read_health()
 
     def record(self) -> MarketRecord:
@@ -177,7 +173,6 @@ class Market:
 
     def _append_history(self) -> None:
         self._quote_inputs.clear()
-        self._view_history.clear()
         self._appends += 1
         afresh = self._appends % RESUM_EVERY == 0
         squares = self._squares
@@ -206,18 +201,6 @@ class Market:
             del self.boundaries[t]
 
     # ---------------------------------------------------------------- reading
-
-    def view_history(self, asset: str) -> History:
-        """The asset's recent prices, oldest first (at most HISTORY_POINTS), with their log returns,
-        as a view shows them."""
-        history = self._view_history.get(asset)
-        if history is None:
-            points = self.history[asset]
-            returns: Iterable[float] = self.returns[asset]
-            if len(self.returns[asset]) >= len(points):  # only after a restore of fewer points than returns kept
-                returns = tuple(returns)[1 - len(points) :] if len(points) > 1 else ()
-            history = self._view_history[asset] = History.of(points, returns)
-        return history
 
     def price_at_boundary(self, t: float, asset: str) -> float:
         return self.boundaries.get(t, self.prices).get(asset, self.prices[asset])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -13,7 +13,7 @@ from engine.contract.models import Direction, Position, SlotState
 from engine.market.market import Market
 from engine.market.quotes import Quote
 from engine.reload.guard import StrategyStopped
-from engine.strategy_api.market_view import History, MarketView
+from engine.strategy_api.market_view import HISTORY_POINTS, History, MarketView
 from engine.trading.slots import SlotSpec
 from engine.trading.state import SignalRecord, SlotRecord, StateManager
 
@@ -195,7 +195,13 @@ class Trader:
 
     def _history(self, asset: str) -> History:
         """What the views of `asset` show of its history this cycle, with its log returns."""
-        return self.market.view_history(asset)
+        points: Sequence[float] = self.market.history[asset]
+        returns: Sequence[float] = self.market.returns[asset]
+        if len(points) > HISTORY_POINTS:
+            points = tuple(points)[-HISTORY_POINTS:]
+        if len(returns) >= len(points):
+            returns = tuple(returns)[1 - len(points) :] if len(points) > 1 else ()
+        return History.of(points, returns)
 
     def resolve(self, params: BaseModel, outcome: CycleOutcome) -> None:
         """Settle every window that has ended at its boundary price, then open the next window."""
