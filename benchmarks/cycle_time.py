@@ -46,6 +46,7 @@ class TimedEngine(Engine):
     """The engine, with its status write timed and its durable persists counted on the side."""
 
     status_ms: list[float]
+    evaluate_ms: list[float]
     durable_persists: int
 
     def write_status(self) -> None:
@@ -66,6 +67,16 @@ class TimedEngine(Engine):
             journal(*args, durable=durable, **kwargs)
 
         self.manager.journal = counted  # type: ignore[method-assign]
+        evaluate = self.trader.evaluate
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return evaluate(*args, **kwargs)
+            finally:
+                self.evaluate_ms.append((time.perf_counter() - started) * 1000)
+
+        self.trader.evaluate = timed  # type: ignore[method-assign]
 
 
 def measure(slots: int, cycles: int, warm_up: int = WARM_UP, strategies: Path = SHIPPED_STRATEGIES) -> dict[str, Any]:
@@ -81,6 +92,7 @@ def measure(slots: int, cycles: int, warm_up: int = WARM_UP, strategies: Path = 
         )
         engine = TimedEngine(config)
         engine.status_ms = []
+        engine.evaluate_ms = []
         engine.durable_persists = 0
         engine.open()
         try:
@@ -89,6 +101,7 @@ def measure(slots: int, cycles: int, warm_up: int = WARM_UP, strategies: Path = 
                 engine.between.wait_until(time.monotonic())
             gc.collect()
             engine.status_ms = []
+            engine.evaluate_ms = []
             engine.durable_persists = 0
             durations = []
             cpu = []
@@ -115,6 +128,7 @@ def measure(slots: int, cycles: int, warm_up: int = WARM_UP, strategies: Path = 
         "wait_work_ms": waits,
         "durable_persists": engine.durable_persists,
         "status_write_ms": engine.status_ms,
+        "evaluate_ms": engine.evaluate_ms,
         "status_bytes": size,
         "open_positions_at_end": entered,
         "resolved_bets": resolved,
@@ -137,6 +151,8 @@ def run(quick: bool = False, strategies: Path = SHIPPED_STRATEGIES) -> list[Figu
         notes = [
             f"of which the status write: p50 {percentile(result['status_write_ms'], 50):.2f} ms, "
             f"p99 {percentile(result['status_write_ms'], 99):.2f} ms; status.json {size / 1024:.0f} KiB",
+            f"of which the slots' evaluation (Trader.evaluate: quotes, views, every strategy call): "
+            f"p50 {percentile(result['evaluate_ms'], 50):.2f} ms, p99 {percentile(result['evaluate_ms'], 99):.2f} ms",
             f"CPU time of a cycle: p50 {percentile(cpu, 50):.2f} ms, p99 {percentile(cpu, 99):.2f} ms; "
             f"worst cycle {max(durations):.1f} ms",
             f"after each cycle, in the loop's wait (the collector's work the cycle holds back): "
@@ -166,6 +182,7 @@ def run(quick: bool = False, strategies: Path = SHIPPED_STRATEGIES) -> list[Figu
                     "wait_work_ms": summary(result["wait_work_ms"]),
                     "durable_persists": result["durable_persists"],
                     "status_write_ms": summary(result["status_write_ms"]),
+                    "evaluate_ms": summary(result["evaluate_ms"]),
                     "status_bytes": size,
                     "resolved_bets": result["resolved_bets"],
                     "warm_up_cycles": warm_up,

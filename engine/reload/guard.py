@@ -9,8 +9,7 @@ exceptions unchanged, anything else (`SystemExit`, `KeyboardInterrupt`,
 A call past its budget is interrupted and raises `StrategyTimeout`.
 
 How a call is interrupted. One watchdog thread, started once, watches the
-armed call (arming is three attribute stores, no lock and no wake-up: a call
-costs well under a microsecond of bookkeeping). Past the deadline it raises
+armed call (arming stores one tuple, no lock and no wake-up). Past the deadline it raises
 `StrategyInterrupt` into the calling thread with `PyThreadState_SetAsyncExc`
 (delivered at the next bytecode boundary, whatever the strategy did to signal
 handlers) and, on the main thread, also sends it `SIGUSR1`, whose handler raises
@@ -132,14 +131,27 @@ _perf = time.perf_counter
 _get_ident = threading.get_ident
 
 
+# The call running now, as the watchdog sees it: (deadline, budget_s, what, thread id). One
+# plain tuple per call in one attribute, so the watchdog always reads one call's fields
+# together; the tuple itself is the call's ticket (compared by identity).
+_Armed = tuple[float, float, str, int]
+
+
+def _deadline_of(armed: _Armed) -> float:
+    return armed[0]
+
+
+def _thread_of(armed: _Armed) -> int:
+    return armed[3]
+
+
 class StrategyGuard:
     """Owns the watchdog thread; `call` runs one strategy call under a budget."""
 
-    # Slots: `call` stores five attributes per strategy call, every slot of every cycle.
+    # Slots: `call` reads and writes a few attributes per strategy call, every slot of every cycle.
     __slots__ = (
-        "grace_s", "on_abandon", "exit", "_ticket", "_armed", "_deadline", "_started", "_what", "_thread_id",
-        "_fired", "_stopping", "_abandoned", "stopping", "_ready", "_lock", "_thread", "_signal_ready", "interrupts",
-        "_sleeping", "_wake",
+        "grace_s", "on_abandon", "exit", "_armed", "_fired", "_stopping", "_abandoned", "_overdue", "stopping",
+        "_ready", "_lock", "_thread", "_signal_ready", "interrupts", "_sleeping", "_wake",
     )
 
     def __init__(self, grace_s: float = 0.5, on_abandon: Callable[[Abandon], None] | None = None) -> None:
@@ -148,16 +160,12 @@ class StrategyGuard:
         self.grace_s = float(grace_s)
         self.on_abandon = on_abandon
         self.exit = os._exit  # what abandoning does once on_abandon has run
-        # The armed call: ticket (0 = none), deadline, thread. Written by the calling thread only.
-        self._ticket = 0
-        self._armed = 0
-        self._deadline = 0.0
-        self._started = 0.0
-        self._what = ""
-        self._thread_id = 0
-        self._fired = 0  # the ticket the watchdog last raised into
-        self._stopping = 0  # the ticket interrupted because the engine stops
-        self._abandoned = 0
+        # The armed call (None: none). Written by the calling thread only.
+        self._armed: _Armed | None = None
+        self._fired: _Armed | None = None  # the call the watchdog last raised into
+        self._stopping: _Armed | None = None  # the call interrupted because the engine stops
+        self._abandoned: _Armed | None = None
+        self._overdue: tuple[_Armed | None, float] = (None, 0.0)  # a call due earlier than its deadline
         self.stopping = False  # set by stop_current: every later call is refused at once
         self._ready = False  # the watchdog runs and the engine is not stopping: the fast path
         self._sleeping = False  # the watchdog waits on `_wake` (no call for DEEP_IDLE_S)
@@ -176,32 +184,28 @@ class StrategyGuard:
             if self.stopping:  # the engine is on its way out: no strategy call may hold it
                 raise StrategyStopped(None)
             self._start()
-        ticket = self._ticket = self._ticket + 1
-        self._thread_id = _get_ident()
-        self._what = what
-        self._started = started = _perf()
-        self._deadline = started + budget_s
-        self._armed = ticket
+        started = _perf()
+        armed = self._armed = (started + budget_s, budget_s, what, _get_ident())
         if self._sleeping:
             self._wake.set()
         failure: BaseException | None = None
         value: Any = None
         try:
             value = fn(*args)
-            self._armed = 0
+            self._armed = None
         except BaseException as exc:  # noqa: BLE001 - every way out of strategy code is judged below
-            self._armed = 0
+            self._armed = None
             failure = exc
         # No call above this line may run between the strategy's return and the disarm: a
         # pending interrupt is delivered only at a call or a backward jump (see _settle).
-        if self._fired == ticket:
+        if self._fired is armed:
             try:
-                self._settle()
+                self._settle(armed)
             except StrategyInterrupt:
-                self._settle()
+                self._settle(armed)
             # Interrupted, whatever it did next (swallowed it and returned, raised something
             # else): past its budget is a failure, and the stop of the engine is not.
-            if self._stopping == ticket:
+            if self._stopping is armed:
                 raise StrategyStopped(failure)
             raise StrategyTimeout(budget_s, time.perf_counter() - started, failure, what)
         if failure is None:
@@ -217,28 +221,28 @@ class StrategyGuard:
         the stop signal's handler, so the raise lands in the strategy frame)."""
         self.stopping = True
         self._ready = False
-        ticket = self._armed
-        if ticket and self._thread_id == threading.get_ident():
+        armed = self._armed
+        if armed is not None and _thread_of(armed) == threading.get_ident():
             # Overdue from now: a strategy that swallows this too is abandoned after the grace.
-            self._deadline = min(self._deadline, time.perf_counter())
-            self._stopping = ticket
-            self._fired = ticket
+            self._overdue = (armed, min(_deadline_of(armed), time.perf_counter()))
+            self._stopping = armed
+            self._fired = armed
             raise StrategyInterrupt("engine stopping")
 
     @property
     def busy(self) -> bool:
-        return self._armed != 0
+        return self._armed is not None
 
     # ---------------------------------------------------------------- internals
 
-    def _settle(self) -> None:
+    def _settle(self, armed: _Armed) -> None:
         """Clear an interrupt the watchdog raised for a call that has already let go.
 
-        Under the lock the watchdog cannot raise again, and after `_armed = 0` it never
+        Under the lock the watchdog cannot raise again, and after `_armed = None` it never
         will for that call: at most one stray interrupt exists, cleared here or (when it
         is delivered at this very call) caught by the caller, which settles again."""
         with self._lock:
-            _clear_async(self._thread_id, None)
+            _clear_async(_thread_of(armed), None)
 
     def _start(self) -> None:
         with self._lock:
@@ -264,15 +268,19 @@ class StrategyGuard:
 
     def _on_signal(self, _signum: int, _frame: object) -> None:
         # Runs in the main thread between bytecodes: raise only into the call that overran.
-        ticket = self._armed
-        if ticket and self._fired == ticket and self._thread_id == threading.get_ident():
+        armed = self._armed
+        if armed is not None and self._fired is armed and _thread_of(armed) == threading.get_ident():
             raise StrategyInterrupt("over budget")
+
+    def _deadline(self, armed: _Armed) -> float:
+        overdue, due = self._overdue
+        return min(_deadline_of(armed), due) if overdue is armed else _deadline_of(armed)
 
     def _watch(self) -> None:
         idle_since = time.monotonic()
         while True:
-            ticket = self._armed
-            if not ticket:
+            armed = self._armed
+            if armed is None:
                 if time.monotonic() - idle_since < DEEP_IDLE_S:
                     time.sleep(IDLE_POLL_S)
                     continue
@@ -280,52 +288,54 @@ class StrategyGuard:
                 # `call` sets the event. `_sleeping` first, then a last look at `_armed`, so a
                 # call armed in between is never missed.
                 self._sleeping = True
-                if not self._armed:
+                if self._armed is None:
                     self._wake.wait(5.0)
                 self._wake.clear()
                 self._sleeping = False
                 idle_since = time.monotonic()
                 continue
             idle_since = time.monotonic()
-            deadline = self._deadline
+            deadline = self._deadline(armed)
             now = time.perf_counter()
             if now < deadline:
                 time.sleep(min(deadline - now, IDLE_POLL_S * 5))
                 continue
             if now - deadline > self.grace_s:
-                self._abandon(ticket, now - deadline)
+                self._abandon(armed, now - deadline)
                 continue
-            self._interrupt(ticket)
+            self._interrupt(armed)
             time.sleep(RETRY_S)
 
-    def _interrupt(self, ticket: int) -> None:
+    def _interrupt(self, armed: _Armed) -> None:
         with self._lock:
-            self._fired = ticket
-            if self._armed != ticket:
+            self._fired = armed
+            if self._armed is not armed:
                 return
-            _raise_async(self._thread_id, StrategyInterrupt)
+            thread_id = _thread_of(armed)
+            _raise_async(thread_id, StrategyInterrupt)
             self.interrupts += 1
             # Only while the handler is ours: the signal's default action would end the process.
             if (
                 self._signal_ready
-                and self._thread_id == threading.main_thread().ident
+                and thread_id == threading.main_thread().ident
                 and signal.getsignal(INTERRUPT_SIGNAL) == self._on_signal
             ):
                 try:
-                    signal.pthread_kill(self._thread_id, INTERRUPT_SIGNAL)
+                    signal.pthread_kill(thread_id, INTERRUPT_SIGNAL)
                 except (OSError, ValueError):
                     pass
 
-    def _abandon(self, ticket: int, overrun_s: float) -> None:
-        if self._armed != ticket or self._abandoned == ticket:
+    def _abandon(self, armed: _Armed, overrun_s: float) -> None:
+        if self._armed is not armed or self._abandoned is armed:
             return
-        self._abandoned = ticket
-        info = Abandon(self._what, self._deadline - self._started, overrun_s)
+        self._abandoned = armed
+        _deadline, budget_s, what, _thread_id = armed
+        info = Abandon(what, budget_s, overrun_s)
         try:
             if self.on_abandon is not None:
                 self.on_abandon(info)
         finally:
-            if self._armed == ticket:
+            if self._armed is armed:
                 self.exit(EXIT_ABANDONED)
 
 
