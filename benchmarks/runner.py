@@ -81,6 +81,25 @@ def _git(*args: str) -> str:
         return ""
 
 
+def cpu_reference_ms(loops: int = 1_000_000, repeats: int = 5) -> float:
+    """Milliseconds of one core for a plain Python loop (best of `repeats`): how fast this
+    machine runs Python today, so that figures of two runs on a shared host can be compared."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.process_time()
+        total = 0
+        for i in range(loops):
+            total += i
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
+
+
+def _reference(info: dict[str, Any]) -> str:
+    if "cpu_reference_start" not in info:
+        return "not measured"
+    return f"{info['cpu_reference_start']:g} / {info['cpu_reference_end']:g} ms"
+
+
 def machine() -> dict[str, Any]:
     mem_kib = _first("/proc/meminfo", "MemTotal")
     return {
@@ -192,6 +211,7 @@ def markdown(
         f"| commit | {m['commit']}{' (plus uncommitted changes in engine/, strategies/ or foresight_tui/)' if m['worktree_dirty'] else ''} |",
         f"| load average (1/5/15 min) at start | {' / '.join(f'{x:.2f}' for x in info['load_start'])} |",
         f"| load average at end | {' / '.join(f'{x:.2f}' for x in info['load_end'])} |",
+        f"| one core's speed: a 1,000,000-step Python loop, best of 5, at start / end | {_reference(info)} |",
         "",
         "The machine is shared (other engineers run test suites on it); the load average shows how quiet it was.",
         "",
@@ -248,6 +268,7 @@ def render(out_dir: Path) -> int:
     data = json.loads((out_dir / "results.json").read_text())
     figures = [Figure(**f) for f in data["figures"]]
     info = {k: data[k] for k in ("date", "machine", "quick", "load_start", "load_end")}
+    info.update({k: data[k] for k in ("cpu_reference_start", "cpu_reference_end") if k in data})
     (out_dir / "RESULTS.md").write_text(markdown(figures, info, data["seconds"], data["failures"], data["command"]))
     print(f"wrote {out_dir / 'RESULTS.md'} from {out_dir / 'results.json'}", file=sys.stderr)
     return 0
@@ -264,9 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     command = " ".join([BENCH_COMMAND, *(argv if argv is not None else sys.argv[1:])])
     info = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(), "quick": args.quick,
-            "load_start": os.getloadavg()}  # fmt: skip
+            "load_start": os.getloadavg(), "cpu_reference_start": cpu_reference_ms()}  # fmt: skip
     figures, seconds, failures = run_all(names, args.quick)
     info["load_end"] = os.getloadavg()
+    info["cpu_reference_end"] = cpu_reference_ms()
     print(table(figures))
     out_dir = args.out if args.out is not None else (None if args.quick or args.only else HERE)
     if out_dir is not None:
