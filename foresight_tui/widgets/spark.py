@@ -45,11 +45,14 @@ def spark_rows(values: Sequence[float], width: int, height: int) -> list[str]:
     low, high = min(points), max(points)
     span = high - low
     levels = [(1 + round((p - low) / span * (height * 8 - 1))) if span > 0 else 1 for p in points]
-    rows = []
-    for row in range(height - 1, -1, -1):  # top row first
-        floor = row * 8
-        rows.append("".join(BLOCKS[min(8, max(0, level - floor))] for level in levels))
-    return rows
+    columns = [_column(level, height) for level in levels]
+    return ["".join(row) for row in zip(*columns, strict=True)]
+
+
+@lru_cache(maxsize=1024)
+def _column(level: int, height: int) -> tuple[str, ...]:
+    """One bar of `level` eighths as `height` characters, top first."""
+    return tuple(BLOCKS[min(8, max(0, level - row * 8))] for row in range(height - 1, -1, -1))
 
 
 class TextSparkline(PlainLines):
