@@ -120,7 +120,7 @@ class CardBody(PlainLines):
         after = list(zip(rows, self._styles_of_rows, strict=False))
         changed = [y for y in range(height) if (before[y] if y < len(before) else None) != (after[y] if y < len(after) else None)]
         if changed:
-            self.refresh(*(Region(0, y, width, 1) for y in changed))
+            self.refresh(*_runs(changed, width))
 
     def rows_key(self) -> Hashable:
         return self.lines
@@ -149,6 +149,20 @@ class CardBody(PlainLines):
     def text_of(self, name: str) -> str:
         """One named line as shown (tests, and anything reading a card)."""
         return str(getattr(self.lines, name))
+
+
+def _runs(rows: list[int], width: int) -> list[Region]:
+    """Ascending row numbers as one region per run of adjacent rows: each region repainted
+    costs the compositor a span of its own."""
+    regions: list[Region] = []
+    start = previous = rows[0]
+    for y in rows[1:]:
+        if y != previous + 1:
+            regions.append(Region(0, start, width, previous - start + 1))
+            start = y
+        previous = y
+    regions.append(Region(0, start, width, previous - start + 1))
+    return regions
 
 
 def _direction_kind(direction: int) -> str:
@@ -182,6 +196,7 @@ class SlotCard(Widget, can_focus=True):
         self._now = now
         self._shown: tuple[SlotStatus, Sequence[float], int] | None = None
         self._titles: tuple[str, str] | None = None
+        self._classes_for: tuple[str, bool, bool] | None = None
         self.body = CardBody(classes="body")  # kept: a query per status costs more than the update
         # The shadow's decision where it differs from the live one (dimmed; hidden otherwise).
         self._shadow = ShadowLine(classes="shadow", markup=False)
@@ -225,10 +240,13 @@ class SlotCard(Widget, can_focus=True):
             self.border_title = Text(title)  # Text: status strings are never markup
             self.border_subtitle = Text(subtitle)
         # Classes only change with the state, and all at once: each restyle walks the whole card.
-        self.update_classes(
-            {name: name == f"-{slot.state}" for name in STATE_CLASSES}
-            | {"-paused": slot.paused, "-error": bool(slot.error)}
-        )
+        classes_for = (slot.state, slot.paused, bool(slot.error))
+        if classes_for != self._classes_for:
+            self._classes_for = classes_for
+            self.update_classes(
+                {name: name == f"-{slot.state}" for name in STATE_CLASSES}
+                | {"-paused": slot.paused, "-error": bool(slot.error)}
+            )
         window = max(slot.window_end - slot.window_start, 1e-9)
         change = slot.price - slot.open_price
         direction = slot.signal.direction if slot.signal is not None else None

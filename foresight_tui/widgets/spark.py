@@ -21,13 +21,23 @@ def resample(values: Sequence[float], width: int) -> list[float]:
     if width <= 0 or not values:
         return []
     if len(values) <= width:
-        return [values[column * len(values) // width] for column in range(width)]
-    step = len(values) / width
-    out = []
-    for column in range(width):
-        bucket = values[int(column * step) : max(int((column + 1) * step), int(column * step) + 1)]
-        out.append(sum(bucket) / len(bucket))
-    return out
+        return [values[index] for index in _picks(len(values), width)]
+    return [sum(values[start:end]) / (end - start) for start, end in _buckets(len(values), width)]
+
+
+@lru_cache(maxsize=256)
+def _picks(count: int, width: int) -> tuple[int, ...]:
+    """Which value each of `width` columns repeats, for `count` values (count <= width)."""
+    return tuple(column * count // width for column in range(width))
+
+
+@lru_cache(maxsize=256)
+def _buckets(count: int, width: int) -> tuple[tuple[int, int], ...]:
+    """The slice of values each of `width` columns averages, for `count` values (count > width)."""
+    step = count / width
+    return tuple(
+        (int(column * step), max(int((column + 1) * step), int(column * step) + 1)) for column in range(width)
+    )
 
 
 @lru_cache(maxsize=2048)
@@ -45,11 +55,14 @@ def spark_rows(values: Sequence[float], width: int, height: int) -> list[str]:
     low, high = min(points), max(points)
     span = high - low
     levels = [(1 + round((p - low) / span * (height * 8 - 1))) if span > 0 else 1 for p in points]
-    rows = []
-    for row in range(height - 1, -1, -1):  # top row first
-        floor = row * 8
-        rows.append("".join(BLOCKS[min(8, max(0, level - floor))] for level in levels))
-    return rows
+    columns = [_column(level, height) for level in levels]
+    return ["".join(row) for row in zip(*columns, strict=True)]
+
+
+@lru_cache(maxsize=1024)
+def _column(level: int, height: int) -> tuple[str, ...]:
+    """One bar of `level` eighths as `height` characters, top first."""
+    return tuple(BLOCKS[min(8, max(0, level - row * 8))] for row in range(height - 1, -1, -1))
 
 
 class TextSparkline(PlainLines):
