@@ -175,8 +175,11 @@ class Bridge:
     async def _control_loop(self, buckets: Buckets, stop: asyncio.Event) -> None:
         """Wake the files loop on each new revision of the key (a watch, renewed after a reconnect)."""
 
+        async def watch() -> KeyValue.KeyWatcher:
+            self._rewatch = False  # before the watch opens: a reconnect meanwhile asks for another
+            return await buckets.control.watch(keys.control_key(self.name))
+
         def opened() -> None:
-            self._rewatch = False
             self._wake.set()  # whatever came while we were not watching
 
         def take(entry: KeyValue.Entry) -> None:
@@ -184,7 +187,7 @@ class Bridge:
                 self._wake.set()
 
         await kv_watch.follow(
-            lambda: buckets.control.watch(keys.control_key(self.name)), take,
+            watch, take,
             running=lambda: not stop.is_set(), renew=lambda: self._rewatch, on_open=opened, retry=lambda: _wait(stop, RETRY_S),
         )  # fmt: skip
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nats.aio.client import Client
+from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
 from engine.contract.control_writer import ControlWriter, operator_identity
@@ -174,11 +175,12 @@ class NatsFleet:
         bucket = self.buckets.status if which == "status" else self.buckets.presence
         epoch = self._epoch
 
-        def opened() -> None:
+        async def watch() -> KeyValue.KeyWatcher:
             nonlocal epoch
-            epoch = self._epoch
+            epoch = self._epoch  # before the watch opens: a reconnect meanwhile asks for another
+            return await bucket.watchall()
 
-        await kv_watch.follow(bucket.watchall, lambda entry: self._take(which, entry), renew=lambda: epoch != self._epoch, on_open=opened)
+        await kv_watch.follow(watch, lambda entry: self._take(which, entry), renew=lambda: epoch != self._epoch)
 
     def _take(self, which: str, entry) -> None:  # type: ignore[no-untyped-def]
         name = keys.name_of(entry.key)
