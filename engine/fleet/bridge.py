@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -29,11 +30,15 @@ from engine.contract.fleet.connect import Buckets, NatsOptions, connect, open_bu
 from engine.contract.fleet.control_merge import apply_change, change_between
 from engine.contract.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry, Presence
 from engine.contract.fleet.queries import answer_query
+from engine.contract.fleet.remote_write import _not_found
 from engine.contract.liveness import pid_alive
 from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, Status, utc_now_iso
 
 POLL_S = 0.05  # a stat of two files; the engine writes status once a cycle, and at most this adds to a command's answer
 RETRY_S = 0.5
+# A watch the server dropped (its consumer gone: a missed heartbeat, a server restart) tells the
+# client nothing: this often the key's last revision is read, and a missed write is applied.
+LOOK_AGAIN_S = 2.0
 
 
 
@@ -62,6 +67,7 @@ class Bridge:
         self._acks: list[BridgeAck] = []
         self._wake = asyncio.Event()
         self._rewatch = False
+        self._next_look = 0.0  # monotonic time of the next read of the key's last revision
         self._connected = False
 
     # ------------------------------------------------------------ lifecycle
@@ -118,6 +124,7 @@ class Bridge:
         while not stop.is_set():
             try:
                 await self._publish_status(buckets)
+                await self._look_again(buckets)
                 await self._catch_up_control(buckets)
                 await self._mirror_control(buckets)
             except asyncio.CancelledError:
@@ -190,6 +197,22 @@ class Bridge:
             watch, take,
             running=lambda: not stop.is_set(), renew=lambda: self._rewatch, on_open=opened, retry=lambda: _wait(stop, RETRY_S),
         )  # fmt: skip
+
+    async def _look_again(self, buckets: Buckets) -> None:
+        now = time.monotonic()
+        if now < self._next_look:
+            return
+        self._next_look = now + LOOK_AGAIN_S
+        try:
+            entry = await buckets.control.get(keys.control_key(self.name))
+        except Exception as exc:
+            if _not_found(exc):
+                return
+            raise
+        if (entry.revision or 0) > self._seen_revision and not self._wake.is_set():
+            self.log("foresight bridge: a remote write came without its watch noticing; applying it and watching anew")
+            self._rewatch = True
+            self._wake.set()
 
     async def _catch_up_control(self, buckets: Buckets) -> None:
         if not self._wake.is_set():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,7 @@ from engine.contract.fleet.connect import NatsOptions, connect, open_buckets
 from engine.contract.fleet.envelope import ControlEntry
 from engine.contract.fleet.loop_thread import LoopThread
 from engine.contract.fleet.remote_write import RemoteWriter
-from engine.contract.models import Status
+from engine.contract.models import SCHEMA_VERSION, Control, Status
 from foresight_tui.fleet.rows import Link
 from foresight_tui.fleet.sources import NatsFleet
 from tests.support.engine_proc import ROOT, EngineProcess
@@ -237,6 +238,65 @@ def test_two_remote_writers_racing_lose_no_update(fleet: Fleet) -> None:
     assert fleet.ctl("--engine", "bot-b", "resume-slot", "ETH-5m").returncode == 0
     ControlWriter(engine.state_dir, tool="local operator").set_slot_paused("SOL-15m", False)
 
+
+
+def test_a_burst_of_remote_writes_is_applied_to_the_last(fleet: Fleet) -> None:
+    # Each write lands while the bridge may still be applying the one before: none may be
+    # left waiting for a wake-up that never comes.
+    engine = fleet.engines["bot-c"]
+    thread = LoopThread()
+    stakes = [round(5.0 + i / 10, 1) for i in range(1, 31)]
+    spacing = random.Random(7)
+
+    async def burst() -> None:
+        nc = await connect(NatsOptions(url=fleet.server.url()))
+        try:
+            writer = RemoteWriter(await open_buckets(nc.jetstream(), create=False), "bot-c", "operator burst@host-3")
+            await writer.load()
+            for stake in stakes:
+                base = writer.base or Control(schema_version=SCHEMA_VERSION, generation=0)  # no control.json there yet
+                wanted = base.model_copy(deep=True)
+                wanted.overrides = {**wanted.overrides, "stake": stake}
+                await writer.send(wanted)
+                await asyncio.sleep(spacing.uniform(0.0, 0.03))  # writes landing at any moment of the bridge's work
+        finally:
+            await nc.close()
+
+    try:
+        thread.run(burst())
+    finally:
+        thread.close()
+    engine.wait_for(lambda s: s.control.applied.overrides.get("stake") == stakes[-1], what=f"stake {stakes[-1]} applied", timeout=TIMEOUT)
+    assert fleet.ctl("--engine", "bot-c", "unset", "stake").returncode == 0
+
+
+def test_a_remote_write_is_applied_after_the_bridges_watch_dies_silently(fleet: Fleet) -> None:
+    # The server drops the bridge's watch (its consumer deleted, as a server restart or a
+    # missed heartbeat can do) and the client is told nothing: writes must still arrive.
+    engine = fleet.engines["bot-c"]
+    thread = LoopThread()
+
+    async def drop_watches_then_write() -> None:
+        nc = await connect(NatsOptions(url=fleet.server.url()))
+        try:
+            js = nc.jetstream()
+            stream = f"KV_{keys.CONTROL_BUCKET}"
+            for consumer in await js.consumers_info(stream):
+                await js.delete_consumer(stream, consumer.name)
+            writer = RemoteWriter(await open_buckets(js, create=False), "bot-c", "operator late@host-3")
+            base = await writer.load() or Control(schema_version=SCHEMA_VERSION, generation=0)
+            wanted = base.model_copy(deep=True)
+            wanted.overrides = {**wanted.overrides, "stake": 8.5}
+            await writer.send(wanted)
+        finally:
+            await nc.close()
+
+    try:
+        thread.run(drop_watches_then_write())
+    finally:
+        thread.close()
+    engine.wait_for(lambda s: s.control.applied.overrides.get("stake") == 8.5, what="stake 8.5 applied", timeout=TIMEOUT)
+    assert fleet.ctl("--engine", "bot-c", "unset", "stake").returncode == 0
 
 def test_a_read_only_credential_cannot_write(fleet: Fleet) -> None:
     engine = fleet.engines["bot-a"]
