@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -52,7 +53,7 @@ class Tmux:
             time.sleep(0.05)
 
     def type(self, text: str) -> None:
-        self.send(*text)
+        self.tmux("send-keys", "-t", "mc", "-l", text)  # literal characters, not key names
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "mc")
@@ -70,6 +71,13 @@ class Tmux:
         except AssertionError as exc:
             size = self.tmux("display", "-p", "-t", "mc", "#{window_width}x#{window_height}").strip()
             raise AssertionError(f"{exc}; the {size} screen shows:\n{self.screen()}") from None
+
+    def wait_match(self, pattern: str, what: str, timeout: float = TIMEOUT) -> re.Match[str]:
+        """The first match of the regular expression `pattern` on screen; the screen in the error."""
+        try:
+            return wait_for(lambda: re.search(pattern, self.screen()), what, timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the screen shows:\n{self.screen()}") from None
 
     def kill(self) -> None:
         self.tmux("kill-server")

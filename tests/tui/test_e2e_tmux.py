@@ -79,9 +79,18 @@ def test_o_changes_a_parameter_and_the_engine_reports_it(live):
         live.tmux.send("BSpace")
         return False
 
-    wait_for(cleared, "the stake field to be empty")
-    live.tmux.type("7.5")
-    wait_for(lambda: re.search(r"stake +7\.5 ", live.tmux.screen()), "the field to show what was typed")
+    # On a loaded machine a keystroke tmux sends the form is now and then lost between tmux and
+    # Textual (about 1 run in 4 with three busy processes on two cores; its cause is not found):
+    # the field is cleared and typed again, at most three times, rather than the run failed.
+    for attempt in range(3):
+        wait_for(cleared, "the stake field to be empty")
+        live.tmux.type("7.5")
+        try:
+            live.tmux.wait_match(r"stake +7\.5 ", "the field to show what was typed", timeout=10 if attempt < 2 else 30)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     live.tmux.send("Enter")
     status = live.wait_status(lambda s: s.params.values.get("stake") == 7.5, "stake 7.5 in params.values")
     assert status.control.applied.overrides == {"stake": 7.5}
