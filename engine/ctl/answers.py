@@ -1,7 +1,7 @@
 """How `foresight ctl` hears the engine's answer: exit codes, the status it reads, the waits.
 
-Shared by every verb module (engine/ctl/verbs.py and the verbs of books, risk, shadow
-and versions), so none of them imports another's helpers.
+Shared by the verb modules (engine/ctl/verbs.py and the verbs of risk, shadow and
+versions), so none of them imports another's helpers.
 """
 
 from __future__ import annotations

@@ -15,9 +15,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -35,6 +36,7 @@ from tests.support.nats_server import OPERATOR, WATCHER, NatsServer, unavailable
 from tests.support.waiting import wait_for
 
 NAMES = ("bot-a", "bot-b", "bot-c")
+T = TypeVar("T")
 TIMEOUT = 20.0
 
 
@@ -160,6 +162,15 @@ class Reader:
         return self.thread.run(go())
 
 
+def run_in_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """One coroutine on a loop thread of its own, as ctl runs its NATS work."""
+    thread = LoopThread()
+    try:
+        return thread.run(coro)
+    finally:
+        thread.close()
+
+
 def test_a_pause_over_nats_is_applied_by_that_engine_and_no_other(fleet: Fleet) -> None:
     a, b, c = (fleet.engines[n] for n in NAMES)
     before = {n: fleet.engines[n].status().control.observed_generation for n in ("bot-b", "bot-c")}
@@ -195,7 +206,6 @@ def test_a_pause_over_nats_is_applied_by_that_engine_and_no_other(fleet: Fleet) 
 
 def test_two_remote_writers_racing_lose_no_update(fleet: Fleet) -> None:
     engine = fleet.engines["bot-b"]
-    thread = LoopThread()
 
     async def race() -> tuple[int, int]:
         one = await connect(NatsOptions(url=fleet.server.url()))
@@ -216,10 +226,7 @@ def test_two_remote_writers_racing_lose_no_update(fleet: Fleet) -> None:
             await one.close()
             await two.close()
 
-    try:
-        r1, r2 = thread.run(race())
-    finally:
-        thread.close()
+    r1, r2 = run_in_loop(race())
     assert r1 != r2
     # Meanwhile an operator on the engine's own host pauses a slot through the local lock.
     ControlWriter(engine.state_dir, tool="local operator").set_slot_paused("SOL-15m", True)
@@ -244,7 +251,6 @@ def test_a_burst_of_remote_writes_is_applied_to_the_last(fleet: Fleet) -> None:
     # Each write lands while the bridge may still be applying the one before: none may be
     # left waiting for a wake-up that never comes.
     engine = fleet.engines["bot-c"]
-    thread = LoopThread()
     stakes = [round(5.0 + i / 10, 1) for i in range(1, 31)]
     spacing = random.Random(7)
 
@@ -262,10 +268,7 @@ def test_a_burst_of_remote_writes_is_applied_to_the_last(fleet: Fleet) -> None:
         finally:
             await nc.close()
 
-    try:
-        thread.run(burst())
-    finally:
-        thread.close()
+    run_in_loop(burst())
     engine.wait_for(lambda s: s.control.applied.overrides.get("stake") == stakes[-1], what=f"stake {stakes[-1]} applied", timeout=TIMEOUT)
     assert fleet.ctl("--engine", "bot-c", "unset", "stake").returncode == 0
 
@@ -274,7 +277,6 @@ def test_a_remote_write_is_applied_after_the_bridges_watch_dies_silently(fleet: 
     # The server drops the bridge's watch (its consumer deleted, as a server restart or a
     # missed heartbeat can do) and the client is told nothing: writes must still arrive.
     engine = fleet.engines["bot-c"]
-    thread = LoopThread()
 
     async def drop_watches_then_write() -> None:
         nc = await connect(NatsOptions(url=fleet.server.url()))
@@ -291,10 +293,7 @@ def test_a_remote_write_is_applied_after_the_bridges_watch_dies_silently(fleet: 
         finally:
             await nc.close()
 
-    try:
-        thread.run(drop_watches_then_write())
-    finally:
-        thread.close()
+    run_in_loop(drop_watches_then_write())
     engine.wait_for(lambda s: s.control.applied.overrides.get("stake") == 8.5, what="stake 8.5 applied", timeout=TIMEOUT)
     assert fleet.ctl("--engine", "bot-c", "unset", "stake").returncode == 0
 
