@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--notify", action="append", metavar="URL", help="send alerts to this apprise URL (repeatable; also $FORESIGHT_NOTIFY, space-separated): docs/alerts.md")
     eng.add_argument("--call-budget", type=float, default=None, help="seconds one evaluate/analyse_history call may take (default: a quarter of the cycle interval, at least 0.25)")
     eng.add_argument("--load-budget", type=float, default=None, help="seconds a strategy module's top level or Params may take (default: twice the cycle interval, at least 1)")
+    eng.add_argument("--smoke-budget", type=float, default=None, help="seconds the smoke evaluation of new code (32 views) may take in all (default: twice the cycle interval, at least 1)")
     eng.add_argument("--grace", type=float, default=None, help="seconds past a budget before a strategy that swallows the interrupt is abandoned to the supervisor (default 0.5)")
     eng.add_argument("--load-from-disk", action="store_true", help="start on the strategies directory instead of the version that was running")
     eng.add_argument("--probation-cycles", type=int, default=3, help="cycles after a swap in which any strategy error rolls it back at once (default 3)")
@@ -130,6 +131,7 @@ def run_engine_command(args: argparse.Namespace) -> int:
         call_budget_s=args.call_budget,
         load_budget_s=args.load_budget,
         grace_s=args.grace,
+        smoke_budget_s=args.smoke_budget,
         load_from_disk=args.load_from_disk,
         keep_versions=args.keep_versions,
         probation_cycles=args.probation_cycles,

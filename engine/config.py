@@ -40,13 +40,14 @@ class EngineConfig:
     call_budget_s: float | None = None
     load_budget_s: float | None = None
     grace_s: float | None = None
+    smoke_budget_s: float | None = None
     load_from_disk: bool = False  # start on the strategies directory, not the version that was running
     keep_versions: int = 10
     shadow_room: float = 0.8  # share of the cycle interval a cycle with a shadow may fill (engine/shadow.py)
 
     @property
     def budgets(self) -> Budgets:
-        return Budgets.for_interval(self.cycle_interval_s, self.call_budget_s, self.load_budget_s, self.grace_s)
+        return Budgets.for_interval(self.cycle_interval_s, self.call_budget_s, self.load_budget_s, self.grace_s, self.smoke_budget_s)
 
     @property
     def step_s(self) -> float:

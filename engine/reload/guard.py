@@ -346,20 +346,29 @@ class Budgets:
     call_s: float = 0.25  # evaluate, analyse_history: once per slot (asset) per cycle
     load_s: float = 2.0  # a module's top level, Params construction and its schema
     grace_s: float = 0.5  # past a budget, how long a strategy that swallows the interrupt may hold on
+    smoke_s: float = 1.0  # the whole smoke evaluation of a candidate (engine/reload/smoke.py)
 
     @classmethod
     def for_interval(
-        cls, cycle_interval_s: float, call_s: float | None = None, load_s: float | None = None, grace_s: float | None = None
+        cls,
+        cycle_interval_s: float,
+        call_s: float | None = None,
+        load_s: float | None = None,
+        grace_s: float | None = None,
+        smoke_s: float | None = None,
     ) -> Budgets:
         """Defaults derived from the cycle interval: a quarter of it per call (at least 250 ms,
         so a loaded machine's scheduling never reads as a strategy's fault), twice it for a load
-        (at least 1 s; a load runs in the wait between cycles), and a grace of 0.5 s."""
+        and for the smoke evaluation (at least 1 s; both run in the wait between cycles, and the
+        smoke's 32 views are two cycles' worth of calls), and a grace of 0.5 s."""
+        between_cycles = min(max(cycle_interval_s * 2, 1.0), 30.0)
         budgets = cls(
             call_s=call_s if call_s is not None else min(max(cycle_interval_s / 4, 0.25), 5.0),
-            load_s=load_s if load_s is not None else min(max(cycle_interval_s * 2, 1.0), 30.0),
+            load_s=load_s if load_s is not None else between_cycles,
             grace_s=grace_s if grace_s is not None else 0.5,
+            smoke_s=smoke_s if smoke_s is not None else between_cycles,
         )
-        for name in ("call_s", "load_s", "grace_s"):
+        for name, flag in (("call_s", "--call-budget"), ("load_s", "--load-budget"), ("grace_s", "--grace"), ("smoke_s", "--smoke-budget")):
             if not 0 < getattr(budgets, name) <= 3600:
-                raise ValueError(f"budget {name} must be above 0 and at most 3600 seconds")
+                raise ValueError(f"{flag} must be above 0 and at most 3600 seconds")
         return budgets

@@ -169,7 +169,7 @@ class ReloadManager:
         strategies_dir: Path,
         scope: tuple[str, ...] = DEFAULT_SCOPE,
         *,
-        smoke_budget_ms: float = 200.0,
+        smoke_budget_ms: float | None = None,
         probation_cycles: int = 3,
         smoke_views: Sequence[MarketView] | None = None,
         history: int = 50,
@@ -182,6 +182,9 @@ class ReloadManager:
     ) -> None:
         self.strategies_dir = Path(strategies_dir).expanduser().resolve()
         self.scope = _checked_scope(scope, self.strategies_dir)
+        self.budgets = budgets or Budgets()
+        if smoke_budget_ms is None:
+            smoke_budget_ms = self.budgets.smoke_s * 1000.0
         if smoke_budget_ms <= 0:
             raise ValueError("smoke_budget_ms must be positive")
         if probation_cycles < 0:
@@ -189,7 +192,6 @@ class ReloadManager:
         self.smoke_budget_ms = float(smoke_budget_ms)
         self.probation_cycles = int(probation_cycles)
         self.smoke_views = tuple(smoke_views) if smoke_views is not None else snapshot()
-        self.budgets = budgets or Budgets()
         self.guard = guard or StrategyGuard(self.budgets.grace_s)
         self.registry = StrategyRegistry(self.guard, self.budgets)
         self.reloads = 0  # code swaps after the initial load: reloads, rollbacks, auto rollbacks

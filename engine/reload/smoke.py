@@ -269,7 +269,7 @@ class _SmokeRun:
         file, line = locate(interrupt, self.files) if interrupt is not None else (None, None)
         return StrategyLoadError(
             f"smoke evaluation over its time budget: it took {self.elapsed_ms():.1f} ms of the {self.budget_ms:g} ms "
-            f"allowed, after {self.done} of {self.total} evaluations{where}",
+            f"allowed (--smoke-budget), after {self.done} of {self.total} evaluations{where}",
             file=file or self.entry_file,
             line=line if file else self.entry_line,
             phase="smoke",

@@ -98,8 +98,7 @@ class ShadowRunner:
         return self.current
 
     def budgets(self) -> Budgets:
-        live = self.reloader.budgets
-        return Budgets(call_s=live.call_s, load_s=live.load_s, grace_s=live.grace_s)
+        return self.reloader.budgets
 
     def start(self, preparation: Preparation | None, *, aa: bool, cycles: int | None, overrides: dict[str, Any]) -> str:
         """Begin a shadow of `preparation`'s version (None with `aa`: the running code itself)."""
