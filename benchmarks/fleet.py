@@ -49,7 +49,7 @@ def child(url: str, out: Path, seconds: float) -> int:
     """The view's process: FleetApp headless for `seconds`, then its latencies to `out`."""
     from datetime import UTC, datetime
 
-    from engine.contract.fleet.connect import NatsOptions
+    from engine.contract.fleet.options import NatsOptions
     from foresight_tui.fleet.app import FleetApp
     from foresight_tui.fleet.sources import NatsFleet
 
@@ -82,8 +82,9 @@ async def publish(url: str, template: dict[str, Any], seconds: float) -> int:
     from datetime import UTC, datetime
 
     from engine.contract.fleet import keys
-    from engine.contract.fleet.connect import NatsOptions, connect, open_buckets
+    from engine.contract.fleet.connect import connect, open_buckets
     from engine.contract.fleet.envelope import Presence
+    from engine.contract.fleet.options import NatsOptions
 
     nc = await connect(NatsOptions(url=url))
     buckets = await open_buckets(nc.jetstream(), create=True)
@@ -142,7 +143,7 @@ def view_figures(url: str, template: dict[str, Any], warm_up_s: float, seconds: 
 
 
 def engine_figures(url: str, samples: int, cpu_seconds: float) -> dict[str, Any]:
-    from engine.contract.fleet.connect import NatsOptions
+    from engine.contract.fleet.options import NatsOptions
     from foresight_tui.fleet.sources import NatsFleet
 
     rng = random.Random(3)

@@ -62,9 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bridge = sub.add_parser("bridge", help="carry this engine's status and control over NATS (docs/fleet.md)")
     add_state_dir_argument(bridge)
-    from engine.contract.fleet import connect as fleet_connect
+    from engine.contract.fleet import options as nats_options
 
-    fleet_connect.add_arguments(bridge, url_required=True)
+    nats_options.add_arguments(bridge, url_required=True)
     bridge.add_argument("--name", required=True, help="the engine's name in the fleet (a NATS key: letters, digits, - and _)")
     bridge.add_argument("--presence-every", type=float, default=3.0, help="seconds between presence beats (the key expires after 15)")
     bridge.add_argument("--replicas", type=int, default=1, help="copies of each bucket when this bridge creates them (3 on a 3-node cluster)")
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ctl":
         return ctl.run(args)
     if args.command == "bridge":
-        from engine.contract.fleet.connect import options_from
+        from engine.contract.fleet.options import options_from
         from engine.fleet.bridge import run_bridge
 
         options = options_from(args)

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from engine.config import EngineConfig
-from engine.market.binance_feed import DEFAULT_URL, BinanceFeed
 from engine.market.feeds import PriceFeed, ReplayFeed, SimFeed, profile
 from engine.market.makers import maker
 from engine.market.quotes import QuoteModel
@@ -22,6 +21,10 @@ def feed_for(config: EngineConfig, assets: Iterable[str]) -> PriceFeed:
     if spec.startswith("replay:"):
         return ReplayFeed([Path(p) for p in spec.removeprefix("replay:").split(",") if p], assets)
     if spec == "binance":
+        # Only a live engine loads the websocket client and its asyncio loop.
+        from engine.market.binance_feed import BinanceFeed
+        from engine.market.binance_symbols import DEFAULT_URL
+
         return BinanceFeed(
             assets,
             url=config.feed_url or DEFAULT_URL,

@@ -12,7 +12,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="foresight tui", description="Foresight Mission Control")
     parser.add_argument("--state-dir", action="append", help="the engine's state directory (default: $FORESIGHT_STATE_DIR or XDG state); twice or more opens the fleet view")
     parser.add_argument("--read-only", action="store_true", help="show everything, write nothing")
-    from engine.contract.fleet.connect import add_arguments
+    from engine.contract.fleet.options import add_arguments
 
     add_arguments(parser)  # --nats URL opens the fleet view of every engine bridged to it (docs/fleet.md)
     return parser.parse_args(argv)

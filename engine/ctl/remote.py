@@ -22,10 +22,11 @@ from nats.aio.client import Client
 
 from engine.contract.fileio import read_model
 from engine.contract.fleet import keys
-from engine.contract.fleet.connect import Buckets, NatsOptions, add_arguments, connect, open_buckets, options_from
+from engine.contract.fleet.connect import Buckets, connect, open_buckets
 from engine.contract.fleet.envelope import Presence
 from engine.contract.fleet.loop_thread import LoopThread
 from engine.contract.fleet.mirror import Mirror
+from engine.contract.fleet.options import NatsOptions, add_arguments, options_from
 from engine.contract.fleet.queries import READ_ONLY_VERBS
 from engine.contract.fleet.remote_write import _not_found
 from engine.contract.models import STATUS_FILE, Status

@@ -26,9 +26,10 @@ from pydantic import ValidationError
 from engine.contract.control_writer import ControlWriter
 from engine.contract.fileio import describe_validation_error, file_stamp, read_bytes, read_model
 from engine.contract.fleet import keys, kv_watch
-from engine.contract.fleet.connect import Buckets, NatsOptions, connect, open_buckets
+from engine.contract.fleet.connect import Buckets, connect, open_buckets
 from engine.contract.fleet.control_merge import apply_change, change_between
 from engine.contract.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry, Presence
+from engine.contract.fleet.options import NatsOptions
 from engine.contract.fleet.queries import answer_query
 from engine.contract.fleet.remote_write import _not_found
 from engine.contract.liveness import pid_alive

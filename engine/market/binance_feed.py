@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 
 from pydantic_core import from_json
 
+from engine.market.binance_symbols import DEFAULT_URL, default_symbols, stream_url
 from engine.market.feed_health import AssetFeedState, AssetHealth, FeedHealth, overall
 
-DEFAULT_URL = "wss://stream.binance.com:9443/stream"
 BACKOFF_MIN_S = 0.25
 BACKOFF_MAX_S = 30.0
 ROLLOVER_S = 23.5 * 3600  # before the exchange's 24-hour disconnect
@@ -37,44 +37,10 @@ PING_INTERVAL_S = 20.0
 PING_TIMEOUT_S = 20.0
 MAX_MESSAGE_BYTES = 1 << 20
 HOLD_MAX_S = 0.5  # the longest a cycle holds the feed's thread back (see BinanceFeed.held)
-# Default exchange symbol of each asset: its USDT pair, the deepest market for all eight.
-DEFAULT_QUOTE = "usdt"
 
 
 class Shutdown(Exception):
     """The server announced it is about to go away: reconnect now."""
-
-
-def default_symbols(assets: Iterable[str]) -> dict[str, str]:
-    return {asset: f"{asset.lower()}{DEFAULT_QUOTE}" for asset in assets}
-
-
-def parse_symbol_map(text: str) -> dict[str, str]:
-    """`BTC=btcusdt,ETH=ethusdc` as a mapping; a clear ValueError otherwise."""
-    out: dict[str, str] = {}
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        asset, sep, symbol = part.partition("=")
-        if not sep or not asset.strip() or not symbol.strip().isalnum():
-            raise ValueError(f"--symbols {part!r}: write ASSET=symbol, e.g. BTC=btcusdt,ETH=ethusdt")
-        out[asset.strip().upper()] = symbol.strip().lower()
-    return out
-
-
-def stream_url(base: str, symbols: Iterable[str]) -> str:
-    """The combined-stream URL of the symbols' trade streams on `base` (a URL that already names
-    its streams is kept as it is: a recorder or proxy may want its own)."""
-    parts = urlsplit(base)
-    if parts.scheme not in ("ws", "wss"):
-        raise ValueError(f"--feed-url {base!r}: expected a ws:// or wss:// URL")
-    if "streams=" in parts.query:
-        return base
-    path = parts.path.rstrip("/")
-    if not path.endswith("/stream"):
-        path += "/stream"
-    streams = "/".join(f"{s}@trade" for s in symbols)
-    return f"{parts.scheme}://{parts.netloc}{path}?streams={streams}"
 
 
 class _Watchdog:

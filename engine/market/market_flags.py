@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from engine.market.binance_feed import DEFAULT_URL, parse_symbol_map
+from engine.market.binance_symbols import DEFAULT_URL, parse_symbol_map
 from engine.market.makers import MAKERS
 
 

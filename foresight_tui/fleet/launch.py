@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.contract.fleet.connect import options_from
+from engine.contract.fleet.options import options_from
 from engine.contract.paths import resolve_state_dir
 
 

@@ -23,9 +23,10 @@ from pydantic import ValidationError
 from engine.contract.control_writer import ControlWriter, operator_identity
 from engine.contract.fileio import read_model
 from engine.contract.fleet import keys, kv_watch
-from engine.contract.fleet.connect import Buckets, NatsOptions, connect, open_buckets
+from engine.contract.fleet.connect import Buckets, connect, open_buckets
 from engine.contract.fleet.envelope import Presence
 from engine.contract.fleet.mirror import Mirror
+from engine.contract.fleet.options import NatsOptions
 from engine.contract.fleet.remote_write import RemoteWriter
 from engine.contract.liveness import pid_alive
 from engine.contract.models import STATUS_FILE, Status

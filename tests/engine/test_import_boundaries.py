@@ -53,3 +53,24 @@ def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
     count, *failed = done.stdout.strip().splitlines()
     assert int(count) > 100
     assert not [line for line in failed if line], "\n".join(failed)
+
+
+SIM_ENGINE_LOADS = """
+import sys
+from engine.cli import build_parser
+from engine.loop import Engine
+build_parser().parse_args(["engine", "--state-dir", "unused"])
+print(" ".join(m for m in ("nats", "websockets", "asyncio", "apprise", "textual") if m in sys.modules))
+"""
+
+
+def test_an_engine_on_the_simulated_market_loads_no_network_client() -> None:
+    # Every engine start pays for what it imports (the crash-restart loop, the demo, each test's
+    # engine): the NATS client, the websocket stack and asyncio are for the bridge and the live
+    # feed, loaded when they run.
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", SIM_ENGINE_LOADS], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []

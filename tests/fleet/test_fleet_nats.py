@@ -24,9 +24,10 @@ import pytest
 
 from engine.contract.control_writer import ControlWriter
 from engine.contract.fleet import keys
-from engine.contract.fleet.connect import NatsOptions, connect, open_buckets
+from engine.contract.fleet.connect import connect, open_buckets
 from engine.contract.fleet.envelope import ControlEntry
 from engine.contract.fleet.loop_thread import LoopThread
+from engine.contract.fleet.options import NatsOptions
 from engine.contract.fleet.remote_write import RemoteWriter
 from engine.contract.models import SCHEMA_VERSION, Control, Status
 from foresight_tui.fleet.rows import Link
