@@ -40,28 +40,38 @@ def measure(reloads: int, strategies: Path = SHIPPED_STRATEGIES) -> dict[str, li
         directory = copy_strategies(Path(tmp), strategies)
         manager = ReloadManager(directory)
         manager.load_initial()
+        # As Engine.open() does: what lives as long as the process is kept off the collector,
+        # so the collection after each swap (below) walks only what reloads made.
         gc.collect()
-        for i in range(2 * (WARM_UP + reloads)):
-            edit_strategy(directory, i)  # modules in turn: both kinds see each (three modules, two kinds)
-            ahead = i % 2 == 0
-            if ahead:
-                manager.prepare()
-            outcome = manager.reload()
-            _check(outcome, i, ahead)
-            gc.collect()  # as the engine does in the wait after a swap
-            if i < 2 * WARM_UP:
-                continue
-            if ahead:
-                samples["pause_ms"].append(outcome.duration_ms)
-                samples["prepared_ms"].append(outcome.prepared_ms or 0.0)
-                for phase, ms in outcome.phases.items():
-                    samples.setdefault(f"phase_{phase}_ms", []).append(ms)
-            else:
-                samples["inline_ms"].append(outcome.duration_ms)
-                samples["smoke_ms"].append(outcome.smoke.elapsed_ms if outcome.smoke else 0.0)
-                for phase, ms in outcome.phases.items():
-                    samples.setdefault(f"boundary_{phase}_ms", []).append(ms)
+        gc.freeze()
+        try:
+            _reload_in_turn(manager, directory, reloads, samples)
+        finally:
+            gc.unfreeze()
     return samples
+
+
+def _reload_in_turn(manager: ReloadManager, directory: Path, reloads: int, samples: dict[str, list[float]]) -> None:
+    for i in range(2 * (WARM_UP + reloads)):
+        edit_strategy(directory, i)  # modules in turn: both kinds see each (three modules, two kinds)
+        ahead = i % 2 == 0
+        if ahead:
+            manager.prepare()
+        outcome = manager.reload()
+        _check(outcome, i, ahead)
+        gc.collect()  # as the engine does in the wait after a swap
+        if i < 2 * WARM_UP:
+            continue
+        if ahead:
+            samples["pause_ms"].append(outcome.duration_ms)
+            samples["prepared_ms"].append(outcome.prepared_ms or 0.0)
+            for phase, ms in outcome.phases.items():
+                samples.setdefault(f"phase_{phase}_ms", []).append(ms)
+        else:
+            samples["inline_ms"].append(outcome.duration_ms)
+            samples["smoke_ms"].append(outcome.smoke.elapsed_ms if outcome.smoke else 0.0)
+            for phase, ms in outcome.phases.items():
+                samples.setdefault(f"boundary_{phase}_ms", []).append(ms)
 
 
 def _check(outcome: ReloadOutcome, i: int, ahead: bool) -> None:
