@@ -57,7 +57,7 @@ def child(url: str, out: Path, seconds: float) -> int:
     shown: dict[str, str] = {}
 
     class Measured(FleetApp):
-        def on_mount(self) -> None:
+        async def on_mount(self) -> None:
             # No super() call: Textual runs the on_mount of every class in the MRO itself, so
             # calling FleetApp's here too would start a second source (two connections and
             # watches, every status decoded twice) that a user's view does not have.

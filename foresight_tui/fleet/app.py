@@ -37,6 +37,7 @@ class FleetApp(App[None]):
         self._dirty = False
         self._opening = False
         self._suspended = False
+        self._shown: dict[str, str] = {}  # each Static's text, as last set
 
     def compose(self) -> ComposeResult:
         yield Static(self.source.title, id="fleet-title")
@@ -72,11 +73,17 @@ class FleetApp(App[None]):
         table = self.query_one(FleetTable)
         rows = self.source.rows()
         if table.set_rows(rows):
-            self.query_one("#fleet-header", Static).update(table.header_text())
+            self._show("fleet-header", table.header_text())
         problem = self.source.problem or self._last_gap()
         if not rows and not problem:
             problem = "no engine yet: start one with its bridge (foresight bridge --state-dir DIR --nats URL --name NAME)"
-        self.query_one("#fleet-problem", Static).update(problem)
+        self._show("fleet-problem", problem)
+
+    def _show(self, widget_id: str, text: str) -> None:
+        # A Static's update lays the whole screen out again: worth it only when its text changed.
+        if self._shown.get(widget_id) != text:
+            self._shown[widget_id] = text
+            self.query_one(f"#{widget_id}", Static).update(text)
 
     def _last_gap(self) -> str:
         """Our own outage of NATS, said after it ended: the rows do not show what happened in it."""

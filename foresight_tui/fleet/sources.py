@@ -28,8 +28,9 @@ from engine.contract.fleet.envelope import Presence
 from engine.contract.fleet.mirror import Mirror
 from engine.contract.fleet.remote_write import RemoteWriter
 from engine.contract.liveness import pid_alive
-from engine.contract.models import STATUS_FILE, Status
-from foresight_tui.fleet.rows import FleetRow, Liveness, row_for
+from engine.contract.models import STATUS_FILE
+from foresight_tui.fleet.rows import FleetRow, Liveness, StatusCells, row_for, status_cells
+from foresight_tui.fleet.summary import StatusSummary
 
 Opened = tuple[Path, Callable[[], Awaitable[None]]]  # the directory to show, and how to let it go
 WAIT_S = 10.0
@@ -40,7 +41,7 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def settled(status: Status | None, generation: int) -> str | None:
+def settled(status: StatusSummary | None, generation: int) -> str | None:
     """The engine's answer to our `generation`, or None while it has not read it."""
     if status is None:
         return None
@@ -80,8 +81,8 @@ class LocalFleet:
         if task is not None:
             task.cancel()
 
-    def status(self, name: str) -> Status | None:
-        return read_model(self.directories[name] / STATUS_FILE, Status).value
+    def status(self, name: str) -> StatusSummary | None:
+        return read_model(self.directories[name] / STATUS_FILE, StatusSummary).value
 
     def rows(self) -> list[FleetRow]:
         rows = []
@@ -96,7 +97,7 @@ class LocalFleet:
         result = await asyncio.to_thread(writer.set_paused, paused)
         return await self._answer(lambda: self.status(name), result.control.generation)
 
-    async def _answer(self, read: Callable[[], Status | None], generation: int) -> str:
+    async def _answer(self, read: Callable[[], StatusSummary | None], generation: int) -> str:
         deadline = asyncio.get_running_loop().time() + WAIT_S
         while asyncio.get_running_loop().time() < deadline:
             answer = settled(read(), generation)
@@ -119,7 +120,8 @@ class NatsFleet:
         self.options = options
         self.read_only = read_only
         self.title = f"NATS {options.safe_url()}"
-        self.statuses: dict[str, Status] = {}
+        self.statuses: dict[str, StatusSummary] = {}
+        self._cells: dict[str, StatusCells] = {}  # status_cells of each status above
         self.presences: dict[str, Presence] = {}
         self.problem: str | None = None
         self.link_down_since: str | None = None
@@ -188,7 +190,8 @@ class NatsFleet:
         try:
             if which == "status":
                 if not deleted:
-                    self.statuses[name] = Status.model_validate_json(entry.value)
+                    status = self.statuses[name] = StatusSummary.model_validate_json(entry.value)
+                    self._cells[name] = status_cells(status)
                     self.updates += 1
             elif deleted:
                 self.presences.pop(name, None)
@@ -225,7 +228,8 @@ class NatsFleet:
         names = sorted(set(self.statuses) | set(self.presences))
         return [
             row_for(name, self.statuses.get(name),
-                    Liveness(presence=self.presences.get(name), via_bridge=True, link_down_since=self.link_down_since), now)
+                    Liveness(presence=self.presences.get(name), via_bridge=True, link_down_since=self.link_down_since), now,
+                    self._cells.get(name))
             for name in names
         ]  # fmt: skip
 
