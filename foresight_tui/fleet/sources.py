@@ -12,6 +12,7 @@ import contextlib
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +30,21 @@ from engine.contract.fleet.mirror import Mirror
 from engine.contract.fleet.remote_write import RemoteWriter
 from engine.contract.liveness import pid_alive
 from engine.contract.models import STATUS_FILE
-from foresight_tui.fleet.rows import FleetRow, Liveness, StatusCells, row_for, status_cells
+from foresight_tui.fleet.rows import FleetRow, Liveness, StatusCells, offline_after_s, row_for, status_cells
 from foresight_tui.fleet.summary import StatusSummary
 
 Opened = tuple[Path, Callable[[], Awaitable[None]]]  # the directory to show, and how to let it go
 WAIT_S = 10.0
 STOP_WAIT_S = 3.0
+# A watch the server dropped without a word gives nothing, as a quiet fleet would. Engines
+# write every cycle and bridges beat every few seconds, so a watch quiet for longer than two
+# of those is opened again (which also brings every key's last value); nats-py's own check
+# (two missed idle heartbeats) takes 10-20 s, long enough to show every row stale, then
+# "bridge gone". An engine really silent still ages in its row: a new watch brings back its
+# last status, not a newer one.
+QUIET_CYCLES = 2
+QUIET_MIN_S = 1.0
+NOTHING_EXPECTED_S = 10.0  # no engine known yet: still look again, for a watch dropped before the first one
 
 
 def _now_iso() -> str:
@@ -133,6 +143,8 @@ class NatsFleet:
         self._tasks: list[asyncio.Task[None]] = []
         self._on_change: Callable[[], None] = lambda: None
         self._epoch = 0  # +1 on each reconnect: every watch starts again (a watch may not survive one)
+        self._heard: dict[str, float] = {}  # each watch: when it opened or last gave an entry (monotonic)
+        self.renewals = 0  # watches opened again because they were quiet for longer than the fleet allows
 
     async def start(self, on_change: Callable[[], None]) -> None:
         self._on_change = on_change
@@ -182,9 +194,32 @@ class NatsFleet:
             epoch = self._epoch  # before the watch opens: a reconnect meanwhile asks for another
             return await bucket.watchall()
 
-        await kv_watch.follow(watch, lambda entry: self._take(which, entry), renew=lambda: epoch != self._epoch)
+        def renew() -> bool:
+            return epoch != self._epoch or self._too_quiet(which)
+
+        await kv_watch.follow(watch, lambda entry: self._take(which, entry), renew=renew, on_open=lambda: self._hear(which))
+
+    def _hear(self, which: str) -> None:
+        self._heard[which] = time.monotonic()
+
+    def quiet_limit_s(self, which: str) -> float:
+        """How long the `which` watch may give nothing before it is taken for dropped."""
+        if which == "presence":
+            return QUIET_CYCLES * keys.PRESENCE_EVERY_S if self.presences else NOTHING_EXPECTED_S
+        now = datetime.now(UTC)
+        intervals = [s.engine.cycle_interval_s for s in self.statuses.values()
+                     if not s.engine.stopped_at and s.age_s(now) <= offline_after_s(s)]  # fmt: skip
+        return max(QUIET_MIN_S, QUIET_CYCLES * min(intervals)) if intervals else NOTHING_EXPECTED_S
+
+    def _too_quiet(self, which: str) -> bool:
+        quiet = time.monotonic() - self._heard.get(which, time.monotonic())
+        if quiet <= QUIET_MIN_S or quiet <= self.quiet_limit_s(which):  # the first test spares the second at each entry
+            return False
+        self.renewals += 1
+        return True
 
     def _take(self, which: str, entry) -> None:  # type: ignore[no-untyped-def]
+        self._hear(which)
         name = keys.name_of(entry.key)
         deleted = not entry.value or entry.operation in ("DEL", "PURGE")
         try:
