@@ -137,6 +137,7 @@ class NatsFleet:
         self.link_down_since: str | None = None
         self.gaps: list[tuple[str, str]] = []  # (from, to) of our link's outages, newest last
         self.updates = 0  # statuses received, for the benchmarks
+        self._new_status = asyncio.Event()  # set at each status received: a pause's answer is read at once
         self.refused: str | None = None  # the server's last permission violation (a read-only credential writing)
         self._nc: Client | None = None
         self.buckets: Buckets | None = None
@@ -228,6 +229,7 @@ class NatsFleet:
                     status = self.statuses[name] = StatusSummary.model_validate_json(entry.value)
                     self._cells[name] = status_cells(status)
                     self.updates += 1
+                    self._new_status.set()
             elif deleted:
                 self.presences.pop(name, None)
             else:
@@ -287,11 +289,15 @@ class NatsFleet:
                 if ack is not None and ack.result != "written":
                     return f"refused by the bridge: {ack.detail}"
                 generation = ack.generation if ack is not None else None
-            if generation is not None:
-                answer = settled(self.statuses.get(name), generation)
-                if answer is not None:
-                    return answer
-            await asyncio.sleep(0.02)
+            if generation is None:
+                await asyncio.sleep(0.02)  # the bridge's ack: a key to read again
+                continue
+            self._new_status.clear()
+            answer = settled(self.statuses.get(name), generation)
+            if answer is not None:
+                return answer
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_status.wait(), max(0.0, deadline - asyncio.get_running_loop().time()))
         return f"no answer within {WAIT_S:g}s (revision {revision} of {keys.control_key(name)} waits for its bridge)"
 
     async def open(self, name: str) -> Opened:
