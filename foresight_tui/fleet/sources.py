@@ -213,6 +213,8 @@ class NatsFleet:
         return max(QUIET_MIN_S, QUIET_CYCLES * min(intervals)) if intervals else NOTHING_EXPECTED_S
 
     def _too_quiet(self, which: str) -> bool:
+        if self.link_down_since is not None:
+            return False  # quiet for a known reason; the reconnect opens every watch again
         quiet = time.monotonic() - self._heard.get(which, time.monotonic())
         if quiet <= QUIET_MIN_S or quiet <= self.quiet_limit_s(which):  # the first test spares the second at each entry
             return False
