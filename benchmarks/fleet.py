@@ -58,8 +58,10 @@ def child(url: str, out: Path, seconds: float) -> int:
 
     class Measured(FleetApp):
         async def on_mount(self) -> None:
+            # No super() call: Textual runs the on_mount of every class in the MRO itself, so
+            # calling FleetApp's here too would start a second source (two connections and
+            # watches, every status decoded twice) that a user's view does not have.
             self.set_timer(seconds, self.exit)
-            await super().on_mount()
 
         def refresh_table(self) -> None:
             super().refresh_table()

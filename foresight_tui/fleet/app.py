@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from textual import work
@@ -17,6 +18,8 @@ from foresight_tui.fleet.table import FleetTable
 from foresight_tui.screens.confirm import ConfirmScreen
 
 Source = LocalFleet | NatsFleet
+REPAINT_EVERY_S = 0.25
+AGE_EVERY_S = 1.0
 
 
 class FleetApp(App[None]):
@@ -37,6 +40,8 @@ class FleetApp(App[None]):
         self._dirty = False
         self._opening = False
         self._suspended = False
+        self._refreshed = 0.0  # monotonic time of the last refresh_table
+        self._shown: dict[str, str] = {}  # each Static's text, as last set
 
     def compose(self) -> ComposeResult:
         yield Static(self.source.title, id="fleet-title")
@@ -50,8 +55,7 @@ class FleetApp(App[None]):
     async def on_mount(self) -> None:
         self.sub_title = "read-only" if self.source.read_only else ""
         await self.source.start(self.changed)
-        self.set_interval(0.25, self.refresh_if_dirty)  # statuses arriving together are one repaint
-        self.set_interval(1.0, self.refresh_table)  # ages move without any new status
+        self.set_interval(REPAINT_EVERY_S, self.refresh_if_due)
         self.refresh_table()
         self.query_one(FleetTable).focus()
 
@@ -61,22 +65,31 @@ class FleetApp(App[None]):
     def changed(self) -> None:
         self._dirty = True
 
-    def refresh_if_dirty(self) -> None:
-        if self._dirty:
+    def refresh_if_due(self) -> None:
+        # Statuses arriving together are one repaint; ages move without any new status. One
+        # timer for both: a second timer's repaint would come just after this one's.
+        if self._dirty or time.monotonic() - self._refreshed >= AGE_EVERY_S:
             self.refresh_table()
 
     def refresh_table(self) -> None:
         if self._suspended:
             return
         self._dirty = False
+        self._refreshed = time.monotonic()
         table = self.query_one(FleetTable)
         rows = self.source.rows()
         if table.set_rows(rows):
-            self.query_one("#fleet-header", Static).update(table.header_text())
+            self._show("fleet-header", table.header_text())
         problem = self.source.problem or self._last_gap()
         if not rows and not problem:
             problem = "no engine yet: start one with its bridge (foresight bridge --state-dir DIR --nats URL --name NAME)"
-        self.query_one("#fleet-problem", Static).update(problem)
+        self._show("fleet-problem", problem)
+
+    def _show(self, widget_id: str, text: str) -> None:
+        # A Static's update lays the whole screen out again: worth it only when its text changed.
+        if self._shown.get(widget_id) != text:
+            self._shown[widget_id] = text
+            self.query_one(f"#{widget_id}", Static).update(text)
 
     def _last_gap(self) -> str:
         """Our own outage of NATS, said after it ended: the rows do not show what happened in it."""

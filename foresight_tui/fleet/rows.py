@@ -8,12 +8,12 @@ or no status for OFFLINE_AFTER (Passivbot's monitor: max(90 s, 12 intervals)).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from engine.contract.fleet.envelope import Presence
-from engine.contract.models import Status
+from foresight_tui.fleet.summary import StatusSummary
 
 
 class Link(StrEnum):
@@ -22,7 +22,7 @@ class Link(StrEnum):
     OFFLINE = "offline"
 
 
-def offline_after_s(status: Status) -> float:
+def offline_after_s(status: StatusSummary) -> float:
     return max(90.0, 12 * status.engine.cycle_interval_s)
 
 
@@ -36,7 +36,7 @@ class Liveness:
     link_down_since: str | None = None  # our own connection to NATS, when it is down
 
 
-def link_state(status: Status | None, live: Liveness, now: datetime) -> tuple[Link, str]:
+def link_state(status: StatusSummary | None, live: Liveness, now: datetime) -> tuple[Link, str]:
     """The state and the reason shown beside it."""
     if status is None:
         return Link.OFFLINE, "no status published"
@@ -58,7 +58,7 @@ def link_state(status: Status | None, live: Liveness, now: datetime) -> tuple[Li
     return Link.ONLINE, ""
 
 
-def alerts(status: Status) -> str:
+def alerts(status: StatusSummary) -> str:
     found: list[str] = []
     if status.risk.tripped is not None:
         found.append(f"risk {status.risk.tripped.limit} tripped")
@@ -72,6 +72,36 @@ def alerts(status: Status) -> str:
     if errors:
         found.append(f"{errors} slot error(s)")
     return ", ".join(found) or "-"
+
+
+@dataclass(frozen=True)
+class StatusCells:
+    """What a row shows of one status: made once when the status arrives, not at every repaint."""
+
+    host: str
+    state: str  # running / paused / paused (risk) / -
+    cycle: str
+    open_positions: str
+    pnl_today: str
+    version: str
+    last_reload: str
+    alerts: str
+
+
+NO_STATUS = StatusCells("?", "-", "-", "-", "-", "-", "-", "-")
+
+
+def status_cells(status: StatusSummary) -> StatusCells:
+    e, code = status.engine, status.code
+    reload = code.last_reload
+    last = "-" if reload is None else f"{reload.kind} {'ok' if reload.ok else 'refused'} {reload.at[11:19]}"
+    state = "paused" if e.state == "paused" else "running"
+    if status.risk.tripped is not None:
+        state = "paused (risk)"
+    return StatusCells(
+        host=e.host, state=state, cycle=str(e.cycle), open_positions=str(status.stats.open_positions),
+        pnl_today=f"{status.risk.figures.daily_pnl:+.2f}", version=code.version, last_reload=last, alerts=alerts(status),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -97,20 +127,18 @@ class FleetRow:
 COLUMNS = ("engine", "host", "link", "state", "cycle", "open", "P&L today", "code", "last reload", "alerts")
 
 
-def row_for(name: str, status: Status | None, live: Liveness, now: datetime | None = None) -> FleetRow:
+def row_for(
+    name: str, status: StatusSummary | None, live: Liveness, now: datetime | None = None, cells: StatusCells | None = None
+) -> FleetRow:
+    """`cells`: status_cells(status) made before, when the caller keeps them beside the status."""
     now = now or datetime.now(UTC)
     link, why = link_state(status, live, now)
     if status is None:
-        host = live.presence.host if live.presence else "?"
-        return FleetRow(name, host, link, why, "-", "-", "-", "-", "-", "-", "-")
-    e, code = status.engine, status.code
-    reload = code.last_reload
-    last = "-" if reload is None else f"{reload.kind} {'ok' if reload.ok else 'refused'} {reload.at[11:19]}"
-    state = "paused" if e.state == "paused" else "running"
-    if status.risk.tripped is not None:
-        state = "paused (risk)"
+        shown = NO_STATUS if live.presence is None else replace(NO_STATUS, host=live.presence.host)
+    else:
+        shown = cells or status_cells(status)
     return FleetRow(
-        name=name, host=e.host, link=link, why=why, state=state, cycle=str(e.cycle),
-        open_positions=str(status.stats.open_positions), pnl_today=f"{status.risk.figures.daily_pnl:+.2f}",
-        version=code.version, last_reload=last, alerts=alerts(status),
+        name=name, host=shown.host, link=link, why=why, state=shown.state, cycle=shown.cycle,
+        open_positions=shown.open_positions, pnl_today=shown.pnl_today, version=shown.version,
+        last_reload=shown.last_reload, alerts=shown.alerts,
     )  # fmt: skip

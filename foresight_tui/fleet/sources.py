@@ -12,6 +12,7 @@ import contextlib
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,19 +30,29 @@ from engine.contract.fleet.mirror import Mirror
 from engine.contract.fleet.options import NatsOptions
 from engine.contract.fleet.remote_write import RemoteWriter
 from engine.contract.liveness import pid_alive
-from engine.contract.models import STATUS_FILE, Status
-from foresight_tui.fleet.rows import FleetRow, Liveness, row_for
+from engine.contract.models import STATUS_FILE
+from foresight_tui.fleet.rows import FleetRow, Liveness, StatusCells, offline_after_s, row_for, status_cells
+from foresight_tui.fleet.summary import StatusSummary
 
 Opened = tuple[Path, Callable[[], Awaitable[None]]]  # the directory to show, and how to let it go
 WAIT_S = 10.0
 STOP_WAIT_S = 3.0
+# A watch the server dropped without a word gives nothing, as a quiet fleet would. Engines
+# write every cycle and bridges beat every few seconds, so a watch quiet for longer than two
+# of those is opened again (which also brings every key's last value); nats-py's own check
+# (two missed idle heartbeats) takes 10-20 s, long enough to show every row stale, then
+# "bridge gone". An engine really silent still ages in its row: a new watch brings back its
+# last status, not a newer one.
+QUIET_CYCLES = 2
+QUIET_MIN_S = 1.0
+NOTHING_EXPECTED_S = 10.0  # no engine known yet: still look again, for a watch dropped before the first one
 
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def settled(status: Status | None, generation: int) -> str | None:
+def settled(status: StatusSummary | None, generation: int) -> str | None:
     """The engine's answer to our `generation`, or None while it has not read it."""
     if status is None:
         return None
@@ -81,8 +92,8 @@ class LocalFleet:
         if task is not None:
             task.cancel()
 
-    def status(self, name: str) -> Status | None:
-        return read_model(self.directories[name] / STATUS_FILE, Status).value
+    def status(self, name: str) -> StatusSummary | None:
+        return read_model(self.directories[name] / STATUS_FILE, StatusSummary).value
 
     def rows(self) -> list[FleetRow]:
         rows = []
@@ -97,7 +108,7 @@ class LocalFleet:
         result = await asyncio.to_thread(writer.set_paused, paused)
         return await self._answer(lambda: self.status(name), result.control.generation)
 
-    async def _answer(self, read: Callable[[], Status | None], generation: int) -> str:
+    async def _answer(self, read: Callable[[], StatusSummary | None], generation: int) -> str:
         deadline = asyncio.get_running_loop().time() + WAIT_S
         while asyncio.get_running_loop().time() < deadline:
             answer = settled(read(), generation)
@@ -120,18 +131,22 @@ class NatsFleet:
         self.options = options
         self.read_only = read_only
         self.title = f"NATS {options.safe_url()}"
-        self.statuses: dict[str, Status] = {}
+        self.statuses: dict[str, StatusSummary] = {}
+        self._cells: dict[str, StatusCells] = {}  # status_cells of each status above
         self.presences: dict[str, Presence] = {}
         self.problem: str | None = None
         self.link_down_since: str | None = None
         self.gaps: list[tuple[str, str]] = []  # (from, to) of our link's outages, newest last
         self.updates = 0  # statuses received, for the benchmarks
+        self._new_status = asyncio.Event()  # set at each status received: a pause's answer is read at once
         self.refused: str | None = None  # the server's last permission violation (a read-only credential writing)
         self._nc: Client | None = None
         self.buckets: Buckets | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._on_change: Callable[[], None] = lambda: None
         self._epoch = 0  # +1 on each reconnect: every watch starts again (a watch may not survive one)
+        self._heard: dict[str, float] = {}  # each watch: when it opened or last gave an entry (monotonic)
+        self.renewals = 0  # watches opened again because they were quiet for longer than the fleet allows
 
     async def start(self, on_change: Callable[[], None]) -> None:
         self._on_change = on_change
@@ -181,16 +196,43 @@ class NatsFleet:
             epoch = self._epoch  # before the watch opens: a reconnect meanwhile asks for another
             return await bucket.watchall()
 
-        await kv_watch.follow(watch, lambda entry: self._take(which, entry), renew=lambda: epoch != self._epoch)
+        def renew() -> bool:
+            return epoch != self._epoch or self._too_quiet(which)
+
+        await kv_watch.follow(watch, lambda entry: self._take(which, entry), renew=renew, on_open=lambda: self._hear(which))
+
+    def _hear(self, which: str) -> None:
+        self._heard[which] = time.monotonic()
+
+    def quiet_limit_s(self, which: str) -> float:
+        """How long the `which` watch may give nothing before it is taken for dropped."""
+        if which == "presence":
+            return QUIET_CYCLES * keys.PRESENCE_EVERY_S if self.presences else NOTHING_EXPECTED_S
+        now = datetime.now(UTC)
+        intervals = [s.engine.cycle_interval_s for s in self.statuses.values()
+                     if not s.engine.stopped_at and s.age_s(now) <= offline_after_s(s)]  # fmt: skip
+        return max(QUIET_MIN_S, QUIET_CYCLES * min(intervals)) if intervals else NOTHING_EXPECTED_S
+
+    def _too_quiet(self, which: str) -> bool:
+        if self.link_down_since is not None:
+            return False  # quiet for a known reason; the reconnect opens every watch again
+        quiet = time.monotonic() - self._heard.get(which, time.monotonic())
+        if quiet <= QUIET_MIN_S or quiet <= self.quiet_limit_s(which):  # the first test spares the second at each entry
+            return False
+        self.renewals += 1
+        return True
 
     def _take(self, which: str, entry) -> None:  # type: ignore[no-untyped-def]
+        self._hear(which)
         name = keys.name_of(entry.key)
         deleted = not entry.value or entry.operation in ("DEL", "PURGE")
         try:
             if which == "status":
                 if not deleted:
-                    self.statuses[name] = Status.model_validate_json(entry.value)
+                    status = self.statuses[name] = StatusSummary.model_validate_json(entry.value)
+                    self._cells[name] = status_cells(status)
                     self.updates += 1
+                    self._new_status.set()
             elif deleted:
                 self.presences.pop(name, None)
             else:
@@ -226,7 +268,8 @@ class NatsFleet:
         names = sorted(set(self.statuses) | set(self.presences))
         return [
             row_for(name, self.statuses.get(name),
-                    Liveness(presence=self.presences.get(name), via_bridge=True, link_down_since=self.link_down_since), now)
+                    Liveness(presence=self.presences.get(name), via_bridge=True, link_down_since=self.link_down_since), now,
+                    self._cells.get(name))
             for name in names
         ]  # fmt: skip
 
@@ -249,11 +292,15 @@ class NatsFleet:
                 if ack is not None and ack.result != "written":
                     return f"refused by the bridge: {ack.detail}"
                 generation = ack.generation if ack is not None else None
-            if generation is not None:
-                answer = settled(self.statuses.get(name), generation)
-                if answer is not None:
-                    return answer
-            await asyncio.sleep(0.02)
+            if generation is None:
+                await asyncio.sleep(0.02)  # the bridge's ack: a key to read again
+                continue
+            self._new_status.clear()
+            answer = settled(self.statuses.get(name), generation)
+            if answer is not None:
+                return answer
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_status.wait(), max(0.0, deadline - asyncio.get_running_loop().time()))
         return f"no answer within {WAIT_S:g}s (revision {revision} of {keys.control_key(name)} waits for its bridge)"
 
     async def open(self, name: str) -> Opened:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -46,6 +46,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._links: list[Link] = []
         self._widths: list[int] = [len(c) for c in COLUMNS]
         self._strips: dict[int, Strip] = {}
+        self._style = Style()  # rich_style as of this paint
 
     # -------------------------------------------------------------- data
 
@@ -81,19 +82,27 @@ class FleetTable(ScrollView, can_focus=True):
 
     # -------------------------------------------------------------- rendering
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # rich_style walks the styles of every ancestor: once a paint, not twice a line.
+        style = self.rich_style
+        if style != self._style:
+            self._style = style
+            self._strips.clear()
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = y + scroll_y
         width = self.size.width
         if index >= len(self._cells):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style)
         strip = self._strips.get(index)
         if strip is None:
             strip = self._strips[index] = self._render_row(index)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return strip.crop_extend(scroll_x, scroll_x + width, self._style)
 
     def _render_row(self, index: int) -> Strip:
-        base = self.rich_style + (CURSOR if index == self.cursor and self.has_focus else Style())
+        base = self._style + (CURSOR if index == self.cursor and self.has_focus else Style())
         cells = self._cells[index]
         segments = [Segment(" ", base)]
         for i, (text, w) in enumerate(zip(cells, self._widths, strict=False)):
@@ -110,9 +119,7 @@ class FleetTable(ScrollView, can_focus=True):
             self.refresh_line(index)
         self.scroll_to_region(self._row_region(now), animate=False)
 
-    def _row_region(self, index: int):  # type: ignore[no-untyped-def]
-        from textual.geometry import Region
-
+    def _row_region(self, index: int) -> Region:
         return Region(0, index, 1, 1)
 
     def _repaint_cursor(self) -> None:

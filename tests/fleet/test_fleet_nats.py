@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,13 +26,14 @@ import pytest
 from engine.contract.control_writer import ControlWriter
 from engine.contract.fleet import keys
 from engine.contract.fleet.connect import connect, open_buckets
-from engine.contract.fleet.envelope import ControlEntry
+from engine.contract.fleet.envelope import ControlEntry, Presence
 from engine.contract.fleet.loop_thread import LoopThread
 from engine.contract.fleet.options import NatsOptions
 from engine.contract.fleet.remote_write import RemoteWriter
-from engine.contract.models import SCHEMA_VERSION, Control, Status
+from engine.contract.models import SCHEMA_VERSION, Control, Status, parse_iso
 from foresight_tui.fleet.rows import Link
 from foresight_tui.fleet.sources import NatsFleet
+from foresight_tui.fleet.summary import StatusSummary
 from tests.support.engine_proc import ROOT, EngineProcess
 from tests.support.nats_server import OPERATOR, WATCHER, NatsServer, unavailable
 from tests.support.waiting import wait_for
@@ -324,9 +326,73 @@ class FleetView:
 
         return self.thread.run(go())
 
+    def status(self, name: str) -> StatusSummary | None:
+        async def go() -> StatusSummary | None:
+            return self.source.statuses.get(name)
+
+        return self.thread.run(go())
+
+    def presence(self, name: str) -> Presence | None:
+        async def go() -> Presence | None:
+            return self.source.presences.get(name)
+
+        return self.thread.run(go())
+
     def close(self) -> None:
         self.thread.run(self.source.stop())
         self.thread.close()
+
+
+async def delete_consumers(url: str, buckets: tuple[str, ...]) -> None:
+    """The server drops the watches on `buckets` without a word to their clients (as a server
+    restart or a missed heartbeat can do): their consumers deleted on the server."""
+    nc = await connect(NatsOptions(url=url))
+    try:
+        js = nc.jetstream()
+        for bucket in buckets:
+            stream = f"KV_{bucket}"
+            for consumer in await js.consumers_info(stream):
+                await js.delete_consumer(stream, consumer.name)
+    finally:
+        await nc.close()
+
+
+def test_the_fleet_view_renews_watches_the_server_dropped_silently(fleet: Fleet) -> None:
+    # The server drops the view's watches and tells the client nothing. nats-py notices only
+    # after two missed idle heartbeats (10-20 s), by when every row shows stale, then offline
+    # ("bridge gone": the presences aged past their TTL) while every engine and bridge runs.
+    # The view expects a status every cycle and a presence every few seconds.
+    view = FleetView(fleet.server.url())
+    hung = fleet.engines["bot-a"]
+    try:
+        wait_for(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in NAMES), "three engines online")
+        run_in_loop(delete_consumers(fleet.server.url(), (keys.STATUS_BUCKET, keys.PRESENCE_BUCKET)))
+        dropped = datetime.now(UTC)
+        shown_offline: set[str] = set()
+
+        def caught_up() -> bool:
+            for name in NAMES:
+                link, why = view.link(name) or (None, "")
+                if link is Link.OFFLINE:
+                    shown_offline.add(f"{name}: {why}")
+            return all((s := view.status(n)) is not None and parse_iso(s.written_at) > dropped
+                       and (p := view.presence(n)) is not None and parse_iso(p.at) > dropped for n in NAMES)  # fmt: skip
+
+        wait_for(caught_up, "statuses and presences written after the watches were dropped")
+        assert not shown_offline, f"shown offline while the engine and its bridge ran: {sorted(shown_offline)}"
+        assert view.source.renewals >= 2
+        # An engine really silent says so while the others stay online.
+        os.kill(hung.pid, signal.SIGSTOP)
+        try:
+            link, why = wait_for(lambda: (seen := view.link("bot-a")) and seen[0] is Link.STALE and seen, "bot-a stale")
+            assert "no new status" in why
+            wait_for(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in ("bot-b", "bot-c")), "the others online")
+            assert view.link("bot-a")[0] is Link.STALE  # type: ignore[index]
+        finally:
+            os.kill(hung.pid, signal.SIGCONT)
+        wait_for(lambda: (view.link("bot-a") or (None,))[0] is Link.ONLINE, "bot-a online again")
+    finally:
+        view.close()
 
 
 def test_the_nats_server_killed_and_restarted_touches_no_engine(fleet: Fleet) -> None:
