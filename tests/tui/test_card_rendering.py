@@ -76,7 +76,6 @@ async def test_a_card_frame_follows_its_state_title_focus_and_pause(make_app, st
         def change(status) -> None:
             status.slots[2].state = "won"  # a restyle: the border's colour
             status.slots[3].paused = True  # a dashed border, PAUSED in the subtitle
-            status.slots[5].asset = status.slots[5].asset  # unchanged
             status.slots[6].window_end += 60  # the time left: the body only
 
         state.update(change)
