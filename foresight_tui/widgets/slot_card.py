@@ -11,12 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.geometry import Region
 from textual.reactive import reactive
-from textual.widget import Widget
 from textual.widgets import Static
 
 from engine.contract.models import SlotStatus
 from foresight_tui import formatting as fmt
 from foresight_tui.messages import SlotDetailRequested, SlotPauseRequested
+from foresight_tui.widgets.kept_lines import KeptLines
 from foresight_tui.widgets.plain_lines import PlainLines
 from foresight_tui.widgets.spark import cached_spark_rows
 
@@ -182,7 +182,7 @@ class ShadowLine(Static):
             self.update(text, layout=False)  # plain str and markup=False: never parsed as markup
 
 
-class SlotCard(Widget, can_focus=True):
+class SlotCard(KeptLines, can_focus=True):
     BINDINGS = [
         Binding("space,s", "toggle_pause", "Pause/resume slot"),
         Binding("enter", "open_detail", "Slot detail"),

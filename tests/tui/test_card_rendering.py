@@ -3,11 +3,14 @@
 The card body draws its rows itself (PlainLines.render_lines); what the operator sees must
 not depend on that: colours, focus, paused dimming, and the app's line filters (the
 truecolor mapping of a real terminal, NO_COLOR's monochrome) all as Textual renders them.
+A card's own lines (border, titles) are kept between frames (KeptLines): a change of its
+state, title, focus or pause must still reach the screen at once.
 """
 
 from __future__ import annotations
 
 import pytest
+from textual._styles_cache import StylesCache
 from textual.widget import Widget
 
 from foresight_tui.widgets.slot_card import CardBody, SlotCard
@@ -47,3 +50,41 @@ async def test_card_rows_are_drawn_as_textual_draws_them(make_app, state, monoch
         await pilot.press("right")
         await pilot.pause()
         await _assert_same_rows(app)
+
+
+def _fresh_card_rows(card: SlotCard) -> list:
+    """The card's own lines (border, titles, background) as a new styles cache draws them."""
+    return list(StylesCache().render_widget(card, card.region.reset_offset))
+
+
+async def _assert_cards_current(app) -> None:
+    cards = list(app.query(SlotCard))
+    assert len(cards) == 16
+    for card in cards:
+        # The crop the screen asks for: the whole card, border included.
+        assert card.render_lines(card.region.reset_offset) == _fresh_card_rows(card), card.id
+
+
+async def test_a_card_frame_follows_its_state_title_focus_and_pause(make_app, state):
+    """The border and titles of each card are kept between frames; a change of any of
+    them must still reach the screen at once, never the frame drawn before."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await _assert_cards_current(app)
+
+        def change(status) -> None:
+            status.slots[2].state = "won"  # a restyle: the border's colour
+            status.slots[3].paused = True  # a dashed border, PAUSED in the subtitle
+            status.slots[6].window_end += 60  # the time left: the body only
+
+        state.update(change)
+        app.load_status()
+        await pilot.pause()
+        await _assert_cards_current(app)
+        await pilot.press("right")  # focus: a heavy border and the boosted background move
+        await pilot.pause()
+        await _assert_cards_current(app)
+        await pilot.resize_terminal(80, 24)  # short: compact cards, the time left in the title
+        await pilot.pause()
+        await _assert_cards_current(app)
