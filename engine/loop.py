@@ -74,6 +74,7 @@ class Engine:
         self.slot_errors = SlotErrorLog()
         self.notifier = SdNotify.from_environment()
         self.status_file = StatusFile(self.dir / STATUS_FILE)
+        self.user = user_name()  # the process's user, looked up once rather than in every status
 
     # ------------------------------------------------------------------ start
 
@@ -354,7 +355,7 @@ class Engine:
         return EngineInfo(
             pid=os.getpid(),
             host=socket.gethostname(),
-            user=user_name(),
+            user=self.user,
             started_at=self.started_at,
             boot_id=self.boot_id,
             state="paused" if state.applied.paused or self.risk.tripped else "running",
