@@ -2,8 +2,8 @@
 
 A rename over a file that nothing holds open frees that file inside the rename,
 and on ext4 the free can wait for the filesystem's journal (the old version's
-blocks may belong to the commit being written), so most of a status write was
-that wait, and it is a wait even in the loop's idle time after the cycle. Here
+blocks may belong to the commit being written): that wait would be most of a
+status write, and it stays a wait in the loop's idle time after the cycle. Here
 each version written stays open until the next one has replaced it, and a
 worker thread closes it then: the free waits there, beside the cycles instead
 of inside them. What readers see is unchanged: the same atomic replace, in the
