@@ -14,7 +14,9 @@ left to wait): the cyclic collector's work, which the cycle holds back, is
 timed there and reported, not counted in the cycle.
 
 The goal is judged on p99 (p50 beside it). Also reported: the status write
-alone (build, serialise, atomic replace), the cycle's own CPU time (the machine
+alone (build, serialise, atomic replace; the version it replaces is freed by
+engine/status_file.py's worker thread beside the cycle, counted here only as far as it
+competes with the cycle for the cores and the disk), the cycle's own CPU time (the machine
 is shared: wall time above CPU time is waiting for a core or the disk), the
 cycles that fsync state.json (entries and resolutions), and status.json's size.
 

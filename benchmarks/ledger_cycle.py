@@ -10,7 +10,10 @@ leaves the strategy no edge, and almost no window would hold a bet to resolve). 
 timed cycles are those that resolved at least one bet, each with its ledger
 transaction (UPDATE of the resolved rows, INSERT of the entries) before the state's
 persist. The ledger's own share (`Ledger.record`) is timed on the side and reported,
-and the same run is repeated with the ledger's write skipped, for comparison.
+and so is the journal line that persists the trading state after it (`StateManager.journal`,
+fdatasync'd in these cycles: the durability order keeps that wait inside the cycle, before
+status.json shows the bets); the same run is repeated with the ledger's write skipped, for
+comparison.
 
     .venv/bin/python -m benchmarks.ledger_cycle [--quick]
 """
@@ -57,17 +60,30 @@ def measure(cycles: int, warm_up: int, ledger_on: bool = True) -> dict[str, Any]
             ledger_ms.append((time.perf_counter() - started) * 1000)
 
         engine.ledger.record = timed_record  # type: ignore[method-assign]
+        journal = engine.manager.journal
+        journal_ms: list[float] = []
+
+        def timed_journal(*args: Any, **kwargs: Any) -> None:
+            started = time.perf_counter()
+            try:
+                journal(*args, **kwargs)
+            finally:
+                journal_ms.append((time.perf_counter() - started) * 1000)
+
+        engine.manager.journal = timed_journal  # type: ignore[method-assign]
         try:
             for _ in range(warm_up):
                 engine.cycle()
                 engine.between.wait_until(time.monotonic())
             resolution_cycles: list[float] = []
             ledger_in_them: list[float] = []
+            journal_in_them: list[float] = []
             batch_sizes: list[int] = []
             other_cycles: list[float] = []
             for _ in range(cycles):
                 resolved_before = engine.manager.state.resolved
                 ledger_ms.clear()
+                journal_ms.clear()
                 started = time.perf_counter()
                 engine.cycle()
                 elapsed = (time.perf_counter() - started) * 1000
@@ -75,6 +91,7 @@ def measure(cycles: int, warm_up: int, ledger_on: bool = True) -> dict[str, Any]
                 if batch:
                     resolution_cycles.append(elapsed)
                     ledger_in_them.append(sum(ledger_ms))
+                    journal_in_them.append(sum(journal_ms))
                     batch_sizes.append(batch)
                 else:
                     other_cycles.append(elapsed)
@@ -86,6 +103,7 @@ def measure(cycles: int, warm_up: int, ledger_on: bool = True) -> dict[str, Any]
     return {
         "resolution_cycle_ms": resolution_cycles,
         "ledger_ms": ledger_in_them,
+        "journal_ms": journal_in_them,
         "batch_sizes": batch_sizes,
         "other_cycle_ms": other_cycles,
         "rows": rows,
@@ -99,6 +117,7 @@ def run(quick: bool = False) -> list[Figure]:
     without = measure(cycles, warm_up, ledger_on=False)["resolution_cycle_ms"] or [0.0]
     durations = result["resolution_cycle_ms"] or [0.0]
     ledger = result["ledger_ms"] or [0.0]
+    journal = result["journal_ms"] or [0.0]
     batches = result["batch_sizes"] or [0]
     figure = Figure.of_samples(
         "ledger_cycle_16",
@@ -109,6 +128,7 @@ def run(quick: bool = False) -> list[Figure]:
         details={
             "resolution_cycle_ms": summary(durations),
             "ledger_record_ms": summary(ledger),
+            "state_journal_ms": summary(journal),
             "other_cycle_ms": summary(result["other_cycle_ms"] or [0.0]),
             "batch_size": {"mean": sum(batches) / len(batches), "max": max(batches)},
             "ledger_rows": result["rows"],
@@ -118,7 +138,8 @@ def run(quick: bool = False) -> list[Figure]:
             f"on --maker {MAKER} (the shipped strategy enters against it): "
             f"{len(result['resolution_cycle_ms'])} cycles resolved a batch (mean {sum(batches) / len(batches):.1f}, "
             f"max {max(batches)} bets); the ledger's transaction in them: p50 {percentile(ledger, 50):.3f} ms, "
-            f"p99 {percentile(ledger, 99):.3f} ms",
+            f"p99 {percentile(ledger, 99):.3f} ms; the state's journal line after it (fdatasync'd): "
+            f"p50 {percentile(journal, 50):.3f} ms, p99 {percentile(journal, 99):.3f} ms",
             f"the same cycles with the ledger's write skipped: p50 {percentile(without, 50):.2f} ms, "
             f"p99 {percentile(without, 99):.2f} ms",
             f"{result['rows']} ledger rows by the end",

@@ -23,7 +23,7 @@ from engine.between_cycles import BetweenCycles
 from engine.commands import Commands
 from engine.config import EngineConfig
 from engine.contract.control_writer import user_name
-from engine.contract.fileio import atomic_write_bytes, clean_temp_files
+from engine.contract.fileio import clean_temp_files
 from engine.contract.ledger_schema import LEDGER_FILE
 from engine.contract.models import EVENTS_FILE, STATE_FILE, STATUS_FILE, AppliedIntent, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
@@ -41,6 +41,7 @@ from engine.reload.manager import ReloadManager
 from engine.reload.version_store import VersionStore
 from engine.shadow.runner import ShadowRunner
 from engine.state_dir import prepare_state_dir
+from engine.status_file import StatusFile
 from engine.status_report import LoopFigures, render_status
 from engine.strategy_api.params import revalidate
 from engine.supervision import Supervision
@@ -72,6 +73,8 @@ class Engine:
         self.alerts = EngineAlerts.start(config.notify, self.events, str(self.dir))  # None without --notify
         self.slot_errors = SlotErrorLog()
         self.notifier = SdNotify.from_environment()
+        self.status_file = StatusFile(self.dir / STATUS_FILE)
+        self.user = user_name()  # the process's user, looked up once rather than in every status
 
     # ------------------------------------------------------------------ start
 
@@ -209,6 +212,7 @@ class Engine:
             self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")
             self.stopped_at = utc_now_iso()
             self.write_status()  # says STOPPED: a reader need not wait for it to go stale
+            self.status_file.close()
             if self.alerts is not None:
                 self.alerts.close()
             self.lock.release()
@@ -351,7 +355,7 @@ class Engine:
         return EngineInfo(
             pid=os.getpid(),
             host=socket.gethostname(),
-            user=user_name(),
+            user=self.user,
             started_at=self.started_at,
             boot_id=self.boot_id,
             state="paused" if state.applied.paused or self.risk.tripped else "running",
@@ -389,7 +393,7 @@ class Engine:
             shadow_slots=self.shadow.book_slots(),
         )
         try:
-            atomic_write_bytes(self.dir / STATUS_FILE, status, durable=False)
+            self.status_file.write(status)
         except OSError as exc:
             self._disk_trouble(f"cannot write status.json: {exc.strerror or exc}")
             return

@@ -84,6 +84,20 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
     `durable` also fsyncs the file and its directory, so the new content survives a
     power cut (control and state need it; status is rewritten every cycle anyway).
     """
+    os.close(_replace_with(path, data, durable=durable))
+    if durable:
+        fsync_dir(path.parent)
+
+
+def atomic_replace_open(path: Path, data: bytes) -> int:
+    """`atomic_write_bytes(path, data, durable=False)`, returning the new file's descriptor, still
+    open: while it is, the version a later replace unlinks is not freed by that replace but when
+    the caller closes it (see engine/status_file.py)."""
+    return _replace_with(path, data, durable=False)
+
+
+def _replace_with(path: Path, data: bytes, *, durable: bool) -> int:
+    """`data` in a temp file beside `path`, put in its place; the temp file's descriptor, open."""
     # mkstemp creates the file 0600 (FILE_MODE) already, whatever the umask.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -99,17 +113,17 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
             write_all(fd, data)
             if durable:
                 os.fsync(fd)
-        finally:
+            if failpoints.ENABLED:
+                failpoints.before_replace(path)
+            os.replace(tmp, path)
+        except BaseException:
             os.close(fd)
-        if failpoints.ENABLED:
-            failpoints.before_replace(path)
-        os.replace(tmp, path)
+            raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    if durable:
-        fsync_dir(path.parent)
+    return fd
 
 
 def write_all(fd: int, data: bytes) -> None:
