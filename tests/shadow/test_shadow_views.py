@@ -1,7 +1,7 @@
 """The candidate of a shadow is asked about exactly the views the running code was shown.
 
 In process: an A/A shadow on the slow maker (bets open and settle, so the book's positions
-and cooldowns move), every view the candidate gets recorded beside the live views of the
+and cooldowns move) with call budgets and shadow room no loaded machine reaches, every view the candidate gets recorded beside the live views of the
 same cycle. In an A/A the book moves as the live slots do, so each candidate view equals
 the live one of its slot, field for field, history and its log returns included; only the
 per-asset analysis is each side's own (the candidate's own call, equal in value).
@@ -13,12 +13,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from engine.config import EngineConfig
+from engine.contract.paths import shipped_strategies_dir
+from engine.loop import Engine
 from engine.strategy_api.market_view import MarketView
-from tests.support.in_process_engine import engine_on
 
 
 def test_the_candidate_sees_the_live_views(tmp_path: Path) -> None:
-    engine = engine_on(tmp_path / "state")
+    # Budgets no loaded machine reaches: a live call timed out (an error where the candidate has
+    # a decision) or a skipped shadow cycle would be a difference this test is not about.
+    config = EngineConfig(
+        state_dir=tmp_path / "state", speed=1.0, cycle_interval_s=1.0, seed=3, strategies_path=shipped_strategies_dir(),
+        maker="slow", call_budget_s=30.0, shadow_room=1000.0,
+    )  # fmt: skip
+    engine = Engine(config)
+    engine.open()
     try:
         for _ in range(130):  # past the 120-point history: full-length views
             engine.cycle()
