@@ -188,14 +188,17 @@ class StrategyGuard:
         armed = self._armed = (started + budget_s, budget_s, what, _get_ident())
         if self._sleeping:
             self._wake.set()
-        failure: BaseException | None = None
-        value: Any = None
+        failure: BaseException | None
         try:
             value = fn(*args)
-            self._armed = None
         except BaseException as exc:  # noqa: BLE001 - every way out of strategy code is judged below
             self._armed = None
             failure = exc
+        else:
+            self._armed = None
+            if self._fired is not armed:
+                return value
+            failure = None
         # No call above this line may run between the strategy's return and the disarm: a
         # pending interrupt is delivered only at a call or a backward jump (see _settle).
         if self._fired is armed:
@@ -208,8 +211,7 @@ class StrategyGuard:
             if self._stopping is armed:
                 raise StrategyStopped(failure)
             raise StrategyTimeout(budget_s, time.perf_counter() - started, failure, what)
-        if failure is None:
-            return value  # type: ignore[no-any-return]
+        assert failure is not None  # a call that returned and was not interrupted went out above
         if isinstance(failure, StrategyInterrupt):  # raised by strategy code itself, or a stray
             raise StrategyTimeout(budget_s, time.perf_counter() - started, failure, what)
         if isinstance(failure, Exception):

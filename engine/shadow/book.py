@@ -92,7 +92,9 @@ class ShadowBook:
     ) -> CycleOutcome:
         """One cycle of the candidate on its book: decisions, paper entries, then settlement."""
         self.market.use(live_views)
-        outcome = self.trader.evaluate(evaluator, params, may_enter)
+        # The candidate sees each asset's history as the live code saw it: the very same object.
+        histories = {view.asset: view.history for view in live_views.values()}
+        outcome = self.trader.evaluate(evaluator, params, may_enter, histories)
         for slot_id in outcome.entered:
             position = self.slots[slot_id].position
             assert position is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -90,8 +90,12 @@ class Trader:
         evaluator: Evaluator,
         params: BaseModel,
         may_enter: Callable[[str], bool],
+        histories: Mapping[str, tuple[float, ...]] | None = None,
     ) -> CycleOutcome:
-        """One decision per slot whose window is still open; a failing slot never stops the others."""
+        """One decision per slot whose window is still open; a failing slot never stops the others.
+
+        `histories`: asset histories already built this cycle on this market (a shadow's book
+        takes those of the live views), shown as they are instead of being built again."""
         outcome = CycleOutcome()
         market = self.market
         slots = self.slots
@@ -103,7 +107,7 @@ class Trader:
         # Slots of one asset (one per window length) see the same history and its log returns:
         # one copy per asset per cycle, and the strategy's per-asset step runs once on it.
         # An asset whose step raised keeps the error for each of its slots instead.
-        histories: dict[str, tuple[History, Any, tuple[str, str] | None]] = {}
+        per_asset_inputs: dict[str, tuple[tuple[float, ...], Any, tuple[str, str] | None]] = {}
         analyse = getattr(evaluator, "analyse_history", None)
         prices = market.prices
         quote = market.quote
@@ -114,9 +118,11 @@ class Trader:
                 continue  # resolved below, then it opens its next window
             asset = spec.asset
             q = quote(asset, slot.open_price, window_end)
-            per_asset = histories.get(asset)
+            per_asset = per_asset_inputs.get(asset)
             if per_asset is None:
-                per_asset = histories[asset] = self._analysed_history(asset, evaluator, analyse, step_s, params)
+                per_asset = per_asset_inputs[asset] = self._analysed_history(
+                    asset, evaluator, analyse, step_s, params, histories.get(asset) if histories is not None else None
+                )
             history, analysis, error = per_asset
             if error is not None:
                 _slot_failed(outcome, slot_id, slot, *error)
@@ -181,11 +187,19 @@ class Trader:
         self.manager.state.staked = round(self.manager.state.staked + stake, 6)
 
     def _analysed_history(
-        self, asset: str, evaluator: Evaluator, analyse: Callable[..., Any] | None, step_s: float, params: BaseModel
-    ) -> tuple[History, Any, tuple[str, str] | None]:
-        """The asset's history this cycle, what the strategy's per-asset step made of it (None
-        without one), and the step's error (described as `evaluate`'s would be) if it raised."""
-        history = self._history(asset)
+        self,
+        asset: str,
+        evaluator: Evaluator,
+        analyse: Callable[..., Any] | None,
+        step_s: float,
+        params: BaseModel,
+        history: tuple[float, ...] | None,
+    ) -> tuple[tuple[float, ...], Any, tuple[str, str] | None]:
+        """The asset's history this cycle (`history` when given), what the strategy's per-asset
+        step made of it (None without one), and the step's error (described as `evaluate`'s
+        would be) if it raised."""
+        if history is None:
+            history = self._history(asset)
         if analyse is None:
             return history, None, None
         try:
