@@ -321,7 +321,7 @@ class ShadowStatus(_Open):
     params_hash: str = ""
     slots: list[ShadowSlot] = Field(
         default_factory=list,
-        description="the slots whose decisions differ now or did, or that took or settled bets; every slot's "
+        description="the slots whose decisions differ (in the last cycle the shadow evaluated) or did, or that took or settled bets; every slot's "
         "shadow decision is also in slots[].shadow_signal while the shadow runs",
     )
 
@@ -391,7 +391,7 @@ class SlotStatus(_Open):
     error: str | None = None
     feed: FeedState = Field(default="connected", description="how the asset's prices arrive; only connected takes entries")
     price_age_s: float | None = Field(default=None, description="seconds since the asset's last price")
-    shadow_signal: Signal | None = Field(default=None, description="while a shadow runs: its decision in this slot this cycle (code.shadow)")
+    shadow_signal: Signal | None = Field(default=None, description="while a shadow runs: its decision in this slot in the last cycle it evaluated, this one unless it had no room (code.shadow.skipped)")
 
 
 class Stats(_Open):

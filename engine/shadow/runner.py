@@ -35,11 +35,12 @@ from engine.shadow.book import ShadowBook
 from engine.shadow.candidate import CandidateEvaluator, RecordingEvaluator
 from engine.shadow.decision_brief import brief, same
 from engine.trading.params_hash import params_hash
-from engine.trading.state import SlotRecord, StateManager
+from engine.trading.state import SignalRecord, SlotRecord, StateManager
 from engine.trading.trader import CycleOutcome, Trader
 
 # By default the shadow runs only if it fits in this share of the cycle interval, by its last cost.
 ROOM = 0.8
+SKIP_DECAY = 0.9  # see ShadowRunner._expected_cost
 
 
 @dataclass
@@ -71,6 +72,9 @@ class Shadow:
     tallies: dict[str, _Tally] = field(default_factory=dict)
     live_pnl0: float = 0.0
     live_resolved0: int = 0
+    # Per slot, the live and the candidate's decision of the last cycle the candidate evaluated:
+    # what status.json compares, so a cycle it skipped never sets new live decisions against old ones.
+    compared: dict[str, tuple[SignalRecord | None, SignalRecord | None]] = field(default_factory=dict)
 
 
 class ShadowRunner:
@@ -89,7 +93,8 @@ class ShadowRunner:
         self.preview: CodePreview | None = None
         self._preview_wanted: tuple[list[str], Preparation] | None = None
         self._recorder: RecordingEvaluator | None = None
-        self._cost_s = 0.0
+        self._cost_s = 0.0  # what the shadow's last evaluation took
+        self._skips = 0  # cycles skipped since it
 
     # ---------------------------------------------------------------- commands
 
@@ -177,10 +182,12 @@ class ShadowRunner:
         report = shadow.report
         report.cycles += 1
         started = time.perf_counter()
-        if started + self._cost_s > cycle_started + self.room_s:
+        if started + self._expected_cost() > cycle_started + self.room_s:
             report.skipped += 1
+            self._skips += 1
             self._book_shadow(shadow, shadow.book.settle(shadow.params))
         else:
+            self._skips = 0
             shadow.candidate.new_cycle()
             outcome = shadow.book.trade(
                 shadow.candidate, shadow.params, may_enter, report.version, report.params_hash,
@@ -196,6 +203,12 @@ class ShadowRunner:
             self._compare(shadow)
         if report.cycles_limit is not None and report.cycles >= report.cycles_limit:
             self.finish("ended", f"ran its {report.cycles_limit} cycles")
+
+    def _expected_cost(self) -> float:
+        """What the shadow's evaluation is expected to take: its last cost, trusted 10 % less for
+        each cycle skipped since, so that one evaluation slowed by a stall of the host skips a few
+        cycles rather than every cycle after it (skipping, it is never measured again)."""
+        return self._cost_s * SKIP_DECAY**self._skips
 
     def _book_live(self, shadow: Shadow, live: CycleOutcome) -> None:
         tallies = shadow.tallies
@@ -224,8 +237,10 @@ class ShadowRunner:
         live_slots = self.manager.state.slots
         book = shadow.book.slots
         report = shadow.report
+        shadow.compared = {}
         for slot_id in self.trader.slot_ids:
             live, candidate = live_slots[slot_id].signal, book[slot_id].signal
+            shadow.compared[slot_id] = (live, candidate)
             if live is None and candidate is None:
                 continue
             tally = shadow.tallies.get(slot_id)
@@ -266,13 +281,11 @@ class ShadowRunner:
 
     def _status(self, shadow: Shadow) -> ShadowStatus:
         report = shadow.report
-        live_slots = self.manager.state.slots
-        book = shadow.book.slots
         rows = []
         blank = _Tally()
         for slot_id in self.trader.slot_ids:
             tally = shadow.tallies.get(slot_id) or blank
-            live, candidate = live_slots[slot_id].signal, book[slot_id].signal
+            live, candidate = shadow.compared.get(slot_id, (None, None))
             differs = not same(live, candidate)
             if not differs and tally.quiet:
                 continue  # nothing to tell beyond its decisions, which the slot rows carry (shadow_signal)

@@ -11,7 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.config import EngineConfig
+from engine.contract.fileio import read_model
+from engine.contract.models import STATUS_FILE, Status
 from engine.loop import Engine
+from tests.guard.strategy_faults import copy_strategies, original
 from tests.support.engine_proc import ROOT
 
 
@@ -41,6 +44,60 @@ def test_a_cycle_without_room_skips_the_shadow(tmp_path: Path) -> None:
         assert report.bets_live == engine.manager.state.resolved - resolved
         # Skipping, its book still settled the bets it held from the start (a copy of the live ones).
         assert 0 < report.bets_shadow <= report.bets_live
+    finally:
+        engine.ledger.close()
+        engine.lock.release()
+
+
+# The shipped strategy, slower only for its first 16 live calls: one stalled shadow cycle of
+# 160 ms or more (a host stall, as a loaded machine has), then as fast as the live code.
+STALL_ONCE = '''
+
+import time as _time
+
+_decide = evaluate
+_stalled = [0]
+
+
+def evaluate(view, params):
+    if view.history_step_s != 2.5 and _stalled[0] < 16:  # not the smoke snapshot: live views
+        _stalled[0] += 1
+        _time.sleep(0.01)
+    return _decide(view, params)
+'''
+
+
+def test_one_stalled_shadow_cycle_neither_keeps_it_skipped_nor_shows_stale_differences(tmp_path: Path) -> None:
+    strategies = copy_strategies(tmp_path / "strategies")
+    (strategies / "strategy.py").write_text(original(strategies) + STALL_ONCE)
+    config = EngineConfig(
+        state_dir=tmp_path / "state", speed=300.0, cycle_interval_s=0.05, seed=7,
+        strategies_path=ROOT / "strategies", shadow_room=0.8,
+    )  # fmt: skip
+    engine = Engine(config)
+    engine.open()
+    try:
+        for _ in range(20):
+            engine.cycle()
+        engine.reloader.strategies_dir = strategies  # the candidate: the same decisions, one stall
+        assert engine.reloader.check(overrides={}).ok
+        prepared = engine.reloader.checked
+        engine.shadow.start(prepared, aa=False, cycles=80, overrides={})
+        differing: list[tuple[int, list[str]]] = []
+        for _ in range(80):
+            engine.cycle()
+            status = read_model(config.state_dir / STATUS_FILE, Status).value
+            assert status is not None
+            shadow = status.code.shadow
+            assert shadow is not None
+            if rows := [row.slot for row in shadow.slots if row.differs]:
+                differing.append((shadow.cycles, rows))
+        report = engine.shadow.last_report
+        assert report is not None and report.state == "ended" and report.cycles == 80
+        # It decides as the live code: no cycle, skipped or not, shows a slot differing.
+        assert report.differ == 0 and not differing, differing
+        # The stall cost it some cycles, not the rest of the shadow.
+        assert report.skipped < 40 and report.compared > 16 * 40, (report.skipped, report.compared)
     finally:
         engine.ledger.close()
         engine.lock.release()
