@@ -458,7 +458,30 @@ class Event(_Open):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class Status(_Open):
+class StatusClock:
+    """What every reader of status.json judges the same way, whatever part of it it decodes
+    (`Status`, the fleet view's summary): the schema version, the status's age, staleness."""
+
+    schema_version: int
+    written_at: str
+    engine: EngineInfo
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise ValueError(f"unknown status schema_version {value} (this reader knows {SCHEMA_VERSION})")
+        return value
+
+    def age_s(self, now: datetime | None = None) -> float:
+        now = now or datetime.now(UTC)
+        return (now - parse_iso(self.written_at)).total_seconds()
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        return self.age_s(now) > 3 * max(self.engine.cycle_interval_s, 0.1)
+
+
+class Status(StatusClock, _Open):
     """status.json: telemetry, written once a cycle."""
 
     max_bytes: ClassVar[int] = MAX_STATUS_BYTES  # readers' size limit (read_model)
@@ -481,20 +504,6 @@ class Status(_Open):
     events: list[Event] = Field(default_factory=list)
     feed: FeedStatus = Field(default_factory=FeedStatus)
     risk: RiskStatus = Field(default_factory=RiskStatus)
-
-    @field_validator("schema_version")
-    @classmethod
-    def _known_version(cls, value: int) -> int:
-        if value != SCHEMA_VERSION:
-            raise ValueError(f"unknown status schema_version {value} (this reader knows {SCHEMA_VERSION})")
-        return value
-
-    def age_s(self, now: datetime | None = None) -> float:
-        now = now or datetime.now(UTC)
-        return (now - parse_iso(self.written_at)).total_seconds()
-
-    def is_stale(self, now: datetime | None = None) -> bool:
-        return self.age_s(now) > 3 * max(self.engine.cycle_interval_s, 0.1)
 
 
 def control_json_schema() -> dict[str, Any]:
