@@ -107,21 +107,15 @@ def status_cells(status: StatusSummary) -> StatusCells:
 @dataclass(frozen=True)
 class FleetRow:
     name: str
-    host: str
     link: Link
     why: str
-    state: str  # running / paused / -
-    cycle: str
-    open_positions: str
-    pnl_today: str
-    version: str
-    last_reload: str
-    alerts: str
+    shown: StatusCells  # what its last status says, or NO_STATUS
 
     def cells(self) -> tuple[str, ...]:
         link = f"{self.link.value} ({self.why})" if self.why else self.link.value
-        return (self.name, self.host, link, self.state, self.cycle, self.open_positions, self.pnl_today,
-                self.version, self.last_reload, self.alerts)  # fmt: skip
+        s = self.shown
+        return (self.name, s.host, link, s.state, s.cycle, s.open_positions, s.pnl_today,
+                s.version, s.last_reload, s.alerts)  # fmt: skip
 
 
 COLUMNS = ("engine", "host", "link", "state", "cycle", "open", "P&L today", "code", "last reload", "alerts")
@@ -137,8 +131,4 @@ def row_for(
         shown = NO_STATUS if live.presence is None else replace(NO_STATUS, host=live.presence.host)
     else:
         shown = cells or status_cells(status)
-    return FleetRow(
-        name=name, host=shown.host, link=link, why=why, state=shown.state, cycle=shown.cycle,
-        open_positions=shown.open_positions, pnl_today=shown.pnl_today, version=shown.version,
-        last_reload=shown.last_reload, alerts=shown.alerts,
-    )  # fmt: skip
+    return FleetRow(name, link, why, shown)
