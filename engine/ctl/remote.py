@@ -28,7 +28,6 @@ from engine.contract.fleet.loop_thread import LoopThread
 from engine.contract.fleet.mirror import Mirror
 from engine.contract.fleet.options import NatsOptions, add_arguments, options_from
 from engine.contract.fleet.queries import READ_ONLY_VERBS
-from engine.contract.fleet.remote_write import _not_found
 from engine.contract.models import STATUS_FILE, Status
 from engine.contract.paths import add_state_dir_argument
 from engine.ctl import verbs as ctl
@@ -143,7 +142,7 @@ class Session:
             try:
                 entry = await self.buckets.presence.get(keys.presence_key(name))
             except Exception as exc:
-                if _not_found(exc):
+                if keys.missing(exc):
                     return None
                 raise
             return Presence.model_validate_json(entry.value) if entry.value else None

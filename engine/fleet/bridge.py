@@ -31,7 +31,6 @@ from engine.contract.fleet.control_merge import apply_change, change_between
 from engine.contract.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry, Presence
 from engine.contract.fleet.options import NatsOptions
 from engine.contract.fleet.queries import answer_query
-from engine.contract.fleet.remote_write import _not_found
 from engine.contract.liveness import pid_alive
 from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, Status, utc_now_iso
 
@@ -207,7 +206,7 @@ class Bridge:
         try:
             entry = await buckets.control.get(keys.control_key(self.name))
         except Exception as exc:
-            if _not_found(exc):
+            if keys.missing(exc):
                 return
             raise
         if (entry.revision or 0) > self._seen_revision and not self._wake.is_set():

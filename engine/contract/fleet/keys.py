@@ -52,3 +52,9 @@ def query_subject(name: str) -> str:
 
 def name_of(key: str) -> str:
     return key.rsplit(".", 1)[0]
+
+
+def missing(exc: Exception) -> bool:
+    """`exc` is nats-py's answer that a key (or every key) is not there, deleted or never written.
+    By name: this module loads no NATS client."""
+    return type(exc).__name__ in ("KeyNotFoundError", "KeyDeletedError", "NoKeysError")

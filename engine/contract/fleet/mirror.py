@@ -19,7 +19,7 @@ from engine.contract.control_writer import operator_identity
 from engine.contract.fileio import atomic_write_bytes, atomic_write_model, ensure_state_dir, file_lock, file_stamp, read_model
 from engine.contract.fleet import keys, kv_watch
 from engine.contract.fleet.connect import Buckets
-from engine.contract.fleet.remote_write import RemoteWriter, _not_found
+from engine.contract.fleet.remote_write import RemoteWriter
 from engine.contract.models import CONTROL_FILE, CONTROL_LOCK, STATUS_FILE, Control
 
 POLL_S = 0.01
@@ -46,7 +46,7 @@ class Mirror:
         try:
             entry = await self.buckets.status.get(keys.status_key(self.name))
         except Exception as exc:
-            if not _not_found(exc):
+            if not keys.missing(exc):
                 raise
             entry = None
         if entry is not None and entry.value:

@@ -21,10 +21,6 @@ CAS_TRIES = 50
 _ids = count(1)
 
 
-def _not_found(exc: Exception) -> bool:
-    return type(exc).__name__ in ("KeyNotFoundError", "KeyDeletedError", "NoKeysError")
-
-
 class RemoteWriter:
     def __init__(self, buckets: Buckets, name: str, identity: str) -> None:
         self.buckets = buckets
@@ -37,7 +33,7 @@ class RemoteWriter:
         try:
             entry = await self.buckets.control.get(keys.control_key(self.name))
         except Exception as exc:
-            if not _not_found(exc):
+            if not keys.missing(exc):
                 raise
             self.revision, self.base = 0, None
             return None
@@ -77,7 +73,7 @@ class RemoteWriter:
         try:
             entry = await self.buckets.control.get(keys.ack_key(self.name))
         except Exception as exc:
-            if _not_found(exc):
+            if keys.missing(exc):
                 return None
             raise
         return next((a for a in BridgeAcks.model_validate_json(entry.value or b"").acks if a.revision == revision), None)
