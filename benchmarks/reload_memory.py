@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 
 from engine.contract.paths import shipped_strategies_dir
+from engine.reload.guard import Budgets
 from engine.reload.manager import DEFAULT_SCOPE, ReloadManager
 
 WARM_UP = 60  # past the manager's outcome history (50) and the first caches
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in DEFAULT_SCOPE:
             shutil.copyfile(args.strategies_path / f"{name}.py", directory / f"{name}.py")
         # tracemalloc slows everything down: the smoke time budget is not what is measured here.
-        manager = ReloadManager(directory, smoke_budget_ms=60_000)
+        manager = ReloadManager(directory, budgets=Budgets(smoke_s=60.0))
         manager.load_initial()
         tracemalloc.start()
         baseline = middle = 0

@@ -364,13 +364,14 @@ class Budgets:
         and for the smoke evaluation (at least 1 s; both run in the wait between cycles, and the
         smoke's 32 views are two cycles' worth of calls), and a grace of 0.5 s."""
         between_cycles = min(max(cycle_interval_s * 2, 1.0), 30.0)
-        budgets = cls(
+        return cls(
             call_s=call_s if call_s is not None else min(max(cycle_interval_s / 4, 0.25), 5.0),
             load_s=load_s if load_s is not None else between_cycles,
             grace_s=grace_s if grace_s is not None else 0.5,
             smoke_s=smoke_s if smoke_s is not None else between_cycles,
         )
+
+    def __post_init__(self) -> None:
         for name, flag in (("call_s", "--call-budget"), ("load_s", "--load-budget"), ("grace_s", "--grace"), ("smoke_s", "--smoke-budget")):
-            if not 0 < getattr(budgets, name) <= 3600:
+            if not 0 < getattr(self, name) <= 3600:
                 raise ValueError(f"{flag} must be above 0 and at most 3600 seconds")
-        return budgets

@@ -169,7 +169,6 @@ class ReloadManager:
         strategies_dir: Path,
         scope: tuple[str, ...] = DEFAULT_SCOPE,
         *,
-        smoke_budget_ms: float | None = None,
         probation_cycles: int = 3,
         smoke_views: Sequence[MarketView] | None = None,
         history: int = 50,
@@ -183,13 +182,8 @@ class ReloadManager:
         self.strategies_dir = Path(strategies_dir).expanduser().resolve()
         self.scope = _checked_scope(scope, self.strategies_dir)
         self.budgets = budgets or Budgets()
-        if smoke_budget_ms is None:
-            smoke_budget_ms = self.budgets.smoke_s * 1000.0
-        if smoke_budget_ms <= 0:
-            raise ValueError("smoke_budget_ms must be positive")
         if probation_cycles < 0:
             raise ValueError("probation_cycles must be >= 0")
-        self.smoke_budget_ms = float(smoke_budget_ms)
         self.probation_cycles = int(probation_cycles)
         self.smoke_views = tuple(smoke_views) if smoke_views is not None else snapshot()
         self.guard = guard or StrategyGuard(self.budgets.grace_s)
@@ -708,7 +702,7 @@ class ReloadManager:
             evaluate,
             params,
             self.smoke_views,
-            budget_ms=self.smoke_budget_ms,
+            budget_ms=self.budgets.smoke_s * 1000.0,
             files=version.files,
             entry_file=str(version.strategy.__file__),
             entry_line=first_line(evaluate),

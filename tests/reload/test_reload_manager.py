@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.reload.guard import Budgets
 from engine.reload.manager import ReloadManager, StrategyLoadError
 from engine.reload.registry import StaleParamsError
 from engine.strategy_api.decision import InvalidDecision
@@ -213,7 +214,7 @@ def test_exception_in_smoke_evaluation_is_refused(fixture_dir: Path) -> None:
 
 
 def test_slow_smoke_is_refused(fixture_dir: Path) -> None:
-    m = manager(fixture_dir, smoke_budget_ms=50)
+    m = manager(fixture_dir, budgets=Budgets(smoke_s=0.05))
     path = fixture_dir / "strategy.py"
     # Nothing but the sleep runs in the strategy, so wherever the watchdog's signal lands, even
     # late on a loaded machine, it is on the slow line or in the engine (reported at evaluate).
@@ -223,7 +224,7 @@ def test_slow_smoke_is_refused(fixture_dir: Path) -> None:
 
 
 def test_endless_loop_in_smoke_is_interrupted(fixture_dir: Path) -> None:
-    m = manager(fixture_dir, smoke_budget_ms=100)
+    m = manager(fixture_dir, budgets=Budgets(smoke_s=0.1))
     path = fixture_dir / "strategy.py"
     edit(path, "    if len(view.history) < 2:", "    while True:  # forever\n        pass\n    if len(view.history) < 2:")
     marker = line_of(path, "# forever")
