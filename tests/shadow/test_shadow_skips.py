@@ -13,9 +13,9 @@ from pathlib import Path
 from engine.config import EngineConfig
 from engine.contract.fileio import read_model
 from engine.contract.models import STATUS_FILE, Status
-from engine.loop import Engine
 from tests.guard.strategy_faults import copy_strategies, original
 from tests.support.engine_proc import ROOT
+from tests.support.in_process_engine import opened
 
 
 def test_a_cycle_without_room_skips_the_shadow(tmp_path: Path) -> None:
@@ -23,9 +23,7 @@ def test_a_cycle_without_room_skips_the_shadow(tmp_path: Path) -> None:
         state_dir=tmp_path / "state", speed=60_000.0, cycle_interval_s=0.001, seed=7,
         strategies_path=ROOT / "strategies", shadow_room=0.05, maker="slow",
     )  # fmt: skip
-    engine = Engine(config)
-    engine.open()
-    try:
+    with opened(config) as engine:
         for _ in range(40):
             engine.cycle()
         for _ in range(500):  # until a bet is open, for the book to copy
@@ -44,9 +42,6 @@ def test_a_cycle_without_room_skips_the_shadow(tmp_path: Path) -> None:
         assert report.bets_live == engine.manager.state.resolved - resolved
         # Skipping, its book still settled the bets it held from the start (a copy of the live ones).
         assert 0 < report.bets_shadow <= report.bets_live
-    finally:
-        engine.ledger.close()
-        engine.lock.release()
 
 
 # The shipped strategy, slower only for its first 16 live calls: one stalled shadow cycle of
@@ -74,9 +69,7 @@ def test_one_stalled_shadow_cycle_neither_keeps_it_skipped_nor_shows_stale_diffe
         state_dir=tmp_path / "state", speed=300.0, cycle_interval_s=0.05, seed=7,
         strategies_path=ROOT / "strategies", shadow_room=0.8,
     )  # fmt: skip
-    engine = Engine(config)
-    engine.open()
-    try:
+    with opened(config) as engine:
         for _ in range(20):
             engine.cycle()
         engine.reloader.strategies_dir = strategies  # the candidate: the same decisions, one stall
@@ -98,6 +91,3 @@ def test_one_stalled_shadow_cycle_neither_keeps_it_skipped_nor_shows_stale_diffe
         assert report.differ == 0 and not differing, differing
         # The stall cost it some cycles, not the rest of the shadow.
         assert report.skipped < 40 and report.compared > 16 * 40, (report.skipped, report.compared)
-    finally:
-        engine.ledger.close()
-        engine.lock.release()

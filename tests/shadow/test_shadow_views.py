@@ -15,8 +15,8 @@ from typing import Any
 
 from engine.config import EngineConfig
 from engine.contract.paths import shipped_strategies_dir
-from engine.loop import Engine
 from engine.strategy_api.market_view import MarketView
+from tests.support.in_process_engine import opened
 
 
 def test_the_candidate_sees_the_live_views(tmp_path: Path) -> None:
@@ -26,9 +26,7 @@ def test_the_candidate_sees_the_live_views(tmp_path: Path) -> None:
         state_dir=tmp_path / "state", speed=1.0, cycle_interval_s=1.0, seed=3, strategies_path=shipped_strategies_dir(),
         maker="slow", call_budget_s=30.0, shadow_room=1000.0,
     )  # fmt: skip
-    engine = Engine(config)
-    engine.open()
-    try:
+    with opened(config) as engine:
         for _ in range(130):  # past the 120-point history: full-length views
             engine.cycle()
         engine.shadow.start(None, aa=True, cycles=None, overrides={})
@@ -63,6 +61,3 @@ def test_the_candidate_sees_the_live_views(tmp_path: Path) -> None:
                 assert view.history_analysis == live.history_analysis
                 compared += 1
         assert len(cycles) == 400 and compared > 300 * 16
-    finally:
-        engine.ledger.close()
-        engine.lock.release()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from engine.config import EngineConfig
@@ -18,3 +20,15 @@ def engine_on(state_dir: Path) -> Engine:
     engine = Engine(config)
     engine.open()
     return engine
+
+
+@contextmanager
+def opened(config: EngineConfig) -> Iterator[Engine]:
+    """`Engine(config)` opened, and let go at the end: its ledger closed, its lock released."""
+    engine = Engine(config)
+    engine.open()
+    try:
+        yield engine
+    finally:
+        engine.ledger.close()
+        engine.lock.release()
