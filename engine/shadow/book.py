@@ -28,30 +28,22 @@ from engine.trading.trader import CycleOutcome, Evaluator, Trader
 _NO_FILE = Path("shadow-book.json")
 
 
-class SameQuotes:
-    """The market as the shadow's book sees it: the asks the live slots were quoted this cycle.
+class OwnQuotes:
+    """The market as the shadow's book sees it where the live code did not quote a slot.
 
-    The paper maker draws its noise from one generator per cycle, in slot order: quoting
-    the shadow after the live slots would give it other asks than the live ones (and than
-    the candidate would get as live). Its slots get the asks of the live view of the same
-    window; one the live code did not evaluate is quoted from a generator of its own."""
+    The paper maker draws its noise from one generator per cycle, in slot order: quoting the
+    book after the live slots would move the live generator and give the book other asks than
+    the live ones. A slot of the book in the window its live twin was quoted in gets that ask
+    (see `ShadowBook.trade`); any other is quoted here, from a generator of its own."""
 
     def __init__(self, market: Market) -> None:
         self._market = market
         self._rng = random.Random(f"shadow:{market.seed}")
-        self._asks: dict[tuple[str, float, float], Quote] = {}
-
-    def use(self, live_views: Mapping[str, MarketView]) -> None:
-        """This cycle's live views, whose asks the book's slots get."""
-        self._asks = {(v.asset, v.window_end, v.open_price): Quote(v.up_ask, v.down_ask) for v in live_views.values()}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._market, name)
 
     def quote(self, asset: str, open_price: float, window_end: float) -> Quote:
-        asks = self._asks.get((asset, window_end, open_price))
-        if asks is not None:
-            return asks
         market = self._market
         saved = market._quote_rng
         market._quote_rng = self._rng  # the live generator is left where it was
@@ -71,7 +63,7 @@ class ShadowBook:
             staked=source.staked,
         )
         self.manager = StateManager(_NO_FILE, state)
-        self.market = SameQuotes(market)
+        self.market = OwnQuotes(market)
         self.trader = Trader(specs, self.manager, self.market)  # type: ignore[arg-type]
 
     @property
@@ -91,10 +83,18 @@ class ShadowBook:
         live_views: Mapping[str, MarketView],
     ) -> CycleOutcome:
         """One cycle of the candidate on its book: decisions, paper entries, then settlement."""
-        self.market.use(live_views)
         # The candidate sees each asset's history as the live code saw it: the very same object.
         histories = {view.asset: view.history for view in live_views.values()}
-        outcome = self.trader.evaluate(evaluator, params, may_enter, histories)
+        # Each slot gets the asks its live twin was quoted, by slot and not by window: the 5- and
+        # 15-minute windows of an asset can end together at the same open price, the same
+        # market to the maker, and still each slot was quoted its own asks.
+        slots = self.slots
+        asks = {
+            slot_id: Quote(view.up_ask, view.down_ask)
+            for slot_id, view in live_views.items()
+            if slots[slot_id].window_start == view.window_start and slots[slot_id].open_price == view.open_price
+        }
+        outcome = self.trader.evaluate(evaluator, params, may_enter, histories, asks)
         for slot_id in outcome.entered:
             position = self.slots[slot_id].position
             assert position is not None

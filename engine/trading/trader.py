@@ -91,11 +91,14 @@ class Trader:
         params: BaseModel,
         may_enter: Callable[[str], bool],
         histories: Mapping[str, tuple[float, ...]] | None = None,
+        asks: Mapping[str, Quote] | None = None,
     ) -> CycleOutcome:
         """One decision per slot whose window is still open; a failing slot never stops the others.
 
         `histories`: asset histories already built this cycle on this market (a shadow's book
-        takes those of the live views), shown as they are instead of being built again."""
+        takes those of the live views), shown as they are instead of being built again.
+        `asks`: quotes already made this cycle, by slot id (a shadow's book takes the live
+        slots'), used instead of asking the market again."""
         outcome = CycleOutcome()
         market = self.market
         slots = self.slots
@@ -117,7 +120,9 @@ class Trader:
             if window_end <= now:
                 continue  # resolved below, then it opens its next window
             asset = spec.asset
-            q = quote(asset, slot.open_price, window_end)
+            q = asks.get(slot_id) if asks is not None else None
+            if q is None:
+                q = quote(asset, slot.open_price, window_end)
             per_asset = per_asset_inputs.get(asset)
             if per_asset is None:
                 per_asset = per_asset_inputs[asset] = self._analysed_history(

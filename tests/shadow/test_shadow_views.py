@@ -5,6 +5,10 @@ and cooldowns move) with call budgets and shadow room no loaded machine reaches,
 same cycle. In an A/A the book moves as the live slots do, so each candidate view equals
 the live one of its slot, field for field, history and its log returns included; only the
 per-asset analysis is each side's own (the candidate's own call, equal in value).
+
+The market starts on a 5-minute boundary ten minutes into a 15-minute window: the first
+5-minute and 15-minute windows of an asset then end together at the same open price, the
+same window as far as the market's price is concerned, and still each slot has its own asks.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from engine.contract.paths import shipped_strategies_dir
 from engine.strategy_api.market_view import MarketView
 from tests.support.in_process_engine import opened
 
+MARKET_START = 1796199000.0  # 2026-12-02 08:10 UTC
+
 
 def test_the_candidate_sees_the_live_views(tmp_path: Path) -> None:
     # Budgets no loaded machine reaches: a live call timed out (an error where the candidate has
@@ -26,7 +32,7 @@ def test_the_candidate_sees_the_live_views(tmp_path: Path) -> None:
         state_dir=tmp_path / "state", speed=1.0, cycle_interval_s=1.0, seed=3, strategies_path=shipped_strategies_dir(),
         maker="slow", call_budget_s=30.0, shadow_room=1000.0,
     )  # fmt: skip
-    with opened(config) as engine:
+    with opened(config, market_start=MARKET_START) as engine:
         for _ in range(130):  # past the 120-point history: full-length views
             engine.cycle()
         engine.shadow.start(None, aa=True, cycles=None, overrides={})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 from engine.config import EngineConfig
 from engine.contract.paths import shipped_strategies_dir
@@ -23,10 +24,17 @@ def engine_on(state_dir: Path) -> Engine:
 
 
 @contextmanager
-def opened(config: EngineConfig) -> Iterator[Engine]:
-    """`Engine(config)` opened, and let go at the end: its ledger closed, its lock released."""
+def opened(config: EngineConfig, market_start: float | None = None) -> Iterator[Engine]:
+    """`Engine(config)` opened, and let go at the end: its ledger closed, its lock released.
+
+    `market_start`: the wall-clock time a new simulated market starts at (it takes the clock's
+    otherwise), for tests whose windows must line up the same way on every run."""
     engine = Engine(config)
-    engine.open()
+    if market_start is None:
+        engine.open()
+    else:
+        with mock.patch("time.time", return_value=market_start):
+            engine.open()
     try:
         yield engine
     finally:
