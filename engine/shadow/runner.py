@@ -40,7 +40,7 @@ from engine.trading.trader import CycleOutcome, Trader
 
 # By default the shadow runs only if it fits in this share of the cycle interval, by its last cost.
 ROOM = 0.8
-SKIP_DECAY = 0.9  # see ShadowRunner._expected_cost
+SKIP_DECAY = 0.9  # see Shadow.expected_cost
 
 
 @dataclass
@@ -75,6 +75,14 @@ class Shadow:
     # Per slot, the live and the candidate's decision of the last cycle the candidate evaluated:
     # what status.json compares, so a cycle it skipped never sets new live decisions against old ones.
     compared: dict[str, tuple[SignalRecord | None, SignalRecord | None]] = field(default_factory=dict)
+    cost_s: float = 0.0  # what its last evaluation took
+    skips: int = 0  # cycles it skipped since
+
+    def expected_cost(self) -> float:
+        """What its evaluation is expected to take: its last cost, trusted 10 % less for each
+        cycle skipped since, so that one evaluation slowed by a stall of the host skips a few
+        cycles rather than every cycle after it (skipping, it is never measured again)."""
+        return self.cost_s * SKIP_DECAY**self.skips
 
 
 class ShadowRunner:
@@ -93,8 +101,6 @@ class ShadowRunner:
         self.preview: CodePreview | None = None
         self._preview_wanted: tuple[list[str], Preparation] | None = None
         self._recorder: RecordingEvaluator | None = None
-        self._cost_s = 0.0  # what the shadow's last evaluation took
-        self._skips = 0  # cycles skipped since it
 
     # ---------------------------------------------------------------- commands
 
@@ -182,19 +188,19 @@ class ShadowRunner:
         report = shadow.report
         report.cycles += 1
         started = time.perf_counter()
-        if started + self._expected_cost() > cycle_started + self.room_s:
+        if started + shadow.expected_cost() > cycle_started + self.room_s:
             report.skipped += 1
-            self._skips += 1
+            shadow.skips += 1
             self._book_shadow(shadow, shadow.book.settle(shadow.params))
         else:
-            self._skips = 0
+            shadow.skips = 0
             shadow.candidate.new_cycle()
             outcome = shadow.book.trade(
                 shadow.candidate, shadow.params, may_enter, report.version, report.params_hash,
                 recorder.views if recorder is not None else {},
             )
-            self._cost_s = time.perf_counter() - started
-            report.last_ms = round(self._cost_s * 1000, 3)
+            shadow.cost_s = time.perf_counter() - started
+            report.last_ms = round(shadow.cost_s * 1000, 3)
             if outcome.errors:
                 report.failures += len(outcome.errors)
                 self.finish("dropped", f"the candidate failed ({outcome.kinds[0]}): {outcome.errors[0]}")
@@ -203,12 +209,6 @@ class ShadowRunner:
             self._compare(shadow)
         if report.cycles_limit is not None and report.cycles >= report.cycles_limit:
             self.finish("ended", f"ran its {report.cycles_limit} cycles")
-
-    def _expected_cost(self) -> float:
-        """What the shadow's evaluation is expected to take: its last cost, trusted 10 % less for
-        each cycle skipped since, so that one evaluation slowed by a stall of the host skips a few
-        cycles rather than every cycle after it (skipping, it is never measured again)."""
-        return self._cost_s * SKIP_DECAY**self._skips
 
     def _book_live(self, shadow: Shadow, live: CycleOutcome) -> None:
         tallies = shadow.tallies

@@ -91,3 +91,28 @@ def test_one_stalled_shadow_cycle_neither_keeps_it_skipped_nor_shows_stale_diffe
         assert report.differ == 0 and not differing, differing
         # The stall cost it some cycles, not the rest of the shadow.
         assert report.skipped < 40 and report.compared > 16 * 40, (report.skipped, report.compared)
+
+
+def test_a_new_shadow_is_not_judged_by_the_cost_of_the_one_it_replaced(tmp_path: Path) -> None:
+    # The first shadow's candidate stalls its first cycle (160 ms, twice the cycle's room);
+    # the A/A shadow started right after it is the running code, as fast as the live cycle.
+    strategies = copy_strategies(tmp_path / "strategies")
+    (strategies / "strategy.py").write_text(original(strategies) + STALL_ONCE)
+    config = EngineConfig(
+        state_dir=tmp_path / "state", speed=300.0, cycle_interval_s=0.1, seed=7,
+        strategies_path=ROOT / "strategies", shadow_room=0.8,
+    )  # fmt: skip
+    with opened(config) as engine:
+        for _ in range(20):
+            engine.cycle()
+        engine.reloader.strategies_dir = strategies
+        assert engine.reloader.check(overrides={}).ok
+        engine.shadow.start(engine.reloader.checked, aa=False, cycles=None, overrides={})
+        engine.cycle()
+        first = engine.shadow.current
+        assert first is not None and first.report.skipped == 0 and first.report.last_ms >= 160
+        engine.shadow.start(None, aa=True, cycles=None, overrides={})
+        engine.cycle()
+        second = engine.shadow.current
+        assert second is not None and second.report.aa
+        assert second.report.skipped == 0 and second.report.compared > 0, second.report
