@@ -136,7 +136,7 @@ def trades(
         args.append(asset.upper())
     if window:
         where.append("window = ?")
-        args.append(window)
+        args.append(window.lower())
     if open_only:
         where.append("outcome IS NULL")
     sql = f"SELECT {_TRADE_COLUMNS} FROM bets WHERE {' AND '.join(where)} ORDER BY entered_at DESC, id DESC"
@@ -144,6 +144,12 @@ def trades(
         sql += " LIMIT ?"
         args.append(limit)
     return [Trade(*row) for row in db.execute(sql, args)]
+
+
+def held(db: sqlite3.Connection, column: Literal["asset", "window"]) -> list[str]:
+    """The distinct assets or windows of the ledger's trades (void bets left out), sorted."""
+    sql = f"SELECT DISTINCT {column} FROM bets WHERE outcome IS NULL OR outcome != 'void' ORDER BY {column}"
+    return [str(value) for (value,) in db.execute(sql)]
 
 
 def performance(db: sqlite3.Connection, *, by: GroupBy = "asset", since: float | None = None) -> tuple[list[Performance], Performance]:

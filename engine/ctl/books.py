@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
+from typing import Literal
 
 from engine.contract import ledger_read
 from engine.contract.ledger_read import GROUPS, LedgerUnavailable, Performance, Trade, iso
@@ -62,6 +64,9 @@ def run(state_dir: Path, args: argparse.Namespace) -> int:
                                   "trades": [t.to_json() for t in rows]}, indent=2))  # fmt: skip
             else:
                 print(trades_table(rows))
+                if not rows:
+                    for note in _unheld_filters(db, args):
+                        print(note)
         else:
             groups, total = ledger_read.performance(db, by=args.by, since=since)
             if args.json:
@@ -75,6 +80,21 @@ def run(state_dir: Path, args: argparse.Namespace) -> int:
     finally:
         db.close()
     return EXIT_OK
+
+
+def _unheld_filters(db: sqlite3.Connection, args: argparse.Namespace) -> list[str]:
+    """For an empty table: each filter naming an asset or window the ledger has no trade of
+    (a typo reads as "no trades there" otherwise), with what it does hold."""
+    notes = []
+    filters: tuple[tuple[Literal["asset", "window"], str | None], ...] = (("asset", args.asset), ("window", args.window))
+    for column, asked in filters:
+        if not asked:
+            continue
+        values = ledger_read.held(db, column)
+        if asked.lower() not in (v.lower() for v in values):
+            holds = f"it holds {', '.join(values)}" if values else "it holds no trade yet"
+            notes.append(f"no bet of {column} {asked} in the ledger; {holds}")
+    return notes
 
 
 def _money(value: float | None) -> str:

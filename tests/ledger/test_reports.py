@@ -117,3 +117,16 @@ def test_since_parses_durations_and_dates() -> None:
     assert parse_since("1h30m", 10_000.0) == 10_000.0 - 5400
     assert parse_since("2026-12-01", None) == D1
     assert parse_since("2026-12-01T01:00+01:00", None) == D1
+
+
+def test_a_filter_that_matches_nothing_says_what_the_ledger_holds(state_dir: Path) -> None:
+    # "0 bets" for a typo would read as "no trades there": the operator is told what exists.
+    typo = ctl(state_dir, "trades", "--asset", "BTX")
+    assert typo.returncode == 0 and "0 bets" in typo.stdout
+    assert "no bet of asset BTX in the ledger; it holds BTC, ETH" in typo.stdout
+    window = ctl(state_dir, "trades", "--window", "7m")
+    assert "no bet of window 7m in the ledger; it holds 15m, 5m" in window.stdout
+    assert run_json(state_dir, "trades", "--window", "5M")["count"] == 3  # as the asset, any case
+    # A filter that exists, with nothing in the range asked, is an honest empty table.
+    quiet = ctl(state_dir, "trades", "--asset", "ETH", "--window", "5m")
+    assert "0 bets" in quiet.stdout and "no bet of" not in quiet.stdout
