@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Literal
 
 Layout = Literal["asset-price", "ohlcv", "binance-kline"]
+_LAYOUT_NAMES: dict[Layout, str] = {
+    "asset-price": "a timestamp,asset,price file", "ohlcv": "an OHLCV file", "binance-kline": "a Binance kline file",
+}
 TIME_COLUMNS = ("timestamp", "time", "ts", "date", "datetime", "open_time", "opentime")
 QUOTE_SUFFIXES = ("USDT", "USDC", "BUSD", "FDUSD", "USD", "EUR")
 
@@ -117,7 +120,7 @@ def read_recording(path: Path, assets: tuple[str, ...]) -> Recording:
             file_asset = asset_of_file(path, assets)
             if file_asset is None:
                 raise ReplayError(
-                    f"{path}: a {layout} file holds one asset, and neither its name nor --assets says which: "
+                    f"{path}: {_LAYOUT_NAMES[layout]} holds one asset, and neither its name nor --assets says which: "
                     f"name it after the asset (BTC.csv, BTCUSDT-1m.csv) or pass --assets with one asset"
                 )
         series: dict[str, list[tuple[float, float]]] = {}
