@@ -1,4 +1,4 @@
-"""What the strategy guard (engine/guard.py) costs a 16-slot cycle (goal <= 20 us), beside the cycle.
+"""What the strategy guard (engine/reload/guard.py) costs a 16-slot cycle (goal <= 20 us), beside the cycle.
 
 In process, on the shipped strategies: `Engine(config).open()` on a temporary state
 directory at production speed (1x, 1 s cycles), warmed up past the 120-point history.

@@ -43,7 +43,7 @@ class EngineConfig:
     smoke_budget_s: float | None = None
     load_from_disk: bool = False  # start on the strategies directory, not the version that was running
     keep_versions: int = 10
-    shadow_room: float = 0.8  # share of the cycle interval a cycle with a shadow may fill (engine/shadow.py)
+    shadow_room: float = 0.8  # share of the cycle interval a cycle with a shadow may fill (engine/shadow/runner.py)
 
     @property
     def budgets(self) -> Budgets:

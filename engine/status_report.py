@@ -80,7 +80,7 @@ _ROWS = TypeAdapter(list[SlotRow])
 
 
 def slot_rows(trader: Trader, paused_slots: set[str], shadow: Mapping[str, SlotRecord] | None = None) -> list[SlotRow]:
-    """Every slot of `trader` as SlotStatus fields, in slot order (`shadow`: a shadow's book, engine/shadow.py)."""
+    """Every slot of `trader` as SlotStatus fields, in slot order (`shadow`: a shadow's book, engine/shadow/runner.py)."""
     market = trader.market
     now = market.now
     prices = market.prices

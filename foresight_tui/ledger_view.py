@@ -1,6 +1,6 @@
 """The TUI's read of the ledger: one read-only query per refresh, never in the way of the engine.
 
-Through engine/ledger_read.py only (standard library, no engine internals).
+Through engine/contract/ledger_read.py only (standard library, no engine internals).
 """
 
 from __future__ import annotations

@@ -292,7 +292,7 @@ class ShadowSlot(_Open):
 
 
 class ShadowStatus(_Open):
-    """A candidate evaluated beside the running code each cycle, never trading (engine/shadow.py)."""
+    """A candidate evaluated beside the running code each cycle, never trading (engine/shadow/runner.py)."""
 
     version: str
     base_version: str = Field(default="", description="the running version it is compared with")
@@ -367,7 +367,7 @@ class Position(_Open):
     shares: float = 0.0
     entered_at: float
     code_version: str = Field(default="", description="the strategy version that took the bet")
-    params_hash: str = Field(default="", description="engine/params_hash.py of the parameter values in force when it was taken")
+    params_hash: str = Field(default="", description="engine/trading/params_hash.py of the parameter values in force when it was taken")
 
 
 class SlotStatus(_Open):

@@ -1,7 +1,7 @@
 """Shadow deploys: a candidate version beside the running one, on the same market, never trading.
 
 After the live decisions of a cycle are taken (and only if the cycle has room left
-for it), the candidate trades its own paper book (engine/shadow_book.py) with the
+for it), the candidate trades its own paper book (engine/shadow/book.py) with the
 same Trader code, on the same market, under its own time budget per call. The
 running code's decisions are always the ones that trade (GitHub's Scientist: the
 control's result is the one used). Compared each cycle, per slot and in total:
@@ -13,7 +13,7 @@ the decisions, the entries each side took, the P&L of the bets each side settled
 - Promote swaps the checked candidate in (`ReloadManager.promote`); drop ends it.
 - After `cycles`, or once ended any way, its report stays until the next shadow.
 
-A check's preview (engine/preview.py) is armed here too: the cycle after a check
+A check's preview (engine/shadow/preview.py) is armed here too: the cycle after a check
 passed records the views of the live decisions and asks the candidate about them.
 """
 
