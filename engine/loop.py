@@ -67,6 +67,7 @@ class Engine:
         self.figures = LoopFigures(cycle_interval_s=config.cycle_interval_s)
         self.warnings: list[str] = []
         self.persist_error: str | None = None
+        self._store_behind: str | None = None  # the version store's error last reported
         self.trouble = DiskTrouble(self.events)
         self.stopped_at: str | None = None  # set for the last status.json, after a clean stop
         self.feed_watch = FeedWatch()
@@ -120,7 +121,7 @@ class Engine:
 
     def _open_code(self) -> boot.Boot:
         """The version store and the code it names (the boot decides which version runs)."""
-        self.store = VersionStore(self.dir, keep=self.config.keep_versions)
+        self.store = VersionStore(self.dir, keep=self.config.keep_versions, background_sync=True)
         self.reloader = ReloadManager(
             self.config.strategies_path,
             probation_cycles=self.config.probation_cycles,
@@ -369,14 +370,15 @@ class Engine:
             feed=self.config.feed,
             maker=describe_maker(self.market.maker),
             strategies_path=str(self.config.strategies_path),
-            persist_ok=self.persist_error is None and self.events.write_error is None,
-            persist_error=self.persist_error or self.events.write_error,
+            persist_ok=self.persist_error is None and self.events.write_error is None and self.reloader.store_error is None,
+            persist_error=self.persist_error or self.events.write_error or self.reloader.store_error,
             stopped_at=self.stopped_at,
         )
 
     def write_status(self) -> None:
         if self.events.write_error is not None:
             self.events.flush()  # events wait in memory: try the disk again each cycle
+        self._report_store()
         registry = self.reloader.registry
         # A few objects per slot (4,000 at 1,024 slots) that die by reference counting once
         # written (the cycle holds the collector meanwhile: see cycle()).
@@ -413,6 +415,23 @@ class Engine:
         if self.manager.repair_note is not None:
             self.warn(self.manager.repair_note)
             self.manager.repair_note = None
+
+    def _report_store(self) -> None:
+        """Once when the version store's record falls behind the code that runs, once when it caught up."""
+        error = self.reloader.store_error
+        if (error is None) == (self._store_behind is None):
+            return
+        if error is not None:
+            running = self.reloader.registry.version if self.reloader.registry.loaded else "?"
+            named = self.store.manifest.running
+            self.events.emit(
+                "warning",
+                f"{error}; version {running} runs but is not on record: a restart now would run "
+                f"{named or 'the strategies on disk'}. Free the disk; the record is written again every cycle until then"
+            )
+        else:
+            self.events.emit("engine", f"version store written again: {self.store.manifest.running} is on record")
+        self._store_behind = error
 
     def _disk_trouble(self, message: str) -> None:
         self.trouble.failed(message)

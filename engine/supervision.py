@@ -11,6 +11,9 @@ from engine.reload.guard import Abandon
 from engine.reload.manager import ReloadManager
 from engine.reload.version_store import VersionStore
 
+# How long a stop waits for the version store's last fsyncs.
+STORE_DRAIN_S = 2.0
+
 
 class Supervision:
     """Owns what a stop or an abandoned process must reach: the code, its store, the stop signal."""
@@ -47,6 +50,7 @@ class Supervision:
                 self.store.mark_failed(version, reason)
         except OSError:
             pass
+        self.store.drain(STORE_DRAIN_S)
         self.events.emit(
             "engine",
             f"version {version}: {reason}; abandoning the process to its supervisor, the restart runs "
@@ -68,3 +72,5 @@ class Supervision:
             self.store.mark_stopped()
         except OSError:
             pass
+        # A clean stop leaves the record durable; a disk that hangs does not hold the exit for long.
+        self.store.drain(STORE_DRAIN_S)

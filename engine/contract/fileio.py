@@ -13,7 +13,7 @@ import fcntl
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -78,12 +78,21 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes, *, durable: bool = True, sync_later: Callable[[Path], None] | None = None
+) -> None:
     """Write `data` to `path` so that a reader sees either the old file or the new one.
 
     `durable` also fsyncs the file and its directory, so the new content survives a
     power cut (control and state need it; status is rewritten every cycle anyway).
+    `sync_later` instead hands those two fsyncs to the caller's own (a writer thread):
+    the new content survives a crash of the process at once, a power cut once they ran.
     """
+    if sync_later is not None:
+        os.close(_replace_with(path, data, durable=False, preallocate=False))
+        sync_later(path)
+        sync_later(path.parent)
+        return
     os.close(_replace_with(path, data, durable=durable))
     if durable:
         fsync_dir(path.parent)
@@ -96,13 +105,13 @@ def atomic_replace_open(path: Path, data: bytes) -> int:
     return _replace_with(path, data, durable=False)
 
 
-def _replace_with(path: Path, data: bytes, *, durable: bool) -> int:
+def _replace_with(path: Path, data: bytes, *, durable: bool, preallocate: bool = True) -> int:
     """`data` in a temp file beside `path`, put in its place; the temp file's descriptor, open."""
     # mkstemp creates the file 0600 (FILE_MODE) already, whatever the umask.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         try:
-            if not durable and data:
+            if not durable and preallocate and data:
                 # Blocks allocated up front: ext4 then has no delayed allocation to force out
                 # when the rename replaces the old file (auto_da_alloc), which costs CPU and a
                 # wall-time tail for every status.json written. After

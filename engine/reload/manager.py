@@ -732,20 +732,31 @@ class ReloadManager:
             self._later(self.store.commit, version.version, [(m.name, m.sha256, m.source) for m in version], proven=proven)
 
     def _later(self, fn: Any, *args: Any, **kwargs: Any) -> None:
-        # The store's writes (fsync'd) stay out of the pause and the cycle: `flush_store` runs
-        # them in the wait after the cycle. A crash before then restarts on the version the store
-        # still names, the one that ran before, and the acks left in probation say rolled_back.
+        # The store's writes stay out of the pause: `flush_store` runs them after it (right after
+        # a swap, or in the wait after the cycle). A crash before then restarts on the version the
+        # store still names, the one that ran before, and the acks left in probation say rolled_back.
         self._store_ops.append((fn, args, kwargs))
 
     def flush_store(self) -> str | None:
-        """Write what the version store was told since the last flush; the error, if any."""
+        """Write what the version store was told since the last flush; why it could not, if so.
+
+        A write that fails is tried again, with every one after it in order, at the next flush:
+        the code runs meanwhile, and `store_error` says that its record is behind."""
         ops, self._store_ops = self._store_ops, []
         error = None
-        for fn, args, kwargs in ops:
+        if self.store is not None:
+            failed_sync = self.store.sync_errors()
+            if failed_sync:
+                error = _store_problem(failed_sync[-1])
+                ops = [(self.store.save, (), {}), *ops]  # written again, fsync'd again
+        for index, (fn, args, kwargs) in enumerate(ops):
             try:
                 fn(*args, **kwargs)
-            except OSError as exc:  # the code runs; only its record is missing, and the event log says so
-                error = self.store_error = f"cannot write the version store: {exc.strerror or exc}"
+            except OSError as exc:
+                self._store_ops = ops[index:] + self._store_ops
+                error = _store_problem(exc)
+                break
+        self.store_error = error
         return error
 
     def _record(self, outcome: ReloadOutcome) -> ReloadOutcome:
@@ -794,6 +805,11 @@ class Preparation:
 
     def matches(self, running: CodeVersion | None, shas: dict[str, str], overrides: Mapping[str, Any] | None) -> bool:
         return self.base is running and self.shas == shas and self.overrides == _plain(overrides)
+
+
+def _store_problem(exc: OSError) -> str:
+    where = f" ({Path(exc.filename).name})" if exc.filename else ""
+    return f"cannot write the version store{where}: {exc.strerror or exc}"
 
 
 def _plain(overrides: Mapping[str, Any] | None) -> dict[str, Any]:

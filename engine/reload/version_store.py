@@ -25,6 +25,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.background_fsync import BackgroundFsync
 from engine.contract.fileio import atomic_write_bytes, ensure_state_dir, model_json, read_model
 from engine.contract.models import utc_now_iso
 
@@ -76,12 +77,16 @@ class VersionStoreError(RuntimeError):
 
 
 class VersionStore:
-    def __init__(self, state_dir: Path, keep: int = DEFAULT_KEEP) -> None:
+    """`background_sync`: each write's fsyncs run on a writer thread of the store's own (the engine's
+    cycle loop must not wait on the disk); otherwise a write returns once it is durable."""
+
+    def __init__(self, state_dir: Path, keep: int = DEFAULT_KEEP, *, background_sync: bool = False) -> None:
         if keep < 2:
             raise ValueError("keep at least 2 versions (the running one and a rollback target)")
         self.dir = ensure_state_dir(ensure_state_dir(Path(state_dir)) / VERSIONS_DIR)
         self.blobs = ensure_state_dir(self.dir / "blobs")
         self.keep = keep
+        self._fsync = BackgroundFsync("version-store-fsync") if background_sync else None
         self.revision = 0  # +1 on every change: readers rebuild their view only then
         read = read_model(self.dir / MANIFEST, Manifest)
         self.manifest = read.value or Manifest()
@@ -143,7 +148,7 @@ class VersionStore:
         for _name, sha, source in modules:
             blob = self.blobs / sha
             if not blob.exists():
-                atomic_write_bytes(blob, source, durable=True)
+                self._write(blob, source)
         now = utc_now_iso()
         self._end_running("replaced", None, now, except_version=version)
         entry = self.entry(version)
@@ -159,7 +164,7 @@ class VersionStore:
         if proven:
             self.manifest.last_good = version
         self._prune()
-        self._save()
+        self.save()
 
     def mark_good(self, version: str) -> None:
         """`version` passed its probation: it is the last good version now."""
@@ -170,7 +175,7 @@ class VersionStore:
             entry.state = "running"
         entry.proven = True
         self.manifest.last_good = version
-        self._save()
+        self.save()
 
     def mark_failed(self, version: str, reason: str) -> None:
         """`version` failed (live, or took the engine down): never booted again by itself."""
@@ -180,13 +185,13 @@ class VersionStore:
         entry.state, entry.ended_at, entry.reason = "failed", utc_now_iso(), reason[:500]
         if self.manifest.last_good == version:
             self.manifest.last_good = self._previous_good(version)
-        self._save()
+        self.save()
 
     def left_by_rollback(self, version: str, reason: str) -> None:
         entry = self.entry(version)
         if entry is not None and entry.state in (*IN_SERVICE, "replaced"):
             entry.state, entry.ended_at, entry.reason = "rolled_back", utc_now_iso(), reason[:500]
-            self._save()
+            self.save()
 
     def died_in_probation(self) -> str | None:
         """At start: the running version was in probation when the process died. Marks it
@@ -205,15 +210,15 @@ class VersionStore:
         self.manifest.poisoned[version] = f"{utc_now_iso()}: {reason}"[:500]
         while len(self.manifest.poisoned) > 50:
             self.manifest.poisoned.pop(next(iter(self.manifest.poisoned)))
-        self._save()
+        self.save()
 
     def mark_started(self) -> None:
         self.manifest.clean_stop = False
-        self._save()
+        self.save()
 
     def mark_stopped(self) -> None:
         self.manifest.clean_stop = True
-        self._save()
+        self.save()
 
     # ---------------------------------------------------------------- internals
 
@@ -244,9 +249,21 @@ class VersionStore:
                 except OSError:
                     pass
 
-    def _save(self) -> None:
+    def save(self) -> None:
+        """Write the manifest as it is in memory (again, after a write that failed)."""
         self.revision += 1
-        atomic_write_bytes(self.dir / MANIFEST, model_json(self.manifest), durable=True)
+        self._write(self.dir / MANIFEST, model_json(self.manifest))
+
+    def _write(self, path: Path, data: bytes) -> None:
+        atomic_write_bytes(path, data, durable=self._fsync is None, sync_later=self._fsync)
+
+    def sync_errors(self) -> list[OSError]:
+        """The background fsyncs that failed since the last call."""
+        return self._fsync.errors() if self._fsync is not None else []
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for the background fsyncs asked so far; True when all ran."""
+        return self._fsync.drain(timeout_s) if self._fsync is not None else True
 
 
 def module_triples(modules: Iterable[object]) -> list[tuple[str, str, bytes]]:

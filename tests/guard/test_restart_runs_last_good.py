@@ -7,9 +7,11 @@ would make it, runs the last good version and says that disk differs.
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
+from engine.events import read_events
 from tests.guard.strategy_faults import copy_strategies, write_faulty, write_good
 from tests.support.engine_proc import EngineProcess
 
@@ -88,3 +90,30 @@ def test_a_check_that_never_lets_go_is_abandoned_and_refused_after_the_restart(e
     ack = next(a for a in status.control.acks if a.id == command.id)
     assert ack.result == "rejected" and "hung the engine while loading" in ack.detail
     assert restarted.status().engine.cycle > status.engine.cycle - 1  # still cycling
+
+
+def test_a_version_store_that_cannot_be_written_is_reported_and_caught_up(engine_factory, tmp_path: Path) -> None:
+    """The code swapped in runs while its record cannot be written; the operator is told, since
+    a restart now would run the version the store still names, and the record follows once the
+    disk takes writes again."""
+    strategies = copy_strategies(tmp_path / "strategies")
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    args = ("--strategies-path", str(strategies))
+    engine: EngineProcess = engine_factory(*args, env={"FORESIGHT_FAILPOINTS": f"dir={faults}"})
+    v0 = engine.first_status.code.version
+    (faults / "fail-write-versions.json").touch()  # a full disk for the store's manifest
+    write_good(strategies, "unrecorded")
+    _, command = engine.writer.send_command("reload")
+    status = engine.wait_for(lambda s: not s.engine.persist_ok, timeout=20, what="the store's failure reported")
+    assert "version store" in (status.engine.persist_error or "") and "versions.json" in (status.engine.persist_error or "")
+    warnings = [e["message"] for e in read_events(engine.state_dir / "events.jsonl") if e["kind"] == "warning"]
+    assert any("version store" in w and "restart" in w for w in warnings), warnings
+    v1 = engine.wait_ack(command.id).code.version
+    assert v1 != v0
+
+    (faults / "fail-write-versions.json").unlink()
+    status = engine.wait_for(lambda s: s.engine.persist_ok, timeout=20, what="the store written again")
+    manifest = json.loads((engine.state_dir / "versions" / "versions.json").read_text())
+    assert manifest["running"] == v1  # on record now: a restart runs what runs
+    assert any("version store written again" in e["message"] for e in read_events(engine.state_dir / "events.jsonl"))
