@@ -49,6 +49,8 @@ class BetweenCycles:
     last_generation: Callable[[], int]
     is_handled: Callable[[str], bool]
     collect_pending: bool = False
+    # Work that must not run inside a cycle and takes a few milliseconds (the ledger's checkpoint).
+    chores: list[Callable[[], None]] = field(default_factory=list)
     _seen: tuple[int, int, int] | None = field(default=None, init=False)
     _wanted: dict[str, Any] | None = field(default=None, init=False)  # overrides to prepare for
     _cost_ms: float = field(default=10.0, init=False)  # what the last preparation took
@@ -60,6 +62,8 @@ class BetweenCycles:
     def wait_until(self, deadline: float) -> None:
         """Sleep until `deadline` (monotonic) or a stop signal, doing the idle jobs on the way."""
         self.reloader.flush_store()
+        for chore in self.chores:
+            chore()
         if self.collect_pending:
             self.collect_pending = False
             gc.collect()
