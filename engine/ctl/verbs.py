@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine.contract import param_schema
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.fileio import describe_validation_error, read_model
 from engine.contract.models import CONTROL_FILE, Control, SlotStatus, Status
@@ -63,6 +64,28 @@ def check_known(state_dir: Path, keys: list[str]) -> None:
     unknown = [k for k in keys if k not in known]
     if unknown:
         raise ValueError(f"unknown parameter {unknown[0]!r}; the running strategy declares: {', '.join(sorted(known))}")
+
+
+def check_values(state_dir: Path, values: dict[str, object]) -> None:
+    """Names, types, bounds and choices against the running strategy's schema, before anything
+    is written (rules across parameters are the engine's to judge)."""
+    check_known(state_dir, list(values))
+    status = read_status(state_dir)
+    if status is None:
+        return
+    problems = param_schema.check_values(param_schema.param_specs(status.params.schema_), dict(values))
+    if problems:
+        said = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
+        raise ValueError(f"refused, nothing written: {said}")
+
+
+def check_slot(state_dir: Path, slot_id: str) -> None:
+    status = read_status(state_dir)
+    if status is None or any(slot.id == slot_id for slot in status.slots):
+        return
+    ids = [slot.id for slot in status.slots]
+    shown = ", ".join(ids[:16]) + (f" and {len(ids) - 16} more" if len(ids) > 16 else "")
+    raise ValueError(f"no slot {slot_id!r} in this engine, nothing written; it runs {shown}")
 
 
 def summary(status: Status) -> str:
@@ -150,12 +173,16 @@ def _resume(args: argparse.Namespace, writer: ControlWriter) -> int:
 
 
 def _pause_slot(paused: bool) -> Callable[[argparse.Namespace, ControlWriter], int]:
-    return lambda args, writer: _follow(args, writer.set_slot_paused(args.slot, paused))
+    def run(args: argparse.Namespace, writer: ControlWriter) -> int:
+        check_slot(args.state_dir, args.slot)
+        return _follow(args, writer.set_slot_paused(args.slot, paused))
+
+    return run
 
 
 def _set(args: argparse.Namespace, writer: ControlWriter) -> int:
     values = parse_assignments(args.assignments)
-    check_known(args.state_dir, list(values))
+    check_values(args.state_dir, values)
     return _follow(args, writer.set_overrides(values))
 
 

@@ -24,8 +24,8 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
+from engine.contract.param_schema import ParamSpec, check_value, check_values, format_value, param_specs, parse_value
 from foresight_tui.data_source import Outcome
-from foresight_tui.param_schema import ParamSpec, check_value, check_values, format_value, param_specs, parse_value
 from foresight_tui.screens.confirm import ConfirmScreen
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from engine.contract.fileio import read_model
+from engine.contract.models import CONTROL_FILE, Control
 from tests.support.engine_proc import ROOT, EngineProcess, ctl
 
 
@@ -41,3 +43,28 @@ def test_ctl_help_speaks_the_operators_words() -> None:
     shown = ctl_verb_first(".", "--help")
     assert shown.returncode == 0
     assert "ControlWriter" not in shown.stdout and "Options go before or after the verb" in shown.stdout
+
+
+def test_values_and_slots_the_engine_would_refuse_are_refused_before_anything_is_written(engine: EngineProcess) -> None:
+    """Exit 2 and nothing written (the control generation unchanged) for a value the running
+    strategy's schema refuses or a slot the engine does not run; the engine stays the authority
+    for rules across parameters (exit 1, refused)."""
+    generation = engine.wait_cycles(1).control.observed_generation
+    cases = {
+        ("set", "stake=abc"): "stake: a number is required",
+        ("set", "stake=1000"): "stake: must be <= 100",
+        ("set", "stake=6", "min_history=-1"): "min_history: must be >= ",
+        ("set", 'assets=["BTC","NOPE"]'): "assets: item 2: must be one of BTC",
+        ("pause-slot", "BTC-1h"): "no slot 'BTC-1h'",
+        ("resume-slot", "NOPE-5m"): "no slot 'NOPE-5m'",
+    }
+    for args, reason in cases.items():
+        done = ctl(engine.state_dir, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert reason in done.stderr and "nothing written" in done.stderr, (args, done.stderr)
+    control = read_model(engine.state_dir / CONTROL_FILE, Control).value
+    assert control is None or control.generation == generation
+    both = ctl(engine.state_dir, "set", "fast_ema_period=50", "slow_ema_period=10")
+    assert both.returncode == 1 and "fast_ema_period must be less than slow_ema_period" in both.stdout + both.stderr
+    fine = ctl(engine.state_dir, "resume-slot", "BTC-5m")
+    assert fine.returncode == 0, fine.stdout + fine.stderr

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, ValidationError
 
-from foresight_tui.param_schema import check_value, check_values, format_value, param_specs, parse_value
+from engine.contract.param_schema import check_value, check_values, format_value, param_specs, parse_value
 
 from .conftest import DemoParams
 

@@ -1,11 +1,11 @@
-"""The strategy's parameters as the override form needs them (no Textual here).
+"""The strategy's parameters as a client reads them from status.json (the TUI's override form, `ctl set`).
 
 `params.schema` in status.json is the JSON Schema of the strategy's pydantic
-`Params` model. This module reads the parts a form needs (type, bounds, enum,
+`Params` model. This module reads the parts a client needs (type, bounds, enum,
 default, description), turns the operator's text into typed values and checks
 them client-side, so nothing the engine would refuse for a type or a bound is
-ever written. The engine still validates the whole set: this is a courtesy,
-not the authority.
+ever written. The engine still validates the whole set (and the rules across
+parameters only it knows): this is a courtesy, not the authority.
 """
 
 from __future__ import annotations
