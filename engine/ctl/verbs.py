@@ -98,6 +98,7 @@ def summary(status: Status) -> str:
         f"market   paper bets, {feed} prices at x{e.speed:g}",
         f"status   written {status.age_s():.1f}s ago"
         + (f" (the engine stopped at {e.stopped_at})" if e.stopped_at else " (STALE)" if status.is_stale() else ""),
+        *([f"disk     NOT PERSISTING: {e.persist_error or 'a write failed'}; trading goes on from memory"] if not e.persist_ok else []),
         f"control  observed generation {status.control.observed_generation}, rejected {status.control.rejected_generation}",
         f"code     {c.version}, {c.reloads} reloads"
         + (f", last {c.last_reload.kind} {'ok' if c.last_reload.ok else 'refused'} {c.last_reload.duration_ms:.2f} ms" if c.last_reload else ""),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.events import read_events
 from tests.guard.strategy_faults import copy_strategies, write_faulty, write_good
-from tests.support.engine_proc import EngineProcess
+from tests.support.engine_proc import EngineProcess, ctl
 
 SWALLOWS_FOREVER = '''
 while True:  # the bug under test: a retry loop around a bare except, on every call (smoke included)
@@ -109,6 +109,8 @@ def test_a_version_store_that_cannot_be_written_is_reported_and_caught_up(engine
     assert "version store" in (status.engine.persist_error or "") and "versions.json" in (status.engine.persist_error or "")
     warnings = [e["message"] for e in read_events(engine.state_dir / "events.jsonl") if e["kind"] == "warning"]
     assert any("version store" in w and "restart" in w for w in warnings), warnings
+    shown = ctl(engine.state_dir, "status")
+    assert "disk     NOT PERSISTING: cannot write the version store (versions.json)" in shown.stdout, shown.stdout
     v1 = engine.wait_ack(command.id).code.version
     assert v1 != v0
 
