@@ -76,7 +76,7 @@ def check_values(state_dir: Path, values: dict[str, object]) -> None:
     problems = param_schema.check_values(param_schema.param_specs(status.params.schema_), dict(values))
     if problems:
         said = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
-        raise ValueError(f"refused, nothing written: {said}")
+        raise ValueError(f"refused before writing: {said}")
 
 
 def check_slot(state_dir: Path, slot_id: str) -> None:

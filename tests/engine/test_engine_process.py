@@ -189,8 +189,10 @@ def test_second_engine_on_the_same_directory_is_refused(engine: EngineProcess) -
 def test_ctl_exit_codes_say_what_happened(engine: EngineProcess) -> None:
     ok = ctl(engine.state_dir, "pause")
     assert ok.returncode == 0 and "applied" in ok.stdout
-    refused = ctl(engine.state_dir, "set", "stake=1000")
-    assert refused.returncode == 1 and "less than or equal to 100" in refused.stderr
+    out_of_bounds = ctl(engine.state_dir, "set", "stake=1000")
+    assert out_of_bounds.returncode == 2 and "stake: must be <= 100" in out_of_bounds.stderr  # nothing written
+    refused = ctl(engine.state_dir, "set", "fast_ema_period=50", "slow_ema_period=10")  # a rule only the engine knows
+    assert refused.returncode == 1 and "fast_ema_period must be less than slow_ema_period" in refused.stderr
     unknown = ctl(engine.state_dir, "set", "leverage=10")
     assert unknown.returncode == 2 and "unknown parameter 'leverage'" in unknown.stderr
     # The refused value does not block the next change.

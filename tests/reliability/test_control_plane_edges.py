@@ -75,23 +75,28 @@ def test_same_generation_with_other_content_is_refused_and_not_built_on(engine: 
     assert not status.control.applied.paused
 
 
-@pytest.mark.parametrize(
-    ("assignment", "own_reason"),
-    [
-        ('stake="7"', 'stake: Input should be a valid number, not the string "7"'),
-        ("max_open_positions=true", "max_open_positions: Input should be a valid integer, not the boolean true"),
-        ("confidence_threshold=5", "confidence_threshold: Input should be less than or equal to"),
-    ],
-)
-def test_three_refused_writes_in_a_row_each_with_its_own_reason(engine: EngineProcess, assignment: str, own_reason: str) -> None:
-    result = ctl(engine.state_dir, "set", assignment)
-    assert result.returncode == 1, result.stderr
-    refusal = [line for line in result.stderr.splitlines() if line.startswith("refused:")]
-    assert len(refusal) == 1 and own_reason in refusal[0], result.stderr
-    others = {"stake", "max_open_positions", "confidence_threshold"} - {assignment.split("=")[0]}
-    assert not [name for name in others if name in refusal[0]], refusal[0]  # nothing of earlier refusals
-    status = engine.status()
-    assert status is not None and isinstance(status.params.values["stake"], float)  # nothing applied
+REFUSED_WRITES = [
+    ({"stake": "7"}, 'stake: Input should be a valid number, not the string "7"', "stake: a number is required"),
+    ({"max_open_positions": True}, "max_open_positions: Input should be a valid integer, not the boolean true",
+     "max_open_positions: a whole number is required"),
+    ({"confidence_threshold": 5}, "confidence_threshold: Input should be less than or equal to", "confidence_threshold: must be <= 0.99"),
+]  # fmt: skip
+
+
+def test_three_refused_writes_in_a_row_each_with_its_own_reason(engine: EngineProcess) -> None:
+    """Written as a script would (ctl refuses these before writing): the engine refuses each with
+    its own reason, nothing of the refusals before it, and applies nothing."""
+    for values, own_reason, ctl_reason in REFUSED_WRITES:
+        generation = engine.writer.set_overrides(dict(values)).control.generation
+        status = engine.wait_for(lambda s, g=generation: s.control.rejected_generation == g, what=f"generation {generation} refused")
+        reason = status.control.rejected_reason or ""
+        assert own_reason in reason, reason
+        others = {"stake", "max_open_positions", "confidence_threshold"} - set(values)
+        assert not [name for name in others if name in reason], reason  # nothing of earlier refusals
+        assert isinstance(status.params.values["stake"], float) and status.control.applied.overrides == {}  # nothing applied
+        name, value = next(iter(values.items()))
+        typed = ctl(engine.state_dir, "set", f"{name}={json.dumps(value)}")
+        assert typed.returncode == 2 and f"refused before writing: {ctl_reason}" in typed.stderr, typed.stderr
 
 
 def test_non_finite_numbers_are_refused_for_what_they_are(engine: EngineProcess) -> None:
