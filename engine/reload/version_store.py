@@ -86,7 +86,7 @@ class VersionStore:
         self.dir = ensure_state_dir(ensure_state_dir(Path(state_dir)) / VERSIONS_DIR)
         self.blobs = ensure_state_dir(self.dir / "blobs")
         self.keep = keep
-        self._fsync = BackgroundFsync("version-store-fsync") if background_sync else None
+        self._fsync = BackgroundFsync() if background_sync else None
         self.revision = 0  # +1 on every change: readers rebuild their view only then
         read = read_model(self.dir / MANIFEST, Manifest)
         self.manifest = read.value or Manifest()
