@@ -27,7 +27,7 @@ class Commands:
     reloader: ReloadManager
     events: EventLog
     between: BetweenCycles
-    persist: Callable[[], str | None]  # a durable checkpoint now: why it failed, or None
+    persist: Callable[[], str | None]  # the trading state durable now: why it could not be, or None
     adopt_params: Callable[[], None]  # new code runs: its parameters are put in force
     shadow: ShadowRunner
     deferred: tuple[Command, ...] = ()  # left by a boundary for the next one

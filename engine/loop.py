@@ -290,7 +290,7 @@ class Engine:
 
     def apply(self, intake: Intake) -> None:
         if self.commands.run_deferred():
-            self.persist()  # their acks must survive a crash, like any command's
+            self.persist_durably()  # their acks must survive a crash, like any command's
         state = self.manager.state
         if intake.kind == "refused":
             if intake.generation is None or intake.generation >= state.rejected_generation:
@@ -319,7 +319,7 @@ class Engine:
         )
         if intake.new_commands:
             self.commands.run(intake.new_commands)
-            self.persist()  # a handled command id must survive a crash right after it ran
+            self.persist_durably()  # a handled command id must survive a crash right after it ran
 
     def may_enter(self, slot_id: str) -> bool:
         applied = self.manager.state.applied
@@ -348,7 +348,14 @@ class Engine:
         return self.params
 
     def persist_durably(self) -> str | None:
-        """A durable checkpoint now: why it failed, or None."""
+        """The trading state durable now (a command's write-ahead mark, its ack): why it could not
+        be, or None. One journal line when the journal is healthy, else a checkpoint."""
+        if self.persist_error is None and not self.manager.checkpoint_due():
+            try:
+                self.manager.mark()
+                return None
+            except OSError:
+                pass  # the journal is closed: a checkpoint says whether the disk takes anything
         self.persist(durable=True)
         return self.persist_error
 

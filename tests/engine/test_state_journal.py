@@ -162,3 +162,28 @@ def test_a_window_boundary_rides_the_journal_and_a_restart_resolves_at_its_price
         assert all(again.market.boundaries[t] == p for t, p in crossed.items())
     finally:
         again.lock.release()
+
+
+def test_a_commands_write_ahead_mark_rides_the_journal_between_cycles(tmp_path: Path) -> None:
+    """A command's mark is one fdatasync'd line that does not end a cycle: a restart knows the
+    command as started (it is never run twice), the cycles around it replay as before, and a
+    mark torn by a crash is as if never written (the command had not run)."""
+    path = checkpoint_with_journal(tmp_path, 2)
+    manager = StateManager.open(path)
+    manager.persist(durable=False)
+    manager.mark_started("c1", "reload")
+    manager.mark()  # before the command runs, inside cycle 2's boundary
+    manager.state.cycle += 1
+    manager.journal({"BTC": 13.0}, {})
+    resumed = load_state(path).value
+    assert resumed is not None and resumed.cycle == 3 and resumed.started_commands == {"c1": "reload"}
+    assert resumed.market.history["BTC"] == [1.0, 2.0, 11.0, 12.0, 13.0]
+    assert journal_path(path).read_bytes().count(b"\n") == 3  # the header, the mark, cycle 3
+
+    manager.mark_started("c2", "check")
+    manager.mark()
+    manager.close_journal()
+    journal = journal_path(path)
+    journal.write_bytes(journal.read_bytes()[:-30])  # killed in the middle of the second mark
+    torn = load_state(path).value
+    assert torn is not None and torn.cycle == 3 and torn.started_commands == {"c1": "reload"}
