@@ -118,6 +118,8 @@ def engine_row(view: View) -> Row:
                      "no status.json yet", "muted")], []  # fmt: skip
     e = status.engine
     left = [Part(market_mode(status), f"PAPER · {status.engine.feed.split(':')[0].upper()}", "accent")]
+    if not e.persist_ok:  # trading goes on from memory: a crash now would lose what the disk did not take
+        left.append(Part(f"⚠ NOT PERSISTING: {e.persist_error or 'a write failed'}", "⚠ NOT PERSISTING", "error"))
     trouble = feed_trouble(status)
     if trouble:
         left.append(Part(trouble, "⚠ feed " + status.feed.state, "warning"))

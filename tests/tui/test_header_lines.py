@@ -34,3 +34,17 @@ def test_modes_and_overruns() -> None:
     overrun = next(p for p in left if "802ms" in p.text)
     assert overrun.text.startswith("⚠ cycle") and "7 overruns" in overrun.text and overrun.style == "warning"
     assert right[0].text == "heartbeat 0.4s"
+
+
+def test_an_engine_that_cannot_persist_says_so_first_and_why() -> None:
+    from foresight_tui.data_source import EngineState, View
+
+    status = make_status()
+    status.engine.persist_ok, status.engine.persist_error = False, "cannot persist state.json: No space left on device"
+    left, _ = engine_row(View(EngineState.RUNNING, status, 0.4, 100.0, None, 3))
+    disk = left[1]
+    assert disk.text == "⚠ NOT PERSISTING: cannot persist state.json: No space left on device" and disk.style == "error"
+    narrow = text(fit(engine_row(View(EngineState.RUNNING, status, 0.4, 100.0, None, 3)), 60))
+    assert "NOT PERSISTING" in narrow  # shortened, never dropped before the cycle and pid
+    status.engine.persist_ok, status.engine.persist_error = True, None
+    assert not any("PERSIST" in p.text for p in engine_row(View(EngineState.RUNNING, status, 0.4, 100.0, None, 3))[0])
