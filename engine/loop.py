@@ -177,7 +177,7 @@ class Engine:
         for note in books.notes:
             self.warn(note)
         self.risk = RiskGuard(self.manager, self.ledger, self.events)
-        self.between.chores.append(self.ledger.checkpoint)
+        self.between.chores += [self.ledger.checkpoint, self.status_file.prepare]
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

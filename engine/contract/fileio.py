@@ -98,17 +98,25 @@ def atomic_write_bytes(
         fsync_dir(path.parent)
 
 
-def atomic_replace_open(path: Path, data: bytes) -> int:
+def atomic_replace_open(path: Path, data: bytes, temp: tuple[int, str] | None = None) -> int:
     """`atomic_write_bytes(path, data, durable=False)`, returning the new file's descriptor, still
     open: while it is, the version a later replace unlinks is not freed by that replace but when
-    the caller closes it (see engine/status_file.py)."""
-    return _replace_with(path, data, durable=False)
+    the caller closes it (see engine/status_file.py). `temp`: a `new_temp(path)` made earlier,
+    used (and given up) instead of creating one now."""
+    return _replace_with(path, data, durable=False, temp=temp)
 
 
-def _replace_with(path: Path, data: bytes, *, durable: bool, preallocate: bool = True) -> int:
-    """`data` in a temp file beside `path`, put in its place; the temp file's descriptor, open."""
+def new_temp(path: Path) -> tuple[int, str]:
+    """An empty temp file beside `path` (its descriptor and name), for a replace of `path`."""
     # mkstemp creates the file 0600 (FILE_MODE) already, whatever the umask.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def _replace_with(
+    path: Path, data: bytes, *, durable: bool, preallocate: bool = True, temp: tuple[int, str] | None = None
+) -> int:
+    """`data` in a temp file beside `path`, put in its place; the temp file's descriptor, open."""
+    fd, tmp = temp if temp is not None else new_temp(path)
     try:
         try:
             if not durable and preallocate and data:

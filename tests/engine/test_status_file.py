@@ -42,3 +42,20 @@ def test_a_write_after_close_holds_its_version_again(tmp_path: Path) -> None:
     assert (tmp_path / "status.json").read_bytes() == b'{"again":1}'
     status.close()
     assert _open_descriptors_under(tmp_path) == []
+
+
+def test_a_temp_file_made_ahead_is_the_one_written_and_none_is_left_behind(tmp_path: Path) -> None:
+    status = StatusFile(tmp_path / "status.json")
+    for n in range(50):
+        status.prepare()  # in the wait between cycles
+        [made] = [p for p in tmp_path.iterdir() if p.name != "status.json"]
+        assert made.name.startswith(".status.json.") and made.stat().st_mode & 0o777 == 0o600
+        status.prepare()  # a second wait without a write in between makes no second file
+        assert len(list(tmp_path.iterdir())) == (2 if n else 1)
+        status.write(b'{"cycle":%d}' % n)
+        assert [p.name for p in tmp_path.iterdir()] == ["status.json"]  # the one made ahead, renamed
+        assert (tmp_path / "status.json").read_bytes() == b'{"cycle":%d}' % n
+    status.prepare()
+    status.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
+    assert _open_descriptors_under(tmp_path) == []
