@@ -18,6 +18,7 @@ from textual._styles_cache import StylesCache
 from textual.color import Color
 from textual.content import Content
 from textual.css.styles import RenderStyles
+from textual.filter import LineFilter
 from textual.geometry import Size, Spacing
 from textual.strip import Strip
 from textual.style import Style as VisualStyle
@@ -47,8 +48,9 @@ class _Box:
     left: Segment
     right: Segment
     pad: Style  # the padding's style (the card's background)
-    text: Style  # the body's text
-    shadow: Style  # the shadow's line
+    text: Style  # the body's text, before the line filters (rows add their colour to it)
+    shadow: Style  # the shadow's line, filtered
+    shadow_text: Style  # the same, before the filters
     title: tuple[Color, Color, VisualStyle]
     subtitle: tuple[Color, Color, VisualStyle]
 
@@ -58,13 +60,40 @@ class CardPainter:
 
     def __init__(self, widget: Widget) -> None:
         self.widget = widget
+        self._filters: tuple[LineFilter, ...] = ()
+        self._filter_background = Color(0, 0, 0, 0)
+        self._mapped: dict[Style, Style] = {}
         self._boxes: dict[tuple[CardLook, bool], _Box] = {}
         self._edges: dict[tuple[str, int, int, CardLook, bool, str, str], tuple[Strip, Strip]] = {}
         self._rows: dict[tuple[str, int], tuple[tuple[Row, int, _Box], Strip]] = {}  # (slot, y) -> last row
         self._row_styles: dict[tuple[int, str], Style] = {}
 
+    def use_filters(self, filters: tuple[LineFilter, ...], background: Color) -> None:
+        """The app's line filters (truecolor mapping, NO_COLOR), applied as the lines are made."""
+        if (filters, background) != (self._filters, self._filter_background):
+            self._filters, self._filter_background = filters, background
+            self.reset()
+
+    def _filtered(self, style: Style) -> Style:
+        """A style as the line filters leave it. Textual's filters map each segment's style
+        alone (never its text), so a row made of filtered styles equals the row filtered,
+        without a pass over its segments each time it changes."""
+        mapped = self._mapped.get(style)
+        if mapped is None:
+            segment = Segment(" ", style)
+            for line_filter in self._filters:
+                segment = line_filter.apply([segment], self._filter_background)[0]
+            mapped = self._mapped[style] = segment.style or style
+        return mapped
+
+    def _filtered_strip(self, strip: Strip) -> Strip:
+        for line_filter in self._filters:
+            strip = strip.apply_filter(line_filter, self._filter_background)
+        return strip
+
     def reset(self) -> None:
         """Styles changed (a restyle, the theme): everything drawn so far may be stale."""
+        self._mapped.clear()
         self._boxes.clear()
         self._edges.clear()
         self._rows.clear()
@@ -94,11 +123,12 @@ class CardPainter:
             padding=styles.padding,
             base_background=base_background,
             background=background,
-            left=left,
-            right=right,
-            pad=inner.rich_style,
+            left=Segment(left.text, self._filtered(left.style or Style())),
+            right=Segment(right.text, self._filtered(right.style or Style())),
+            pad=self._filtered(inner.rich_style),
             text=text.rich_style,
-            shadow=shadow.rich_style,
+            shadow=self._filtered(shadow.rich_style),
+            shadow_text=shadow.rich_style,
             title=_label_style(styles.auto_border_title_color, styles.border_title_color,
                                styles.border_title_background, styles.border_title_style, base_background),  # fmt: skip
             subtitle=_label_style(styles.auto_border_subtitle_color, styles.border_subtitle_color,
@@ -143,7 +173,7 @@ class CardPainter:
                     lambda _y: Strip.blank(size.width), title, subtitle, 1.0, app.ansi_theme, app.native_ansi_color,
                 )  # fmt: skip
 
-            edges = self._edges[key] = (edge(0), edge(size.height - 1))
+            edges = self._edges[key] = (self._filtered_strip(edge(0)), self._filtered_strip(edge(size.height - 1)))
         return edges
 
     def _row(self, slot_id: str, y: int, row: Row, width: int, box: _Box) -> Strip:
@@ -171,13 +201,11 @@ class CardPainter:
     def _row_style(self, box: _Box, kind: str) -> Style:
         if kind == "shadow":
             return box.shadow
-        if not kind:
-            return box.text
         key = (id(box), kind)
         style = self._row_styles.get(key)
         if style is None:
-            colour = self.widget.app.theme_variables.get(kind)
-            style = self._row_styles[key] = box.text + Style(color=colour) if colour else box.text
+            colour = self.widget.app.theme_variables.get(kind) if kind else None
+            style = self._row_styles[key] = self._filtered(box.text + Style(color=colour) if colour else box.text)
         return style
 
 

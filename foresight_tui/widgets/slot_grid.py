@@ -9,6 +9,8 @@ status costs one render of the lines that changed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import chain
 
 from rich.segment import Segment
 from rich.style import Style
@@ -17,6 +19,7 @@ from textual._resolve import resolve
 from textual.binding import Binding
 from textual.color import Color
 from textual.css.scalar import Scalar
+from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -56,6 +59,17 @@ def matches(slot: SlotStatus, text: str) -> bool:
     return any(needle in word.lower() for word in words)
 
 
+@dataclass(frozen=True)
+class _Frame:
+    key: tuple[object, ...]
+    ring: bool  # the focus ring drawn
+    filters: tuple[LineFilter, ...]
+    background: Color
+    blank: Style  # the grid's own background, between and beside the cards
+    pad_left: int
+    pad_right: int
+
+
 class SlotGrid(ScrollView, can_focus=True):
     COMPONENT_CLASSES = COMPONENTS
     BINDINGS = [
@@ -81,9 +95,9 @@ class SlotGrid(ScrollView, can_focus=True):
         self._painter = CardPainter(self)
         self._card_lines: dict[str, tuple[tuple[object, ...], list[Strip]]] = {}
         self._versions: dict[str, int] = {}  # slot id -> changes shown, for the lines kept above
-        self._drawn: dict[int, tuple[tuple[int, ...], Strip]] = {}  # virtual line -> its parts and Strip
-        self._filtered: dict[int, tuple[tuple[object, ...], Strip | None, Strip]] = {}  # screen line -> last
-        self._blank: tuple[Color, Style] | None = None
+        self._drawn: dict[int, tuple[tuple[object, ...], Strip]] = {}  # virtual line -> its parts and Strip
+        self._blanks: dict[tuple[object, ...], Strip] = {}
+        self._frame_for: _Frame | None = None
 
     # ------------------------------------------------------------ the cards
 
@@ -231,90 +245,111 @@ class SlotGrid(ScrollView, can_focus=True):
         self._painter.reset()
         self._card_lines.clear()
         self._drawn.clear()
+        self._frame_for = None
 
-    def _lines_of(self, index: int, card: SlotCard) -> list[Strip]:
-        focused = self.ring_shown and card.slot_id == self._cursor
-        region = self.card_region(index)
-        key = (self._versions.get(card.slot_id, 0), focused, self._compact, region.size)
+    def _frame(self, *, filtered: bool = True) -> _Frame:
+        """What every line of one frame shares: taken once a frame (each is an ancestor walk)."""
+        ring = self.ring_shown
+        filters = tuple(self.get_line_filters()) if filtered else ()
+        padding = self.styles.padding
+        key = (ring, filters, padding.left, padding.right)
+        frame = self._frame_for
+        if frame is None or frame.key != key:
+            background = self.background_colors[1]
+            blank = Style(bgcolor=background.rich_color)
+            frame = self._frame_for = _Frame(key, ring, filters, background, blank, padding.left, padding.right)
+        return frame
+
+    def _filtered(self, strip: Strip, frame: _Frame) -> Strip:
+        # Strip keeps each filter's result: a card row unchanged since the last frame costs a lookup.
+        for line_filter in frame.filters:
+            strip = strip.apply_filter(line_filter, frame.background)
+        return strip
+
+    def _blank(self, width: int, frame: _Frame) -> Strip:
+        key = (width, frame.key)
+        blank = self._blanks.get(key)
+        if blank is None:
+            if len(self._blanks) > 64:
+                self._blanks.clear()
+            blank = self._blanks[key] = self._filtered(Strip([Segment(" " * width, frame.blank)], width), frame)
+        return blank
+
+    def _below(self, frame: _Frame) -> Strip:
+        """A line under the last row of cards: padding and the grid's background."""
+        key = ("below", self.virtual_size.width, frame.key)
+        below = self._blanks.get(key)
+        if below is None:
+            pieces = [self._blank(n, frame) for n in (frame.pad_left, self.virtual_size.width, frame.pad_right) if n]
+            below = self._blanks[key] = Strip.join(pieces)
+        return below
+
+    def _lines_of(self, index: int, card: SlotCard, frame: _Frame) -> list[Strip]:
+        """A card's lines through the app's line filters, kept while the card is unchanged."""
+        focused = frame.ring and card.slot_id == self._cursor
+        row, column = divmod(index, self.columns)
+        key = (self._versions.get(card.slot_id, 0), focused, self._compact, self._spans[column][1], self.row_height, frame.key)
         kept = self._card_lines.get(card.slot_id)
         if kept is not None and kept[0] == key:
             return kept[1]
-        lines = self._painter.lines(card, focused, self._compact, region.size)
+        size = Size(self._spans[column][1], self.row_height)
+        self._painter.use_filters(frame.filters, frame.background)
+        lines = self._painter.lines(card, focused, self._compact, size)
         self._card_lines[card.slot_id] = (key, lines)
         return lines
 
-    def _virtual_line(self, y: int) -> Strip:
-        """Line `y` of the grid's virtual space (scroll offset included), its content width wide."""
+    def _virtual_line(self, y: int, frame: _Frame) -> Strip:
+        """Line `y` of the grid's virtual space (scroll offset included), padding included."""
         width = self.virtual_size.width
         row, dy = divmod(y, self.row_height)
         first = row * self.columns
-        parts: list[Strip] = []
-        for column, card in enumerate(self._visible[first : first + self.columns]):
-            parts.append(self._lines_of(first + column, card)[dy])
-        key = tuple(id(part) for part in parts) + (width,)
+        parts = [self._lines_of(first + column, card, frame)[dy]
+                 for column, card in enumerate(self._visible[first : first + self.columns])]  # fmt: skip
+        key = (*(id(part) for part in parts), width, frame.key)
         drawn = self._drawn.get(y)
         if drawn is not None and drawn[0] == key:
             return drawn[1]
-        background = self._blank_style()
-        segments: list[Segment] = []
+        pieces: list[Strip] = [self._blank(frame.pad_left, frame)] if frame.pad_left else []
         x = 0
         for (offset, span), part in zip(self._spans, parts, strict=False):
             if offset > x:
-                segments.append(Segment(" " * (offset - x), background))
-            segments.extend(part)
+                pieces.append(self._blank(offset - x, frame))
+            pieces.append(part)
             x = offset + span
         if width > x:
-            segments.append(Segment(" " * (width - x), background))
-        strip = Strip(segments, max(width, x))
+            pieces.append(self._blank(width - x, frame))
+        if frame.pad_right:
+            pieces.append(self._blank(frame.pad_right, frame))
+        strip = Strip(list(chain.from_iterable(pieces)), frame.pad_left + max(width, x) + frame.pad_right)
         self._drawn[y] = (key, strip)
         return strip
 
-    def _blank_style(self) -> Style:
-        """The grid's own background, between and beside the cards."""
-        key = self.background_colors[1]
-        if self._blank is None or self._blank[0] != key:
-            self._blank = (key, Style(bgcolor=key.rich_color))
-        return self._blank[1]
+    def _grid_lines(self) -> int:
+        return len(self._visible) and -(-len(self._visible) // self.columns) * self.row_height
 
     def render_line(self, y: int) -> Strip:
-        """Line `y` of the window onto the grid (Textual's own path, padding around it)."""
+        """Line `y` of the window onto the grid, for Textual's own path (its styles cache
+        adds the padding and applies the filters): not how the screen draws the grid."""
+        frame = self._frame(filtered=False)
+        frame = _Frame((*frame.key, "unpadded"), frame.ring, (), frame.background, frame.blank, 0, 0)
         virtual = y + int(self.scroll_y)
-        rows = len(self._visible) and -(-len(self._visible) // self.columns) * self.row_height
-        if virtual < rows:
-            return self._virtual_line(virtual)
-        return Strip([Segment(" " * self.virtual_size.width, self._blank_style())], self.virtual_size.width)
+        if virtual < self._grid_lines():
+            return self._virtual_line(virtual, frame)
+        return self._blank(self.virtual_size.width, frame)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """The grid's lines without Textual's styles cache around them: it has no border,
         tint or opacity, only the padding drawn here (app.tcss), so the cache would only
-        re-wrap each line. The app's line filters are applied as that cache applies them."""
+        re-wrap each line. The app's line filters are applied as that cache applies them,
+        segment by segment, to each card's lines."""
         if self.scrollable_content_region.width != self.virtual_size.width:
             self.reflow()  # a scrollbar came or went: the columns share a new width
-        _top, pad_right, _bottom, pad_left = self.styles.padding
-        width = pad_left + self.virtual_size.width + pad_right
-        background = self.background_colors[1]
-        filters = tuple(self.get_line_filters())
-        blank = self._blank_style()
+        frame = self._frame()
+        width = frame.pad_left + self.virtual_size.width + frame.pad_right
         scroll_y = int(self.scroll_y)
-        rows = len(self._visible) and -(-len(self._visible) // self.columns) * self.row_height
-        strips = []
-        for y in crop.line_range:
-            virtual = y + scroll_y
-            key = (virtual, width, filters, background)
-            line = self._virtual_line(virtual) if virtual < rows else None
-            last = self._filtered.get(y)
-            if last is not None and last[0] == key and last[1] is line:
-                strips.append(last[2])
-                continue
-            segments = [Segment(" " * pad_left, blank)] if pad_left else []
-            segments += list(line) if line is not None else [Segment(" " * self.virtual_size.width, blank)]
-            if pad_right:
-                segments.append(Segment(" " * pad_right, blank))
-            strip = Strip(segments, width)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)
-            self._filtered[y] = (key, line, strip)
-            strips.append(strip)
+        lines = self._grid_lines()
+        strips = [self._virtual_line(y + scroll_y, frame) if y + scroll_y < lines else self._below(frame)
+                  for y in crop.line_range]  # fmt: skip
         if crop.column_span != (0, width):
             x1, x2 = crop.column_span
             strips = [strip.crop(x1, x2) for strip in strips]
@@ -328,12 +363,13 @@ class SlotGrid(ScrollView, can_focus=True):
         rows = self.rows_in_view()
         scroll_y = int(self.scroll_y)
         height = self.scrollable_content_region.height
+        frame = self._frame()
         changed: list[int] = []
         for y in range(rows.start * self.row_height, rows.stop * self.row_height):
             if not 0 <= y - scroll_y < height:
                 continue
             drawn = self._drawn.get(y)
-            if drawn is None or drawn[1] is not self._virtual_line(y):  # a changed line is a new Strip
+            if drawn is None or drawn[1] is not self._virtual_line(y, frame):  # a changed line is a new Strip
                 changed.append(y - scroll_y)
         top = self.styles.padding.top
         width = self.size.width + self.styles.padding.left + self.styles.padding.right

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual._styles_cache import StylesCache
 from textual.content import Content
 from textual.geometry import Region
@@ -39,15 +40,21 @@ def _textual_card_lines(grid: SlotGrid, index: int) -> list[Strip]:
     def content_line(y: int) -> Strip:
         text, kind = rows[y]
         text = (text[: content_width - 1] + "…" if len(text) > content_width else text).ljust(content_width)
-        return Strip([Segment(text, painter._row_style(box, kind))], content_width)
+        colour = grid.app.theme_variables.get(kind) if kind else None
+        style = box.shadow_text if kind == "shadow" else box.text + RichStyle(color=colour) if colour else box.text
+        return Strip([Segment(text, style)], content_width)
 
     app = grid.app
-    return StylesCache().render(
+    lines = StylesCache().render(
         box.styles, size, box.base_background, box.background, content_line, [],
         (Content(card.title), *box.title), (Content(card.subtitle), *box.subtitle),
         content_size=size - (2 + box.padding.left + box.padding.right, 2 + box.padding.top + box.padding.bottom),
         padding=box.padding, ansi_theme=app.ansi_theme, native_ansi=app.native_ansi_color,
     )  # fmt: skip
+    background = grid.background_colors[1]
+    for line_filter in grid.get_line_filters():  # as Textual's styles cache applies them, line by line
+        lines = [line.apply_filter(line_filter, background) for line in lines]
+    return lines
 
 
 def _assert_cards_as_textual_draws_them(grid: SlotGrid) -> None:
@@ -97,7 +104,8 @@ def _fresh_lines(grid: SlotGrid) -> list[Strip]:
     grid._painter = CardPainter(grid)
     grid._card_lines.clear()
     grid._drawn.clear()
-    grid._filtered.clear()
+    grid._blanks.clear()
+    grid._frame_for = None
     return grid.render_lines(_whole(grid))
 
 
