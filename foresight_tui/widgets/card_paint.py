@@ -29,6 +29,10 @@ from foresight_tui.widgets.slot_card import CardLook, Row, SlotCard
 CARD = "slot-grid--card"
 SHADOW = "slot-grid--shadow"
 SHORT = "slot-grid--short"  # a short terminal's cards: no padding
+# One line of a card: its segments, put into the grid's line as they are (a Strip each would
+# cost its own caches for nothing).
+CardLine = tuple[Segment, ...]
+
 COMPONENTS = {
     CARD,
     SHADOW,
@@ -56,7 +60,7 @@ class _Box:
 
 
 class CardPainter:
-    """Draws cards for one widget (the grid), keeping each look's pieces and each row's Strip."""
+    """Draws cards for one widget (the grid), keeping each look's pieces and each row's segments."""
 
     def __init__(self, widget: Widget) -> None:
         self.widget = widget
@@ -64,8 +68,9 @@ class CardPainter:
         self._filter_background = Color(0, 0, 0, 0)
         self._mapped: dict[Style, Style] = {}
         self._boxes: dict[tuple[CardLook, bool], _Box] = {}
-        self._edges: dict[tuple[str, int, int, CardLook, bool, str, str], tuple[Strip, Strip]] = {}
-        self._rows: dict[tuple[str, int], tuple[tuple[Row, int, _Box], Strip]] = {}  # (slot, y) -> last row
+        self._edges: dict[tuple[str, int, int, CardLook, bool, str, str], tuple[CardLine, CardLine]] = {}
+        self._rows: dict[tuple[str, int], tuple[tuple[Row, int, _Box], CardLine]] = {}  # (slot, y) -> last row
+        self._blanks: dict[tuple[int, int], CardLine] = {}
         self._row_styles: dict[tuple[int, str], Style] = {}
 
     def use_filters(self, filters: tuple[LineFilter, ...], background: Color) -> None:
@@ -94,6 +99,7 @@ class CardPainter:
     def reset(self) -> None:
         """Styles changed (a restyle, the theme): everything drawn so far may be stale."""
         self._mapped.clear()
+        self._blanks.clear()
         self._boxes.clear()
         self._edges.clear()
         self._rows.clear()
@@ -135,28 +141,31 @@ class CardPainter:
                                   styles.border_subtitle_background, styles.border_subtitle_style, base_background),  # fmt: skip
         )
 
-    def lines(self, card: SlotCard, focused: bool, short: bool, size: Size) -> list[Strip]:
-        """The card's `size.height` lines, each `size.width` wide."""
+    def lines(self, card: SlotCard, focused: bool, short: bool, size: Size) -> list[CardLine]:
+        """The card's `size.height` lines, each `size.width` wide; a line unchanged since the
+        last call is the same object."""
         look = card.look
         if focused:
             look = CardLook(look.state, look.paused, look.error, True)
         box = self.box(look, short)
         width, height = size
         if width < 2 or height < 2:
-            return [Strip.blank(width, box.pad)] * height
+            return [(Segment(" " * width, box.pad),)] * height
         top, bottom = self._edge_lines(card, look, short, size, box)
         pad_top, pad_right, pad_bottom, pad_left = box.padding
         content_width = max(0, width - 2 - pad_left - pad_right)
         content_height = max(0, height - 2 - pad_top - pad_bottom)
         rows = card.rows(content_width, content_height)
-        blank = Strip([box.left, Segment(" " * (width - 2), box.pad), box.right], width)
+        blank = self._blanks.get((id(box), width))
+        if blank is None:
+            blank = self._blanks[(id(box), width)] = (box.left, Segment(" " * (width - 2), box.pad), box.right)
         strips = [top] + [blank] * pad_top
         for y in range(content_height):
             strips.append(self._row(card.slot_id, y, rows[y] if y < len(rows) else ("", ""), content_width, box))
         strips += [blank] * pad_bottom + [bottom]
         return strips
 
-    def _edge_lines(self, card: SlotCard, look: CardLook, short: bool, size: Size, box: _Box) -> tuple[Strip, Strip]:
+    def _edge_lines(self, card: SlotCard, look: CardLook, short: bool, size: Size, box: _Box) -> tuple[CardLine, CardLine]:
         key = (card.slot_id, size.width, size.height, look, short, card.title, card.subtitle)
         edges = self._edges.get(key)
         if edges is None:
@@ -173,12 +182,12 @@ class CardPainter:
                     lambda _y: Strip.blank(size.width), title, subtitle, 1.0, app.ansi_theme, app.native_ansi_color,
                 )  # fmt: skip
 
-            edges = self._edges[key] = (self._filtered_strip(edge(0)), self._filtered_strip(edge(size.height - 1)))
+            top, bottom = (self._filtered_strip(edge(y)) for y in (0, size.height - 1))
+            edges = self._edges[key] = (tuple(top), tuple(bottom))
         return edges
 
-    def _row(self, slot_id: str, y: int, row: Row, width: int, box: _Box) -> Strip:
-        """One body row between the card's side borders; the same Strip while it is unchanged
-        (its own caches of filters and crops then hold)."""
+    def _row(self, slot_id: str, y: int, row: Row, width: int, box: _Box) -> CardLine:
+        """One body row between the card's side borders; the same object while it is unchanged."""
         key = (row, width, box)
         last = self._rows.get((slot_id, y))
         if last is not None and last[0][0] == row and last[0][1] == width and last[0][2] is box:
@@ -194,9 +203,9 @@ class CardPainter:
         if pad_right:
             segments.append(Segment(" " * pad_right, box.pad))
         segments.append(box.right)
-        strip = Strip(segments, width + 2 + pad_left + pad_right)
-        self._rows[(slot_id, y)] = (key, strip)
-        return strip
+        line = tuple(segments)
+        self._rows[(slot_id, y)] = (key, line)
+        return line
 
     def _row_style(self, box: _Box, kind: str) -> Style:
         if kind == "shadow":

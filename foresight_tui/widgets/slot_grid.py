@@ -26,7 +26,7 @@ from textual.strip import Strip
 
 from engine.contract.models import SlotStatus
 from foresight_tui.messages import SlotDetailRequested, SlotPauseRequested
-from foresight_tui.widgets.card_paint import COMPONENTS, CardPainter
+from foresight_tui.widgets.card_paint import COMPONENTS, CardLine, CardPainter
 from foresight_tui.widgets.slot_card import SlotCard
 
 CARD_MIN_WIDTH = 36
@@ -93,10 +93,14 @@ class SlotGrid(ScrollView, can_focus=True):
         self._cursor: str | None = None  # the selected card's slot id: the focus ring when focused
         self._spans: list[tuple[int, int]] = []
         self._painter = CardPainter(self)
-        self._card_lines: dict[str, tuple[tuple[object, ...], list[Strip]]] = {}
+        self._card_lines: dict[str, tuple[tuple[object, ...], list[CardLine]]] = {}
         self._versions: dict[str, int] = {}  # slot id -> changes shown, for the lines kept above
-        self._drawn: dict[int, tuple[tuple[object, ...], Strip]] = {}  # virtual line -> its parts and Strip
-        self._blanks: dict[tuple[object, ...], Strip] = {}
+        # virtual line -> its cards' lines (held, compared by identity), width and frame, Strip
+        self._drawn: dict[int, tuple[list[CardLine], tuple[object, ...], Strip]] = {}
+        self._row_memo: dict[int, tuple[int, tuple[object, ...], list[list[CardLine]]]] = {}
+        self._generation = 0  # counts changes of any card, the cursor or the layout
+        self._below_for: tuple[tuple[object, ...], Strip] | None = None
+        self._blanks: dict[tuple[object, ...], CardLine] = {}
         self._frame_for: _Frame | None = None
 
     # ------------------------------------------------------------ the cards
@@ -165,6 +169,7 @@ class SlotGrid(ScrollView, can_focus=True):
 
     def _changed(self, card: SlotCard) -> None:
         self._versions[card.slot_id] = self._versions.get(card.slot_id, 0) + 1
+        self._generation += 1
 
     def rows_in_view(self) -> range:
         """Grid rows inside the scrolled window, by arithmetic (cards elsewhere keep their
@@ -192,6 +197,7 @@ class SlotGrid(ScrollView, can_focus=True):
         self.reflow()
         if self.cursor_card is None:
             self._cursor = self._visible[0].slot_id if self._visible else None
+            self._generation += 1
 
     def focus_first(self) -> None:
         if self._visible:
@@ -230,6 +236,7 @@ class SlotGrid(ScrollView, can_focus=True):
                 self._changed(card)
         self.virtual_size = Size(region.width, rows * height if count else 0)
         self._drawn.clear()
+        self._generation += 1
         self.refresh()
 
     def card_region(self, index: int) -> Region:
@@ -245,6 +252,7 @@ class SlotGrid(ScrollView, can_focus=True):
         self._painter.reset()
         self._card_lines.clear()
         self._drawn.clear()
+        self._generation += 1
         self._frame_for = None
 
     def _frame(self, *, filtered: bool = True) -> _Frame:
@@ -260,56 +268,66 @@ class SlotGrid(ScrollView, can_focus=True):
             frame = self._frame_for = _Frame(key, ring, filters, background, blank, padding.left, padding.right)
         return frame
 
-    def _filtered(self, strip: Strip, frame: _Frame) -> Strip:
-        # Strip keeps each filter's result: a card row unchanged since the last frame costs a lookup.
-        for line_filter in frame.filters:
-            strip = strip.apply_filter(line_filter, frame.background)
-        return strip
-
-    def _blank(self, width: int, frame: _Frame) -> Strip:
+    def _blank(self, width: int, frame: _Frame) -> CardLine:
+        """`width` cells of the grid's own background, through the line filters."""
         key = (width, frame.key)
         blank = self._blanks.get(key)
         if blank is None:
             if len(self._blanks) > 64:
                 self._blanks.clear()
-            blank = self._blanks[key] = self._filtered(Strip([Segment(" " * width, frame.blank)], width), frame)
+            strip = Strip([Segment(" " * width, frame.blank)], width)
+            for line_filter in frame.filters:
+                strip = strip.apply_filter(line_filter, frame.background)
+            blank = self._blanks[key] = tuple(strip)
         return blank
 
     def _below(self, frame: _Frame) -> Strip:
         """A line under the last row of cards: padding and the grid's background."""
-        key = ("below", self.virtual_size.width, frame.key)
-        below = self._blanks.get(key)
-        if below is None:
-            pieces = [self._blank(n, frame) for n in (frame.pad_left, self.virtual_size.width, frame.pad_right) if n]
-            below = self._blanks[key] = Strip.join(pieces)
-        return below
+        width = self.virtual_size.width
+        if self._below_for is None or self._below_for[0] != (width, frame.key):
+            pieces = [self._blank(n, frame) for n in (frame.pad_left, width, frame.pad_right) if n]
+            self._below_for = ((width, frame.key), Strip(list(chain.from_iterable(pieces)), frame.pad_left + width + frame.pad_right))
+        return self._below_for[1]
 
-    def _lines_of(self, index: int, card: SlotCard, frame: _Frame) -> list[Strip]:
+    def _lines_of(self, index: int, card: SlotCard, frame: _Frame) -> list[CardLine]:
         """A card's lines through the app's line filters, kept while the card is unchanged."""
         focused = frame.ring and card.slot_id == self._cursor
-        row, column = divmod(index, self.columns)
-        key = (self._versions.get(card.slot_id, 0), focused, self._compact, self._spans[column][1], self.row_height, frame.key)
+        width = self._spans[index % self.columns][1]
+        key = (self._versions.get(card.slot_id, 0), focused, self._compact, width, self.row_height, frame.key)
         kept = self._card_lines.get(card.slot_id)
         if kept is not None and kept[0] == key:
             return kept[1]
-        size = Size(self._spans[column][1], self.row_height)
         self._painter.use_filters(frame.filters, frame.background)
-        lines = self._painter.lines(card, focused, self._compact, size)
+        lines = self._painter.lines(card, focused, self._compact, Size(width, self.row_height))
         self._card_lines[card.slot_id] = (key, lines)
         return lines
 
+    def _row_lines(self, row: int, frame: _Frame) -> list[list[CardLine]]:
+        """The lines of each card in grid row `row`, looked up once per change of the grid."""
+        memo = self._row_memo.get(row)
+        if memo is not None and memo[0] == self._generation and memo[1] == frame.key:
+            return memo[2]
+        first = row * self.columns
+        lines = [self._lines_of(first + column, card, frame)
+                 for column, card in enumerate(self._visible[first : first + self.columns])]  # fmt: skip
+        self._row_memo[row] = (self._generation, frame.key, lines)
+        return lines
+
     def _virtual_line(self, y: int, frame: _Frame) -> Strip:
-        """Line `y` of the grid's virtual space (scroll offset included), padding included."""
+        """Line `y` of the grid's virtual space (scroll offset included), padding included;
+        the same Strip while its cards' lines are the same objects."""
         width = self.virtual_size.width
         row, dy = divmod(y, self.row_height)
-        first = row * self.columns
-        parts = [self._lines_of(first + column, card, frame)[dy]
-                 for column, card in enumerate(self._visible[first : first + self.columns])]  # fmt: skip
-        key = (*(id(part) for part in parts), width, frame.key)
+        parts = [lines[dy] for lines in self._row_lines(row, frame)]
         drawn = self._drawn.get(y)
-        if drawn is not None and drawn[0] == key:
-            return drawn[1]
-        pieces: list[Strip] = [self._blank(frame.pad_left, frame)] if frame.pad_left else []
+        if (
+            drawn is not None
+            and drawn[1] == (width, frame.key)
+            and len(drawn[0]) == len(parts)
+            and all(old is new for old, new in zip(drawn[0], parts, strict=True))  # held: never a reused id
+        ):
+            return drawn[2]
+        pieces: list[CardLine] = [self._blank(frame.pad_left, frame)] if frame.pad_left else []
         x = 0
         for (offset, span), part in zip(self._spans, parts, strict=False):
             if offset > x:
@@ -321,7 +339,7 @@ class SlotGrid(ScrollView, can_focus=True):
         if frame.pad_right:
             pieces.append(self._blank(frame.pad_right, frame))
         strip = Strip(list(chain.from_iterable(pieces)), frame.pad_left + max(width, x) + frame.pad_right)
-        self._drawn[y] = (key, strip)
+        self._drawn[y] = (parts, (width, frame.key), strip)
         return strip
 
     def _grid_lines(self) -> int:
@@ -335,7 +353,7 @@ class SlotGrid(ScrollView, can_focus=True):
         virtual = y + int(self.scroll_y)
         if virtual < self._grid_lines():
             return self._virtual_line(virtual, frame)
-        return self._blank(self.virtual_size.width, frame)
+        return self._below(frame)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """The grid's lines without Textual's styles cache around them: it has no border,

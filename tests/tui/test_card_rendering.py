@@ -62,7 +62,7 @@ def _assert_cards_as_textual_draws_them(grid: SlotGrid) -> None:
     for index, card in enumerate(grid.visible_cards):
         focused = grid.ring_shown and card is grid.cursor_card
         drawn = grid._painter.lines(card, focused, grid._compact, grid.card_region(index).size)
-        assert drawn == _textual_card_lines(grid, index), card.slot_id
+        assert [list(line) for line in drawn] == [list(line) for line in _textual_card_lines(grid, index)], card.slot_id
 
 
 def _whole(grid: SlotGrid) -> Region:
@@ -105,6 +105,8 @@ def _fresh_lines(grid: SlotGrid) -> list[Strip]:
     grid._card_lines.clear()
     grid._drawn.clear()
     grid._blanks.clear()
+    grid._row_memo.clear()
+    grid._below_for = None
     grid._frame_for = None
     return grid.render_lines(_whole(grid))
 
