@@ -111,6 +111,20 @@ async def test_arrows_and_hjkl_move_between_cards(make_app):
             assert app.focused_card().slot_id == expected, key
 
 
+async def test_a_click_selects_the_card_under_the_pointer(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        grid = app.query_one(SlotGrid)
+        second_row_third_card = grid.card_region(6)  # grid space; no scrolling at this size
+        await pilot.click(SlotGrid, offset=(second_row_third_card.x + 1 + 5, second_row_third_card.y + 3))
+        await pilot.pause()
+        assert app.focused_card().slot_id == grid.visible_cards[6].slot_id
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SlotDetailScreen) and app.screen.slot_id == grid.visible_cards[6].slot_id
+
+
 async def test_enter_opens_slot_detail_and_esc_closes(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
