@@ -374,37 +374,26 @@ class SlotGrid(ScrollView, can_focus=True):
         return strips
 
     def refresh_changed(self) -> None:
-        """Repaint what changed on screen: per card, the runs of its changed lines, and of
-        those only between its side borders when they stayed (what Textual then writes to
-        the terminal is these spans, not whole screen lines)."""
+        """Repaint the screen lines that changed (a card's border lines rarely do), adjacent
+        lines as one region. Whole lines: a span narrower than the line costs Textual a crop
+        of the line's Strip for each span when it writes the frame, more than the cells saved."""
         if not self.is_attached or not self._visible:
             return
         rows = self.rows_in_view()
         scroll_y = int(self.scroll_y)
         height = self.scrollable_content_region.height
         frame = self._frame()
-        changed: dict[tuple[int, int], list[int]] = {}  # (x, width) on screen -> changed lines
+        changed: list[int] = []
         for y in range(rows.start * self.row_height, rows.stop * self.row_height):
             if not 0 <= y - scroll_y < height:
                 continue
             drawn = self._drawn.get(y)
             line = self._virtual_line(y, frame)
-            if drawn is not None and drawn[2] is line:
-                continue
-            before, after = (drawn[0] if drawn is not None else None), self._drawn[y][0]
-            for column, ((offset, span), new) in enumerate(zip(self._spans, after, strict=False)):
-                old = before[column] if before is not None and column < len(before) else None
-                if old is new:
-                    continue
-                x = frame.pad_left + offset
-                if old is not None and span > 2 and old[0] == new[0] and old[-1] == new[-1]:
-                    x, span = x + 1, span - 2  # the borders stayed: the inside only
-                changed.setdefault((x, span), []).append(y - scroll_y)
-            if before is None or len(before) != len(after):
-                changed.setdefault((0, frame.pad_left + self.virtual_size.width + frame.pad_right), []).append(y - scroll_y)
+            if drawn is None or drawn[2] is not line:  # a changed line is a new Strip
+                changed.append(y - scroll_y)
         top = self.styles.padding.top
-        regions = [Region(x, top + start, span, length)
-                   for (x, span), lines in changed.items() for start, length in _runs(lines)]  # fmt: skip
+        width = frame.pad_left + self.virtual_size.width + frame.pad_right
+        regions = [Region(0, top + start, width, length) for start, length in _runs(changed)]
         if regions:
             self.refresh(*regions)
 
