@@ -255,12 +255,8 @@ class MissionControlApp(App[None]):
             grid.show_shadow(shadow_lines.card_lines(status))
             self.query_one(StatsPanel).show(status.stats)
             self.query_one(EventLog).add_events(status.events)
-        if first and self.screen.focused is None:
-            self.call_after_refresh(self._focus_first_if_free)
-
-    def _focus_first_if_free(self) -> None:
-        if self.screen.focused is None:  # the operator may have pressed / meanwhile
-            self.query_one(SlotGrid).focus_first()
+        if first and self.screen.focused is None:  # the operator may have pressed / already
+            grid.focus_first()
 
     def catch_up(self) -> None:
         """Back on the main screen after a dialog: show what arrived meanwhile."""
@@ -435,8 +431,9 @@ class MissionControlApp(App[None]):
         return self.source.clock().isoformat(timespec="milliseconds")
 
     def focused_card(self) -> SlotCard | None:
-        focused = self.screen.focused
-        return focused if isinstance(focused, SlotCard) else None
+        """The selected card while the grid has focus (the focus ring)."""
+        grid = self.query_one(SlotGrid)
+        return grid.cursor_card if self.screen.focused is grid else None
 
     # --------------------------------------------------------------- actions
 
@@ -451,9 +448,8 @@ class MissionControlApp(App[None]):
         self.submit(lambda client: client.set_engine_paused(False))
 
     def action_toggle_slot_pause(self) -> None:
-        card = self.focused_card()
-        if card is not None:
-            card.action_toggle_pause()
+        if self.focused_card() is not None:
+            self.query_one(SlotGrid).action_toggle_pause()
 
     @on(SlotPauseRequested)
     def slot_pause_requested(self, message: SlotPauseRequested) -> None:
@@ -604,7 +600,7 @@ class MissionControlApp(App[None]):
     def key_sections(cls) -> list[KeySection]:
         return [
             ("Engine and code", key_rows([b for b in cls.BINDINGS if isinstance(b, Binding)])),
-            ("Slots", key_rows(SlotCard.BINDINGS + SlotGrid.BINDINGS)),  # type: ignore[arg-type]
+            ("Slots", key_rows(SlotGrid.BINDINGS)),  # type: ignore[arg-type]
             ("Anywhere", [("esc", "Back out of a dialog, the filter or the palette")]),
             ("Overrides form", key_rows(OverridesScreen.BINDINGS)),  # type: ignore[arg-type]
             ("Events screen", key_rows(EventsScreen.BINDINGS)),  # type: ignore[arg-type]

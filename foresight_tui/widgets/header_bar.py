@@ -97,5 +97,9 @@ class HeaderBar(Widget):
         problem.display = bool(view.problem)
 
     def on_resize(self) -> None:
+        self.call_after_refresh(self._repaint)
+
+    def _repaint(self) -> None:
+        # What is shown by then, not at the resize: a write may have been shown meanwhile.
         if self._last is not None:
-            self.call_after_refresh(self._paint, self._last)
+            self._paint(self._last)

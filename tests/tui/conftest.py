@@ -275,6 +275,14 @@ def log_text(app: MissionControlApp) -> str:
     return " ".join(lines.split())  # wrapped lines and padding do not matter
 
 
+def grid_text(app: MissionControlApp) -> str:
+    """The slot grid as drawn on the screen now, one line a row."""
+    from foresight_tui.widgets.slot_grid import SlotGrid
+
+    grid = app.query_one(SlotGrid)
+    return "\n".join(strip.text for strip in grid.render_lines(grid.region.reset_offset))
+
+
 def header_text(app: MissionControlApp) -> str:
     from textual.widgets import Static
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.contract.models import FeedAssetStatus, FeedStatus, Status
-from foresight_tui.widgets.slot_card import SlotCard
+from foresight_tui.widgets.slot_grid import SlotGrid
 
 from .conftest import ASSETS, header_text
 
@@ -24,7 +24,7 @@ def eth_stale(status: Status) -> None:
 
 
 def price_text(app, slot_id: str) -> str:  # type: ignore[no-untyped-def]
-    return app.query_one(f"#slot-{slot_id}", SlotCard).body.text_of("price")
+    return app.query_one(SlotGrid).card(slot_id).text_of("price")
 
 
 async def test_a_stale_asset_shows_on_its_cards_and_in_the_header(make_app, state):

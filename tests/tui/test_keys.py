@@ -10,7 +10,6 @@ from foresight_tui.screens.help import HelpScreen
 from foresight_tui.screens.overrides import OverridesScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
 from foresight_tui.widgets.filter_bar import FilterBar
-from foresight_tui.widgets.slot_card import SlotCard
 from foresight_tui.widgets.slot_grid import SlotGrid
 from tests.support.waits import until
 
@@ -31,8 +30,8 @@ async def test_first_card_has_focus_and_grid_is_four_by_four(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert isinstance(app.focused, SlotCard) and app.focused.slot_id == "BTC-5m"
-        assert len(app.query(SlotCard)) == 16
+        assert app.focused_card().slot_id == "BTC-5m"  # the focus ring on the first card
+        assert len(app.query_one(SlotGrid).cards) == 16
         assert app.query_one(SlotGrid).columns == 4
 
 
@@ -93,8 +92,8 @@ async def test_space_and_s_toggle_the_focused_slot(make_app, state):
         state.applied()
         app.load_status()
         await pilot.pause()
-        card = app.query_one("#slot-BTC-5m", SlotCard)
-        assert card.has_class("-paused") and card.border_subtitle.startswith("PAUSED")
+        card = app.query_one(SlotGrid).card("BTC-5m")
+        assert card.look.paused and card.subtitle.startswith("PAUSED")
         await pilot.press("s")
         await settle(app, pilot)
         assert read_control(state).paused_slots == []
@@ -109,7 +108,21 @@ async def test_arrows_and_hjkl_move_between_cards(make_app):
                  ("6", "SOL-15m"), ("1", "BTC-5m")]  # fmt: skip
         for key, expected in steps:
             await pilot.press(key)
-            assert app.focused.slot_id == expected, key
+            assert app.focused_card().slot_id == expected, key
+
+
+async def test_a_click_selects_the_card_under_the_pointer(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        grid = app.query_one(SlotGrid)
+        second_row_third_card = grid.card_region(6)  # grid space; no scrolling at this size
+        await pilot.click(SlotGrid, offset=(second_row_third_card.x + 1 + 5, second_row_third_card.y + 3))
+        await pilot.pause()
+        assert app.focused_card().slot_id == grid.visible_cards[6].slot_id
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SlotDetailScreen) and app.screen.slot_id == grid.visible_cards[6].slot_id
 
 
 async def test_enter_opens_slot_detail_and_esc_closes(make_app):
@@ -303,9 +316,9 @@ async def test_slash_filters_and_esc_clears(make_app):
         assert [c.slot_id for c in app.query_one(SlotGrid).visible_cards] == ["BTC-5m", "BTC-15m"]
         await pilot.press("enter")
         await pilot.pause()
-        assert isinstance(app.focused, SlotCard) and "filter: btc" in header_text(app)
+        assert app.focused_card() is not None and "filter: btc" in header_text(app)
         await pilot.press("right")
-        assert app.focused.slot_id == "BTC-15m"
+        assert app.focused_card().slot_id == "BTC-15m"
         await pilot.press("escape")
         await pilot.pause()
         assert len(app.query_one(SlotGrid).visible_cards) == 16

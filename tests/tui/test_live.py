@@ -11,10 +11,10 @@ from engine.contract.models import STATUS_FILE
 from foresight_tui.app import MissionControlApp
 from foresight_tui.control_client import ControlClient, ReadOnlyError
 from foresight_tui.messages import SlotPauseRequested
-from foresight_tui.widgets.slot_card import SlotCard
+from foresight_tui.widgets.slot_grid import SlotGrid
 from tests.support.waits import until
 
-from .conftest import MARKUP_MESSAGE, TEST_HOST, header_text, log_text, settle
+from .conftest import MARKUP_MESSAGE, TEST_HOST, grid_text, header_text, log_text, settle
 
 SIZE = (160, 50)
 
@@ -52,13 +52,13 @@ async def test_waiting_for_the_engine_then_running(make_app, state):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert badge(app) == "WAITING FOR ENGINE" and not app.query(SlotCard)
+        assert badge(app) == "WAITING FOR ENGINE" and not app.query_one(SlotGrid).cards
         assert "no status.json yet" in header_text(app)
         state.write()
         app.tick()
         await pilot.pause()
-        assert badge(app) == "RUNNING" and len(app.query(SlotCard)) == 16
-        assert isinstance(app.focused, SlotCard)
+        assert badge(app) == "RUNNING" and len(app.query_one(SlotGrid).cards) == 16
+        assert app.focused_card() is not None
 
 
 async def test_corrupt_status_keeps_the_last_good_view_and_recovers(make_app, state):
@@ -70,7 +70,7 @@ async def test_corrupt_status_keeps_the_last_good_view_and_recovers(make_app, st
         await pilot.pause()
         problem = app.query_one("#problem")
         assert problem.display and "status.json is not valid JSON" in str(problem.content)
-        assert len(app.query(SlotCard)) == 16 and app.status is not None
+        assert len(app.query_one(SlotGrid).cards) == 16 and app.status is not None
         assert "status refused: status.json is not valid JSON" in log_text(app)
         state.write_raw(b"")
         app.load_status()
@@ -98,12 +98,12 @@ async def test_engine_restart_is_announced(make_app, state):
 
 async def refreshed_cards(app, pilot, state, mutate) -> list[str]:
     """Which cards (slot ids, in grid order) refreshed for the next status, `mutate` of this one."""
-    cards = {card.slot_id: card for card in app.query(SlotCard)}
+    cards = {card.slot_id: card for card in app.query_one(SlotGrid).cards}
     shown = {slot_id: card._shown for slot_id, card in cards.items()}
     state.update(mutate)
     app.load_status()
     await pilot.pause()
-    assert list(app.query(SlotCard)) == list(cards.values())  # updated in place, not rebuilt
+    assert app.query_one(SlotGrid).cards == list(cards.values())  # updated in place, not rebuilt
     return [slot_id for slot_id, card in cards.items() if card._shown is not shown[slot_id]]
 
 
@@ -129,7 +129,7 @@ async def test_a_new_sparkline_point_refreshes_the_cards_of_its_asset_only(make_
 
         # Both windows of the asset show its one history.
         assert await refreshed_cards(app, pilot, state, move_eth) == ["ETH-5m", "ETH-15m"]
-        assert [card.body.lines.history for card in app.query(SlotCard) if card.slot.asset == "ETH"] == [tuple(history)] * 2
+        assert [card.lines.history for card in app.query_one(SlotGrid).cards if card.slot.asset == "ETH"] == [tuple(history)] * 2
 
 
 async def test_markup_in_status_text_is_shown_literally(make_app, state):
@@ -142,10 +142,11 @@ async def test_markup_in_status_text_is_shown_literally(make_app, state):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert MARKUP_MESSAGE in log_text(app)
-        card = app.query_one("#slot-BTC-5m", SlotCard)
-        assert card.body.text_of("signal") == "error: [red]boom[/red] in evaluate"
-        assert card.has_class("-error")
-        assert app.query_one("#slot-BTC-15m", SlotCard)._border_title.plain == "[b]BTC 15m"
+        card = app.query_one(SlotGrid).card("BTC-5m")
+        assert card.text_of("signal") == "error: [red]boom[/red] in evaluate"
+        assert card.look.error
+        assert app.query_one(SlotGrid).card("BTC-15m").title == "[b]BTC 15m"
+        assert "[b]BTC 15m" in grid_text(app) and "error: [red]boom[/red]" in grid_text(app)
 
 
 class WatcherOnly(MissionControlApp):
@@ -235,7 +236,7 @@ async def test_cards_out_of_view_are_painted_when_scrolled_to(make_app, state):
     app = make_app()
     async with app.run_test(size=(100, 40)) as pilot:  # 2 columns, 3 rows of 16 in view
         await pilot.pause()
-        far = app.query_one("#slot-AVAX-15m", SlotCard)
+        far = app.query_one(SlotGrid).card("AVAX-15m")
 
         def move_avax(status):
             status.slots[-1].price = 99.5
@@ -244,11 +245,11 @@ async def test_cards_out_of_view_are_painted_when_scrolled_to(make_app, state):
         app.load_status()
         await pilot.pause()
         assert far.slot.price == 99.5  # the data is kept ...
-        assert "99.5000" not in far.body.text_of("price")  # ... but not painted off screen
+        assert "99.5000" not in far.text_of("price")  # ... but not painted off screen
         await pilot.press(*["down"] * 7, "right")
         await pilot.pause()
-        assert app.focused is far
-        assert far.body.text_of("price").startswith("99.5000")
+        assert app.focused_card() is far
+        assert far.text_of("price").startswith("99.5000")
 
 
 async def test_event_lines_after_the_log_fills_need_no_layout(make_app, state, monkeypatch):
@@ -362,11 +363,11 @@ async def test_a_terminal_shrinking_to_80x24_gets_compact_cards_and_back(make_ap
         app.load_status()
         await pilot.pause()
         assert grid.row_height == COMPACT_HEIGHT and grid.columns == 3
-        card = app.query(SlotCard).first()
-        assert card.body.lines.compact and "·" in card._border_title.plain  # the time left in the title
+        card = grid.cards[0]
+        assert card.lines.compact and "·" in card.title  # the time left in the title
         await pilot.resize_terminal(*SIZE)
         await pilot.pause()
         state.update(lambda s: None)
         app.load_status()
         await pilot.pause()
-        assert grid.row_height > COMPACT_HEIGHT and not card.body.lines.compact
+        assert grid.row_height > COMPACT_HEIGHT and not card.lines.compact

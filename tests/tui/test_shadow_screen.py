@@ -7,9 +7,9 @@ from engine.contract.models import CodePreview, DecisionBrief, ParamChange, Prev
 from foresight_tui.screens.confirm import ConfirmScreen
 from foresight_tui.screens.confirm_code import ConfirmCodeScreen
 from foresight_tui.screens.shadow import ShadowScreen
-from foresight_tui.widgets.slot_card import SlotCard
+from foresight_tui.widgets.slot_grid import SlotGrid
 
-from .conftest import read_control, settle
+from .conftest import grid_text, read_control, settle
 
 SIZE = (160, 50)
 UP = DecisionBrief(direction="up", confidence=0.72, enter=True, reason="")
@@ -32,10 +32,10 @@ async def test_cards_show_the_differing_shadow_and_S_promotes_or_drops_after_ask
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        cards = {card.slot_id: card for card in app.query(SlotCard)}
+        cards = {card.slot_id: card for card in app.query_one(SlotGrid).cards}
         first, second = status.slots[0].id, status.slots[1].id
-        assert cards[first].has_class("-shadow") and not cards[second].has_class("-shadow")
-        assert "shadow ▲ up 72% wait" in str(cards[first].query_one(".shadow").render())
+        assert cards[first].shadow is not None and cards[second].shadow is None
+        assert "shadow ▲ up 72% wait" in grid_text(app)  # on the first card's last line
 
         await pilot.press("S")
         await pilot.pause()

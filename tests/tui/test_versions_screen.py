@@ -9,7 +9,7 @@ import hashlib
 from engine.contract.fileio import atomic_write_bytes, ensure_state_dir
 from engine.contract.models import KeptVersion, ModuleInfo, Status
 from foresight_tui.screens.versions import VersionsScreen
-from foresight_tui.widgets.slot_card import SlotCard
+from foresight_tui.widgets.slot_grid import SlotGrid
 
 from .conftest import read_control, settle
 
@@ -40,9 +40,9 @@ async def test_versions_list_diff_and_return(make_app, state):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        card = app.query(SlotCard)[1]
-        assert card.has_class("-error") and "FAILING" in str(card.border_subtitle)
-        assert "error: strategy.py:12: timed out" in card.body.text_of("signal")
+        card = app.query_one(SlotGrid).cards[1]
+        assert card.look.error and "FAILING" in card.subtitle
+        assert "error: strategy.py:12: timed out" in card.text_of("signal")
         await pilot.press("v")
         await pilot.pause()
         screen = app.screen
