@@ -297,9 +297,6 @@ class StateManager:
         them, and with `trading` the whole trading state but its market history (the
         engine passes it when that changed). `durable` also fdatasyncs the journal, so
         the line survives a power cut."""
-        fd = self._journal_fd
-        if fd is None:
-            raise RuntimeError("no journal open: persist() a checkpoint first")
         record: dict[str, Any] = {"cycle": self.state.cycle, "sim_time": self.state.sim_time, "prices": prices, "feed": feed}
         if boundaries:
             record["boundaries"] = boundaries
@@ -308,31 +305,25 @@ class StateManager:
         line = to_json(record, inf_nan_mode="constants")
         if trading:
             line = with_member(line, "state", model_json(self.state, exclude={"market"}))
+        self._append(line, durable)
+
+    def mark(self) -> None:
+        """The trading state as it is now, durable, in one journal line that ends no cycle: a
+        command's write-ahead mark (one fdatasync, where a checkpoint takes four fsyncs). Call
+        `checkpoint_due` first, as for `journal`."""
+        line = to_json({"cycle": self.state.cycle, "mark": True})
+        self._append(with_member(line, "state", model_json(self.state, exclude={"market"})), durable=True)
+
+    def _append(self, line: bytes, durable: bool) -> None:
+        fd = self._journal_fd
+        if fd is None:
+            raise RuntimeError("no journal open: persist() a checkpoint first")
         try:
             if failpoints.ENABLED:
                 failpoints.before_write(self.path)  # a disk full for state.json is full for its journal too
             write_all(fd, line + b"\n")
             if durable:
                 os.fdatasync(fd)
-        except BaseException:
-            self.close_journal()  # a torn line ends the journal: the next persist is a checkpoint
-            raise
-        self._journal_lines += 1
-        self._journal_bytes += len(line) + 1
-
-    def mark(self) -> None:
-        """The trading state as it is now, durable, in one journal line that ends no cycle: a
-        command's write-ahead mark (one fdatasync, where a checkpoint takes four fsyncs). Call
-        `checkpoint_due` first, as for `journal`."""
-        fd = self._journal_fd
-        if fd is None:
-            raise RuntimeError("no journal open: persist() a checkpoint first")
-        line = with_member(to_json({"cycle": self.state.cycle, "mark": True}), "state", model_json(self.state, exclude={"market"}))
-        try:
-            if failpoints.ENABLED:
-                failpoints.before_write(self.path)
-            write_all(fd, line + b"\n")
-            os.fdatasync(fd)
         except BaseException:
             self.close_journal()  # a torn line ends the journal: the next persist is a checkpoint
             raise
