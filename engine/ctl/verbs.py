@@ -57,7 +57,10 @@ def parse_assignments(pairs: list[str]) -> dict[str, object]:
 
 
 def check_known(state_dir: Path, keys: list[str]) -> None:
-    status = read_status(state_dir)
+    _check_known(read_status(state_dir), keys)
+
+
+def _check_known(status: Status | None, keys: list[str]) -> None:
     if status is None:
         return  # the engine validates in any case
     known = set(status.params.schema_.get("properties", {})) | set(status.control.applied.overrides)
@@ -69,8 +72,8 @@ def check_known(state_dir: Path, keys: list[str]) -> None:
 def check_values(state_dir: Path, values: dict[str, object]) -> None:
     """Names, types, bounds and choices against the running strategy's schema, before anything
     is written (rules across parameters are the engine's to judge)."""
-    check_known(state_dir, list(values))
     status = read_status(state_dir)
+    _check_known(status, list(values))
     if status is None:
         return
     problems = param_schema.check_values(param_schema.param_specs(status.params.schema_), dict(values))
