@@ -255,7 +255,7 @@ class VersionStore:
         self._write(self.dir / MANIFEST, model_json(self.manifest))
 
     def _write(self, path: Path, data: bytes) -> None:
-        atomic_write_bytes(path, data, durable=self._fsync is None, sync_later=self._fsync)
+        atomic_write_bytes(path, data, sync_later=self._fsync)  # durable at once without a writer thread
 
     def sync_errors(self) -> list[OSError]:
         """The background fsyncs that failed since the last call."""
