@@ -7,7 +7,9 @@ from pathlib import Path
 
 from engine.contract.paths import shipped_strategies_dir
 from engine.reload.guard import Budgets
-from engine.trading.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS
+from engine.trading.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS, slot_set
+
+FEEDS_HELP = "sim, binance (live trades; --feed-url, --symbols), or replay:FILE.csv[,FILE.csv...]"
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,21 @@ class EngineConfig:
         """Market seconds that pass in one cycle."""
         return self.cycle_interval_s * self.speed
 
+    @property
+    def replay_files(self) -> tuple[Path, ...]:
+        """The files of a `replay:` feed (none for another feed)."""
+        if not self.feed.startswith("replay:"):
+            return ()
+        return tuple(Path(p.strip()) for p in self.feed.removeprefix("replay:").split(",") if p.strip())
+
     def validate(self) -> None:
+        if self.feed not in ("sim", "binance") and not self.feed.startswith("replay:"):
+            raise ValueError(f"unknown feed {self.feed!r}: use {FEEDS_HELP}")
+        if self.feed.startswith("replay:") and not self.replay_files:
+            raise ValueError("--feed replay: names no file (e.g. --feed replay:prices.csv)")
+        slot_set(self.assets, self.windows)  # raises ValueError on an empty, malformed or repeated name
+        if self.max_cycles is not None and self.max_cycles < 1:
+            raise ValueError("--max-cycles must be at least 1")
         if not 0.001 <= self.cycle_interval_s <= 3600:
             raise ValueError("--cycle-interval must be between 0.001 and 3600 seconds")
         if not 0 < self.speed <= 100_000:

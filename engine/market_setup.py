@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
-from engine.config import EngineConfig
+from engine.config import FEEDS_HELP, EngineConfig
 from engine.market.feeds import PriceFeed, ReplayFeed, SimFeed, profile
 from engine.market.makers import maker
 from engine.market.quotes import QuoteModel
-
-FEEDS_HELP = "sim, binance (live trades; --feed-url, --symbols), or replay:FILE.csv[,FILE.csv...]"
 
 
 def feed_for(config: EngineConfig, assets: Iterable[str]) -> PriceFeed:
@@ -19,7 +16,7 @@ def feed_for(config: EngineConfig, assets: Iterable[str]) -> PriceFeed:
     if spec == "sim":
         return SimFeed(assets, config.seed)
     if spec.startswith("replay:"):
-        return ReplayFeed([Path(p) for p in spec.removeprefix("replay:").split(",") if p], assets)
+        return ReplayFeed(list(config.replay_files), assets)
     if spec == "binance":
         # Only a live engine loads the websocket client and its asyncio loop.
         from engine.market.binance_feed import BinanceFeed

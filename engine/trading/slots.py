@@ -40,10 +40,26 @@ class SlotSpec:
 
 
 def slot_set(assets: tuple[str, ...] = DEFAULT_ASSETS, windows: tuple[str, ...] = DEFAULT_WINDOWS) -> tuple[SlotSpec, ...]:
+    """The slots of these assets and windows; a name given twice is refused, since two slots
+    with one id would share one position and one book."""
+    if not assets:
+        raise ValueError("--assets names no asset (e.g. --assets BTC,ETH)")
+    if not windows:
+        raise ValueError("--windows names no window length (e.g. --windows 5m,15m)")
     for asset in assets:
         if not re.fullmatch(r"[A-Z0-9]{1,12}", asset):
             raise ValueError(f"not an asset symbol: {asset!r} (1-12 capitals or digits)")
-    lengths = [parse_window(w) for w in windows]
+    if len(set(assets)) < len(assets):
+        twice = next(a for a in assets if assets.count(a) > 1)
+        raise ValueError(f"--assets names {twice} twice")
+    lengths: list[int] = []
+    for text in windows:
+        length = parse_window(text)
+        if length in lengths:
+            label = window_label(length)
+            same = "" if text.strip() == label else f" ({text.strip()} is {label})"
+            raise ValueError(f"--windows names {label} twice{same}")
+        lengths.append(length)
     return tuple(SlotSpec(asset, length) for asset in assets for length in lengths)
 
 

@@ -1,0 +1,48 @@
+"""`foresight engine` refuses a command line that would run something other than what it says,
+before it touches the state directory: exit 2, the reason, and nothing created."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.engine_proc import ROOT
+
+
+def run_engine(state_dir: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", "engine", "--state-dir", str(state_dir), "--quiet", *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--assets", ","), "--assets names no asset"),
+        (("--windows", ","), "--windows names no window length"),
+        (("--assets", "BTC,ETH,btc"), "--assets names BTC twice"),
+        (("--windows", "5m,15m,5m"), "--windows names 5m twice"),
+        (("--windows", "1m,60s"), "--windows names 1m twice (60s is 1m)"),
+        (("--feed", "replay:"), "--feed replay: names no file"),
+        (("--feed", "replay:,"), "--feed replay: names no file"),
+        (("--feed", "simulated"), "unknown feed 'simulated'"),
+        (("--max-cycles", "0"), "--max-cycles must be at least 1"),
+        (("--max-cycles", "-3"), "--max-cycles must be at least 1"),
+    ],
+)
+def test_a_command_line_that_means_something_else_is_refused_before_anything_is_written(
+    tmp_path: Path, flags: tuple[str, ...], message: str
+) -> None:
+    state_dir = tmp_path / "state"
+    result = run_engine(state_dir, *flags)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not state_dir.exists(), "a refused start created the state directory"
