@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+from engine.contract.models import ENGINE_LOCK
 
 
 def pid_alive(pid: int) -> bool:
@@ -16,3 +19,17 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:  # it exists, it is just not ours
         return True
     return True
+
+
+def lock_holder(state_dir: Path) -> int | None:
+    """The pid engine.lock names when that process runs on this host, else None. The engine
+    writes its pid there under its flock; reading (not locking) never races a starting engine."""
+    try:
+        with open(state_dir / ENGINE_LOCK, "rb") as lock:
+            text = lock.read(32).decode(errors="replace").strip()
+    except OSError:
+        return None
+    if not text.isdigit():
+        return None
+    pid = int(text)
+    return pid if pid_alive(pid) else None

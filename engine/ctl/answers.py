@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.contract.control_writer import WriteResult
 from engine.contract.fileio import read_model
-from engine.contract.liveness import pid_alive
+from engine.contract.liveness import lock_holder, pid_alive
 from engine.contract.models import STATUS_FILE, Status
 
 EXIT_APPLIED, EXIT_REFUSED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
@@ -36,15 +36,30 @@ def read_status(state_dir: Path) -> Status | None:
     return read_model(state_dir / STATUS_FILE, Status).value
 
 
+def unreadable_status(state_dir: Path) -> str:
+    """Why there is no status to read in `state_dir`, and what to do about it."""
+    result = read_model(state_dir / STATUS_FILE, Status)
+    start = f"foresight engine --state-dir {state_dir}"
+    if result.missing:
+        return f"no engine has run in {state_dir} (no {STATUS_FILE}); start one ({start})"
+    holder = lock_holder(state_dir)
+    if holder is None:
+        return f"{STATUS_FILE} in {state_dir} is unreadable ({result.reason}) and no engine runs there; start one ({start}): it rewrites {STATUS_FILE}"
+    return f"{STATUS_FILE} in {state_dir} is unreadable ({result.reason}) though the engine (pid {holder}) holds the directory: it rewrites the file every cycle, so retry, and see its events.jsonl if this persists"
+
+
 
 
 def engine_absent(state_dir: Path) -> str | None:
     """Why no engine would act on a write to `state_dir` now, or None when one runs there."""
-    status = read_status(state_dir)
+    result = read_model(state_dir / STATUS_FILE, Status)
+    status = result.value
     if status is None:
-        if not (state_dir / STATUS_FILE).exists():
+        if result.missing:
             return f"no engine has run in {state_dir} (no {STATUS_FILE})"
-        return None  # a torn or unreadable status: let the wait say more
+        if lock_holder(state_dir) is None:
+            return f"{STATUS_FILE} in {state_dir} is unreadable ({result.reason}) and no engine runs there (engine.lock names no live process)"
+        return None  # the engine that holds the directory rewrites it every cycle
     e = status.engine
     if e.stopped_at and e.host == socket.gethostname() and not pid_alive(e.pid):
         return f"the engine stopped at {e.stopped_at}"
@@ -72,7 +87,7 @@ def wait_for_generation(state_dir: Path, generation: int, timeout: float) -> Ver
 def timeout_message(state_dir: Path, what: str, timeout: float) -> str:
     status = read_status(state_dir)
     if status is None:
-        hint = f"no readable {STATUS_FILE} in {state_dir}: is an engine running there? (foresight engine --state-dir {state_dir})"
+        hint = unreadable_status(state_dir)
     elif status.engine.stopped_at:
         hint = f"the engine stopped at {status.engine.stopped_at}; start it (foresight engine --state-dir {state_dir})"
     else:

@@ -18,7 +18,16 @@ from pydantic import ValidationError
 from engine.contract.control_writer import ControlWriter, resume_trip
 from engine.contract.fileio import describe_validation_error
 from engine.contract.models import RiskLimits
-from engine.ctl.answers import EXIT_REFUSED, EXIT_USAGE, finish, note, read_status, wait_for_generation
+from engine.ctl.answers import (
+    EXIT_REFUSED,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    finish,
+    note,
+    read_status,
+    unreadable_status,
+    wait_for_generation,
+)
 
 LIMITS = tuple(RiskLimits.model_fields)
 
@@ -92,8 +101,8 @@ def _replace(control, values: dict[str, object], unset: tuple[str, ...]) -> None
 def show(state_dir: Path, as_json: bool) -> int:
     status = read_status(state_dir)
     if status is None:
-        print(f"foresight ctl: no readable status.json in {state_dir} (is an engine running?)", file=sys.stderr)
-        return 3
+        print(f"foresight ctl: {unreadable_status(state_dir)}", file=sys.stderr)
+        return EXIT_TIMEOUT
     risk = status.risk
     if as_json:
         print(risk.model_dump_json(indent=2))

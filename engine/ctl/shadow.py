@@ -17,7 +17,7 @@ from pathlib import Path
 
 from engine.contract.control_writer import ControlWriter
 from engine.contract.models import CodePreview, Command, Control, DecisionBrief, ShadowStatus, utc_now_iso
-from engine.ctl.answers import EXIT_APPLIED, EXIT_TIMEOUT, EXIT_USAGE, engine_absent, read_status
+from engine.ctl.answers import EXIT_APPLIED, EXIT_TIMEOUT, EXIT_USAGE, engine_absent, read_status, unreadable_status
 from engine.ctl.versions import run_command, wait_for_outcome
 
 
@@ -89,7 +89,7 @@ def drop(args: argparse.Namespace, writer: ControlWriter) -> int:
 def report(state_dir: Path, *, as_json: bool) -> int:
     status = read_status(state_dir)
     if status is None:
-        print(f"foresight ctl: no readable status.json in {state_dir} (is an engine running?)", file=sys.stderr)
+        print(f"foresight ctl: {unreadable_status(state_dir)}", file=sys.stderr)
         return EXIT_TIMEOUT
     shadow = status.code.shadow
     if as_json:

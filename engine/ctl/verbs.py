@@ -39,6 +39,7 @@ from engine.ctl.answers import (
     note,
     read_status,
     timeout_message,
+    unreadable_status,
     wait_for_generation,
 )
 
@@ -287,7 +288,7 @@ def status_command(state_dir: Path, args: argparse.Namespace) -> int:
             print(f"foresight ctl: {timeout_message(state_dir, 'a settled status', args.timeout)}", file=sys.stderr)
             return EXIT_TIMEOUT
         if not args.wait and status is None:
-            print(f"foresight ctl: no readable status.json in {state_dir} (is an engine running?)", file=sys.stderr)
+            print(f"foresight ctl: {unreadable_status(state_dir)}", file=sys.stderr)
             return EXIT_TIMEOUT
         time.sleep(0.05)
 

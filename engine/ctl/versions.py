@@ -17,7 +17,15 @@ from pathlib import Path
 
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.models import Ack, Command, Control, Status, utc_now_iso
-from engine.ctl.answers import EXIT_APPLIED, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_USAGE, read_status, timeout_message
+from engine.ctl.answers import (
+    EXIT_APPLIED,
+    EXIT_REFUSED,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    read_status,
+    timeout_message,
+    unreadable_status,
+)
 
 
 def add_reload_arguments(reload: argparse.ArgumentParser) -> None:
@@ -91,7 +99,7 @@ def _ack(status: Status | None, command_id: str) -> Ack | None:
 def versions_command(state_dir: Path, args: argparse.Namespace) -> int:
     status = read_status(state_dir)
     if status is None:
-        print(f"foresight ctl: no readable status.json in {state_dir} (is an engine running?)", file=sys.stderr)
+        print(f"foresight ctl: {unreadable_status(state_dir)}", file=sys.stderr)
         return EXIT_TIMEOUT
     code = status.code
     if args.json:

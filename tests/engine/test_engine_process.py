@@ -232,6 +232,22 @@ def test_ctl_takes_a_status_naming_no_process_for_no_engine(engine: EngineProces
     after = (engine.state_dir / "control.json").read_bytes() if (engine.state_dir / "control.json").exists() else None
     assert after == before
 
+def test_ctl_takes_an_unreadable_status_with_no_engine_holding_the_directory_for_no_engine(engine: EngineProcess) -> None:
+    engine.wait_cycles(1)
+    engine.kill9()
+    (engine.state_dir / "status.json").write_text("{not json")
+    control = engine.state_dir / "control.json"
+    before = control.read_bytes() if control.exists() else None
+    result = ctl(engine.state_dir, "pause")  # the default 15 s timeout: it must not be waited
+    assert result.returncode == 3, result.stderr
+    assert "status.json in" in result.stderr and "is unreadable (status.json is not valid JSON" in result.stderr
+    assert "no engine runs there" in result.stderr and "nothing written" in result.stderr
+    assert (control.read_bytes() if control.exists() else None) == before
+    shown = ctl(engine.state_dir, "status")
+    assert shown.returncode == 3 and "is unreadable (status.json is not valid JSON" in shown.stderr
+    assert "start one (foresight engine --state-dir" in shown.stderr
+
+
 WRITER = textwrap.dedent(
     """
     import sys
