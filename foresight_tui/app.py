@@ -410,12 +410,29 @@ class MissionControlApp(App[None]):
         self.query_one(EventLog).add_line(
             self.now_iso(), "command", f"{pending.label}: written as generation {pending.generation}, pending"
         )
-        self.say(f"{pending.label}: pending (generation {pending.generation})", title="Sent")
+        absent = self._absent_engine()
+        if absent is None:
+            self.say(f"{pending.label}: pending (generation {pending.generation})", title="Sent")
+        else:  # the write is kept, as `ctl --queue` keeps it; say that nothing acts on it yet
+            self.say(
+                f"{pending.label}: written as generation {pending.generation}, but {absent}: "
+                "it waits in control.json and applies when one starts there",
+                title="Queued", severity="warning",
+            )  # fmt: skip
         if self.status is not None:
             for outcome in self.tracker.settle(self.status):
                 self.report(outcome)
         self.refresh_header()
         return pending
+
+    def _absent_engine(self) -> str | None:
+        """Why no engine would act on a write now, or None when one runs."""
+        view = self.source.view()
+        if view.state is EngineState.WAITING:
+            return f"no engine runs in {self.state_dir} (no status.json)"
+        if view.state is EngineState.DOWN and view.status is not None:
+            return f"the engine (pid {view.status.engine.pid}) is down"
+        return None
 
     def report(self, outcome: Outcome) -> None:
         """The engine's answer to one of our writes, named for what it is (never "ok unless refused")."""

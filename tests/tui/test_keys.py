@@ -63,6 +63,28 @@ async def test_pending_then_applied(make_app, state):
         assert len(app.tracker) == 0
 
 
+async def test_a_write_with_no_engine_running_says_it_waits_for_the_next_one(make_app, state):
+    (state.path / "status.json").unlink()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert read_control(state).paused is True
+        [queued] = [n for n in app._notifications if n.title == "Queued"]
+        assert "no engine runs in" in queued.message and "applies when one starts there" in queued.message
+        assert not [n for n in app._notifications if n.title == "Sent"]
+
+
+async def test_a_write_to_a_stopped_engine_says_it_waits_for_the_next_one(make_app, state):
+    state.update(lambda s: setattr(s.engine, "host", "tui-test-runner"))
+    app = make_app(alive=lambda pid: False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await settle(app, pilot)
+        [queued] = [n for n in app._notifications if n.title == "Queued"]
+        assert "the engine (pid 4242) is down" in queued.message and "applies when one starts there" in queued.message
+
+
 async def test_refused_write_shows_the_engines_reason(make_app, state):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
