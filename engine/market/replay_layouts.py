@@ -98,7 +98,8 @@ def asset_of_file(path: Path, assets: tuple[str, ...]) -> str | None:
 
 def read_recording(path: Path, assets: tuple[str, ...]) -> Recording:
     try:
-        handle = path.open(newline="")
+        # Undecodable bytes are kept as surrogates so the row holding them can be named.
+        handle = path.open(newline="", encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise ReplayError(f"cannot open replay file {path}: {exc.strerror}") from exc
     with handle:
@@ -107,6 +108,7 @@ def read_recording(path: Path, assets: tuple[str, ...]) -> Recording:
         first_number = 0
         for number, row in enumerate(rows, start=1):
             if row and any(cell.strip() for cell in row):
+                _check_text(path, number, row)
                 first, first_number = row, number
                 break
         if first is None:
@@ -129,6 +131,7 @@ def read_recording(path: Path, assets: tuple[str, ...]) -> Recording:
         for number, row in enumerate(body, start=start):
             if not row or not any(cell.strip() for cell in row):
                 continue
+            _check_text(path, number, row)
             try:
                 width = max(time_col, price_col, asset_col if asset_col is not None else 0) + 1
                 if len(row) < width:
@@ -144,6 +147,14 @@ def read_recording(path: Path, assets: tuple[str, ...]) -> Recording:
     if layout != "asset-price":
         series = {a: _stamped_at_bar_end(points) for a, points in series.items()}
     return Recording(path, layout, series)
+
+
+def _check_text(path: Path, number: int, row: list[str]) -> None:
+    try:
+        "".join(row).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(exc.object[exc.start]) - 0xDC00
+        raise ReplayError(f"{path}:{number}: not UTF-8 text (byte 0x{byte:02x}): is this a CSV file?") from None
 
 
 def _chain(number: int, first: list[str], rest):  # type: ignore[no-untyped-def]

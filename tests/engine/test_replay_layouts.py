@@ -99,6 +99,21 @@ def test_a_file_that_cannot_be_read_says_which_line_and_why(tmp_path: Path, text
     assert f"BTC.csv{where}" in str(error.value) and why in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b"\xc9\x00\xff binary", ":1:"),
+        (b"timestamp,asset,price\n2026-01-01T00:00:00Z,BTC,100\n2026-01-01T00:01:00Z,BTC,1\xe9\n", ":3:"),
+    ],
+)
+def test_a_file_that_is_not_text_says_which_line(tmp_path: Path, data: bytes, where: str) -> None:
+    path = tmp_path / "BTC.csv"
+    path.write_bytes(data)
+    with pytest.raises(ReplayError) as error:
+        ReplayFeed(path, ["BTC"])
+    assert f"BTC.csv{where} not UTF-8 text" in str(error.value)
+
+
 def test_the_engine_names_the_bad_line_and_exits_2_writing_nothing(tmp_path: Path) -> None:
     path = tmp_path / "BTC.csv"
     path.write_text(f"timestamp,open,high,low,close,volume\n{T0},1,1,1,1,1\n{T0 + 60},1,1,1,x,1\n")
