@@ -14,7 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-from engine.contract.fileio import DIR_MODE
+from engine.contract.fileio import DIR_MODE, not_a_directory
 from engine.contract.models import CONTROL_LOCK, ENGINE_LOCK, EVENTS_FILE, STATE_FILE, STATUS_FILE
 from engine.trading.state_damage import StateFileError
 
@@ -31,6 +31,8 @@ class UnsafeStateDir(StateFileError):
 
 def prepare_state_dir(path: Path) -> Path:
     """Create `path` 0700 if missing; refuse it (UnsafeStateDir) if it is not the engine's alone."""
+    if (problem := not_a_directory(path)) is not None:
+        raise UnsafeStateDir(f"refusing the state directory: {problem}")
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     info = os.lstat(path)
     uid = os.geteuid()

@@ -29,8 +29,21 @@ DIR_MODE = 0o700
 M = TypeVar("M", bound=BaseModel)
 
 
+def not_a_directory(path: Path) -> NotADirectoryError | None:
+    """The error to raise when `path`, or a directory it would be created in, is a file."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            if candidate.is_dir():
+                return None
+            what = "a link to no directory" if os.path.islink(candidate) else "a file, not a directory"
+            return NotADirectoryError(f"{candidate} is {what}: use another --state-dir")
+    return None
+
+
 def ensure_state_dir(path: Path) -> Path:
     """Create the state directory private to its user (0700), like ~/.ssh."""
+    if (problem := not_a_directory(path)) is not None:
+        raise problem
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     with contextlib.suppress(PermissionError):
         os.chmod(path, DIR_MODE)

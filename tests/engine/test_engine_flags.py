@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine_proc import ROOT
+from tests.support.engine_proc import ROOT, ctl
 
 
 def run_engine(state_dir: Path, *flags: str) -> subprocess.CompletedProcess[str]:
@@ -46,3 +46,17 @@ def test_a_command_line_that_means_something_else_is_refused_before_anything_is_
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not state_dir.exists(), "a refused start created the state directory"
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_state_dir_that_is_a_file_is_refused_by_name_and_the_file_is_untouched(tmp_path: Path, below: str) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    state_dir = a_file / below if below else a_file
+    engine = run_engine(state_dir, "--max-cycles", "1")
+    assert engine.returncode == 2, engine.stderr
+    assert f"{a_file} is a file, not a directory" in engine.stderr
+    queued = ctl(state_dir, "pause", "--queue")
+    assert queued.returncode == 2, queued.stderr
+    assert f"{a_file} is a file, not a directory" in queued.stderr and "Errno" not in queued.stderr
+    assert a_file.read_text() == "mine"
