@@ -31,8 +31,8 @@ class UnsafeStateDir(StateFileError):
 
 def prepare_state_dir(path: Path) -> Path:
     """Create `path` 0700 if missing; refuse it (UnsafeStateDir) if it is not the engine's alone."""
-    if (problem := not_a_directory(path)) is not None:
-        raise UnsafeStateDir(f"refusing the state directory: {problem}")
+    if (not_dir := not_a_directory(path)) is not None:
+        raise UnsafeStateDir(f"refusing the state directory: {not_dir}")
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     info = os.lstat(path)
     uid = os.geteuid()
