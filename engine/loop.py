@@ -88,7 +88,7 @@ class Engine:
         self.supervision = Supervision(self.reloader, self.store, self.stop, self.events, self.notifier)
         self.manager = StateManager.open(self.dir / STATE_FILE, accept_loss=self.config.accept_loss)
         state = self.manager.state
-        check_coverage(state, (spec.id for spec in self.specs))
+        check_coverage(state, self.specs)
         self._open_market(state)
         self.trader = Trader(self.specs, self.manager, self.market)
         self.trader.ensure_slots()

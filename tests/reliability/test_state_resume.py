@@ -9,6 +9,7 @@ One real engine run (kill -9 with positions in its journal) is the template each
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -159,5 +160,9 @@ def test_a_narrower_slot_set_with_open_positions_is_refused_with_the_list(templa
     assert f"{len(orphaned)} open position(s) on slots this --assets/--windows does not trade" in message
     for slot_id in orphaned:
         assert f"{slot_id} ({held[slot_id]} $" in message
-    # The wider set still resumes them all.
-    assert start(state_dir).returncode == 0
+    assert re.search(r"window ends \d{4}-\d\d-\d\d \d\d:\d\d UTC", message), message
+    # The flags it proposes keep what was asked and add what the positions need, and resume them.
+    proposed = re.search(r"restart with --assets (\S+) --windows (\S+)", message)
+    assert proposed is not None, message
+    assert proposed.group(1).split(",")[: len(keep)] == keep
+    assert start(state_dir, "--assets", proposed.group(1), "--windows", proposed.group(2)).returncode == 0
