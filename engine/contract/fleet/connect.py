@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,28 +26,40 @@ async def connect(
     on_reconnected: Callback | None = None,
     on_refused: Callable[[str], None] | None = None,
     connect_timeout: float = 2.0,
+    first_try_s: float = 5.0,
 ) -> Client:
-    """One connection that reconnects for ever once it has connected (raises when the first try fails).
+    """One connection that reconnects for ever once it has connected. The first connection
+    gets `first_try_s`: nats-py retries it for ever when reconnects are unlimited, so past
+    that it is given up with the last error the client met (ConnectionError).
 
     `on_refused` hears the server's permission violations (a read-only credential writing)."""
+    last_error: list[Exception] = []
 
     async def quiet_error(exc: Exception) -> None:
+        last_error[:] = [exc]
         text = str(exc)
         if on_refused is not None and "permissions violation" in text.lower():
             on_refused(text.strip().strip("'"))
         # anything else: the disconnect callbacks carry what the operator needs
 
     kwargs = options.connect_kwargs()
-    return await nats.connect(
-        **kwargs,
-        connect_timeout=connect_timeout,
-        reconnect_time_wait=0.5,
-        max_reconnect_attempts=-1,
-        allow_reconnect=True,
-        error_cb=quiet_error,
-        disconnected_cb=on_disconnected,
-        reconnected_cb=on_reconnected,
-    )
+    try:
+        return await asyncio.wait_for(
+            nats.connect(
+                **kwargs,
+                connect_timeout=connect_timeout,
+                reconnect_time_wait=0.5,
+                max_reconnect_attempts=-1,
+                allow_reconnect=True,
+                error_cb=quiet_error,
+                disconnected_cb=on_disconnected,
+                reconnected_cb=on_reconnected,
+            ),
+            first_try_s,
+        )
+    except TimeoutError:
+        why = f"{type(last_error[0]).__name__}: {last_error[0]}" if last_error else "no answer"
+        raise ConnectionError(f"no connection within {first_try_s:g}s ({why})") from None
 
 
 @dataclass
