@@ -90,7 +90,8 @@ class HeaderBar(Widget):
             modes.append("READ-ONLY")
         self._set("#intent-info", intent_row(view, self.state_dir, modes))
         problem = self.query_one("#problem", Static)
-        text = f"⚠ {view.problem} (showing the last good status)" if view.problem else ""
+        shown = " (showing the last good status)" if view.status is not None else ""
+        text = f"⚠ {view.problem}{shown}" if view.problem else ""
         if getattr(problem, "_last_text", None) != text:
             problem._last_text = text  # type: ignore[attr-defined]
             problem.update(Text(text))

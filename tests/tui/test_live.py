@@ -86,6 +86,17 @@ async def test_corrupt_status_keeps_the_last_good_view_and_recovers(make_app, st
         assert "cycle 9001" in header_text(app)
 
 
+async def test_a_corrupt_status_with_no_good_one_before_says_so_not_no_status(make_app, state):
+    state.write_raw(b"{not json")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert badge(app) == "WAITING FOR ENGINE"
+        problem = str(app.query_one("#problem").content)
+        assert "status.json is not valid JSON" in problem and "last good status" not in problem
+        assert "no readable status.json" in header_text(app) and "no status.json yet" not in header_text(app)
+
+
 async def test_engine_restart_is_announced(make_app, state):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
