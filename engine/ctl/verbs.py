@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -310,10 +311,20 @@ def _common_options(parser: argparse.ArgumentParser, state_dir_arg: Callable[[ar
     [action] = [a for a in scratch._actions if "--state-dir" in a.option_strings]
     parser.add_argument("--state-dir", type=action.type or str, help=action.help,
                         default=argparse.SUPPRESS if on_verb else None)  # fmt: skip
-    parser.add_argument("--timeout", type=float, default=argparse.SUPPRESS if on_verb else 15.0,
+    parser.add_argument("--timeout", type=_wait_seconds, default=argparse.SUPPRESS if on_verb else 15.0,
                         help="seconds to wait for the engine's answer (default 15)")  # fmt: skip
     parser.add_argument("--queue", action="store_true", default=argparse.SUPPRESS if on_verb else False,
                         help="write even when no engine runs there: the next engine started there acts on it")  # fmt: skip
+
+
+def _wait_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text}: expected seconds above 0 (default 15)")
+    return value
 
 
 def add_parser(sub: argparse._SubParsersAction, state_dir_arg) -> None:  # type: ignore[type-arg]

@@ -68,3 +68,11 @@ def test_values_and_slots_the_engine_would_refuse_are_refused_before_anything_is
     assert both.returncode == 1 and "fast_ema_period must be less than slow_ema_period" in both.stdout + both.stderr
     fine = ctl(engine.state_dir, "resume-slot", "BTC-5m")
     assert fine.returncode == 0, fine.stdout + fine.stderr
+
+
+def test_a_timeout_that_is_no_wait_is_refused_and_nothing_is_written(tmp_path) -> None:
+    for bad in ("-1", "0", "nan", "inf"):
+        result = ctl(tmp_path, "pause", "--queue", "--timeout", bad)
+        assert result.returncode == 2, result.stderr
+        assert f"--timeout: {bad}: expected seconds above 0" in result.stderr
+    assert not (tmp_path / CONTROL_FILE).exists()
