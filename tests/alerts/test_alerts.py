@@ -12,7 +12,7 @@ from pathlib import Path
 from engine.contract.control_writer import ControlWriter
 from engine.contract.models import RiskLimits
 from engine.contract.paths import shipped_strategies_dir
-from tests.support.engine_proc import ROOT, EngineProcess, stop_process
+from tests.support.engine_proc import ROOT, EngineProcess, run_engine, stop_process
 from tests.support.ledger_rows import FASTER
 from tests.support.notify_sink import notify_sink
 
@@ -85,8 +85,5 @@ def test_a_down_notification_service_never_stops_the_engine(tmp_path: Path) -> N
 
 
 def test_a_url_apprise_does_not_know_is_refused_at_start(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "engine", "engine", "--state-dir", str(tmp_path / "s"), "--notify", "nosuch://token@host", "--max-cycles", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    done = run_engine(tmp_path / "s", "--notify", "nosuch://token@host", "--max-cycles", "1")
     assert done.returncode == 2 and "apprise does not know this URL" in done.stderr

@@ -3,23 +3,11 @@ before it touches the state directory: exit 2, the reason, and nothing created."
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.engine_proc import ROOT, ctl
-
-
-def run_engine(state_dir: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", "engine", "--state-dir", str(state_dir), "--quiet", *flags],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.support.engine_proc import ctl, run_engine
 
 
 @pytest.mark.parametrize(
@@ -41,7 +29,7 @@ def test_a_command_line_that_means_something_else_is_refused_before_anything_is_
     tmp_path: Path, flags: tuple[str, ...], message: str
 ) -> None:
     state_dir = tmp_path / "state"
-    result = run_engine(state_dir, *flags)
+    result = run_engine(state_dir, "--quiet", *flags)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -53,7 +41,7 @@ def test_a_state_dir_that_is_a_file_is_refused_by_name_and_the_file_is_untouched
     a_file = tmp_path / "notes.txt"
     a_file.write_text("mine")
     state_dir = a_file / below if below else a_file
-    engine = run_engine(state_dir, "--max-cycles", "1")
+    engine = run_engine(state_dir, "--quiet", "--max-cycles", "1")
     assert engine.returncode == 2, engine.stderr
     assert f"{a_file} is a file, not a directory" in engine.stderr
     queued = ctl(state_dir, "pause", "--queue")

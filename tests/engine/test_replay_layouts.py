@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from engine.market.feeds import ReplayError, ReplayFeed
-from tests.support.engine_proc import ROOT, EngineProcess
+from tests.support.engine_proc import EngineProcess, run_engine
 
 T0 = 1_798_761_600  # 2027-01-01 00:00:00 UTC, a multiple of 15 minutes
 
@@ -118,10 +116,7 @@ def test_the_engine_names_the_bad_line_and_exits_2_writing_nothing(tmp_path: Pat
     path = tmp_path / "BTC.csv"
     path.write_text(f"timestamp,open,high,low,close,volume\n{T0},1,1,1,1,1\n{T0 + 60},1,1,1,x,1\n")
     state = tmp_path / "state"
-    run = subprocess.run(
-        [sys.executable, "-m", "engine", "engine", "--state-dir", str(state), "--feed", f"replay:{path}", "--assets", "BTC"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    run = run_engine(state, "--feed", f"replay:{path}", "--assets", "BTC")
     assert run.returncode == 2
     assert f"{path}:3: close 'x' is not a number" in run.stderr
     assert not (state / "state.json").exists()

@@ -119,18 +119,13 @@ def test_a_failed_commit_is_retried_and_loses_no_row(tmp_path: Path) -> None:
 
 
 def test_a_ledger_file_that_is_not_a_database_stops_the_start_with_what_to_do(tmp_path: Path) -> None:
-    import subprocess
-    import sys
 
-    from tests.support.engine_proc import ROOT
+    from tests.support.engine_proc import run_engine
 
     state_dir = tmp_path / "s"
     state_dir.mkdir()
     (state_dir / LEDGER_FILE).write_bytes(b"these are not the bets you are looking for" * 100)
-    done = subprocess.run(
-        [sys.executable, "-m", "engine", "engine", "--state-dir", str(state_dir), "--max-cycles", "1", "--quiet"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    done = run_engine(state_dir, "--max-cycles", "1", "--quiet")
     assert done.returncode == 2, done.stderr
     assert "cannot be used as the ledger" in done.stderr and "move the file aside" in done.stderr
     assert (state_dir / LEDGER_FILE).read_bytes().startswith(b"these are not")  # nothing overwritten

@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.engine_proc import ROOT
+from tests.support.engine_proc import run_engine
 
 OTHER_UID = 65534
 SECRET = b"root's own file, 0600\n"
 
 
 def start(state_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", "engine", "--state-dir", str(state_dir), "--quiet", "--max-cycles", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_engine(state_dir, "--quiet", "--max-cycles", "1")
 
 
 def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:

@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ import pytest
 from engine.contract.models import STATE_FILE
 from engine.events import read_events
 from engine.trading.state import TradingState, journal_path, load_state
-from tests.support.engine_proc import ROOT, EngineProcess
+from tests.support.engine_proc import EngineProcess, run_engine
 
 EAGER = {"snipe_window_s": 900, "edge_margin": 0.0, "confidence_threshold": 0.5}
 # 3 market seconds a cycle: a 5-minute window lasts 100 cycles, so the journal after a
@@ -68,13 +67,7 @@ def copy_of(template: Path, tmp_path: Path) -> Path:
 
 
 def start(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", "engine", "--state-dir", str(state_dir), "--quiet", *SLOW, "--max-cycles", "1", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_engine(state_dir, "--quiet", *SLOW, "--max-cycles", "1", *args)
 
 
 def refusal(result: subprocess.CompletedProcess[str]) -> str:

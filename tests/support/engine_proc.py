@@ -127,6 +127,17 @@ def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM
         return proc.wait()
 
 
+def run_engine(state_dir: Path, *flags: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """`foresight engine` run to its end (a refusal, or `--max-cycles`), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "engine", "engine", "--state-dir", str(state_dir), *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def ctl(state_dir: Path, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     """`foresight ctl` as a subprocess, the way a script would call it."""
     return subprocess.run(
