@@ -129,21 +129,13 @@ def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM
 
 def run_engine(state_dir: Path, *flags: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """`foresight engine` run to its end (a refusal, or `--max-cycles`), its output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "engine", "engine", "--state-dir", str(state_dir), *flags],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return _foresight("engine", "--state-dir", str(state_dir), *flags, timeout=timeout)
 
 
 def ctl(state_dir: Path, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     """`foresight ctl` as a subprocess, the way a script would call it."""
-    return subprocess.run(
-        [sys.executable, "-m", "engine", "ctl", "--state-dir", str(state_dir), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return _foresight("ctl", "--state-dir", str(state_dir), *args, timeout=timeout)
+
+
+def _foresight(*argv: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "engine", *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
