@@ -7,6 +7,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from engine.contract.fileio import read_model
 from engine.contract.models import STATE_FILE, STATUS_FILE, Status
 from engine.trading.state import load_state
@@ -33,6 +35,7 @@ def _wait_for_new_resolutions(engine: EngineProcess, timeout: float = 20) -> Sta
     raise AssertionError(f"no resolution within {timeout}s\n{engine.log()[-2000:]}")
 
 
+@pytest.mark.slow
 def test_ledger_survives_twenty_kill9s_without_losing_or_doubling_a_bet(tmp_path: Path, engine_factory) -> None:
     state_dir = tmp_path / "state"
     died_by_failpoint = 0

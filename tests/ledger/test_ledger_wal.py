@@ -8,6 +8,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from engine.config import EngineConfig
 from engine.contract.ledger_schema import LEDGER_FILE
 from engine.contract.paths import shipped_strategies_dir
@@ -17,6 +19,7 @@ from tests.support.in_process_engine import opened
 PAGE = 4096
 
 
+@pytest.mark.slow
 def test_the_wal_is_checkpointed_between_cycles_and_stays_bounded(tmp_path: Path) -> None:
     config = EngineConfig(
         state_dir=tmp_path / "state", speed=60.0, cycle_interval_s=1.0, seed=7, strategies_path=shipped_strategies_dir(),

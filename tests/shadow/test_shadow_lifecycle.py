@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from engine.contract.models import Status
 from tests.guard.strategy_faults import write_faulty
 from tests.shadow.helpers import ROOMY, events, strategies_copy, stricter
@@ -38,6 +40,7 @@ def _brief(signal) -> tuple | None:  # type: ignore[no-untyped-def]
     return None if signal is None else (signal.direction, round(signal.confidence, 6), signal.enter, signal.reason)
 
 
+@pytest.mark.slow
 def test_shadow_aa_preview_promote_drop_and_a_failing_shadow(engine_factory, tmp_path: Path) -> None:
     strategies = strategies_copy(tmp_path / "strategies")
     # --shadow-room 100: a loaded machine's slow cycle never makes the A/A skip (and differ).
