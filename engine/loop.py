@@ -208,6 +208,7 @@ class Engine:
         finally:
             self.notifier.stopping()
             self.persist()
+            self.market.close()
             if hasattr(self, "ledger"):
                 self.ledger.close()
             self.supervision.stopped()

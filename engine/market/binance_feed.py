@@ -117,8 +117,28 @@ class BinanceFeed:
         self._free.set()
         self._hold_s = 0.0  # how long the last cycle took
         self._released_at = -math.inf  # when it ended (monotonic)
+        self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._run, name="binance-feed", daemon=True)
         self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self, timeout_s: float = 3.0) -> None:
+        """End the feed: the connection is closed with a closing handshake (the exchange sees a
+        client leaving, not a dropped socket), nothing reconnects, and the thread ends. The last
+        prices stay readable."""
+        with self._lock:
+            self._closing = True
+            loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                loop.call_soon_threadsafe(task.cancel)
+        self._free.set()
+        self._thread.join(timeout_s)
 
     # ------------------------------------------------------------- the cycle's side
 
@@ -201,7 +221,18 @@ class BinanceFeed:
     # ------------------------------------------------------------ the feed's thread
 
     def _run(self) -> None:
-        asyncio.run(self._connect_forever())
+        with asyncio.Runner() as runner:
+            loop = runner.get_loop()
+            with self._lock:
+                if self._closing:
+                    return
+                self._loop, self._task = loop, loop.create_task(self._connect_forever())
+            with contextlib.suppress(asyncio.CancelledError):
+                runner.run(self._wait(self._task))
+
+    @staticmethod
+    async def _wait(task: asyncio.Task[None]) -> None:
+        await task
 
     async def _connect_forever(self) -> None:
         from websockets.asyncio.client import connect
@@ -221,7 +252,11 @@ class BinanceFeed:
                     with self._lock:
                         self._connected = True
                         self.connects += 1
-                    await self._receive(ws, opened)
+                    try:
+                        await self._receive(ws, opened)
+                    except asyncio.CancelledError:  # closed: a normal goodbye, not the 1011 an error sends
+                        await ws.close()
+                        raise
                     self.last_error = "connection rolled over before the exchange's 24-hour limit"
             except Shutdown:
                 self.last_error = "the server announced a shutdown (serverShutdown): reconnecting"

@@ -160,6 +160,12 @@ class Market:
         held = getattr(self.feed, "held", None)
         return held() if held is not None else contextlib.nullcontext()
 
+    def close(self) -> None:
+        """The engine stopping: a feed with a connection of its own closes it (BinanceFeed.close)."""
+        close = getattr(self.feed, "close", None)
+        if close is not None:
+            close()
+
     def may_enter(self, asset: str, window_start: float) -> bool:
         """Whether a window of `asset` that opened at `window_start` may take a new entry: only
         while its prices are connected, and only if its open price was a real one."""

@@ -22,6 +22,7 @@ from engine.contract.models import Status
 from engine.market.binance_feed import BinanceFeed
 from tests.support.engine_proc import EngineProcess
 from tests.support.fake_exchange import FakeBinance
+from tests.support.waits import wait_until
 
 ALWAYS_ENTER = Path(__file__).parent / "fixtures" / "always_enter"
 LIVE = ("--cycle-interval", "0.05")  # speed 1: a live feed trades in real time
@@ -135,6 +136,9 @@ def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange:
         before = shut.stats
     finally:
         assert engine.stop() == 0
+    # A stopped engine says goodbye to the exchange: a closing handshake, not a dropped socket.
+    wait_until(lambda: exchange.clients == 0 and exchange.close_codes, "the engine's connection closed")
+    assert exchange.close_codes[-1] == 1000
 
     # A restart resumes on live prices with the trading state intact.
     exchange.stream("btcusdt", 97_500.0)
@@ -147,20 +151,51 @@ def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange:
         assert again.stop() == 0
 
 
-def test_a_silent_connection_is_taken_for_dead_and_reconnected(exchange: FakeBinance) -> None:
+@pytest.fixture
+def feeds() -> Iterator[list[BinanceFeed]]:
+    """The feeds a test opens, closed after it: none goes on reconnecting into the next test."""
+    opened: list[BinanceFeed] = []
+    yield opened
+    for feed in opened:
+        feed.close()
+
+
+def test_a_silent_connection_is_taken_for_dead_and_reconnected(exchange: FakeBinance, feeds: list[BinanceFeed]) -> None:
     feed = BinanceFeed(["BTC"], url=exchange.url, stale_after_s=0.1)  # silence: no message for 3 s
-    deadline = time.monotonic() + 30
-    while feed.connects < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert feed.connects >= 2 and feed.drops >= 1
+    feeds.append(feed)
+    wait_until(lambda: feed.connects >= 2, "a reconnect after the silence", timeout=30)
+    assert feed.drops >= 1
     assert feed.last_error is not None and "no message for 3s" in feed.last_error
 
 
-def test_cycles_back_to_back_never_starve_the_feed(exchange: FakeBinance) -> None:
+def test_a_closed_feed_says_goodbye_and_its_thread_ends(exchange: FakeBinance) -> None:
+    exchange.stream("btcusdt", 97_001.5)
+    feed = BinanceFeed(["BTC"], url=exchange.url, first_price_wait_s=10)
+    assert feed.prices_at(0.0)["BTC"] == 97_001.5
+    feed.close()
+    assert not feed.running
+    wait_until(lambda: exchange.clients == 0 and exchange.close_codes, "the feed's connection closed")
+    assert exchange.close_codes == [1000]
+    exchange.stream("btcusdt", 98_000.0)
+    assert feed.prices_at(0.0)["BTC"] == 97_001.5  # the last price it had; nothing reconnected
+    assert exchange.clients == 0 and feed.connects == 1
+    feed.close()  # twice is harmless
+
+
+def test_a_feed_closed_while_it_cannot_connect_ends_at_once() -> None:
+    feed = BinanceFeed(["BTC"], url="ws://127.0.0.1:9/stream", first_price_wait_s=0)  # nothing listens on port 9
+    wait_until(lambda: feed.last_error, "a failed connection")
+    started = time.monotonic()
+    feed.close()
+    assert not feed.running and time.monotonic() - started < 3
+
+
+def test_cycles_back_to_back_never_starve_the_feed(exchange: FakeBinance, feeds: list[BinanceFeed]) -> None:
     # Each cycle holds the feed's thread back while it runs; cycles with no time between them
     # (an overrun) must still leave it the time to follow the stream.
     exchange.stream("btcusdt", 97_001.5)
     feed = BinanceFeed(["BTC"], url=exchange.url, first_price_wait_s=10)
+    feeds.append(feed)
     assert feed.prices_at(0.0)["BTC"] == 97_001.5
     exchange.stream("btcusdt", 97_250.0)
     deadline = time.monotonic() + 20

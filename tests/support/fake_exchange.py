@@ -27,6 +27,7 @@ class FakeBinance:
         self.live: set[str] = set()  # symbols whose trades stream now
         self.accepting = True
         self.paths: list[str] = []
+        self.close_codes: list[int | None] = []  # how each client's connection ended (1000: a clean close)
         self._clients: set[ServerConnection] = set()
         self._trade_id = 0
         self._loop = asyncio.new_event_loop()
@@ -41,12 +42,17 @@ class FakeBinance:
             return await serve(self._handler, "127.0.0.1", 0, process_request=self._gate)
 
         self._server = self._call(open_server())
-        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._pump()))
+
+        async def start_pump() -> asyncio.Task[None]:
+            return asyncio.get_running_loop().create_task(self._pump())
+
+        self._pump_task = self._call(start_pump())
         return self
 
     def stop(self) -> None:
         async def close() -> None:
             assert self._server is not None
+            self._pump_task.cancel()
             self._server.close()
             await self._server.wait_closed()
 
@@ -111,6 +117,7 @@ class FakeBinance:
             await connection.wait_closed()
         finally:
             self._clients.discard(connection)
+            self.close_codes.append(connection.close_code)
 
     async def _broadcast(self, text: str) -> None:
         for client in list(self._clients):
