@@ -36,7 +36,7 @@ from foresight_tui.fleet.sources import NatsFleet
 from foresight_tui.fleet.summary import StatusSummary
 from tests.support.engine_proc import ROOT, EngineProcess
 from tests.support.nats_server import OPERATOR, WATCHER, NatsServer, unavailable
-from tests.support.waiting import wait_for
+from tests.support.waits import wait_until
 
 NAMES = ("bot-a", "bot-b", "bot-c")
 T = TypeVar("T")
@@ -84,10 +84,10 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             engine.wait_for(lambda s, e=engine: s.engine.pid == e.pid, what=f"{name}'s first status")
             bridges[name] = start_bridge(root, server, name, engine.state_dir)
         fleet = Fleet(server, engines, bridges, root)
-        wait_for(lambda: buckets_exist(server.url()), "the bridges' buckets")
+        wait_until(lambda: buckets_exist(server.url()), "the bridges' buckets")
         with Reader(server.url()) as reader:
             for name in NAMES:
-                wait_for(lambda n=name: reader.status(n) is not None and reader.presence(n), f"{name} on NATS")
+                wait_until(lambda n=name: reader.status(n) is not None and reader.presence(n), f"{name} on NATS")
         yield fleet
     finally:
         for proc in bridges.values():
@@ -365,7 +365,7 @@ def test_the_fleet_view_renews_watches_the_server_dropped_silently(fleet: Fleet)
     view = FleetView(fleet.server.url())
     hung = fleet.engines["bot-a"]
     try:
-        wait_for(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in NAMES), "three engines online")
+        wait_until(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in NAMES), "three engines online")
         run_in_loop(delete_consumers(fleet.server.url(), (keys.STATUS_BUCKET, keys.PRESENCE_BUCKET)))
         dropped = datetime.now(UTC)
         shown_offline: set[str] = set()
@@ -378,19 +378,19 @@ def test_the_fleet_view_renews_watches_the_server_dropped_silently(fleet: Fleet)
             return all((s := view.status(n)) is not None and parse_iso(s.written_at) > dropped
                        and (p := view.presence(n)) is not None and parse_iso(p.at) > dropped for n in NAMES)  # fmt: skip
 
-        wait_for(caught_up, "statuses and presences written after the watches were dropped")
+        wait_until(caught_up, "statuses and presences written after the watches were dropped")
         assert not shown_offline, f"shown offline while the engine and its bridge ran: {sorted(shown_offline)}"
         assert view.source.renewals >= 2
         # An engine really silent says so while the others stay online.
         os.kill(hung.pid, signal.SIGSTOP)
         try:
-            link, why = wait_for(lambda: (seen := view.link("bot-a")) and seen[0] is Link.STALE and seen, "bot-a stale")
+            link, why = wait_until(lambda: (seen := view.link("bot-a")) and seen[0] is Link.STALE and seen, "bot-a stale")
             assert "no new status" in why
-            wait_for(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in ("bot-b", "bot-c")), "the others online")
+            wait_until(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in ("bot-b", "bot-c")), "the others online")
             assert view.link("bot-a")[0] is Link.STALE  # type: ignore[index]
         finally:
             os.kill(hung.pid, signal.SIGCONT)
-        wait_for(lambda: (view.link("bot-a") or (None,))[0] is Link.ONLINE, "bot-a online again")
+        wait_until(lambda: (view.link("bot-a") or (None,))[0] is Link.ONLINE, "bot-a online again")
     finally:
         view.close()
 
@@ -398,7 +398,7 @@ def test_the_fleet_view_renews_watches_the_server_dropped_silently(fleet: Fleet)
 def test_the_nats_server_killed_and_restarted_touches_no_engine(fleet: Fleet) -> None:
     view = FleetView(fleet.server.url())
     try:
-        wait_for(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in NAMES), "three engines online")
+        wait_until(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in NAMES), "three engines online")
         cycles = {n: fleet.engines[n].status().engine.cycle for n in NAMES}
         fleet.server.kill()
         # The engines go on; the local ctl keeps working on its own host.
@@ -408,15 +408,15 @@ def test_the_nats_server_killed_and_restarted_touches_no_engine(fleet: Fleet) ->
                                cwd=ROOT, capture_output=True, text=True, timeout=30)  # fmt: skip
         assert local.returncode == 0, local.stderr
         # The fleet view shows the gap: rows stale, saying NATS is down.
-        link, why = wait_for(lambda: (seen := view.link("bot-a")) and seen[0] is Link.STALE and seen, "bot-a stale in the fleet view")
+        link, why = wait_until(lambda: (seen := view.link("bot-a")) and seen[0] is Link.STALE and seen, "bot-a stale in the fleet view")
         assert "NATS down since" in why
         down_at = {n: fleet.engines[n].status().engine.cycle for n in NAMES}
 
         fleet.server.restart()
         with Reader(fleet.server.url()) as reader:
             for name in NAMES:  # the bridges catch up: a status newer than any made during the outage
-                wait_for(lambda n=name: (s := reader.status(n)) is not None and s.engine.cycle > down_at[n], f"{name} caught up")
-        wait_for(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in NAMES), "three engines online again")
+                wait_until(lambda n=name: (s := reader.status(n)) is not None and s.engine.cycle > down_at[n], f"{name} caught up")
+        wait_until(lambda: all((view.link(n) or (None,))[0] is Link.ONLINE for n in NAMES), "three engines online again")
         assert len(view.source.gaps) == 1  # the view says it: "NATS was unreachable HH:MM:SS-HH:MM:SS UTC"
         # The local write made during the outage reached NATS; a remote write is applied again.
         done = fleet.ctl("--engine", "bot-c", "resume-slot", "BTC-5m")
@@ -442,7 +442,7 @@ def test_the_fleet_tui_in_tmux_shows_three_engines_and_opens_one(fleet: Fleet) -
         tmux.start([sys.executable, "-m", "foresight_tui", "--nats", fleet.server.url()])
         tmux.wait_screen("bot-a", "bot-b", "bot-c")
         # A row may show stale for a moment on a loaded host before its next status lands.
-        wait_for(lambda: tmux.screen().count("online") >= 3, "all three engines online", TIMEOUT)
+        wait_until(lambda: tmux.screen().count("online") >= 3, "all three engines online", TIMEOUT)
         tmux.send("Enter")  # the first row: bot-a's own Mission Control, on its mirror
         tmux.wait_screen("BTC 5m", "foresight-bot-a-")
         tmux.send("p")  # Mission Control over NATS writes too: its mirror sends the change by compare-and-set
@@ -500,17 +500,17 @@ def test_an_engine_killed_shows_stale_then_offline(fleet: Fleet) -> None:
     view = FleetView(fleet.server.url())
     engine = fleet.engines["bot-c"]
     try:
-        wait_for(lambda: (view.link("bot-c") or (None,))[0] is Link.ONLINE, "bot-c online")
+        wait_until(lambda: (view.link("bot-c") or (None,))[0] is Link.ONLINE, "bot-c online")
         os.kill(engine.pid, signal.SIGSTOP)  # hung: its process is there, its status ages
-        link, why = wait_for(lambda: (seen := view.link("bot-c")) and seen[0] is Link.STALE and seen, "bot-c stale")
+        link, why = wait_until(lambda: (seen := view.link("bot-c")) and seen[0] is Link.STALE and seen, "bot-c stale")
         assert "no new status" in why
         os.kill(engine.pid, signal.SIGKILL)
         engine.proc.wait(10)
-        link, why = wait_for(lambda: (seen := view.link("bot-c")) and seen[0] is Link.OFFLINE and seen, "bot-c offline")
+        link, why = wait_until(lambda: (seen := view.link("bot-c")) and seen[0] is Link.OFFLINE and seen, "bot-c offline")
         assert "process gone" in why
         assert view.link("bot-a")[0] is Link.ONLINE  # the others are not affected
         fleet.bridges["bot-c"].terminate()  # and its bridge: the presence goes, the row says so
         fleet.bridges["bot-c"].wait(10)
-        wait_for(lambda: "bridge gone" in (view.link("bot-c") or ("", ""))[1], "bot-c's bridge gone")
+        wait_until(lambda: "bridge gone" in (view.link("bot-c") or ("", ""))[1], "bot-c's bridge gone")
     finally:
         view.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.contract.fleet.options import NatsOptions
 from foresight_tui.fleet.sources import NatsFleet
 from tests.support.engine_proc import ROOT
-from tests.support.waiting import wait_for
+from tests.support.waits import wait_until
 
 
 def closed_port_url() -> str:
@@ -32,7 +32,7 @@ def test_a_bridge_with_no_server_says_why_keeps_trying_and_stops_on_sigterm(tmp_
             cwd=ROOT, stdout=log, stderr=log,
         )  # fmt: skip
     try:
-        said = wait_for(lambda: log_path.read_text().count("unreachable") >= 2 and log_path.read_text(), "two failed attempts logged")
+        said = wait_until(lambda: log_path.read_text().count("unreachable") >= 2 and log_path.read_text(), "two failed attempts logged")
         assert "refused" in said.lower() and "retrying. The engine is not affected." in said
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0

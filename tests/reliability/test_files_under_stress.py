@@ -18,7 +18,7 @@ from engine.contract.models import CONTROL_FILE, STATE_FILE, STATUS_FILE
 from engine.events import read_events
 from engine.trading.state import load_state
 from tests.support.engine_proc import ROOT, EngineProcess
-from tests.support.waiting import wait_for
+from tests.support.waits import wait_until
 
 TORN_WRITER = textwrap.dedent(
     """
@@ -109,7 +109,7 @@ def test_failed_writes_keep_the_old_file_and_trading_goes_on(engine_factory, tmp
         return [e["message"] for e in read_events(engine.state_dir / "events.jsonl")]
 
     # The event may come a cycle after the status that says persist_ok.
-    wait_for(lambda: any("caught up" in m for m in messages()), "the caught-up event", timeout=10)
+    wait_until(lambda: any("caught up" in m for m in messages()), "the caught-up event", timeout=10)
     assert any("cannot persist state.json" in m for m in messages())
     figures["disk_trouble_failpoint"] = {"cycles_traded_without_persisting": status.engine.cycle - persisted}
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from engine.contract.models import Status
-from tests.support import waiting
 from tests.support.engine_proc import EngineProcess
+from tests.support.waits import wait_until
 
 T = TypeVar("T")
 TIMEOUT = 30.0
@@ -23,7 +23,7 @@ _sessions = itertools.count()
 
 
 def wait_for(probe: Callable[[], T], what: str, timeout: float = TIMEOUT) -> T:
-    return waiting.wait_for(probe, what, timeout, step_s=0.1)  # a screen capture is a subprocess: poll gently
+    return wait_until(probe, what, timeout, every=0.1)  # a screen capture is a subprocess: poll gently
 
 
 class Tmux:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], what: str, timeout: float = 10.0, every: float = 0.005) -> T:
+def wait_until(condition: Callable[[], T], what: str, timeout: float = 30.0, every: float = 0.005) -> T:
     """The first truthy value of `condition()`; AssertionError naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not (value := condition()):
