@@ -31,6 +31,7 @@ from engine.ops.notify import Notifier, Severity
 
 Condition = Literal["UP", "STALE", "DOWN"]
 MIN_STALE_S = 10.0
+MIN_STALE_LIMIT_S, MAX_STALE_LIMIT_S = 0.1, 86_400.0  # what --stale-after accepts
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,12 @@ class Reading:
     boot_id: str | None = None
 
 
-
-
 def read_condition(state_dir: Path, stale_after_s: float | None) -> Reading:
     result = read_model(state_dir / STATUS_FILE, Status)
     status = result.value
     if status is None:
+        if not state_dir.is_dir():
+            return Reading("DOWN", f"{state_dir} does not exist: no engine has run there yet (is --state-dir right?)")
         return Reading("DOWN", f"no readable {STATUS_FILE} in {state_dir} ({result.reason})")
     engine = status.engine
     age = status.age_s(datetime.now(UTC))
@@ -99,6 +100,14 @@ class Watcher:
 def run_watch(state_dir: Path, urls: tuple[str, ...], interval_s: float, stale_after_s: float | None) -> int:
     if not 0.05 <= interval_s <= 3600:
         print("foresight watch: --interval must be between 0.05 and 3600 seconds", file=sys.stderr)
+        return 2
+    if stale_after_s is not None and not MIN_STALE_LIMIT_S <= stale_after_s <= MAX_STALE_LIMIT_S:
+        # Zero or less would call every look STALE; nan or inf none, a watcher blind to a hung engine.
+        print(
+            f"foresight watch: --stale-after {stale_after_s:g}: expected seconds between {MIN_STALE_LIMIT_S:g} and "
+            f"{MAX_STALE_LIMIT_S:g} (default: 3 cycle intervals, at least {MIN_STALE_S:g})",
+            file=sys.stderr,
+        )
         return 2
     try:
         notifier = Notifier(urls) if urls else None

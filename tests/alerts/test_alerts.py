@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.contract.control_writer import ControlWriter
 from engine.contract.models import RiskLimits
 from engine.contract.paths import shipped_strategies_dir
-from tests.support.engine_proc import ROOT, EngineProcess, run_engine, stop_process
+from tests.support.engine_proc import ROOT, EngineProcess, run_engine, run_watch, stop_process
 from tests.support.ledger_rows import FASTER
 from tests.support.notify_sink import notify_sink
 
@@ -87,3 +89,24 @@ def test_a_down_notification_service_never_stops_the_engine(tmp_path: Path) -> N
 def test_a_url_apprise_does_not_know_is_refused_at_start(tmp_path: Path) -> None:
     done = run_engine(tmp_path / "s", "--notify", "nosuch://token@host", "--max-cycles", "1")
     assert done.returncode == 2 and "apprise does not know this URL" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf"])
+def test_a_stale_limit_that_would_always_or_never_trip_is_refused(tmp_path: Path, value: str) -> None:
+    # 0 or less: every look says STALE; nan or inf: no look ever does, and the watcher is blind.
+    done = run_watch(tmp_path / "s", "--stale-after", value, "--interval", "0.1")
+    assert done.returncode == 2 and f"--stale-after {value}" in done.stderr
+
+
+def test_the_watcher_says_when_the_state_directory_does_not_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir"
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "engine", "watch", "--state-dir", str(missing), "--interval", "0.1"],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert watcher.stderr is not None
+        line = next(line for line in watcher.stderr if "DOWN" in line)
+        assert f"{missing} does not exist" in line and "--state-dir" in line
+    finally:
+        assert stop_process(watcher) == 0  # type: ignore[arg-type]

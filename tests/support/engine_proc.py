@@ -132,6 +132,11 @@ def run_engine(state_dir: Path, *flags: str, timeout: float = 60.0) -> subproces
     return _foresight("engine", "--state-dir", str(state_dir), *flags, timeout=timeout)
 
 
+def run_watch(state_dir: Path, *flags: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
+    """`foresight watch` run to its end (it only ends by itself when it refuses its flags)."""
+    return _foresight("watch", "--state-dir", str(state_dir), *flags, timeout=timeout)
+
+
 def ctl(state_dir: Path, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     """`foresight ctl` as a subprocess, the way a script would call it."""
     return _foresight("ctl", "--state-dir", str(state_dir), *args, timeout=timeout)
