@@ -94,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         from engine.contract.fleet.options import options_from
         from engine.fleet.bridge import run_bridge
 
-        options = options_from(args)
+        try:
+            options = options_from(args)
+        except ValueError as exc:
+            print(f"foresight bridge: {exc}", file=sys.stderr)
+            return 2
         if options is None:
             print("foresight bridge: --nats URL (or $FORESIGHT_NATS_URL) names the server", file=sys.stderr)
             return 2

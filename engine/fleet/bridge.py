@@ -39,19 +39,25 @@ RETRY_S = 0.5
 # A watch the server dropped (its consumer gone: a missed heartbeat, a server restart) tells the
 # client nothing: this often the key's last revision is read, and a missed write is applied.
 LOOK_AGAIN_S = 2.0
-
-
-
-
+MIN_PRESENCE_EVERY_S = 0.1
+MAX_REPLICAS = 5  # JetStream's limit
 
 
 class Bridge:
     def __init__(self, state_dir: Path, options: NatsOptions, name: str, *, presence_every_s: float = keys.PRESENCE_EVERY_S,
                  replicas: int = 1, log=print) -> None:  # fmt: skip
+        self.name = keys.check_name(name)
+        # Beats must come well within the presence key's life, or the engine shows offline between them.
+        if not MIN_PRESENCE_EVERY_S <= presence_every_s <= keys.PRESENCE_TTL_S / 2:
+            raise ValueError(
+                f"--presence-every {presence_every_s:g}: expected seconds between {MIN_PRESENCE_EVERY_S:g} and "
+                f"{keys.PRESENCE_TTL_S / 2:g} (the presence key expires {keys.PRESENCE_TTL_S:g} s after a beat)"
+            )
+        if not 1 <= replicas <= MAX_REPLICAS:
+            raise ValueError(f"--replicas {replicas}: a JetStream bucket has 1 to {MAX_REPLICAS} copies (3 on a 3-node cluster)")
         self.replicas = replicas
         self.state_dir = state_dir
         self.options = options
-        self.name = keys.check_name(name)
         self.presence_every_s = presence_every_s
         self.writer = ControlWriter(state_dir, tool=f"bridge {name}")
         self.identity = f"bridge:{name}"
@@ -73,6 +79,11 @@ class Bridge:
     # ------------------------------------------------------------ lifecycle
 
     async def run(self, stop: asyncio.Event) -> None:
+        if not (self.state_dir / STATUS_FILE).exists():
+            self.log(
+                f"foresight bridge: no {STATUS_FILE} in {self.state_dir} yet (no engine has run there, or --state-dir "
+                "is not the engine's); its status is published once one writes it"
+            )
         nc = None
         while not stop.is_set():
             try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +12,8 @@ from pathlib import Path
 from engine.contract.fleet.options import NatsOptions
 from foresight_tui.fleet.sources import NatsFleet
 from tests.support.engine_proc import ROOT
+from tests.support.nats_server import closed_port_url
 from tests.support.waits import wait_until
-
-
-def closed_port_url() -> str:
-    """A URL on which nothing listens: the connection is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"nats://127.0.0.1:{port}"
 
 
 def test_a_bridge_with_no_server_says_why_keeps_trying_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -34,6 +26,8 @@ def test_a_bridge_with_no_server_says_why_keeps_trying_and_stops_on_sigterm(tmp_
     try:
         said = wait_until(lambda: log_path.read_text().count("unreachable") >= 2 and log_path.read_text(), "two failed attempts logged")
         assert "refused" in said.lower() and "retrying. The engine is not affected." in said
+        # Its state directory holds no engine yet: it says so, in case --state-dir is mistyped.
+        assert f"no status.json in {tmp_path / 'state'} yet" in said and "--state-dir" in said
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:

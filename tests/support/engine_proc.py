@@ -129,18 +129,21 @@ def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM
 
 def run_engine(state_dir: Path, *flags: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """`foresight engine` run to its end (a refusal, or `--max-cycles`), its output captured."""
-    return _foresight("engine", "--state-dir", str(state_dir), *flags, timeout=timeout)
+    return foresight("engine", "--state-dir", str(state_dir), *flags, timeout=timeout)
 
 
 def run_watch(state_dir: Path, *flags: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
     """`foresight watch` run to its end (it only ends by itself when it refuses its flags)."""
-    return _foresight("watch", "--state-dir", str(state_dir), *flags, timeout=timeout)
+    return foresight("watch", "--state-dir", str(state_dir), *flags, timeout=timeout)
 
 
 def ctl(state_dir: Path, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     """`foresight ctl` as a subprocess, the way a script would call it."""
-    return _foresight("ctl", "--state-dir", str(state_dir), *args, timeout=timeout)
+    return foresight("ctl", "--state-dir", str(state_dir), *args, timeout=timeout)
 
 
-def _foresight(*argv: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine", *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+def foresight(*argv: str, timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`foresight ARGV...` as a subprocess, its output captured (`env` added to the test's)."""
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )

@@ -55,6 +55,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def closed_port_url() -> str:
+    """A NATS URL on which nothing listens: a connection is refused at once."""
+    return f"nats://127.0.0.1:{free_port()}"
+
+
 def config_text(port: int, store: Path) -> str:
     return f"""
 listen: "127.0.0.1:{port}"

@@ -13,6 +13,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENV = {
     "url": "FORESIGHT_NATS_URL",
@@ -90,6 +91,23 @@ def add_arguments(parser: argparse.ArgumentParser, *, url_required: bool = False
     group.add_argument("--nats-key", type=Path, default=None, help="client certificate's key")
 
 
+SCHEMES = ("nats", "tls", "ws", "wss")
+
+
+def check_url(url: str, given_by: str) -> None:
+    """Every server of `url` (comma-separated) is SCHEME://host[:port]; a clear ValueError otherwise,
+    before a client retries for ever what it cannot reach."""
+    servers = [u.strip() for u in url.split(",") if u.strip()]
+    for server in servers or [url]:
+        parts = urlsplit(server)
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            parts = parts._replace(netloc="")
+        if parts.scheme not in SCHEMES or not parts.hostname:
+            raise ValueError(f"{given_by} {server!r}: expected nats://host:4222 (or tls://, ws://, wss://), comma-separated for a cluster")
+
+
 def options_from(args: argparse.Namespace, env: dict[str, str] | None = None) -> NatsOptions | None:
     """The options the flags and the environment give, or None when no URL is given at all."""
     env = dict(os.environ) if env is None else env
@@ -101,6 +119,7 @@ def options_from(args: argparse.Namespace, env: dict[str, str] | None = None) ->
     url = getattr(args, "nats", None) or env.get(ENV["url"])
     if not url:
         return None
+    check_url(url, "--nats" if getattr(args, "nats", None) else f"${ENV['url']}")
 
     def path(flag: str, field: str) -> Path | None:
         value = pick(flag, field)
@@ -108,7 +127,8 @@ def options_from(args: argparse.Namespace, env: dict[str, str] | None = None) ->
             return None
         p = Path(value).expanduser()
         if not p.is_file():
-            raise ValueError(f"{flag.replace('_', '-')}: no such file {p}")
+            given_by = f"--{flag.replace('_', '-')}" if getattr(args, flag, None) is not None else f"${ENV[field]}"
+            raise ValueError(f"{given_by}: no such file {p}")
         return p
 
     return NatsOptions(
