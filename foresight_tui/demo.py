@@ -14,10 +14,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+from engine.contract.models import STATUS_FILE
+
 STOP_TIMEOUT_S = 10.0
+START_TIMEOUT_S = 20.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,6 +52,33 @@ def start_engine(state_dir: Path, command: list[str]) -> subprocess.Popen[bytes]
         # Its own session: a hung-up terminal reaches the TUI, which then stops the engine itself.
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)  # fmt: skip
+
+
+def log_tail(state_dir: Path, lines: int = 6) -> str:
+    """The end of the demo engine's log: where it says why it stopped."""
+    try:
+        text = (state_dir / "engine.log").read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def wait_started(process: subprocess.Popen[bytes], state_dir: Path, timeout_s: float = START_TIMEOUT_S) -> int | None:
+    """Wait for the engine's first status.json, or its exit (its exit code then; None otherwise).
+
+    An engine that refuses its flags exits at once: the demo says why on the terminal instead of
+    opening Mission Control on an engine that never ran. Past the timeout the TUI opens anyway
+    and shows what the engine does."""
+    status = state_dir / STATUS_FILE
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if status.exists():
+            return None
+        try:
+            return process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+    return None
 
 
 def stop_engine(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT_S) -> int:
@@ -88,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     state_dir = Path(tempfile.mkdtemp(prefix="foresight-demo-"))
     process = start_engine(state_dir, engine_command(state_dir, args.speed, args.cycle_interval, args.seed, args.maker))
+    print(f"foresight demo: starting an engine in {state_dir} ...", file=sys.stderr, flush=True)
+    code = wait_started(process, state_dir)
+    if code is not None:
+        print(f"foresight demo: the engine exited with code {code} before its first cycle:\n{log_tail(state_dir)}", file=sys.stderr)
+        if not args.keep:
+            shutil.rmtree(state_dir, ignore_errors=True)
+        return code if code > 0 else 1
     done = once(functools.partial(finish, process, state_dir, args.keep))
     try:
         from foresight_tui.app import MissionControlApp

@@ -20,7 +20,7 @@ from engine.contract.fileio import read_model
 from engine.contract.liveness import pid_alive
 from engine.contract.models import STATUS_FILE, Status
 from engine.contract.paths import shipped_strategies_dir
-from tests.support.engine_proc import EngineProcess
+from tests.support.engine_proc import EngineProcess, foresight
 from tests.support.tmux import Live, Tmux, wait_for
 
 pytestmark = [
@@ -139,3 +139,11 @@ def test_demo_q_quits_and_stops_the_engine(tmp_path):
         wait_for(lambda: not state.exists(), "the demo state directory to be removed")
     finally:
         tmux.kill()
+
+
+@pytest.mark.parametrize("flags", [("--speed", "0"), ("--cycle-interval", "nan")])
+def test_a_demo_whose_engine_refuses_its_flags_says_why_and_opens_no_tui(tmp_path, flags):
+    done = foresight("demo", *flags, timeout=60, env={"TMPDIR": str(tmp_path)})
+    assert done.returncode == 2, done.stderr
+    assert f"{flags[0]} must be" in done.stderr  # the engine's own reason, not "see engine.log"
+    assert not list(tmp_path.glob("foresight-demo-*"))  # nothing left behind
