@@ -49,16 +49,35 @@ class ReplayFeed:
         self.stale_after: dict[str, float] = {}
         self.gaps: dict[str, list[tuple[float, float]]] = {}
         self.layouts: dict[Path, str] = {}
+        # What the files held that a replay cannot take as it is, said rather than fixed silently.
+        self.disorder_notes: list[str] = []
         self._load()
-        self._health_notes = self.gap_notes()
+        self._health_notes = self.disorder_notes + self.gap_notes()
 
     def _load(self) -> None:
         merged: dict[str, dict[float, float]] = {a: {} for a in self.assets}
+        conflicts: dict[str, list[tuple[float, float, float]]] = {}
         for path in self.paths:
             recording = read_recording(path, self.assets)
             self.layouts[path] = recording.layout
+            for asset, (count, line) in recording.out_of_order.items():
+                self.disorder_notes.append(
+                    f"replay {asset}: {count} row{'s' if count != 1 else ''} out of time order (first at {path}:{line}); "
+                    "replayed in time order"
+                )
             for asset, points in recording.series.items():
-                merged[asset].update(points)  # a time recorded twice keeps the later file's or row's price
+                prices = merged[asset]
+                for t, price in points:
+                    before = prices.get(t)
+                    if before is not None and before != price:
+                        conflicts.setdefault(asset, []).append((t, before, price))
+                    prices[t] = price  # a time recorded twice keeps the later file's or row's price
+        for asset, clashes in conflicts.items():
+            t, before, after = clashes[0]
+            self.disorder_notes.append(
+                f"replay {asset}: {len(clashes)} time{'s' if len(clashes) != 1 else ''} recorded twice with different "
+                f"prices (first {_when(t)}: {before:g} then {after:g}); the later one is used"
+            )
         missing = [a for a, points in merged.items() if not points]
         if missing:
             files = ", ".join(str(p) for p in self.paths)

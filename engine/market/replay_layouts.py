@@ -37,11 +37,13 @@ class ReplayError(ValueError):
 
 @dataclass
 class Recording:
-    """One file's prices: per asset, (market time, price) in file order."""
+    """One file's prices: per asset, (market time, price) in file order (bars: in time order),
+    and the rows that came earlier than a row before them (count, first line)."""
 
     path: Path
     layout: Layout
     series: dict[str, list[tuple[float, float]]]
+    out_of_order: dict[str, tuple[int, int]]
 
 
 def parse_time(text: str) -> float:
@@ -126,6 +128,9 @@ def read_recording(path: Path, assets: tuple[str, ...]) -> Recording:
                     f"name it after the asset (BTC.csv, BTCUSDT-1m.csv) or pass --assets with one asset"
                 )
         series: dict[str, list[tuple[float, float]]] = {}
+        latest: dict[str, float] = {}
+        seen: dict[str, set[float]] = {}
+        out_of_order: dict[str, tuple[int, int]] = {}
         body = rows if has_header else _chain(first_number, first, rows)
         start = first_number + 1 if has_header else first_number
         for number, row in enumerate(body, start=start):
@@ -144,9 +149,15 @@ def read_recording(path: Path, assets: tuple[str, ...]) -> Recording:
             assert asset is not None
             if asset in assets:
                 series.setdefault(asset, []).append((t, price))
+                times = seen.setdefault(asset, set())
+                if t < latest.get(asset, t) and t not in times:  # a time seen before is a repeat, not disorder
+                    count, line = out_of_order.get(asset, (0, number))
+                    out_of_order[asset] = (count + 1, line)
+                times.add(t)
+                latest[asset] = max(latest.get(asset, t), t)
     if layout != "asset-price":
         series = {a: _stamped_at_bar_end(points) for a, points in series.items()}
-    return Recording(path, layout, series)
+    return Recording(path, layout, series, out_of_order)
 
 
 def _check_text(path: Path, number: int, row: list[str]) -> None:
@@ -197,7 +208,7 @@ def _is_number(text: str) -> bool:
 
 
 def _stamped_at_bar_end(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    points.sort()
+    points.sort(key=lambda point: point[0])  # stable: a time recorded twice keeps its rows' order
     bar = usual_spacing([t for t, _ in points])
     return [(t + bar, price) for t, price in points]
 

@@ -77,6 +77,30 @@ def test_a_gap_is_reported_and_makes_the_asset_stale_across_it_without_interpola
     assert feed.health(T0 + 3 * 3600).assets["BTC"].state == "stale"  # the recording ended
 
 
+def test_rows_out_of_time_order_and_times_recorded_twice_are_reported_not_fixed_silently(tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    rows = [f"{T0 + 60 * i},BTC,{100 + i}" for i in range(10)]
+    rows[3], rows[6] = rows[6], rows[3]  # two rows swapped: 6 comes before 3
+    rows.append(f"{T0 + 120},BTC,999")  # a time already recorded, at another price
+    rows.append(f"{T0 + 240},BTC,104")  # ... and one at the same price (an overlap, harmless)
+    path.write_text("timestamp,asset,price\n" + "\n".join(rows) + "\n")
+    feed = ReplayFeed(path, ["BTC"])
+    notes = feed.health(T0).notes
+    order = next(n for n in notes if "out of time order" in n)
+    assert "replay BTC: 3 rows out of time order" in order and f"first at {path}:6" in order and "replayed in time order" in order
+    twice = next(n for n in notes if "recorded twice" in n)
+    assert "replay BTC: 1 time recorded twice with different prices" in twice
+    assert "2027-01-01 00:02:00 UTC" in twice and "102 then 999" in twice and "the later one is used" in twice
+    assert feed.prices_at(T0 + 120) == {"BTC": 999.0}
+    assert feed.prices_at(T0 + 180) == {"BTC": 103.0}  # the swapped rows in their places
+
+
+def test_overlapping_files_of_the_same_prices_say_nothing(tmp_path: Path) -> None:
+    january = ohlcv(tmp_path / "BTC-a.csv", iso, [100.0 + i for i in range(30)])
+    again = ohlcv(tmp_path / "BTC-b.csv", iso, [100.0 + i for i in range(30)])
+    assert ReplayFeed([january, again], ["BTC"]).health(T0).notes == []
+
+
 @pytest.mark.parametrize(
     ("text", "where", "why"),
     [
