@@ -112,6 +112,7 @@ class BinanceFeed:
         self.unknown = 0
         self.last_error: str | None = None
         self._waited = False
+        self._notes: list[str] = []  # said once at start (Engine._open_market)
         # Set while the feed's thread may handle messages; cleared while a cycle holds it back.
         self._free = threading.Event()
         self._free.set()
@@ -173,9 +174,26 @@ class BinanceFeed:
             self._all_priced.wait(self.first_price_wait_s)
             if held:
                 self._free.clear()
+            self._notes = self._unpriced_notes()
         with self._lock:
             latest = dict(self._latest)
         return {asset: latest[asset][0] if asset in latest else self._fallback[asset] for asset in self.assets}
+
+    def _unpriced_notes(self) -> list[str]:
+        """After the first wait: assets with no trade while others traded are most likely a
+        symbol the exchange does not have (with none at all, the connection is the trouble,
+        and the feed's state says so)."""
+        with self._lock:
+            priced = set(self._first)
+        silent = [asset for asset in self.assets if asset not in priced]
+        if not priced or not silent:
+            return []
+        return [
+            f"feed binance: no trade for {asset} ({self.symbols[asset]}) in the first {self.first_price_wait_s:g}s while "
+            f"the other assets traded; if {self.symbols[asset]} is not its exchange symbol, restart with "
+            f"--symbols {asset}=<symbol>"
+            for asset in silent
+        ]
 
     def health(self, t: float) -> FeedHealth:
         now = self._clock()
@@ -204,6 +222,7 @@ class BinanceFeed:
             malformed=self.malformed,
             unknown=self.unknown,
             last_error=self.last_error,
+            notes=self._notes,
         )
 
     def snapshot(self) -> dict[str, object]:

@@ -190,6 +190,17 @@ def test_a_feed_closed_while_it_cannot_connect_ends_at_once() -> None:
     assert not feed.running and time.monotonic() - started < 3
 
 
+def test_an_asset_with_no_trade_while_the_others_trade_is_named_with_its_symbol(exchange: FakeBinance, feeds: list[BinanceFeed]) -> None:
+    # FOO's default symbol, foousdt, is traded nowhere: the operator is told which flag maps it.
+    exchange.stream("btcusdt", 97_001.5)
+    feed = BinanceFeed(["BTC", "FOO"], url=exchange.url, first_price_wait_s=1)
+    feeds.append(feed)
+    assert feed.prices_at(0.0)["BTC"] == 97_001.5
+    (note,) = feed.health(0.0).notes
+    assert "FOO" in note and "foousdt" in note and "--symbols FOO=" in note
+    assert feed.health(0.0).assets["FOO"].state == "waiting"
+
+
 def test_cycles_back_to_back_never_starve_the_feed(exchange: FakeBinance, feeds: list[BinanceFeed]) -> None:
     # Each cycle holds the feed's thread back while it runs; cycles with no time between them
     # (an overrun) must still leave it the time to follow the stream.
