@@ -103,6 +103,16 @@ def test_bad_input_is_refused_with_what_to_type(state_dir: Path, tmp_path: Path)
     assert missing.returncode == 1 and "foresight engine --state-dir" in missing.stderr
 
 
+def test_a_damaged_ledger_is_named_as_damaged_with_what_to_do(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / LEDGER_FILE).write_bytes(b"not a database, whatever its name says" * 200)
+    done = ctl(state_dir, "trades")
+    assert done.returncode == 1
+    assert "is damaged" in done.stderr and "move it aside" in done.stderr and "events.jsonl" in done.stderr
+    assert "permissions" not in done.stderr  # not the advice for this
+
+
 def test_the_days_view_sums_each_day_with_its_risk_trips(state_dir: Path) -> None:
     db = sqlite3.connect(f"file:{state_dir / LEDGER_FILE}?mode=ro", uri=True)
     days = db.execute("SELECT day, bets, wins, pnl, staked, risk_trips FROM days ORDER BY day").fetchall()
