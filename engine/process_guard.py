@@ -59,7 +59,7 @@ class EngineLock:
 
 
 class StopSignal:
-    """SIGTERM/SIGINT ask the loop to finish its cycle; the sleep between cycles wakes at once."""
+    """SIGTERM/SIGINT/SIGHUP ask the loop to finish its cycle; the sleep between cycles wakes at once."""
 
     def __init__(self) -> None:
         self.requested: str | None = None
@@ -69,16 +69,21 @@ class StopSignal:
         # that is running (the handler runs in that frame), so a stop never waits for it.
         self.on_stop: Callable[[], None] | None = None
         self._installed = False
+        self._signals: tuple[signal.Signals, ...] = ()
 
     def install(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        # A hangup (the SSH session that started the engine closed) is a clean stop too, never
+        # a death the TUI and the watcher can only call DOWN; under nohup it stays ignored.
+        hangup = [] if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN else [signal.SIGHUP]
+        self._signals = (signal.SIGTERM, signal.SIGINT, *hangup)
+        for sig in self._signals:
             signal.signal(sig, self._handle)
         self._installed = True
 
     def reinstall(self) -> None:
         """Put the handlers back if something (strategy code) replaced them."""
         if self._installed:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in self._signals:
                 if signal.getsignal(sig) != self._handle:
                     signal.signal(sig, self._handle)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -173,6 +174,26 @@ def test_sigterm_finishes_the_cycle_and_exits_zero(engine: EngineProcess) -> Non
     for path in engine.state_dir.rglob("*"):
         assert stat.S_IMODE(os.stat(path).st_mode) == (0o700 if path.is_dir() else 0o600), path.name
     assert "engine stopped (SIGTERM)" in (engine.state_dir / "events.jsonl").read_text()
+
+
+def test_a_hangup_stops_the_engine_cleanly_unless_it_runs_under_nohup(engine_factory, tmp_path: Path) -> None:
+    # The SSH session that started it closes: a clean stop (state saved, STOPPED, "engine stopped"
+    # said and notified), not a death the TUI and the watcher can only call DOWN.
+    hung_up = engine_factory(state_dir=tmp_path / "a")
+    hung_up.wait_cycles(3)
+    assert hung_up.stop(signal.SIGHUP) == 0
+    assert "engine stopped (SIGHUP)" in (hung_up.state_dir / "events.jsonl").read_text()
+    stopped = hung_up.status()
+    assert stopped is not None and stopped.engine.stopped_at is not None
+    # Under nohup (SIGHUP ignored when the engine starts) a hangup changes nothing.
+    nohup = engine_factory(state_dir=tmp_path / "b", start=False)
+    nohup.proc = subprocess.Popen(
+        ["nohup", *nohup.command], cwd=ROOT, env=nohup.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    nohup.wait_cycles(3, timeout=20)
+    nohup.proc.send_signal(signal.SIGHUP)
+    nohup.wait_cycles(5)  # still cycling
+    assert nohup.stop() == 0
 
 
 def test_second_engine_on_the_same_directory_is_refused(engine: EngineProcess) -> None:
