@@ -32,6 +32,7 @@ from engine.events import EventLog
 from engine.market.feed_events import FeedWatch
 from engine.market.makers import describe as describe_maker
 from engine.market.market import Market
+from engine.market.replay_feed import ReplayFeed
 from engine.market_setup import feed_for, maker_for
 from engine.ops.alerts import EngineAlerts
 from engine.ops.sd_notify import SdNotify
@@ -136,7 +137,14 @@ class Engine:
     def _open_market(self, state: TradingState) -> None:
         """The feed and the paper market, resumed where the state left them."""
         assets = tuple(dict.fromkeys(spec.asset for spec in self.specs))
+        files = self.config.replay_files
+        if files:  # a recording of months takes seconds to read: say so before, and what came of it after
+            size = sum(path.stat().st_size for path in files if path.is_file())
+            self.events.emit("feed", f"replay: reading {', '.join(map(str, files))} ({size / 2**20:.1f} MiB)")
+        started = time.monotonic()
         feed = feed_for(self.config, assets)
+        if isinstance(feed, ReplayFeed):
+            self.events.emit("feed", f"replay: read {feed.summary()} in {time.monotonic() - started:.1f} s")
         self.market = Market(
             feed, assets, (parse_window(w) for w in self.config.windows), self.config.step_s, self.config.seed, maker_for(self.config)
         )

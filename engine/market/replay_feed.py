@@ -105,6 +105,12 @@ class ReplayFeed:
             )
         return notes
 
+    def summary(self) -> str:
+        """What was read, per asset: how many prices, from when to when."""
+        return "; ".join(
+            f"{len(times):,} prices of {asset} ({_when(times[0])} to {_when(times[-1])})" for asset, times in self._times.items()
+        )
+
     def start_time(self) -> float | None:
         return min(times[0] for times in self._times.values())
 

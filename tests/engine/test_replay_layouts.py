@@ -146,6 +146,16 @@ def test_the_engine_names_the_bad_line_and_exits_2_writing_nothing(tmp_path: Pat
     assert not (state / "state.json").exists()
 
 
+def test_the_engine_says_what_it_reads_and_what_it_read(tmp_path: Path) -> None:
+    # A recording of months takes seconds to read: the operator sees the wait begin and end.
+    btc = ohlcv(tmp_path / "BTC.csv", iso, [100.0 + i for i in range(500)])
+    run = run_engine(tmp_path / "state", "--feed", f"replay:{btc}", "--assets", "BTC", "--max-cycles", "1")
+    assert run.returncode == 0, run.stderr
+    reading = run.stderr.index(f"replay: reading {btc}")
+    read = run.stderr.index("replay: read 500 prices of BTC (2027-01-01 00:01:00 UTC to 2027-01-01 08:20:00 UTC) in ")
+    assert reading < read
+
+
 def test_the_engine_replays_two_files_warns_of_the_gap_and_shows_the_asset_stale_in_it(tmp_path: Path) -> None:
     # 15-second bars (a cycle of the fast clock is 15 market seconds), BTC's with a 10-minute hole.
     btc = ohlcv(tmp_path / "BTC.csv", iso, [100.0 + i for i in range(200)], step=15, skip=range(20, 60))
