@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 SCHEMA_VERSION = 1
+MAX_SHADOW_CYCLES = 10_000_000  # a shadow's --cycles: about four months of 1 s cycles
 MAX_FILE_BYTES = 1024 * 1024  # what a reader accepts of a contract file, unless its model says more
 # status.json grows with the slots: MAX_FILE_BYTES would refuse it long before the engine's limit.
 MAX_STATUS_BYTES = 16 * 1024 * 1024
@@ -70,7 +71,7 @@ class Command(_Strict):
     version: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{12}$", description="rollback only: the kept version to return to (default: the previous good one)"
     )
-    cycles: int | None = Field(default=None, ge=1, le=10_000_000, description="shadow only: end the shadow after this many cycles (default: until promote or drop)")
+    cycles: int | None = Field(default=None, ge=1, le=MAX_SHADOW_CYCLES, description="shadow only: end the shadow after this many cycles (default: until promote or drop)")
     aa: bool = Field(default=False, description="shadow only: shadow the running code against itself (A/A), to measure its noise")
 
 

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from engine.contract.control_writer import ControlWriter
-from engine.contract.models import CodePreview, Command, Control, DecisionBrief, ShadowStatus, utc_now_iso
+from engine.contract.models import MAX_SHADOW_CYCLES, CodePreview, Command, Control, DecisionBrief, ShadowStatus, utc_now_iso
 from engine.ctl.answers import EXIT_APPLIED, EXIT_TIMEOUT, EXIT_USAGE, engine_absent, read_status, unreadable_status
 from engine.ctl.versions import run_command, wait_for_outcome
 
@@ -59,8 +59,8 @@ def shadow(args: argparse.Namespace, writer: ControlWriter) -> int:
             file=sys.stderr,
         )
         return EXIT_TIMEOUT
-    if args.cycles is not None and args.cycles < 1:
-        print("foresight ctl: --cycles must be at least 1", file=sys.stderr)
+    if args.cycles is not None and not 1 <= args.cycles <= MAX_SHADOW_CYCLES:
+        print(f"foresight ctl: --cycles must be between 1 and {MAX_SHADOW_CYCLES}, nothing written", file=sys.stderr)
         return EXIT_USAGE
     command = Command(id=f"shadow-{uuid.uuid4().hex[:12]}", type="shadow", issued_at=utc_now_iso(), cycles=args.cycles, aa=args.aa)
 

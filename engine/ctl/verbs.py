@@ -12,6 +12,7 @@ time). Options go before or after the verb.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
 import sys
@@ -89,6 +90,10 @@ def check_slot(state_dir: Path, slot_id: str) -> None:
     if status is None or any(slot.id == slot_id for slot in status.slots):
         return
     ids = [slot.id for slot in status.slots]
+    same_letters = [i for i in ids if i.lower() == slot_id.lower()]
+    near = same_letters or difflib.get_close_matches(slot_id, ids, n=1, cutoff=0.75)
+    if near:
+        raise ValueError(f"no slot {slot_id!r} in this engine, nothing written; did you mean {near[0]}?")
     shown = ", ".join(ids[:16]) + (f" and {len(ids) - 16} more" if len(ids) > 16 else "")
     raise ValueError(f"no slot {slot_id!r} in this engine, nothing written; it runs {shown}")
 

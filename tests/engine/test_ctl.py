@@ -57,6 +57,8 @@ def test_values_and_slots_the_engine_would_refuse_are_refused_before_anything_is
         ("set", 'assets=["BTC","NOPE"]'): "assets: item 2: must be one of BTC",
         ("pause-slot", "BTC-1h"): "no slot 'BTC-1h'",
         ("resume-slot", "NOPE-5m"): "no slot 'NOPE-5m'",
+        ("pause-slot", "btc-5m"): "no slot 'btc-5m' in this engine, nothing written; did you mean BTC-5m?",
+        ("shadow", "--cycles", "99999999999"): "--cycles must be between 1 and 10000000",
     }
     for args, reason in cases.items():
         done = ctl(engine.state_dir, *args)
