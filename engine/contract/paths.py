@@ -8,16 +8,28 @@ from pathlib import Path
 
 
 def default_state_dir() -> Path:
-    explicit = os.environ.get("FORESIGHT_STATE_DIR")
+    explicit = os.environ.get("FORESIGHT_STATE_DIR", "").strip()  # blank is unset, not the working directory
     if explicit:
         return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_STATE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "state"
-    return base / "foresight"
+    xdg = Path(os.environ.get("XDG_STATE_HOME", "").strip() or "~/.local/state").expanduser()
+    if not xdg.is_absolute():  # the XDG spec: a relative path there is invalid, and ignored
+        xdg = Path.home() / ".local" / "state"
+    return xdg / "foresight"
 
 
 def resolve_state_dir(value: str | os.PathLike[str] | None) -> Path:
     return Path(value).expanduser().resolve() if value else default_state_dir().resolve()
+
+
+def state_dir_argument(text: str) -> Path:
+    """`--state-dir TEXT`: an empty value (a script's unset variable) is refused, never taken
+    for the default directory, where it would act on another engine."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "empty: name the directory, or leave --state-dir out for the default "
+            "($FORESIGHT_STATE_DIR, else ~/.local/state/foresight)"
+        )
+    return resolve_state_dir(text)
 
 
 def shipped_strategies_dir() -> Path:
@@ -28,7 +40,7 @@ def add_state_dir_argument(parser: argparse.ArgumentParser) -> None:
     """`--state-dir`, as every command of `foresight` takes it."""
     parser.add_argument(
         "--state-dir",
-        type=resolve_state_dir,
+        type=state_dir_argument,
         default=None,
         help="state directory (default: $FORESIGHT_STATE_DIR, else ~/.local/state/foresight)",
     )
