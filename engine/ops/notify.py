@@ -61,6 +61,8 @@ class Notifier:
         self.urls = list(urls)
         self._targets: list[Any] = []
         for url in self.urls:
+            if not url.strip():  # a script's unset variable: say so, not "apprise does not know"
+                raise ValueError("--notify is empty: give an apprise URL (e.g. ntfy://my-topic, tgram://TOKEN/CHAT)")
             target = apprise.Apprise()
             if not target.add(url):
                 raise ValueError(f"--notify {redact(url)}: apprise does not know this URL (see https://github.com/caronc/apprise/wiki)")

@@ -89,6 +89,8 @@ def test_a_down_notification_service_never_stops_the_engine(tmp_path: Path) -> N
 def test_a_url_apprise_does_not_know_is_refused_at_start(tmp_path: Path) -> None:
     done = run_engine(tmp_path / "s", "--notify", "nosuch://token@host", "--max-cycles", "1")
     assert done.returncode == 2 and "apprise does not know this URL" in done.stderr
+    empty = run_engine(tmp_path / "s", "--notify", "", "--max-cycles", "1")
+    assert empty.returncode == 2 and "--notify is empty" in empty.stderr
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "nan", "inf"])
