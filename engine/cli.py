@@ -147,7 +147,10 @@ def run_engine_command(args: argparse.Namespace) -> int:
         engine = Engine(config)
         engine.lock.acquire()  # a second engine is refused before it says anything else
         print(f"foresight engine: state in {config.state_dir} (status: {config.state_dir / 'status.json'})", file=sys.stderr, flush=True)
-        return engine.run()
+        code = engine.run()
+        if engine.exit_reason is not None:
+            print(f"foresight engine: stopped: {engine.exit_reason}", file=sys.stderr)
+        return code
     except AlreadyRunning as exc:
         print(f"foresight engine: {exc}", file=sys.stderr)
         return codes.EXIT_ALREADY_RUNNING

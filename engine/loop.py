@@ -25,7 +25,7 @@ from engine.config import EngineConfig
 from engine.contract.control_writer import user_name
 from engine.contract.fileio import clean_temp_files
 from engine.contract.ledger_schema import LEDGER_FILE
-from engine.contract.models import EVENTS_FILE, STATE_FILE, STATUS_FILE, AppliedIntent, EngineInfo, utc_now_iso
+from engine.contract.models import ENGINE_LOCK, EVENTS_FILE, STATE_FILE, STATUS_FILE, AppliedIntent, EngineInfo, utc_now_iso
 from engine.control_intake import ControlIntake, Intake
 from engine.disk_trouble import DiskTrouble
 from engine.events import EventLog
@@ -36,11 +36,12 @@ from engine.market.replay_feed import ReplayFeed
 from engine.market_setup import feed_for, maker_for
 from engine.ops.alerts import EngineAlerts
 from engine.ops.sd_notify import SdNotify
-from engine.process_guard import EngineLock, StopSignal
+from engine.process_guard import AlreadyRunning, EngineLock, StopSignal
 from engine.reload import boot
 from engine.reload.manager import ReloadManager
 from engine.reload.version_store import VersionStore
 from engine.shadow.runner import ShadowRunner
+from engine.startup_errors import EXIT_ALREADY_RUNNING, EXIT_FILESYSTEM
 from engine.state_dir import prepare_state_dir
 from engine.status_file import StatusFile
 from engine.status_report import LoopFigures, render_status
@@ -71,6 +72,7 @@ class Engine:
         self._store_behind: str | None = None  # the version store's error last reported
         self.trouble = DiskTrouble(self.events)
         self.stopped_at: str | None = None  # set for the last status.json, after a clean stop
+        self.exit_code = 0  # not 0 when the engine stopped by itself (directory_gone)
         self.feed_watch = FeedWatch()
         self.alerts = EngineAlerts.start(config.notify, self.events, str(self.dir))  # None without --notify
         self.slot_errors = SlotErrorLog()
@@ -83,6 +85,8 @@ class Engine:
     def open(self) -> None:
         """Everything before the first cycle: lock, leftovers, code, state, market."""
         self.lock.acquire()
+        here = os.stat(self.dir)
+        self._dir_identity = (here.st_dev, here.st_ino)
         leftovers = clean_temp_files(self.dir)
         self.specs = slot_set(self.config.assets, self.config.windows)
         booted = self._open_code()
@@ -201,6 +205,9 @@ class Engine:
         deadline = time.monotonic()
         try:
             while self.stop.requested is None:
+                if (gone := self.directory_gone()) is not None:
+                    self.stop.requested, self.exit_code = gone  # said in "engine stopped (...)" too
+                    break
                 started = time.perf_counter()
                 self.cycle()
                 elapsed = time.perf_counter() - started
@@ -227,7 +234,37 @@ class Engine:
             if self.alerts is not None:
                 self.alerts.close()
             self.lock.release()
-        return 0
+        return self.exit_code
+
+    @property
+    def exit_reason(self) -> str | None:
+        """Why the engine stopped by itself (its exit code is then not 0), or None."""
+        return self.stop.requested if self.exit_code else None
+
+    def directory_gone(self) -> tuple[str, int] | None:
+        """Why the state directory is no longer this engine's alone, with the exit code, or None.
+
+        Removed or replaced, it took the lock with it: going on would trade with nothing
+        persisted and nothing shown, while a second engine could start in a new directory at
+        the same path. A lock file deleted under the engine is taken again at once, unless
+        another engine was quicker."""
+        try:
+            now = os.stat(self.dir)
+        except FileNotFoundError:
+            return f"its state directory {self.dir} was removed while the engine ran", EXIT_FILESYSTEM
+        except OSError:
+            return None  # unreadable for a moment: the writes say what the disk does
+        if (now.st_dev, now.st_ino) != self._dir_identity:
+            return f"its state directory {self.dir} was replaced by another while the engine ran", EXIT_FILESYSTEM
+        if self.lock.lost():
+            try:
+                self.lock.retake()
+            except AlreadyRunning as exc:
+                return f"{ENGINE_LOCK} was replaced while the engine ran, and {exc}", EXIT_ALREADY_RUNNING
+            except OSError:
+                return None  # looked at again next cycle
+            self.warn(f"{ENGINE_LOCK} was deleted or replaced under the engine; locked again, so no second engine can start here")
+        return None
 
     def record_timing(self, elapsed_s: float) -> None:
         ms = elapsed_s * 1000

@@ -52,6 +52,30 @@ class EngineLock:
             raise OSError(exc.errno, exc.strerror, exc.filename or str(self.path)) from None
         self.fd = fd
 
+    def lost(self) -> bool:
+        """True when engine.lock is no longer the file this process locked (deleted or replaced
+        under it): another engine could then lock a new one and run on the same directory."""
+        if self.fd is None:
+            return False
+        try:
+            held = os.fstat(self.fd)
+            there = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False  # unreadable for a moment: looked at again next cycle
+        return (held.st_dev, held.st_ino) != (there.st_dev, there.st_ino)
+
+    def retake(self) -> None:
+        """Lock the file now at the path (a new one if it is gone); AlreadyRunning if another
+        engine holds it."""
+        old, self.fd = self.fd, None
+        try:
+            self.acquire()
+        finally:
+            if old is not None:
+                os.close(old)
+
     def release(self) -> None:
         if self.fd is not None:
             os.close(self.fd)

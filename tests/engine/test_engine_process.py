@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -17,7 +19,8 @@ from engine.contract.models import CONTROL_FILE, STATE_FILE, STATUS_FILE, Status
 from engine.events import read_events
 from engine.market.market import SPARK_POINTS, display_round
 from engine.trading.state import load_state
-from tests.support.engine_proc import ROOT, EngineProcess, ctl
+from tests.support.engine_proc import ROOT, EngineProcess, ctl, run_engine
+from tests.support.waits import wait_until
 
 # Make every slot bet early in its window, so positions are open most of the time.
 EAGER = {"snipe_window_s": 900, "edge_margin": 0.0, "confidence_threshold": 0.5}
@@ -194,6 +197,43 @@ def test_a_hangup_stops_the_engine_cleanly_unless_it_runs_under_nohup(engine_fac
     nohup.proc.send_signal(signal.SIGHUP)
     nohup.wait_cycles(5)  # still cycling
     assert nohup.stop() == 0
+
+
+def test_an_engine_whose_state_directory_is_removed_stops_and_says_why(engine_factory, tmp_path: Path) -> None:
+    # Its lock went with the directory: going on would trade from memory with nothing persisted,
+    # invisible to every reader, while a second engine could start on a new directory there.
+    engine = engine_factory(state_dir=tmp_path / "state")
+    engine.wait_cycles(3)
+    shutil.rmtree(engine.state_dir)
+    assert engine.proc is not None
+    assert engine.proc.wait(timeout=20) == 5
+    said = engine.log()
+    assert f"state directory {engine.state_dir} was removed while the engine ran" in said
+    assert not engine.state_dir.exists()  # nothing half-written in its place
+
+
+def test_a_lock_file_deleted_under_the_engine_is_taken_again_or_the_engine_yields(engine_factory, tmp_path: Path) -> None:
+    engine = engine_factory(state_dir=tmp_path / "state")
+    engine.wait_cycles(2)
+    lock = engine.state_dir / "engine.lock"
+    lock.unlink()  # an outside cleanup
+    wait_until(lambda: "engine.lock was deleted or replaced under the engine; locked again" in events_text(engine), "the lock taken again")
+    second = run_engine(engine.state_dir, "--max-cycles", "1", "--quiet")
+    assert second.returncode == 3 and "already runs" in second.stderr
+    # Replaced by a file another process holds: that one has the directory, this engine stops.
+    lock.unlink()
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, b"424242\n")
+        assert engine.proc is not None and engine.proc.wait(timeout=20) == 3
+    finally:
+        os.close(fd)
+    assert "engine.lock was replaced while the engine ran, and another engine (pid 424242)" in engine.log()
+
+
+def events_text(engine: EngineProcess) -> str:
+    return (engine.state_dir / "events.jsonl").read_text()
 
 
 def test_second_engine_on_the_same_directory_is_refused(engine: EngineProcess) -> None:
