@@ -310,9 +310,19 @@ class MissionControlApp(App[None]):
         process = self.engine_process
         if process is not None and process.poll() is not None:
             self.engine_process = None
-            message = f"the demo engine exited with code {process.returncode}; see engine.log in {self.state_dir}"
+            self.source.exited = f"demo engine exited with code {process.returncode}{self._engine_said()}"
+            message = f"the {self.source.exited}; engine.log in {self.state_dir}"
+            self.refresh_header()
             self.say(message, title="Engine exited", severity="error", timeout=30)
             self.query_one(EventLog).add_line(self.now_iso(), "error", message)
+
+    def _engine_said(self) -> str:
+        """The last line of the demo engine's log (where it says why it stopped), as ': LINE'."""
+        try:
+            lines = (self.state_dir / "engine.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f": {lines[-1].removeprefix('foresight engine: ')}" if lines else ""
 
     def header_is_fresh(self) -> bool:
         """A status painted the header less than a second ago and the engine state shown still holds.

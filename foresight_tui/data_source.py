@@ -48,6 +48,7 @@ class View:
     uptime_s: float | None
     problem: str | None
     control_generation: int
+    exited: str | None = None  # the engine this TUI started (the demo's) exited before any status: why
 
     @property
     def observed_generation(self) -> int:
@@ -98,6 +99,7 @@ class StatusSource:
         self.this_host = this_host if this_host is not None else socket.gethostname()
         self.status: Status | None = None
         self.problem: str | None = None
+        self.exited: str | None = None  # set by the app when the engine it started has exited
         self.control_generation = 0
         self._stamp: tuple[int, int, int] | None = None
         self._control_stamp: tuple[int, int, int] | None = None
@@ -159,6 +161,8 @@ class StatusSource:
         status = self.status
         age = uptime = None
         state = engine_state(status, now, self.alive, self.this_host)
+        if status is None and self.exited is not None:
+            state = EngineState.DOWN  # not waiting: the engine that was to write it is gone
         if status is not None:
             age = max(0.0, status.age_s(now))
             # A stopped or silent engine's uptime ends at its last status, not at our clock.
@@ -174,6 +178,7 @@ class StatusSource:
             uptime_s=uptime,
             problem=self.problem,
             control_generation=self.control_generation,
+            exited=self.exited,
         )
 
 

@@ -113,6 +113,8 @@ def reload_words(last: LastReload) -> tuple[str, str]:
 
 def engine_row(view: View) -> Row:
     status = view.status
+    if status is None and view.exited:
+        return [Part(view.exited, "engine exited", "error")], []
     if status is None and view.problem:  # a file is there, but none of it could be read yet
         return [Part("no readable status.json: start the engine (foresight engine) on this state directory; it rewrites the file",
                      "no readable status.json", "warning")], []  # fmt: skip

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 from textual.worker import WorkerState
@@ -45,6 +47,20 @@ async def test_down_when_the_engine_pid_is_gone(make_app, state):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert badge(app) == "DOWN"
+
+
+async def test_a_demo_engine_that_exited_before_any_status_is_down_not_waited_for(make_app, state, tmp_path):
+    (state.path / STATUS_FILE).unlink()
+    (state.path / "engine.log").write_text("foresight engine: --cycle-interval must be between 0.001 and 3600 seconds\n")
+    process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(2)"])
+    process.wait()
+    app = make_app(engine_process=process)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.tick()
+        await pilot.pause()
+        assert badge(app) == "DOWN"
+        assert "exited with code 2" in header_text(app) and "--cycle-interval must be between" in header_text(app)
 
 
 async def test_waiting_for_the_engine_then_running(make_app, state):
