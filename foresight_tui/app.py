@@ -37,6 +37,7 @@ from foresight_tui.data_source import (
     StatusSource,
     system_clock,
 )
+from foresight_tui.engine_log import log_tail
 from foresight_tui.messages import FilterChanged, SlotDetailRequested, SlotPauseRequested
 from foresight_tui.screens.confirm_code import ConfirmCodeScreen
 from foresight_tui.screens.events import EventsScreen
@@ -318,11 +319,8 @@ class MissionControlApp(App[None]):
 
     def _engine_said(self) -> str:
         """The last line of the demo engine's log (where it says why it stopped), as ': LINE'."""
-        try:
-            lines = (self.state_dir / "engine.log").read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return ""
-        return f": {lines[-1].removeprefix('foresight engine: ')}" if lines else ""
+        last = log_tail(self.state_dir, lines=1)
+        return f": {last[0].removeprefix('foresight engine: ')}" if last else ""
 
     def header_is_fresh(self) -> bool:
         """A status painted the header less than a second ago and the engine state shown still holds.

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.contract.models import STATUS_FILE
+from foresight_tui.engine_log import ENGINE_LOG, log_tail
 
 STOP_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 20.0
@@ -48,19 +49,10 @@ def engine_command(state_dir: Path, speed: float, cycle_interval: float, seed: i
 
 
 def start_engine(state_dir: Path, command: list[str]) -> subprocess.Popen[bytes]:
-    with open(state_dir / "engine.log", "ab") as log:
+    with open(state_dir / ENGINE_LOG, "ab") as log:
         # Its own session: a hung-up terminal reaches the TUI, which then stops the engine itself.
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)  # fmt: skip
-
-
-def log_tail(state_dir: Path, lines: int = 6) -> str:
-    """The end of the demo engine's log: where it says why it stopped."""
-    try:
-        text = (state_dir / "engine.log").read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 def wait_started(process: subprocess.Popen[bytes], state_dir: Path, timeout_s: float = START_TIMEOUT_S) -> int | None:
@@ -122,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"foresight demo: starting an engine in {state_dir} ...", file=sys.stderr, flush=True)
     code = wait_started(process, state_dir)
     if code is not None:
-        print(f"foresight demo: the engine exited with code {code} before its first cycle:\n{log_tail(state_dir)}", file=sys.stderr)
+        said = "\n".join(log_tail(state_dir))
+        print(f"foresight demo: the engine exited with code {code} before its first cycle:\n{said}", file=sys.stderr)
         if not args.keep:
             shutil.rmtree(state_dir, ignore_errors=True)
         return code if code > 0 else 1

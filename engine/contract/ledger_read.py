@@ -88,13 +88,14 @@ def open_read_only(state_dir: Path) -> sqlite3.Connection:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
         db.execute("SELECT 1 FROM bets LIMIT 1")
     except sqlite3.Error as exc:
-        if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.OperationalError):
-            # cannot open, locked, no table yet: not the file's damage
-            raise LedgerUnavailable(f"cannot read {path}: {exc}; check its permissions, or run the engine once to create it") from exc
-        raise LedgerUnavailable(
-            f"{path} is damaged ({exc}): move it aside (with any -wal and -shm file beside it) and start the engine; "
-            "a new ledger imports what events.jsonl still holds"
-        ) from exc
+        # OperationalError is cannot open, locked, no table yet; any other DatabaseError is the file's damage.
+        damaged = isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+        if damaged:
+            raise LedgerUnavailable(
+                f"{path} is damaged ({exc}): move it aside (with any -wal and -shm file beside it) and start the engine; "
+                "a new ledger imports what events.jsonl still holds"
+            ) from exc
+        raise LedgerUnavailable(f"cannot read {path}: {exc}; check its permissions, or run the engine once to create it") from exc
     return db
 
 

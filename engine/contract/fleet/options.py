@@ -101,10 +101,11 @@ def check_url(url: str, given_by: str) -> None:
     for server in servers or [url]:
         parts = urlsplit(server)
         try:
-            parts.port  # noqa: B018 - raises on a port that is not a number
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+            host = parts.hostname
         except ValueError:
-            parts = parts._replace(netloc="")
-        if parts.scheme not in SCHEMES or not parts.hostname:
+            host = None
+        if parts.scheme not in SCHEMES or not host:
             raise ValueError(f"{given_by} {server!r}: expected nats://host:4222 (or tls://, ws://, wss://), comma-separated for a cluster")
 
 
