@@ -4,6 +4,7 @@ retry for ever: nothing listens on the URL), so a refusal is the only way it end
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from tests.support.engine_proc import foresight
 from tests.support.nats_server import closed_port_url
 
 
-def bridge(tmp_path: Path, *flags: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def bridge(tmp_path: Path, *flags: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return foresight("bridge", "--state-dir", str(tmp_path / "s"), "--name", "bot-a", *flags, timeout=20, env=env)
 
 
