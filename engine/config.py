@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.contract.paths import shipped_strategies_dir
+from engine.market.binance_symbols import checked_url
+from engine.market.makers import maker
 from engine.reload.guard import Budgets
 from engine.trading.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS, slot_set
 
@@ -79,6 +81,11 @@ class EngineConfig:
             raise ValueError(f"--feed binance trades live prices in real time: drop --speed (got {self.speed:g}, must be 1)")
         if self.feed_url is not None and self.feed != "binance":
             raise ValueError("--feed-url is the live feed's: use it with --feed binance")
+        if self.feed_url is not None:
+            checked_url(self.feed_url)
+        maker(self.maker, spread=self.spread, fee=self.fee, lag_s=self.lag_s, noise=self.noise)  # raises ValueError on a bad value
+        if self.probation_cycles < 0:
+            raise ValueError("--probation-cycles must be at least 0")
         if not 0.05 <= self.stale_after_s <= 3600:
             raise ValueError("--stale-after must be between 0.05 and 3600 seconds")
         if not 0 <= self.first_price_wait_s <= 600:

@@ -38,7 +38,8 @@ from engine.ops.alerts import EngineAlerts
 from engine.ops.sd_notify import SdNotify
 from engine.process_guard import AlreadyRunning, EngineLock, StopSignal
 from engine.reload import boot
-from engine.reload.manager import ReloadManager
+from engine.reload.guard import StrategyStopped
+from engine.reload.manager import ReloadManager, StrategyLoadError
 from engine.reload.version_store import VersionStore
 from engine.shadow.runner import ShadowRunner
 from engine.startup_errors import EXIT_ALREADY_RUNNING, EXIT_FILESYSTEM
@@ -146,7 +147,9 @@ class Engine:
             size = sum(path.stat().st_size for path in files if path.is_file())
             self.events.emit("feed", f"replay: reading {', '.join(map(str, files))} ({size / 2**20:.1f} MiB)")
         started = time.monotonic()
-        feed = feed_for(self.config, assets)
+        feed = feed_for(
+            self.config, assets, stopping=lambda: self.stop.requested is not None, announce=lambda text: self.events.emit("feed", text)
+        )
         if isinstance(feed, ReplayFeed):
             self.events.emit("feed", f"replay: read {feed.summary()} in {time.monotonic() - started:.1f} s")
         self.market = Market(
@@ -200,7 +203,15 @@ class Engine:
 
     def run(self) -> int:
         self.stop.install()
-        self.open()
+        try:
+            self.open()
+        except (StrategyStopped, StrategyLoadError):
+            if self.stop.requested is None:
+                raise
+            # A stop asked while starting (the first-price wait, a long replay read): every
+            # strategy call after it is refused, which is the stop's doing, not the code's.
+            self._close_unstarted()
+            return self.exit_code
         interval = self.config.cycle_interval_s
         deadline = time.monotonic()
         try:
@@ -235,6 +246,20 @@ class Engine:
                 self.alerts.close()
             self.lock.release()
         return self.exit_code
+
+    def _close_unstarted(self) -> None:
+        """What open() had opened, closed; nothing has traded and no status was written."""
+        if hasattr(self, "market"):
+            self.market.close()
+        if hasattr(self, "ledger"):
+            self.ledger.close()
+        if hasattr(self, "supervision"):
+            self.supervision.stopped()
+        self.events.emit("engine", f"engine stopped ({self.stop.requested}) while starting, before its first cycle")
+        self.status_file.close()
+        if self.alerts is not None:
+            self.alerts.close()
+        self.lock.release()
 
     @property
     def exit_reason(self) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from engine.config import FEEDS_HELP, EngineConfig
 from engine.market.feeds import PriceFeed, ReplayFeed, SimFeed, profile
@@ -10,7 +10,15 @@ from engine.market.makers import maker
 from engine.market.quotes import QuoteModel
 
 
-def feed_for(config: EngineConfig, assets: Iterable[str]) -> PriceFeed:
+def feed_for(
+    config: EngineConfig,
+    assets: Iterable[str],
+    *,
+    stopping: Callable[[], bool] = lambda: False,
+    announce: Callable[[str], None] = lambda _text: None,
+) -> PriceFeed:
+    """The configured feed. A live feed's first wait for prices is told through `announce` and
+    ends early once `stopping()` is true (a stop asked while the engine starts)."""
     assets = tuple(assets)
     spec = config.feed
     if spec == "sim":
@@ -29,6 +37,8 @@ def feed_for(config: EngineConfig, assets: Iterable[str]) -> PriceFeed:
             stale_after_s=config.stale_after_s,
             first_price_wait_s=config.first_price_wait_s,
             fallback=lambda asset: profile(asset).start_price,
+            stopping=stopping,
+            announce=announce,
         )
     raise ValueError(f"unknown feed {spec!r}: use {FEEDS_HELP}")
 

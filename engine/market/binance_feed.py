@@ -88,6 +88,8 @@ class BinanceFeed:
         first_price_wait_s: float = 10.0,
         fallback: Callable[[str], float] = lambda asset: 1.0,
         clock: Callable[[], float] = time.time,
+        stopping: Callable[[], bool] = lambda: False,
+        announce: Callable[[str], None] = lambda _text: None,
     ) -> None:
         self.assets = tuple(assets)
         mapping = {**default_symbols(self.assets), **(symbols or {})}
@@ -99,6 +101,8 @@ class BinanceFeed:
         self.silence_s = max(6 * stale_after_s, 3.0)
         self.first_price_wait_s = first_price_wait_s
         self._clock = clock
+        self._stopping = stopping
+        self._announce = announce
         self._lock = threading.Lock()
         self._latest: dict[str, tuple[float, float]] = {}  # asset -> (price, wall time received)
         self._first: dict[str, float] = {}
@@ -171,13 +175,27 @@ class BinanceFeed:
             self._waited = True
             held = not self._free.is_set()
             self._free.set()
-            self._all_priced.wait(self.first_price_wait_s)
+            self._wait_first_prices()
             if held:
                 self._free.clear()
             self._notes = self._unpriced_notes()
         with self._lock:
             latest = dict(self._latest)
         return {asset: latest[asset][0] if asset in latest else self._fallback[asset] for asset in self.assets}
+
+    def _wait_first_prices(self) -> None:
+        """Up to first_price_wait_s for every asset's first price, said before it starts (a wait
+        of seconds with nothing on the screen looks hung); a stop asked meanwhile ends it."""
+        if self.first_price_wait_s <= 0:
+            return
+        self._announce(
+            f"feed binance: connecting to {self.url.partition('?')[0]}; waiting up to {self.first_price_wait_s:g}s "
+            f"for the first price of {', '.join(self.assets)}"
+        )
+        deadline = time.monotonic() + self.first_price_wait_s
+        while not self._stopping() and (left := deadline - time.monotonic()) > 0:
+            if self._all_priced.wait(min(left, 0.1)):
+                return
 
     def _unpriced_notes(self) -> list[str]:
         """After the first wait: assets with no trade while others traded are most likely a
@@ -186,6 +204,12 @@ class BinanceFeed:
         with self._lock:
             priced = set(self._first)
         silent = [asset for asset in self.assets if asset not in priced]
+        if not priced and not self._stopping() and self.first_price_wait_s > 0:
+            why = self.last_error or "connected, but no trade came; the feed keeps listening"
+            return [
+                f"feed binance: no price in the first {self.first_price_wait_s:g}s ({why}); no asset takes entries "
+                "until its prices come"
+            ]
         if not priced or not silent:
             return []
         return [

@@ -7,7 +7,7 @@ client so that an engine on the simulated market or a replay never loads the web
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 DEFAULT_URL = "wss://stream.binance.com:9443/stream"
 # Default exchange symbol of each asset: its USDT pair, the deepest market for all eight.
@@ -31,12 +31,24 @@ def parse_symbol_map(text: str) -> dict[str, str]:
     return out
 
 
+def checked_url(base: str) -> SplitResult:
+    """`base` split, or a ValueError naming the flag: a websocket URL with a host and a valid port."""
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError as exc:
+        raise ValueError(f"--feed-url {base!r}: {exc}") from None
+    if parts.scheme not in ("ws", "wss"):
+        raise ValueError(f"--feed-url {base!r}: expected a ws:// or wss:// URL")
+    if not parts.hostname:
+        raise ValueError(f"--feed-url {base!r} names no host, e.g. wss://stream.binance.com:9443/stream")
+    return parts
+
+
 def stream_url(base: str, symbols: Iterable[str]) -> str:
     """The combined-stream URL of the symbols' trade streams on `base` (a URL that already names
     its streams is kept as it is: a recorder or proxy may want its own)."""
-    parts = urlsplit(base)
-    if parts.scheme not in ("ws", "wss"):
-        raise ValueError(f"--feed-url {base!r}: expected a ws:// or wss:// URL")
+    parts = checked_url(base)
     if "streams=" in parts.query:
         return base
     path = parts.path.rstrip("/")

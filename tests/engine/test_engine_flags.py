@@ -23,6 +23,16 @@ from tests.support.engine_proc import ctl, run_engine
         (("--feed", "simulated"), "unknown feed 'simulated'"),
         (("--max-cycles", "0"), "--max-cycles must be at least 1"),
         (("--max-cycles", "-3"), "--max-cycles must be at least 1"),
+        (("--spread", "nan"), "--spread nan is out of range"),
+        (("--fee", "-0.5"), "--fee -0.5 is out of range"),
+        (("--lag", "-3"), "--lag -3 is out of range"),
+        (("--noise", "2"), "--noise 2 is out of range"),
+        (("--probation-cycles", "-1"), "--probation-cycles must be at least 0"),
+        (("--feed", "binance", "--feed-url", "garbage"), "--feed-url 'garbage': expected a ws:// or wss:// URL"),
+        (("--feed", "binance", "--feed-url", ""), "--feed-url '': expected a ws:// or wss:// URL"),
+        (("--feed", "binance", "--feed-url", "wss://"), "--feed-url 'wss://' names no host"),
+        (("--feed", "binance", "--feed-url", "ws://[::1"), "--feed-url 'ws://[::1': Invalid IPv6 URL"),
+        (("--feed", "binance", "--feed-url", "ws://host:99999/stream"), "--feed-url 'ws://host:99999/stream': Port out of range"),
     ],
 )
 def test_a_command_line_that_means_something_else_is_refused_before_anything_is_written(

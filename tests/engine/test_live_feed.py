@@ -12,6 +12,7 @@ event reconnects; a restart resumes on live prices with the state intact.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,3 +217,21 @@ def test_cycles_back_to_back_never_starve_the_feed(exchange: FakeBinance, feeds:
             price = feed.prices_at(0.0)["BTC"]
             sum(range(20_000))  # the cycle's own work, holding the GIL
     assert price == 97_250.0
+
+
+def test_the_first_price_wait_says_so_and_a_stop_during_it_is_a_clean_stop(tmp_path: Path) -> None:
+    # Nothing listens on port 9: no price comes, and the engine waits its whole --first-price-wait.
+    engine = EngineProcess(
+        tmp_path / "state", "--feed", "binance", "--feed-url", "ws://127.0.0.1:9/stream", "--first-price-wait", "60", fast=LIVE
+    ).start(wait=False)
+    log = engine.state_dir / "events.jsonl"
+    try:
+        wait_until(lambda: log.exists() and "waiting up to 60s for the first price" in log.read_text(), "the wait said", timeout=30)
+        assert "127.0.0.1:9" in events(engine)
+        started = time.monotonic()
+        assert engine.stop(timeout=20) == 0, engine.log()
+        assert time.monotonic() - started < 10, "the stop waited out the first-price wait"
+        assert "Traceback" not in engine.log(), engine.log()
+        assert "engine stopped (SIGTERM) while starting" in events(engine)
+    finally:
+        engine.stop(signal.SIGKILL)
