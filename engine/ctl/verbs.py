@@ -15,6 +15,7 @@ import argparse
 import difflib
 import json
 import math
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from pydantic import ValidationError
 from engine.contract import param_schema
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.fileio import describe_validation_error, read_model
+from engine.contract.liveness import pid_alive
 from engine.contract.models import CONTROL_FILE, Control, SlotStatus, Status
 from engine.ctl import books as ctl_books
 from engine.ctl import risk as ctl_risk
@@ -98,16 +100,23 @@ def check_slot(state_dir: Path, slot_id: str) -> None:
     raise ValueError(f"no slot {slot_id!r} in this engine, nothing written; it runs {shown}")
 
 
-def summary(status: Status) -> str:
+def summary(status: Status, state_dir: Path) -> str:
     e, s, c = status.engine, status.stats, status.code
     rate = f"{s.win_rate:.0%}" if s.win_rate is not None else "n/a"
-    state = "STOPPED" if e.stopped_at else e.state.upper()
+    # The last status of a process killed (or crashed) still says running: the pid says otherwise.
+    down = not e.stopped_at and e.host == socket.gethostname() and not pid_alive(e.pid)
+    state = "STOPPED" if e.stopped_at else "DOWN" if down else e.state.upper()
     feed = "simulated" if e.feed == "sim" else e.feed
+    if e.stopped_at:
+        age_note = f" (the engine stopped at {e.stopped_at})"
+    elif down:
+        age_note = f" (its process is gone without a clean stop; start it again: foresight engine --state-dir {state_dir})"
+    else:
+        age_note = " (STALE)" if status.is_stale() else ""
     lines = [
         f"engine   {state} pid {e.pid}@{e.host} cycle {e.cycle} ({e.last_cycle_ms:.1f} ms, every {e.cycle_interval_s:g}s, worst {e.worst_cycle_ms:.1f} ms, {e.overruns} overruns)",
         f"market   paper bets, {feed} prices at x{e.speed:g}",
-        f"status   written {status.age_s():.1f}s ago"
-        + (f" (the engine stopped at {e.stopped_at})" if e.stopped_at else " (STALE)" if status.is_stale() else ""),
+        f"status   written {status.age_s():.1f}s ago{age_note}",
         *([f"disk     NOT PERSISTING: {e.persist_error or 'a write failed'}; trading goes on from memory"] if not e.persist_ok else []),
         f"control  observed generation {status.control.observed_generation}, rejected {status.control.rejected_generation}",
         f"code     {c.version}, {c.reloads} reloads"
@@ -288,7 +297,7 @@ def status_command(state_dir: Path, args: argparse.Namespace) -> int:
         fresh = status is not None and status.age_s() < (time.time() - since)
         settled = status is not None and _settled(state_dir, status)
         if status is not None and (not args.wait or (fresh and settled)):
-            print(status.model_dump_json(by_alias=True, indent=2) if args.json else summary(status))
+            print(status.model_dump_json(by_alias=True, indent=2) if args.json else summary(status, state_dir))
             return EXIT_APPLIED
         if time.monotonic() > deadline:
             print(f"foresight ctl: {timeout_message(state_dir, 'a settled status', args.timeout)}", file=sys.stderr)

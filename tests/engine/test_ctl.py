@@ -78,3 +78,14 @@ def test_a_timeout_that_is_no_wait_is_refused_and_nothing_is_written(tmp_path) -
         assert result.returncode == 2, result.stderr
         assert f"--timeout: {bad}: expected seconds above 0" in result.stderr
     assert not (tmp_path / CONTROL_FILE).exists()
+
+
+def test_status_of_an_engine_killed_without_a_stop_says_down_not_running(engine: EngineProcess) -> None:
+    engine.kill9()
+    shown = ctl(engine.state_dir, "status")
+    assert shown.returncode == 0, shown.stderr
+    first = shown.stdout.splitlines()[0]
+    assert first.startswith(f"engine   DOWN pid {engine.pid}@"), shown.stdout
+    assert "RUNNING" not in shown.stdout.split("\n\n")[0]
+    assert "its process is gone without a clean stop" in shown.stdout
+    assert f"foresight engine --state-dir {engine.state_dir}" in shown.stdout
