@@ -7,15 +7,13 @@ the last good intent and says why (status `control.warnings`, `events.jsonl`).
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from engine.contract.fileio import UnsafeFile, describe_validation_error, open_private, read_fd
+from engine.contract.fileio import describe_validation_error, read_bytes
 from engine.contract.models import CONTROL_FILE, MAX_FILE_BYTES, Command, Control
 from engine.strategy_api.params import OverrideError, validate_overrides
 
@@ -49,6 +47,8 @@ class ControlIntake:
         data, reason = self._trusted_bytes()
         if data is None:
             if reason and not reason.endswith("does not exist"):
+                if reason == self._last_digest and self._last_refusal is not None:
+                    return self._last_refusal  # the same trouble as last cycle: said once
                 return self._refuse(reason, reason, None)
             self._last_digest = None
             return Intake("none")
@@ -103,35 +103,9 @@ class ControlIntake:
         return control if control.generation > last_generation else None
 
     def _trusted_bytes(self) -> tuple[bytes | None, str | None]:
-        """control.json's bytes, or why not: not there, unreadable, or not to be trusted.
-
-        Like ssh's StrictModes: intent must come from this user, through a file only it can
-        write. The checks are made on the descriptor the bytes are read from, never on the
-        path, and the file is never reached through a link."""
-        try:
-            fd = open_private(self.path, os.O_RDONLY, owned=False)
-        except FileNotFoundError:
-            return None, f"{CONTROL_FILE} does not exist"
-        except UnsafeFile as exc:
-            return None, f"{exc.strerror}; control refused"
-        except OSError as exc:
-            return None, f"{CONTROL_FILE} cannot be read: {exc.strerror or exc}"
-        try:
-            info = os.fstat(fd)
-            if info.st_uid != os.geteuid():
-                return None, f"control.json is owned by uid {info.st_uid}, not the engine's uid {os.geteuid()}; refused"
-            if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-                return None, f"control.json is writable by group or others (mode {stat.S_IMODE(info.st_mode):o}); refused, chmod 600 it"
-            data = read_fd(fd, MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            return None, f"{CONTROL_FILE} cannot be read: {exc.strerror or exc}"
-        finally:
-            os.close(fd)
-        if len(data) > MAX_FILE_BYTES:
-            return None, f"{CONTROL_FILE} is larger than {MAX_FILE_BYTES // 1024} KiB; refused"
-        if not data.strip():
-            return None, f"{CONTROL_FILE} is empty"
-        return data, None
+        """control.json's bytes, or why not: not there, unreadable, or not to be trusted (the
+        same checks `ControlWriter` makes before it builds on the file)."""
+        return read_bytes(self.path, MAX_FILE_BYTES, trusted=True)
 
     def _refuse(self, digest: str, reason: str, generation: int | None) -> Intake:
         intake = Intake("refused", warnings=(reason,), generation=generation)

@@ -164,6 +164,7 @@ def render_status(
             acks=manager.visible_acks(manager.pending_commands),
             warnings=list(warnings),
             applied=applied,
+            applied_digest=state.applied_digest,
         ),
         code=code,
         params=ParamsStatus(schema=params_schema, values=params.model_dump(mode="json")),

@@ -7,6 +7,7 @@ never lose each other's change and the generation only moves forward.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import socket
 import uuid
@@ -14,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.contract.fileio import atomic_write_model, ensure_state_dir, file_lock, read_model
+from pydantic import ValidationError
+
+from engine.contract.fileio import atomic_write_model, describe_validation_error, ensure_state_dir, file_lock, read_bytes, read_model
 from engine.contract.finite import not_finite
 from engine.contract.models import (
     CONTROL_FILE,
@@ -71,25 +74,33 @@ class ControlWriter:
         """
         ensure_state_dir(self.state_dir)
         with file_lock(self.state_dir / CONTROL_LOCK):
-            current = read_model(self.control_path, Control)
+            # Read as the engine reads it: a file it would refuse (not this user's, writable by
+            # others, a link) is never built on, or a write of ours would launder its intent.
+            data, unusable = read_bytes(self.control_path, trusted=True)
+            found: Control | None = None
+            if data is not None:
+                try:
+                    found = Control.model_validate_json(data)
+                except ValidationError as exc:
+                    unusable = describe_validation_error(exc, CONTROL_FILE)
             status = read_model(self.state_dir / STATUS_FILE, Status).value
             note = None
-            ignored = self._ignored_reason(current.value, status) if current.value is not None else None
-            if current.value is not None and ignored is None:
-                base = current.value.model_copy(deep=True)
-            elif current.value is not None:
+            ignored = self._ignored_reason(found, status, hashlib.sha256(data or b"").hexdigest()) if found else None
+            if found is not None and ignored is None:
+                base = found.model_copy(deep=True)
+            elif found is not None:
                 # The engine does not run what the file says: build on the intent it runs, so a
                 # refused, replayed or hand-edited file is never written again under a new
                 # generation. Pending commands still travel.
                 base = self._rebuild(status)
-                base.commands = list(current.value.commands)
+                base.commands = list(found.commands)
                 note = f"{ignored}; built on the engine's applied intent"
             else:
                 base = self._rebuild(status)
-                if not current.missing:
-                    note = f"previous control.json was unusable ({current.reason}); rebuilt from the engine's applied intent"
+                if os.path.lexists(self.control_path):
+                    note = f"previous control.json was unusable ({unusable}); rebuilt from the engine's applied intent"
             seen = max(
-                current.value.generation if current.value else 0,
+                found.generation if found else 0,
                 status.control.observed_generation if status else 0,
                 status.control.rejected_generation if status else 0,
             )
@@ -110,7 +121,7 @@ class ControlWriter:
         return WriteResult(checked, note)
 
     @staticmethod
-    def _ignored_reason(control: Control, status: Status | None) -> str | None:
+    def _ignored_reason(control: Control, status: Status | None, digest: str) -> str | None:
         """Why the engine does not run the intent `control` holds, or None when it runs it or may
         still apply it (a newer generation it has not read yet)."""
         if status is None:
@@ -124,7 +135,8 @@ class ControlWriter:
             return f"generation {generation} had been refused ({reason})"
         applied = seen.applied
         if generation == seen.observed_generation and (
-            control.paused != applied.paused
+            (seen.applied_digest and digest != seen.applied_digest)  # any field: risk limits, a resume, commands
+            or control.paused != applied.paused
             or sorted(control.paused_slots) != sorted(applied.paused_slots)
             or control.overrides != applied.overrides
         ):

@@ -229,7 +229,19 @@ def read_fd(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes | None, str | None]:
+def untrusted(info: os.stat_result, name: str) -> str | None:
+    """Why a file of intent may not be acted on, or None. Like ssh's StrictModes: intent must
+    come from this user, through a file only it can write."""
+    if info.st_uid != os.geteuid():
+        return f"{name} is owned by uid {info.st_uid}, not the engine's uid {os.geteuid()}; refused"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"{name} is writable by group or others (mode {stat.S_IMODE(info.st_mode):o}); refused, chmod 600 it"
+    return None
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES, *, trusted: bool = False) -> tuple[bytes | None, str | None]:
+    """`path`'s bytes, or why not. `trusted` also refuses a file `untrusted` names, checked on
+    the descriptor the bytes are read from, never on the path."""
     try:
         fd = open_private(path, os.O_RDONLY, owned=False)
     except FileNotFoundError:
@@ -239,6 +251,8 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes | None, s
     except OSError as exc:
         return None, f"{path.name} cannot be read: {exc.strerror or exc}"
     try:
+        if trusted and (problem := untrusted(os.fstat(fd), path.name)) is not None:
+            return None, problem
         data = read_fd(fd, limit + 1)
     except OSError as exc:
         return None, f"{path.name} cannot be read: {exc.strerror or exc}"
@@ -260,10 +274,10 @@ def describe_validation_error(exc: ValidationError, name: str) -> str:
     return f"{name}: {where}: {first['msg']}{more}"
 
 
-def read_model(path: Path, model: type[M], limit: int | None = None) -> ReadResult[M]:
+def read_model(path: Path, model: type[M], limit: int | None = None, *, trusted: bool = False) -> ReadResult[M]:
     """`path` parsed and validated as `model`, or why not. Larger than `limit` (by default the
-    model's `max_bytes`, else MAX_FILE_BYTES) is refused unread."""
-    data, reason = read_bytes(path, limit if limit is not None else getattr(model, "max_bytes", MAX_FILE_BYTES))
+    model's `max_bytes`, else MAX_FILE_BYTES) is refused unread; `trusted` as in `read_bytes`."""
+    data, reason = read_bytes(path, limit if limit is not None else getattr(model, "max_bytes", MAX_FILE_BYTES), trusted=trusted)
     if data is None:
         return ReadResult(None, reason, missing=not os.path.lexists(path))
     try:

@@ -195,6 +195,11 @@ class ControlStatus(_Open):
     acks: list[Ack] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     applied: AppliedIntent = Field(default_factory=AppliedIntent)
+    applied_digest: str = Field(
+        default="",
+        description="sha256 of the control.json bytes whose intent is in force ('' before any): a writer finding "
+        "other bytes at the applied generation knows the file was edited by hand and builds on `applied` instead",
+    )
 
 
 class ModuleInfo(_Open):

@@ -75,6 +75,52 @@ def test_same_generation_with_other_content_is_refused_and_not_built_on(engine: 
     assert not status.control.applied.paused
 
 
+def test_a_same_generation_edit_of_the_risk_limits_is_not_built_on(engine: EngineProcess) -> None:
+    limited = ctl(engine.state_dir, "risk", "set", "max_daily_loss=30")
+    assert limited.returncode == 0, limited.stderr
+    edited = current(engine)
+    edited.risk.max_daily_loss = None  # same generation, by hand: the engine keeps the limit
+    atomic_write_model(engine.state_dir / CONTROL_FILE, edited)
+    engine.wait_for(lambda s: "changed without a new generation" in (s.control.rejected_reason or ""), what="the edit refused")
+    result = ctl(engine.state_dir, "pause-slot", "ETH-5m")
+    assert result.returncode == 0, result.stderr
+    assert "edited by hand?" in result.stderr  # the note: built on what the engine runs
+    status = engine.wait_for(lambda s: "ETH-5m" in s.control.applied.paused_slots, what="ETH-5m paused")
+    assert status.risk.limits == {"max_daily_loss": 30}
+    assert ctl(engine.state_dir, "resume-slot", "ETH-5m").returncode == 0
+    assert ctl(engine.state_dir, "risk", "unset", "max_daily_loss").returncode == 0
+
+
+def test_a_control_file_the_engine_does_not_trust_is_not_built_on(engine: EngineProcess) -> None:
+    stake = engine.wait_cycles(1).params.values["stake"]
+    planted = current(engine)
+    planted.generation += 1
+    planted.overrides = {**planted.overrides, "stake": 99.0}
+    path = engine.state_dir / CONTROL_FILE
+    atomic_write_model(path, planted)
+    path.chmod(0o660)  # writable by the group: the engine refuses it, like ssh's StrictModes
+    engine.wait_for(lambda s: "writable by group or others" in (s.control.rejected_reason or ""), what="the file refused")
+    result = ctl(engine.state_dir, "pause-slot", "ETH-5m")
+    assert result.returncode == 0, result.stderr
+    assert "writable by group or others" in result.stderr and "rebuilt from the engine's applied intent" in result.stderr
+    status = engine.wait_for(lambda s: "ETH-5m" in s.control.applied.paused_slots, what="ETH-5m paused")
+    assert status.params.values["stake"] == stake
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert ctl(engine.state_dir, "resume-slot", "ETH-5m").returncode == 0
+
+
+def test_a_refused_unreadable_control_file_is_warned_of_once_not_every_cycle(engine: EngineProcess) -> None:
+    path = engine.state_dir / CONTROL_FILE
+    kept = path.read_bytes()
+    events = engine.state_dir / "events.jsonl"
+    path.write_bytes(b"")  # a script's failed `> control.json`
+    engine.wait_for(lambda s: any("control.json is empty" in w for w in s.control.warnings), what="the empty file refused")
+    engine.wait_cycles(10)
+    said = [line for line in events.read_text().splitlines() if "control.json is empty" in line]
+    assert len(said) == 1, said
+    atomic_write_bytes(path, kept)
+
+
 REFUSED_WRITES = [
     ({"stake": "7"}, 'stake: Input should be a valid number, not the string "7"', "stake: a number is required"),
     ({"max_open_positions": True}, "max_open_positions: Input should be a valid integer, not the boolean true",
