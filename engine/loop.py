@@ -148,7 +148,7 @@ class Engine:
             self.events.emit("feed", f"replay: reading {', '.join(map(str, files))} ({size / 2**20:.1f} MiB)")
         started = time.monotonic()
         feed = feed_for(
-            self.config, assets, stopping=lambda: self.stop.requested is not None, announce=lambda text: self.events.emit("feed", text)
+            self.config, assets, stopping=lambda: self.stop.requested is not None, announce=self._feed_note
         )
         if isinstance(feed, ReplayFeed):
             self.events.emit("feed", f"replay: read {feed.summary()} in {time.monotonic() - started:.1f} s")
@@ -163,6 +163,9 @@ class Engine:
             self.market.start(start)
         for note in self.market.health.notes if self.market.health else ():
             self.warn(note)  # e.g. the gaps of a recording
+
+    def _feed_note(self, text: str) -> None:
+        self.events.emit("feed", text)
 
     def _open_commands(self, booted: boot.Boot, state: TradingState) -> None:
         """The control intake and the commands, settled after a restart; the overrides in force revalidated."""

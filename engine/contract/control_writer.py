@@ -17,7 +17,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.contract.fileio import atomic_write_model, describe_validation_error, ensure_state_dir, file_lock, read_bytes, read_model
+from engine.contract.fileio import (
+    atomic_write_model,
+    describe_validation_error,
+    ensure_state_dir,
+    file_lock,
+    read_bytes,
+    read_model,
+)
 from engine.contract.finite import not_finite
 from engine.contract.models import (
     CONTROL_FILE,
