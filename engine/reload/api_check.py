@@ -9,12 +9,15 @@ import json
 import math
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
+from engine.contract.finite import not_finite
 from engine.reload.code_version import ANALYSE, ENTRY_MODULE, CodeVersion, first_line
 from engine.reload.module_loader import StrategyLoadError, describe_exception, load_error
 from engine.strategy_api.decision import DECISION_FIELDS
+from engine.strategy_api.params import describe as describe_params
+from engine.strategy_api.params import engine_value_problems
 
 SUPPORTED_API_VERSIONS = frozenset({1})
 # Parameters the engine itself reads from the values in force (docs/strategy-api.md).
@@ -48,7 +51,7 @@ def check_api(version: CodeVersion, timed: Any = None) -> dict[str, Any]:
     if missing:
         raise fail(f"Params does not declare {', '.join(missing)} (the engine reads them)", params_model)
     try:
-        timed(params_model)
+        defaults = timed(params_model)
         schema = timed(functools.partial(params_model.model_json_schema, schema_generator=ParamsJsonSchema))
         json.dumps(schema)
     except Exception as exc:  # noqa: BLE001 - any failure is the strategy's, reported with its location
@@ -56,6 +59,20 @@ def check_api(version: CodeVersion, timed: Any = None) -> dict[str, Any]:
         if error.file is None:
             error = fail(f"Params with its defaults: {describe_exception(exc)}", params_model)
         raise error from exc
+    # pydantic never validates a default: one outside its own bounds would be the value in force
+    # (a NaN passes no bound, so it is named for what it is first).
+    dumped = defaults.model_dump()
+    if problem := next((p for name, value in dumped.items() if (p := not_finite(value, name))), None):
+        raise fail(f"a Params default breaks its own declaration: {problem}", params_model)
+    try:
+        timed(lambda: params_model.model_validate(dumped))
+    except ValidationError as exc:
+        raise fail(f"a Params default breaks its own declaration: {describe_params(exc)}", params_model) from None
+    except Exception as exc:  # noqa: BLE001 - the strategy's own validator failed on its defaults
+        raise fail(f"Params with its defaults: {describe_exception(exc)}", params_model) from exc
+    problems = engine_value_problems(defaults)
+    if problems:
+        raise fail(f"a Params default the engine cannot trade on: {'; '.join(problems)}", params_model)
 
     evaluate = getattr(module, "evaluate", None)
     if not callable(evaluate):

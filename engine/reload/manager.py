@@ -37,6 +37,7 @@ from engine.reload.module_loader import (
     CodeCache,
     ImportGuard,
     ModuleTransaction,
+    SharedModules,
     SourceFile,
     StrategyLoadError,
     compile_sources,
@@ -628,6 +629,7 @@ class ReloadManager:
         self.loading = candidate
         transaction = ModuleTransaction(self.scope)
         process = ProcessSnapshot.take()
+        shared = SharedModules(reuse)
         try:
             version = self._execute(candidate, sources, running_modules, reuse, phases)
             version = dataclasses.replace(
@@ -645,6 +647,18 @@ class ReloadManager:
             self.loading = None
             transaction.restore()
             result.undone = tuple(process.restore())
+            touched = shared.restore()
+        if touched:
+            also = f" (it also failed: {result.error})" if result.error is not None else ""
+            result.version, result.smoke = None, None
+            result.error = StrategyLoadError(
+                f"the new code assigned {', '.join(touched[:5])}{' ...' if len(touched) > 5 else ''}: "
+                f"{'modules it shares' if len({t.split('.')[0] for t in touched}) > 1 else 'a module it shares'} with the running code "
+                f"(unchanged modules are not loaded again), so the running code would change under its own version; "
+                f"put back, and the new code refused: change that module's own file instead{also}",
+                file=str(sources[-1].path),
+                phase="import",
+            )
         result.elapsed_ms = _ms(started)
         return result
 

@@ -35,7 +35,7 @@ import importlib.machinery
 import importlib.util
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -404,6 +404,31 @@ class ModuleTransaction:
                 package.__dict__.pop(name, None)  # type: ignore[union-attr]
             else:
                 package.__dict__[name] = value  # type: ignore[union-attr]
+
+
+class SharedModules:
+    """The namespaces of the modules a candidate reuses from the running code, as they were.
+
+    The modules before the first changed one are not loaded again: the candidate imports the
+    running code's own objects. Anything it assigns into one (at import, in its checks) would
+    change the running code under its unchanged version, so `restore` puts every such name back
+    and says which it found changed."""
+
+    def __init__(self, modules: Mapping[str, ModuleType]) -> None:
+        self._saved = {name: (module, dict(module.__dict__)) for name, module in modules.items()}
+
+    def restore(self) -> list[str]:
+        """`module.name` of each global that was added, removed or rebound, put back as it was."""
+        missing = object()
+        touched = []
+        for name, (module, saved) in self._saved.items():
+            now = module.__dict__
+            changed = sorted(k for k in saved.keys() | now.keys() if saved.get(k, missing) is not now.get(k, missing))
+            if changed:
+                touched += [f"{name}.{key}" for key in changed]
+                now.clear()
+                now.update(saved)
+        return touched
 
 
 def _our_keys() -> list[str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -41,6 +42,28 @@ def _kind(value: object) -> str:
     return f"{json.dumps(value)}"
 
 
+def engine_value_problems(params: BaseModel) -> list[str]:
+    """What the engine cannot act on among the parameters it reads itself, whatever the
+    strategy's Params allow: it bets `stake`, waits `cooldown_s`, counts `max_open_positions`
+    and `win_rate_window`. A NaN or negative stake would be bet and poison every book."""
+    problems = []
+    stake = getattr(params, "stake", None)
+    if not _finite_number(stake) or stake <= 0:
+        problems.append(f"stake: the engine bets it, so it must be a positive finite amount, not {stake!r}")
+    cooldown = getattr(params, "cooldown_s", None)
+    if not _finite_number(cooldown) or cooldown < 0:
+        problems.append(f"cooldown_s: must be a finite number of seconds >= 0, not {cooldown!r}")
+    for name, least in (("max_open_positions", 0), ("win_rate_window", 1)):
+        value = getattr(params, name, None)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            problems.append(f"{name}: must be a whole number >= {least}, not {value!r}")
+    return problems
+
+
+def _finite_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def validate_overrides(model: type[BaseModel], overrides: dict[str, Any]) -> BaseModel:
     """All or nothing: the parameters in force, or OverrideError saying why not.
 
@@ -51,11 +74,15 @@ def validate_overrides(model: type[BaseModel], overrides: dict[str, Any]) -> Bas
     if problems:
         raise OverrideError(f"overrides refused: {'; '.join(problems)}")
     try:
-        return model.model_validate_json(json.dumps(overrides), strict=True)
+        params = model.model_validate_json(json.dumps(overrides), strict=True)
     except ValidationError as exc:
         raise OverrideError(f"overrides refused: {describe(exc)}") from exc
     except Exception as exc:  # noqa: BLE001 - the strategy's own validator failed (or timed out)
         raise OverrideError(f"overrides refused: the strategy's Params failed on them: {_failure(exc)}") from exc
+    problems = engine_value_problems(params)
+    if problems:
+        raise OverrideError(f"overrides refused: {'; '.join(problems)}")
+    return params
 
 
 def revalidate(model: type[BaseModel], overrides: dict[str, Any]) -> tuple[BaseModel, dict[str, Any], list[str]]:
@@ -68,7 +95,10 @@ def revalidate(model: type[BaseModel], overrides: dict[str, Any]) -> tuple[BaseM
     dropped: list[str] = []
     for key, value in overrides.items():
         try:
-            model.model_validate({**kept, key: value})
+            problems = engine_value_problems(model.model_validate({**kept, key: value}))
+            if problems:
+                dropped.append(f"override {key}={value!r} dropped after reload: {'; '.join(problems)}")
+                continue
         except ValidationError as exc:
             dropped.append(f"override {key}={value!r} dropped after reload: {describe(exc)}")
         except Exception as exc:  # noqa: BLE001 - the strategy's own validator failed (or timed out)
