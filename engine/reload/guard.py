@@ -115,7 +115,38 @@ class StrategyStopped(StrategyFailure):
 
 
 def _args(exc: BaseException) -> str:
-    return ", ".join(repr(a) for a in exc.args)[:80]
+    try:
+        return ", ".join(repr(a) for a in exc.args)[:80]
+    except BaseException as failure:  # noqa: BLE001 - a repr of the strategy's own objects
+        return f"(its arguments could not be read: {type(failure).__name__})"
+
+
+# The guard of this process's strategy calls (the engine has one): `text_of` runs strategy code
+# too, the __str__ and __repr__ of what it raised, and needs a budget when none is armed.
+_process_guard: StrategyGuard | None = None
+TEXT_BUDGET_S = 0.25
+
+
+def text_of(render: Callable[[], str]) -> str:
+    """`render()`, which runs the strategy's own __str__ or __repr__: whatever that raises
+    (SystemExit included) or however long it loops, it is the strategy's failure, said in
+    words, never the engine's exit or hang."""
+    guard = _process_guard
+    try:
+        if guard is None or guard.busy or guard.stopping:  # an armed call's budget covers it
+            text = render()
+        else:
+            text = guard.call(TEXT_BUDGET_S, render, what="text")
+        if not isinstance(text, str):
+            raise TypeError(f"__str__ returned {type(text).__name__}")
+        return text
+    except StrategyTimeout:
+        return "(its message could not be read: timed out)"
+    except StrategyFailure as exc:
+        cause = exc.cause if exc.cause is not None else exc
+        return f"(its message could not be read: {type(cause).__name__})"
+    except BaseException as exc:  # noqa: BLE001 - anything strategy code raises here is its own failure
+        return f"(its message could not be read: {type(exc).__name__})"
 
 
 @dataclass(frozen=True)
@@ -253,6 +284,8 @@ class StrategyGuard:
                 return
             self._thread = threading.Thread(target=self._watch, name="strategy-watchdog", daemon=True)
             self._thread.start()
+            global _process_guard
+            _process_guard = self
             self._ready = not self.stopping
 
     def _install_signal(self) -> None:

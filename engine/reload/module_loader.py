@@ -41,7 +41,7 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
-from engine.reload.guard import StrategyFailure
+from engine.reload.guard import StrategyFailure, text_of
 
 PACKAGE = "strategies"
 _PREFIX = PACKAGE + "."
@@ -172,7 +172,7 @@ def locate(exc: BaseException, files: Iterable[str]) -> tuple[str | None, int | 
 def describe_exception(exc: BaseException) -> str:
     if isinstance(exc, StrategyFailure):
         return str(exc)  # already says what happened: timed out, SystemExit raised, ...
-    text = str(exc).strip().splitlines()
+    text = text_of(lambda: str(exc)).strip().splitlines()
     first = text[0] if text else ""
     more = " ..." if len(text) > 1 else ""
     return f"{type(exc).__name__}: {first}{more}" if first else type(exc).__name__

@@ -116,7 +116,10 @@ def revalidate(model: type[BaseModel], overrides: dict[str, Any]) -> tuple[BaseM
 
 
 def _failure(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
+    try:
+        text = str(exc).strip().splitlines()  # the strategy's own __str__: what it raises is its failure
+    except BaseException as failure:  # noqa: BLE001
+        text = [f"(its message could not be read: {type(failure).__name__})"]
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 

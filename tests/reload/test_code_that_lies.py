@@ -76,3 +76,22 @@ def test_a_candidate_that_assigns_into_a_shared_module_never_changes_the_running
     assert m.registry.version == running
     assert m.registry.evaluate(view(), m.registry.params_model()) == before
     assert not m.reload().ok and ta_engine.tilt is tilt
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ('raise SystemExit("bye")', "its message could not be read: SystemExit"),
+        ("while True:\n            pass", "its message could not be read: timed out"),
+        ("return 42", "its message could not be read: TypeError"),
+    ],
+)
+def test_an_exception_whose_message_misbehaves_is_the_strategys_failure_not_the_engines(
+    fixture_dir: Path, body: str, said: str
+) -> None:
+    m = manager(fixture_dir)
+    running = m.registry.version
+    append(fixture_dir / "strategy.py", f"\nclass Boom(Exception):\n    def __str__(self):\n        {body}\n\n\nraise Boom()\n")
+    outcome = m.check()  # neither SystemExit nor a hang leaves it
+    assert not outcome.ok and m.registry.version == running
+    assert outcome.error is not None and "Boom" in outcome.error and said in outcome.error, outcome.error
