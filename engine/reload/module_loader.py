@@ -29,10 +29,13 @@ strategy a handle on engine state.
 from __future__ import annotations
 
 import builtins
+import errno
 import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
+import stat
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -41,12 +44,14 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
+from engine.contract.fileio import read_fd
 from engine.reload.guard import StrategyFailure, text_of
 
 PACKAGE = "strategies"
 _PREFIX = PACKAGE + "."
 # Top-level packages strategy code may never import (docs/strategy-api.md).
 FORBIDDEN_IMPORTS = ("engine", "foresight_tui")
+MAX_MODULE_BYTES = 16 * 2**20  # far beyond any strategy module; a file this size is a mistake
 
 
 class StrategyLoadError(Exception):
@@ -97,13 +102,28 @@ def read_sources(directory: Path, scope: Sequence[str]) -> tuple[SourceFile, ...
     for name in scope:
         path = directory / f"{name}.py"
         try:
-            source = path.read_bytes()
+            source = _read_module(path)
         except OSError as exc:
             raise StrategyLoadError(
                 f"cannot read module {PACKAGE}.{name}: {exc.strerror or exc}", file=str(path), phase="read"
             ) from exc
         files.append(SourceFile(name, path, source, hashlib.sha256(source).hexdigest()))
     return tuple(files)
+
+
+def _read_module(path: Path) -> bytes:
+    """A module file's bytes. Opened without blocking and checked on the descriptor: a FIFO or a
+    device put in a module's place would hold the cycle loop for as long as nothing writes."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, f"{path.name} is not a regular file")
+        if info.st_size > MAX_MODULE_BYTES:
+            raise OSError(errno.EFBIG, f"{path.name} is larger than {MAX_MODULE_BYTES // 2**20} MiB")
+        return read_fd(fd, MAX_MODULE_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def version_of(pairs: Iterable[tuple[str, str]]) -> str:

@@ -8,6 +8,7 @@ refused too, and the running code is left exactly as it was, whether the check p
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,13 @@ def test_an_exception_whose_message_misbehaves_is_the_strategys_failure_not_the_
     outcome = m.check()  # neither SystemExit nor a hang leaves it
     assert not outcome.ok and m.registry.version == running
     assert outcome.error is not None and "Boom" in outcome.error and said in outcome.error, outcome.error
+
+
+def test_a_fifo_in_place_of_a_module_is_refused_at_once_not_waited_on(fixture_dir: Path) -> None:
+    m = manager(fixture_dir)
+    module = fixture_dir / "momentum_strategy.py"
+    module.unlink()
+    os.mkfifo(module)  # nothing ever writes to it: a blocking read would wait for good
+    outcome = m.check()
+    assert not outcome.ok and outcome.error is not None
+    assert "momentum_strategy" in outcome.error and "not a regular file" in outcome.error, outcome.error
