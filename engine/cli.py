@@ -111,6 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     return run_engine_command(args)
 
 
+def _exit_past_strategy_threads(code: int) -> None:
+    """The engine has stopped and released its lock: a thread strategy code started (and no
+    one can stop) must not keep the process alive, or a second engine could start beside it."""
+    import threading
+
+    left = [t.name for t in threading.enumerate() if t is not threading.current_thread() and t.is_alive() and not t.daemon]
+    if left:
+        print(f"foresight engine: exiting without waiting for thread(s) {', '.join(left)} started by strategy code", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def run_engine_command(args: argparse.Namespace) -> int:
     from engine.config import EngineConfig
     from engine.loop import Engine
@@ -150,6 +163,7 @@ def run_engine_command(args: argparse.Namespace) -> int:
         code = engine.run()
         if engine.exit_reason is not None:
             print(f"foresight engine: stopped: {engine.exit_reason}", file=sys.stderr)
+        _exit_past_strategy_threads(code)
         return code
     except AlreadyRunning as exc:
         print(f"foresight engine: {exc}", file=sys.stderr)

@@ -4,7 +4,8 @@ A check or a preparation executes a module's top level; a reload does too. None 
 it may leave a lasting effect on the engine: its signal handlers (a module that
 installs one would leave the engine deaf to SIGTERM), working directory,
 `sys.path`, recursion limit, warnings filters and interval timer are what they
-were before, whatever the module did.
+were before, whatever the module did. A thread it started is named (it cannot be
+stopped, and the engine's exit does not wait for it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class ProcessSnapshot:
     filters: list[Any] = field(default_factory=list)
     timer: tuple[float, float] = (0.0, 0.0)
     main_thread: bool = False
+    threads: frozenset[int] = frozenset()
 
     @classmethod
     def take(cls) -> ProcessSnapshot:
@@ -55,6 +57,7 @@ class ProcessSnapshot:
             filters=list(warnings.filters),
             timer=signal.getitimer(signal.ITIMER_REAL) if main else (0.0, 0.0),
             main_thread=main,
+            threads=frozenset(t.ident for t in threading.enumerate() if t.ident is not None),
         )
 
     def restore(self) -> list[str]:
@@ -89,4 +92,13 @@ class ProcessSnapshot:
             warnings.filters[:] = self.filters  # type: ignore[index]  # typeshed types the live list as a Sequence
             warnings._filters_mutated()  # type: ignore[attr-defined]
             changed.append("warnings filters")
+        # A thread cannot be stopped from outside: it is named, and the engine's exit does not
+        # wait for it (engine/cli.py).
+        import threading
+
+        changed += [
+            f"thread {t.name!r} (still running: a thread cannot be stopped)"
+            for t in threading.enumerate()
+            if t.ident not in self.threads and t.is_alive()
+        ]
         return changed

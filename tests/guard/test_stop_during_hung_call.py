@@ -59,3 +59,20 @@ if _LIVE(view) and view.asset == "ETH":
 
 def _wait_for_file(engine: EngineProcess, path: Path) -> None:
     engine.wait_for(lambda s: path.exists(), timeout=20, what=f"the strategy to reach {path.name}")
+
+
+def test_a_thread_left_by_refused_strategy_code_never_keeps_a_stopped_engine_alive(engine_factory, tmp_path: Path) -> None:
+    strategies = copy_strategies(tmp_path / "strategies")
+    engine: EngineProcess = engine_factory("--strategies-path", str(strategies))
+    engine.wait_cycles(2)
+    with (strategies / "strategy.py").open("a") as module:
+        module.write(
+            "\nimport threading as _threading\nimport time as _t\n\n\ndef _forever():\n    while True:\n        _t.sleep(0.2)\n\n\n"
+            '_threading.Thread(target=_forever, name="left-behind").start()\nraise RuntimeError("not ready yet")\n'
+        )
+    check = engine.writer.send_command("check")[1]
+    status = engine.wait_for(lambda s: any(a.id == check.id for a in s.control.acks), what="the check answered")
+    assert next(a for a in status.control.acks if a.id == check.id).outcome == "check failed"
+    assert engine.stop(signal.SIGTERM, timeout=15) == 0, "the process waited on the strategy's thread"
+    log = engine.log()
+    assert "left-behind" in log and "Traceback" not in log, log
