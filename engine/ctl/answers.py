@@ -40,9 +40,11 @@ def unreadable_status(state_dir: Path) -> str:
     """Why there is no status to read in `state_dir`, and what to do about it."""
     result = read_model(state_dir / STATUS_FILE, Status)
     start = f"foresight engine --state-dir {state_dir}"
+    holder = lock_holder(state_dir)
+    if result.missing and holder is not None:
+        return f"no {STATUS_FILE} in {state_dir} though the engine (pid {holder}) holds the directory: it writes one every cycle, so retry"
     if result.missing:
         return f"no engine has run in {state_dir} (no {STATUS_FILE}); start one ({start})"
-    holder = lock_holder(state_dir)
     if holder is None:
         return f"{STATUS_FILE} in {state_dir} is unreadable ({result.reason}) and no engine runs there; start one ({start}): it rewrites {STATUS_FILE}"
     return f"{STATUS_FILE} in {state_dir} is unreadable ({result.reason}) though the engine (pid {holder}) holds the directory: it rewrites the file every cycle, so retry, and see its events.jsonl if this persists"
@@ -55,11 +57,11 @@ def engine_absent(state_dir: Path) -> str | None:
     result = read_model(state_dir / STATUS_FILE, Status)
     status = result.value
     if status is None:
+        if lock_holder(state_dir) is not None:
+            return None  # the engine that holds the directory writes it every cycle (deleted, or not yet written)
         if result.missing:
             return f"no engine has run in {state_dir} (no {STATUS_FILE})"
-        if lock_holder(state_dir) is None:
-            return f"{STATUS_FILE} in {state_dir} is unreadable ({result.reason}) and no engine runs there (engine.lock names no live process)"
-        return None  # the engine that holds the directory rewrites it every cycle
+        return f"{STATUS_FILE} in {state_dir} is unreadable ({result.reason}) and no engine runs there (engine.lock names no live process)"
     e = status.engine
     if e.stopped_at and e.host == socket.gethostname() and not pid_alive(e.pid):
         return f"the engine stopped at {e.stopped_at}"

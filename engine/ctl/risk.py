@@ -19,9 +19,11 @@ from engine.contract.control_writer import ControlWriter, resume_trip
 from engine.contract.fileio import describe_validation_error
 from engine.contract.models import RiskLimits
 from engine.ctl.answers import (
+    EXIT_APPLIED,
     EXIT_REFUSED,
     EXIT_TIMEOUT,
     EXIT_USAGE,
+    engine_absent,
     finish,
     note,
     read_status,
@@ -51,6 +53,26 @@ def run(state_dir: Path, args: argparse.Namespace) -> int:
     action = args.risk_action
     if action == "show":
         return show(state_dir, args.json)
+    try:  # bad input is refused as bad input, engine or not
+        values = parse_limits(args.assignments) if action == "set" else {}
+        unknown = [n for n in getattr(args, "names", []) if n not in LIMITS]
+        if unknown:
+            raise ValueError(f"unknown risk limit {unknown[0]!r}; the limits are: {', '.join(LIMITS)}")
+        RiskLimits.model_validate(values)
+    except ValidationError as exc:
+        print(f"foresight ctl: refused before writing: {describe_validation_error(exc, 'risk limits')}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"foresight ctl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    absent = None if args.queue else engine_absent(state_dir)
+    if absent is not None:  # as every other writing verb: said before anything is written
+        print(
+            f"foresight ctl: {absent}; start it (foresight engine --state-dir {state_dir}), "
+            "or add --queue to leave the change for the next engine that starts there: nothing written.",
+            file=sys.stderr,
+        )
+        return EXIT_TIMEOUT
     try:
         if action == "resume":
             result = resume_trip(state_dir, writer)
@@ -58,10 +80,6 @@ def run(state_dir: Path, args: argparse.Namespace) -> int:
                 print("foresight ctl: no risk limit is tripped (status.json shows none); nothing to resume", file=sys.stderr)
                 return EXIT_REFUSED
         else:
-            values = parse_limits(args.assignments) if action == "set" else {}
-            unknown = [n for n in getattr(args, "names", []) if n not in LIMITS]
-            if unknown:
-                raise ValueError(f"unknown risk limit {unknown[0]!r}; the limits are: {', '.join(LIMITS)}")
             result = writer.update(lambda c: _replace(c, values, tuple(getattr(args, "names", ()))))
     except ValidationError as exc:
         print(f"foresight ctl: refused before writing: {describe_validation_error(exc, 'risk limits')}", file=sys.stderr)
@@ -70,6 +88,9 @@ def run(state_dir: Path, args: argparse.Namespace) -> int:
         print(f"foresight ctl: {exc}", file=sys.stderr)
         return EXIT_USAGE
     note(result)
+    if args.queue and engine_absent(state_dir) is not None:
+        print(f"queued: control generation {result.control.generation}; the next engine started in {state_dir} applies it")
+        return EXIT_APPLIED
     print(f"wrote control generation {result.control.generation}; waiting for the engine...", file=sys.stderr)
     return finish(wait_for_generation(state_dir, result.control.generation, args.timeout))
 
@@ -83,6 +104,8 @@ def parse_limits(pairs: list[str]) -> dict[str, object]:
             raise ValueError(f"expected LIMIT=VALUE, got {pair!r}")
         if key not in LIMITS:
             raise ValueError(f"unknown risk limit {key!r}; the limits are: {', '.join(LIMITS)}")
+        if key in values:
+            raise ValueError(f"{key} is given twice ({values[key]} and {raw.strip()}): give each limit once, nothing written")
         try:
             values[key] = json.loads(raw)
         except json.JSONDecodeError:

@@ -52,12 +52,15 @@ def parse_assignments(pairs: list[str]) -> dict[str, object]:
     values: dict[str, object] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise ValueError(f"expected KEY=VALUE, got {pair!r}")
+        if key in values:
+            raise ValueError(f"{key} is given twice ({pair!r} after {key}={json.dumps(values[key])}): give each once, nothing written")
         try:
-            values[key.strip()] = json.loads(raw)
+            values[key] = json.loads(raw)
         except json.JSONDecodeError:
-            values[key.strip()] = raw
+            values[key] = raw
     return values
 
 

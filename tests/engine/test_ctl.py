@@ -89,3 +89,31 @@ def test_status_of_an_engine_killed_without_a_stop_says_down_not_running(engine:
     assert "RUNNING" not in shown.stdout.split("\n\n")[0]
     assert "its process is gone without a clean stop" in shown.stdout
     assert f"foresight engine --state-dir {engine.state_dir}" in shown.stdout
+
+
+def test_risk_verbs_with_no_engine_write_nothing_unless_queued(tmp_path) -> None:
+    state_dir = tmp_path / "state"
+    refused = ctl(state_dir, "risk", "set", "max_daily_loss=20")
+    assert refused.returncode == 3 and "nothing written" in refused.stderr, refused.stderr
+    assert not (state_dir / CONTROL_FILE).exists()
+    queued = ctl(state_dir, "--queue", "risk", "set", "max_daily_loss=20")
+    assert queued.returncode == 0 and "queued" in queued.stdout, queued.stderr
+    control = read_model(state_dir / CONTROL_FILE, Control).value
+    assert control is not None and control.risk.max_daily_loss == 20
+
+
+def test_a_status_json_deleted_under_a_running_engine_is_not_taken_for_no_engine(engine_factory) -> None:
+    engine = engine_factory(fast=("--speed", "300", "--cycle-interval", "4"))
+    (engine.state_dir / "status.json").unlink()
+    paused = ctl(engine.state_dir, "--timeout", "15", "pause")
+    assert paused.returncode == 0, paused.stderr
+    assert "no engine has run" not in paused.stderr
+
+
+def test_a_parameter_or_limit_given_twice_is_refused_not_last_one_wins(tmp_path) -> None:
+    state_dir = tmp_path / "state"
+    twice = ctl(state_dir, "--queue", "set", "stake=5", "stake=60")
+    assert twice.returncode == 2 and "stake is given twice" in twice.stderr, twice.stderr
+    limits = ctl(state_dir, "--queue", "risk", "set", "max_daily_loss=20", "max_daily_loss=2000")
+    assert limits.returncode == 2 and "max_daily_loss is given twice" in limits.stderr, limits.stderr
+    assert not (state_dir / CONTROL_FILE).exists()
