@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from engine.contract import param_schema
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.fileio import describe_validation_error, read_model
-from engine.contract.liveness import pid_alive
+from engine.contract.liveness import lock_holder, pid_alive
 from engine.contract.models import CONTROL_FILE, Control, SlotStatus, Status
 from engine.ctl import books as ctl_books
 from engine.ctl import risk as ctl_risk
@@ -77,10 +77,22 @@ def _check_known(status: Status | None, keys: list[str]) -> None:
         raise ValueError(f"unknown parameter {unknown[0]!r}; the running strategy declares: {', '.join(sorted(known))}")
 
 
+def _uncheckable(state_dir: Path, what: str) -> ValueError:
+    """With no status.json and no engine, names cannot be checked: a queued one the engine refuses
+    at start would take the whole file with it, a pause queued beside it included."""
+    return ValueError(
+        f"no engine has run in {state_dir}, so {what} cannot be checked against what it runs; one the engine "
+        "refused at start would take the whole control file with it (a pause queued beside it too). Start the "
+        "engine first (queued pause, resume and risk limits need no check), nothing written"
+    )
+
+
 def check_values(state_dir: Path, values: dict[str, object]) -> None:
     """Names, types, bounds and choices against the running strategy's schema, before anything
     is written (rules across parameters are the engine's to judge)."""
     status = read_status(state_dir)
+    if status is None and lock_holder(state_dir) is None:
+        raise _uncheckable(state_dir, ", ".join(values))
     _check_known(status, list(values))
     if status is None:
         return
@@ -92,6 +104,8 @@ def check_values(state_dir: Path, values: dict[str, object]) -> None:
 
 def check_slot(state_dir: Path, slot_id: str) -> None:
     status = read_status(state_dir)
+    if status is None and lock_holder(state_dir) is None:
+        raise _uncheckable(state_dir, f"the slot {slot_id}")
     if status is None or any(slot.id == slot_id for slot in status.slots):
         return
     ids = [slot.id for slot in status.slots]

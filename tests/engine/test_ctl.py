@@ -117,3 +117,13 @@ def test_a_parameter_or_limit_given_twice_is_refused_not_last_one_wins(tmp_path)
     limits = ctl(state_dir, "--queue", "risk", "set", "max_daily_loss=20", "max_daily_loss=2000")
     assert limits.returncode == 2 and "max_daily_loss is given twice" in limits.stderr, limits.stderr
     assert not (state_dir / CONTROL_FILE).exists()
+
+
+def test_values_and_slots_no_engine_could_check_are_not_queued_beside_a_pause(tmp_path) -> None:
+    state_dir = tmp_path / "state"
+    assert ctl(state_dir, "--queue", "pause").returncode == 0
+    for change in (("set", "stke=7"), ("pause-slot", "NOPE-1h")):
+        refused = ctl(state_dir, "--queue", *change)
+        assert refused.returncode == 2 and "cannot be checked" in refused.stderr, refused.stderr
+    control = read_model(state_dir / CONTROL_FILE, Control).value
+    assert control is not None and control.paused and not control.overrides and not control.paused_slots
