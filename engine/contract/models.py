@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 SCHEMA_VERSION = 1
 MAX_SHADOW_CYCLES = 10_000_000  # a shadow's --cycles: about four months of 1 s cycles
+# A generation no JSON reader could follow (JavaScript's numbers end there) would wedge every writer.
+MAX_GENERATION = 2**53
 MAX_FILE_BYTES = 1024 * 1024  # what a reader accepts of a contract file, unless its model says more
 # status.json grows with the slots: MAX_FILE_BYTES would refuse it long before the engine's limit.
 MAX_STATUS_BYTES = 16 * 1024 * 1024
@@ -92,7 +94,9 @@ class Control(_Strict):
     """control.json: the operator's intent, applied by the engine between cycles."""
 
     schema_version: int = Field(description="must equal the engine's SCHEMA_VERSION")
-    generation: int = Field(ge=0, description="+1 on every write")
+    generation: int = Field(
+        ge=0, le=MAX_GENERATION, description="+1 on every write; at most 2**53 (what every JSON reader keeps exactly)"
+    )
     updated_at: str = Field(default="", max_length=64)
     updated_by: str = Field(default="", max_length=256)
     paused: bool = False

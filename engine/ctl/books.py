@@ -22,6 +22,8 @@ from engine.ctl import risk as ctl_risk
 VERBS = ("trades", "performance", "risk")
 EXIT_OK, EXIT_NO_LEDGER, EXIT_USAGE = 0, 1, 2
 
+MAX_LIMIT = 10**9  # past SQLite's integers a --limit is a typo, not a wish
+
 
 def add_verbs(verbs: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
     """trades, performance and risk; returns their parsers, which take ctl's common options too."""
@@ -44,8 +46,11 @@ def run(state_dir: Path, args: argparse.Namespace) -> int:
     if args.verb == "risk":
         return ctl_risk.run(state_dir, args)
     try:
-        if getattr(args, "limit", None) is not None and args.limit < 1:
-            raise ValueError(f"--limit {args.limit}: expected a positive number of bets")
+        if getattr(args, "limit", None) is not None and not 1 <= args.limit <= MAX_LIMIT:
+            raise ValueError(f"--limit {args.limit}: expected a number of bets from 1 to {MAX_LIMIT:,} (leave it out for all)")
+        for option in ("since", "asset", "window"):
+            if getattr(args, option, None) is not None and not getattr(args, option).strip():
+                raise ValueError(f"--{option} is empty (a script's unset variable?): give a value or leave the option out")
         db = ledger_read.open_read_only(state_dir)
     except LedgerUnavailable as exc:
         print(f"foresight ctl: {exc}", file=sys.stderr)

@@ -101,6 +101,11 @@ def test_bad_input_is_refused_with_what_to_type(state_dir: Path, tmp_path: Path)
     assert bad.returncode == 2 and "expected a duration" in bad.stderr
     missing = ctl(tmp_path / "nowhere", "performance")
     assert missing.returncode == 1 and "foresight engine --state-dir" in missing.stderr
+    huge = ctl(state_dir, "trades", "--limit", str(2**63))
+    assert huge.returncode == 2 and "--limit" in huge.stderr and "Traceback" not in huge.stderr, huge.stderr
+    for option in ("--since", "--asset", "--window"):  # a script's unset "$VAR" is not "no filter"
+        empty = ctl(state_dir, "trades", option, "")
+        assert empty.returncode == 2 and f"{option} is empty" in empty.stderr, empty.stderr
 
 
 def test_a_damaged_ledger_is_named_as_damaged_with_what_to_do(tmp_path: Path) -> None:

@@ -166,6 +166,20 @@ def test_an_int_for_a_float_and_a_list_for_a_tuple_still_apply(engine: EnginePro
     assert status.params.values["assets"] == ["BTC", "ETH"]
 
 
+def test_a_generation_no_writer_could_follow_is_refused_and_ctl_still_reaches_the_engine(engine: EngineProcess) -> None:
+    path = engine.state_dir / CONTROL_FILE
+    engine.wait_generation(engine.writer.set_paused(False).control.generation)
+    raw = json.loads(path.read_bytes())
+    raw["generation"] = 10**40  # by hand: past any integer a JSON reader keeps exactly
+    raw["paused_slots"] = ["ETH-5m"]
+    atomic_write_bytes(path, json.dumps(raw).encode())
+    status = engine.wait_for(lambda s: "generation" in (s.control.rejected_reason or ""), what="the generation refused")
+    assert "ETH-5m" not in status.control.applied.paused_slots
+    paused = ctl(engine.state_dir, "pause-slot", "BTC-15m")
+    assert paused.returncode == 0, paused.stderr
+    assert ctl(engine.state_dir, "resume-slot", "BTC-15m").returncode == 0
+
+
 def test_ctl_status_says_stopped_after_a_clean_stop(engine: EngineProcess) -> None:
     assert "RUNNING" in ctl(engine.state_dir, "status").stdout
     assert engine.stop() == 0
@@ -178,3 +192,4 @@ def test_ctl_status_says_stopped_after_a_clean_stop(engine: EngineProcess) -> No
     assert raw["engine"]["stopped_at"]
     waited = ctl(engine.state_dir, "--timeout", "0.5", "pause")
     assert waited.returncode == 3 and f"the engine stopped at {raw['engine']['stopped_at']}; start it" in waited.stderr
+
