@@ -72,8 +72,33 @@ def engine_absent(state_dir: Path) -> str | None:
     return None
 
 
+class Lookout:
+    """While ctl waits on an engine: whether it is still there to answer, looked at twice a
+    second (a process that died, or exited for its supervisor, never will)."""
+
+    EVERY_S = 0.5
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self._next = time.monotonic() + self.EVERY_S
+
+    def gone(self, what: str) -> Verdict | None:
+        if time.monotonic() < self._next:
+            return None
+        self._next = time.monotonic() + self.EVERY_S
+        why = engine_absent(self.state_dir)
+        if why is None:
+            return None
+        return Verdict(
+            EXIT_TIMEOUT,
+            f"the engine went away while ctl waited for {what}: {why}. The change stays in control.json and applies "
+            f"when an engine starts there (foresight engine --state-dir {self.state_dir}); see its events.jsonl for why it stopped",
+        )
+
+
 def wait_for_generation(state_dir: Path, generation: int, timeout: float) -> Verdict:
     deadline = time.monotonic() + timeout
+    lookout = Lookout(state_dir)
     while time.monotonic() < deadline:
         status = read_status(state_dir)
         if status is not None:
@@ -82,6 +107,8 @@ def wait_for_generation(state_dir: Path, generation: int, timeout: float) -> Ver
             if status.control.rejected_generation >= generation:
                 reasons = status.control.rejected_reason or "; ".join(status.control.warnings) or "no reason given"
                 return Verdict(EXIT_REFUSED, f"refused: generation {generation}: {reasons}")
+        if (gone := lookout.gone(f"generation {generation}")) is not None:
+            return gone
         time.sleep(0.02)
     return Verdict(EXIT_TIMEOUT, timeout_message(state_dir, f"generation {generation}", timeout))
 

@@ -22,6 +22,7 @@ from engine.ctl.answers import (
     EXIT_REFUSED,
     EXIT_TIMEOUT,
     EXIT_USAGE,
+    Lookout,
     read_status,
     timeout_message,
     unreadable_status,
@@ -72,6 +73,7 @@ def send_rollback_to(writer: ControlWriter, version: str) -> tuple[WriteResult, 
 def wait_for_outcome(state_dir: Path, command_id: str, timeout: float, *, through_probation: bool = True) -> tuple[int, str]:
     deadline = time.monotonic() + timeout
     said_probation = False
+    lookout = Lookout(state_dir)
     while time.monotonic() < deadline:
         status = read_status(state_dir)
         ack = _ack(status, command_id)
@@ -83,6 +85,8 @@ def wait_for_outcome(state_dir: Path, command_id: str, timeout: float, *, throug
                 left = status.code.probation_left if status else 0
                 print(f"applied, in probation ({left} cycles left): waiting for the outcome...", file=sys.stderr)
                 said_probation = True
+        if (gone := lookout.gone(f"the outcome of command {command_id}")) is not None:
+            return gone.code, gone.message
         time.sleep(0.02)
     return EXIT_TIMEOUT, timeout_message(state_dir, f"the outcome of command {command_id}", timeout)
 

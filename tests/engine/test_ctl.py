@@ -8,6 +8,7 @@ import sys
 from engine.contract.fileio import read_model
 from engine.contract.models import CONTROL_FILE, Control
 from tests.support.engine_proc import ROOT, EngineProcess, ctl
+from tests.support.waits import wait_until
 
 
 def ctl_verb_first(state_dir, verb: str, *rest: str) -> subprocess.CompletedProcess[str]:
@@ -127,3 +128,17 @@ def test_values_and_slots_no_engine_could_check_are_not_queued_beside_a_pause(tm
         assert refused.returncode == 2 and "cannot be checked" in refused.stderr, refused.stderr
     control = read_model(state_dir / CONTROL_FILE, Control).value
     assert control is not None and control.paused and not control.overrides and not control.paused_slots
+
+
+def test_ctl_waiting_on_an_engine_that_dies_says_so_at_once_not_after_its_timeout(engine_factory) -> None:
+    engine = engine_factory(fast=("--speed", "300", "--cycle-interval", "30"))  # the next boundary is far off
+    waiting = subprocess.Popen([sys.executable, "-m", "engine", "ctl", "--state-dir", str(engine.state_dir), "--timeout", "60", "pause"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        wait_until(lambda: (engine.state_dir / CONTROL_FILE).exists(), "ctl wrote its change")
+        engine.kill9()
+        _out, err = waiting.communicate(timeout=10)  # not the 60 s timeout
+    finally:
+        waiting.kill()
+    assert waiting.returncode == 3 and "the engine went away while ctl waited" in err, err
+    assert "stays in control.json" in err
