@@ -81,7 +81,8 @@ class RiskLimitsScreen(ModalScreen[RiskLimits | None]):
                 current = self.risk.limits.get(name)
                 with Horizontal(classes="param-row"):
                     yield Label(name, classes="param-name")
-                    yield Input(value="" if current is None else f"{current:g}", placeholder="no limit", id=f"risk-{name}")
+                    yield Input(value="" if current is None else f"{current:g}", placeholder="no limit", id=f"risk-{name}",
+                                compact=True)  # fmt: skip
                     yield Static("", id=f"risk-error-{name}", classes="param-error")
                 yield Static(Text(f"{what} · {figure_of(name, self.risk)}"), classes="param-help")
 
