@@ -5,6 +5,11 @@ from __future__ import annotations
 from engine.contract.models import Status
 
 
+def limit_text(value: float) -> str:
+    """A limit exactly as the engine holds it (`float(limit_text(x)) == x`), whole numbers without `.0`."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def risk_text(status: Status) -> str:
     """Empty without limits; the tripped limit first when one paused entries."""
     risk = status.risk

@@ -215,3 +215,25 @@ async def test_the_risk_form_shows_each_limit_and_what_is_typed(state, make_app)
         await pilot.pause()
         assert "2099" in row_of(app, "max_daily_loss")
 
+
+async def test_the_risk_form_shows_limits_exactly_and_rewrites_none_left_alone(state, make_app) -> None:
+    from .conftest import read_control
+
+    exact = {"max_daily_loss": 1234567.5, "max_drawdown": 1234.567, "max_open_stake": 12345.67}
+    state.update(lambda status: setattr(status.risk, "limits", dict(exact)))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("L")
+        await pilot.pause()
+        for name, value in exact.items():
+            assert repr(value) in row_of(app, name)
+        await pilot.press("ctrl+s")  # nothing typed: nothing to write
+        await app.workers.wait_for_complete()
+        assert not state.control_path.exists()
+        assert "Nothing changed" in " ".join(screen_text(app))
+        screen = app.screen
+        screen.query_one("#risk-max_consecutive_losses").value = "4"
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        risk = read_control(state).risk
+        assert risk.model_dump(exclude_none=True) == {**exact, "max_consecutive_losses": 4}
