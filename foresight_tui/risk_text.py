@@ -10,6 +10,14 @@ def limit_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+WORDS = {"max_daily_loss": "day", "max_consecutive_losses": "streak", "max_drawdown": "dd", "max_open_stake": "open"}
+
+
+def risk_word(limit: str) -> str:
+    """A limit's short name, as the header's `risk …` readout writes it."""
+    return WORDS.get(limit, limit)
+
+
 def risk_text(status: Status) -> str:
     """Empty without limits; the tripped limit first when one paused entries."""
     risk = status.risk
