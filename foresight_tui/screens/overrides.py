@@ -6,6 +6,11 @@ without restarting the TUI and a value out of bounds is never written. Rules
 the schema cannot say (fast EMA below slow) only the engine knows: the form
 stays open until it answers, and a refusal keeps every value typed, with the
 engine's reason beside the fields it names.
+
+The form follows the engine while it is open (another operator, `ctl set`): a
+field the operator has not touched shows the value in force now, a typed one is
+kept and the form says what changed under it, and `ctrl+s` compares against the
+values in force at that moment.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
+from engine.contract.models import Status
 from engine.contract.param_schema import ParamSpec, check_value, check_values, format_value, param_specs, parse_value
 from foresight_tui.data_source import Outcome
 from foresight_tui.screens.confirm import ConfirmScreen
@@ -93,22 +99,32 @@ class OverridesScreen(ModalScreen[None]):
         self.in_force = dict(values)
         self.overrides = dict(overrides)
         self.to_default: set[str] = set()  # overridden parameters the operator set back to default
+        self.shown: dict[str, Any] = {}  # what the form last put in each field: a field still so is untouched
 
     def current(self, spec: ParamSpec) -> Any:
         if spec.name in self.in_force:
             return self.in_force[spec.name]
         return spec.default
 
+    @staticmethod
+    def field_value(spec: ParamSpec, value: Any) -> Any:
+        """What the field of `spec` holds to show `value`."""
+        if spec.kind == "boolean":
+            return bool(value)
+        if spec.enum is not None:
+            return value if value in spec.enum else spec.enum[0]
+        return format_value(spec, value)
+
     def field_for(self, spec: ParamSpec) -> Widget:
-        value = self.current(spec)
+        value = self.field_value(spec, self.current(spec))
+        self.shown[spec.name] = value
         wid = f"param-{spec.name}"
         if spec.kind == "boolean":
-            return Switch(value=bool(value), id=wid, classes="-compact")
+            return Switch(value=value, id=wid, classes="-compact")
         if spec.enum is not None:
             options = [(str(option), option) for option in spec.enum]
-            initial = value if value in spec.enum else spec.enum[0]
-            return Select(options, value=initial, allow_blank=False, id=wid, compact=True)
-        return Input(value=format_value(spec, value), id=wid, validators=[ParamValidator(spec)], compact=True)
+            return Select(options, value=value, allow_blank=False, id=wid, compact=True)
+        return Input(value=value, id=wid, validators=[ParamValidator(spec)], compact=True)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="overrides-body", classes="dialog") as body:
@@ -122,7 +138,8 @@ class OverridesScreen(ModalScreen[None]):
                         yield Label(Text(spec.name), classes="param-name")
                         yield self.field_for(spec)
                         yield Label("", id=f"error-{spec.name}", classes="param-error")
-                    yield Static(Text(help_text(spec, spec.name in self.overrides)), classes="param-help")
+                    yield Static(Text(help_text(spec, spec.name in self.overrides)), id=f"help-{spec.name}",
+                                 classes="param-help")  # fmt: skip
             yield Static("", id="form-error")
             with Horizontal(id="form-buttons"):
                 yield Button("Apply", id="apply", variant="primary")
@@ -132,6 +149,30 @@ class OverridesScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         if self.specs:
             self.query_one(f"#param-{self.specs[0].name}").focus()
+        self.watch(self.app, "status", self.follow, init=False)
+
+    def follow(self, status: Status | None) -> None:
+        """The values in force now: untouched fields show them, typed ones are kept and named."""
+        if status is None:
+            return
+        values, overrides = status.params.values, status.control.applied.overrides
+        moved: list[str] = []
+        for spec in self.specs:
+            before = self.current(spec)
+            now = values.get(spec.name, spec.default)
+            if now != before:
+                widget = self.query_one(f"#param-{spec.name}")
+                if widget.value == self.shown[spec.name]:  # type: ignore[attr-defined]
+                    self.shown[spec.name] = widget.value = self.field_value(spec, now)  # type: ignore[attr-defined]
+                else:
+                    moved.append(f"{spec.name} (now {format_value(spec, now)})")
+            if (spec.name in overrides) != (spec.name in self.overrides):
+                self.query_one(f"#help-{spec.name}", Static).update(Text(help_text(spec, spec.name in overrides)))
+        self.in_force, self.overrides = dict(values), dict(overrides)
+        if moved and not self.waiting:
+            self.query_one("#form-error", Static).update(
+                Text(f"changed in the engine while you typed: {', '.join(moved)}. Your values are kept; ctrl+s applies them.")
+            )
 
     def read_form(self) -> tuple[dict[str, Any], dict[str, str]]:
         """Every field's typed value, and every problem by parameter name."""
