@@ -5,7 +5,7 @@ items) before the form can be submitted, so a parameter a reload added shows up
 without restarting the TUI and a value out of bounds is never written. Rules
 the schema cannot say (fast EMA below slow) only the engine knows: the form
 stays open until it answers, and a refusal keeps every value typed, with the
-engine's reason beside the fields it names.
+engine's reason under the fields it names.
 
 The form follows the engine while it is open (another operator, `ctl set`): a
 field the operator has not touched shows the value in force now, a typed one is
@@ -65,6 +65,13 @@ def help_text(spec: ParamSpec, overridden: bool) -> str:
     if overridden:
         parts.append("OVERRIDDEN")
     return " · ".join(parts)
+
+
+def show_error(label: Label | Static, message: str) -> None:
+    """A field's reason, on a line of its own under the field (none while it is fine): beside
+    the field, 80 columns left it three letters."""
+    label.update(Text(message))
+    label.display = bool(message)
 
 
 Send = Callable[[OverrideRequest, Callable[[Outcome | str], None]], None]
@@ -137,7 +144,7 @@ class OverridesScreen(ModalScreen[None]):
                     with Horizontal(classes="param-row"):
                         yield Label(Text(spec.name), classes="param-name")
                         yield self.field_for(spec)
-                        yield Label("", id=f"error-{spec.name}", classes="param-error")
+                    yield Label("", id=f"error-{spec.name}", classes="param-error")
                     yield Static(Text(help_text(spec, spec.name in self.overrides)), id=f"help-{spec.name}",
                                  classes="param-help")  # fmt: skip
             yield Static("", id="form-error")
@@ -192,7 +199,7 @@ class OverridesScreen(ModalScreen[None]):
 
     def show_problems(self, problems: dict[str, str]) -> None:
         for spec in self.specs:
-            self.query_one(f"#error-{spec.name}", Label).update(Text(problems.get(spec.name, "")))
+            show_error(self.query_one(f"#error-{spec.name}", Label), problems.get(spec.name, ""))
         summary = self.query_one("#form-error", Static)
         summary.update(Text(f"{len(problems)} value(s) to fix before applying" if problems else ""))
 
@@ -238,7 +245,7 @@ class OverridesScreen(ModalScreen[None]):
         summary.set_class(True, "-refused")
         named = fields_named(reason, [spec.name for spec in self.specs])
         for name in named:
-            self.query_one(f"#error-{name}", Label).update(Text(f"engine: {reason}"))
+            show_error(self.query_one(f"#error-{name}", Label), f"engine: {reason}")
         if named:
             self.query_one(f"#param-{named[0]}").focus()
 
@@ -294,7 +301,7 @@ class OverridesScreen(ModalScreen[None]):
         result = event.validation_result
         message = "; ".join(result.failure_descriptions) if result is not None and not result.is_valid else ""
         if self.is_mounted and name:
-            self.query_one(f"#error-{name}", Label).update(Text(message))
+            show_error(self.query_one(f"#error-{name}", Label), message)
 
     @on(Input.Submitted)
     def submitted(self) -> None:

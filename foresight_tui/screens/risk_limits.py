@@ -20,6 +20,7 @@ from textual.widgets import Input, Label, Static
 
 from engine.contract.models import RiskLimits, RiskStatus
 from foresight_tui.risk_text import limit_text
+from foresight_tui.screens.overrides import show_error
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("max_daily_loss", "dollars lost in one market day (UTC)"),
@@ -90,7 +91,7 @@ class RiskLimitsScreen(ModalScreen[LimitChanges | None]):
                 with Horizontal(classes="param-row"):
                     yield Label(name, classes="param-name")
                     yield Input(value=self.shown[name], placeholder="no limit", id=f"risk-{name}", compact=True)
-                    yield Static("", id=f"risk-error-{name}", classes="param-error")
+                yield Static("", id=f"risk-error-{name}", classes="param-error")
                 yield Static(Text(f"{what} · {figure_of(name, self.risk)}"), classes="param-help")
             yield Static("Nothing changed: every field shows the limit in force.", id="risk-note")
 
@@ -102,7 +103,7 @@ class RiskLimitsScreen(ModalScreen[LimitChanges | None]):
         raw = {name: text for name, text in typed.items() if text.strip() != self.shown[name]}
         changes, errors = parse_limits(raw, self.risk.limits)
         for name, _ in FIELDS:
-            self.query_one(f"#risk-error-{name}", Static).update(errors.get(name, ""))
+            show_error(self.query_one(f"#risk-error-{name}", Static), errors.get(name, ""))
         note = self.query_one("#risk-note", Static)
         note.display = changes == {}
         if changes:

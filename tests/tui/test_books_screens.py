@@ -237,3 +237,14 @@ async def test_the_risk_form_shows_limits_exactly_and_rewrites_none_left_alone(s
         await app.workers.wait_for_complete()
         risk = read_control(state).risk
         assert risk.model_dump(exclude_none=True) == {**exact, "max_consecutive_losses": 4}
+
+
+async def test_at_80_columns_the_risk_form_says_why_a_limit_is_refused_in_full(state, make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("L")
+        await pilot.pause()
+        app.screen.query_one("#risk-max_daily_loss").value = "-1"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "greater than 0" in " ".join(screen_text(app))

@@ -443,3 +443,18 @@ async def test_the_overrides_form_follows_values_changed_under_it(make_app, stat
         await pilot.press("ctrl+s")  # 5 is a change against the 9 in force now
         await settle(app, pilot)
         assert read_control(state).overrides == {"stake": 5.0, "cooldown_s": 90}
+
+
+async def test_at_80_columns_each_refused_value_says_why_in_full(make_app):
+    from .conftest import screen_text
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#param-stake").value = "nan"
+        app.screen.query_one("#param-cooldown_s").value = "5000"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        shown = " ".join(screen_text(app))
+        assert "a finite number is required" in shown and "must be <= 3600" in shown
