@@ -458,3 +458,16 @@ async def test_at_80_columns_each_refused_value_says_why_in_full(make_app):
         await pilot.pause()
         shown = " ".join(screen_text(app))
         assert "a finite number is required" in shown and "must be <= 3600" in shown
+
+
+async def test_help_scrolls_from_the_keyboard_as_soon_as_it_opens(make_app):
+    from .conftest import screen_text
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "Back out of a dialog" not in " ".join(screen_text(app))
+        await pilot.press("end")
+        await pilot.pause()
+        assert "Back out of a dialog" in " ".join(screen_text(app))  # the keys, at the end of help
