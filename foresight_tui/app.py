@@ -22,7 +22,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from engine.contract.liveness import pid_alive
-from engine.contract.models import STATUS_FILE, RiskLimits, Status
+from engine.contract.models import STATUS_FILE, Status
 from foresight_tui import shadow_lines
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
 from foresight_tui.commands import MissionControlCommands
@@ -44,7 +44,7 @@ from foresight_tui.screens.events import EventsScreen
 from foresight_tui.screens.help import HelpScreen, KeySection, key_rows
 from foresight_tui.screens.info import InfoScreen
 from foresight_tui.screens.overrides import OverrideRequest, OverridesScreen
-from foresight_tui.screens.risk_limits import RiskLimitsScreen
+from foresight_tui.screens.risk_limits import LimitChanges, RiskLimitsScreen
 from foresight_tui.screens.shadow import ShadowScreen
 from foresight_tui.screens.slot_detail import SlotDetailScreen
 from foresight_tui.screens.trades import TradesScreen
@@ -584,9 +584,9 @@ class MissionControlApp(App[None]):
             self.say("No status from the engine yet: its risk limits are unknown.", severity="warning")
             return
 
-        def done(limits: RiskLimits | None) -> None:
-            if limits is not None:
-                self.submit(lambda client: client.set_risk_limits(limits))
+        def done(changes: LimitChanges | None) -> None:
+            if changes:
+                self.submit(lambda client: client.set_risk_limits(changes))
 
         self.push_screen(RiskLimitsScreen(self.status.risk), done)
 

@@ -14,6 +14,7 @@ from typing import Any
 from engine.contract.control_writer import ControlWriter, WriteResult, resume_trip
 from engine.contract.models import Command, CommandType, Control, RiskLimits, utc_now_iso
 from foresight_tui.data_source import PendingWrite
+from foresight_tui.risk_text import limit_text
 
 COMMAND_LABELS: dict[str, str] = {
     "reload": "reload strategy code",
@@ -65,10 +66,15 @@ class ControlClient:
         label = "override " + ", ".join(parts) if parts else "overrides (no change)"
         return self._done(label, self._writer.set_overrides(values, unset))
 
-    def set_risk_limits(self, limits: RiskLimits) -> PendingWrite:
+    def set_risk_limits(self, changes: dict[str, int | float | None]) -> PendingWrite:
+        """The limits named (None: no limit) onto those in control.json; the others are left as they are."""
         self._guard()
-        shown = ", ".join(f"{k}={v:g}" for k, v in limits.model_dump(exclude_none=True).items()) or "none"
-        return self._done(f"risk limits: {shown}", self._writer.update(lambda c: setattr(c, "risk", limits)))
+        shown = ", ".join(f"{k}={'none' if v is None else limit_text(v)}" for k, v in changes.items()) or "no change"
+
+        def mutate(c: Control) -> None:
+            c.risk = RiskLimits.model_validate({**c.risk.model_dump(), **changes})
+
+        return self._done(f"risk limits: {shown}", self._writer.update(mutate))
 
     def clear_overrides(self) -> PendingWrite:
         self._guard()

@@ -3,7 +3,10 @@
 Each row is a left side of parts in priority order and a right side that is never
 cut (the heartbeat, the pending line, the modes). When the row is too narrow the
 left parts fall back to their short forms, last part first, then the last parts
-go: the state, the pending write and the heartbeat always show whole.
+go, except the ones marked `keep` (why entries are paused, a tripped limit, code
+changed on disk): the first part shortens before those go. Whatever room is left
+then goes back to the parts, in order. The state, the pending write and the
+heartbeat always show whole.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from engine.contract.models import LastReload, Status
 from foresight_tui import formatting as fmt
 from foresight_tui.data_source import EngineState, View
-from foresight_tui.risk_text import risk_text
+from foresight_tui.risk_text import risk_text, risk_word
 
 GAP = "  "
 SHOWN_NAMES = 3  # overrides and paused slots named on the header; the rest is a count (`i` lists all)
@@ -25,6 +28,7 @@ class Part:
     text: str
     short: str | None = None  # what it shrinks to when the row is narrow; None: it goes whole
     style: str = ""  # a theme variable name: "warning", "error", "accent", "success", "muted"
+    keep: bool = False  # never dropped for room (only shortened): what the operator must not miss
 
 
 Row = tuple[list[Part], list[Part]]  # (left, right)
@@ -32,36 +36,55 @@ Row = tuple[list[Part], list[Part]]  # (left, right)
 
 def shortened(part: Part) -> Part:
     if part.short is not None and len(part.short) < len(part.text):
-        return Part(part.short, None, part.style)
+        return Part(part.short, None, part.style, part.keep)
     return part
 
 
 def fit(row: Row, width: int) -> list[tuple[str, str]]:
     """The row as (text, style) segments, exactly `width` characters wide."""
-    left, right = list(row[0]), row[1]
+    original, right = row
     right_text = GAP.join(p.text for p in right)
     room = max(0, width - len(right_text) - (1 if right_text else 0))
+    shown: dict[int, Part] = dict(enumerate(original))  # by position; a part dropped is absent
 
-    def length(parts: list[Part]) -> int:
-        return len(GAP.join(p.text for p in parts))
+    def length(parts: dict[int, Part]) -> int:
+        return len(GAP.join(p.text for _, p in sorted(parts.items())))
 
-    # Shorten the later parts, then drop them, and only then shorten the first: it matters most.
-    for index in range(len(left) - 1, 0, -1):
-        if length(left) <= room:
+    def fits() -> bool:
+        return length(shown) <= room
+
+    later = range(len(original) - 1, 0, -1)
+    # Cheapest first: shorten the later parts, drop those that may go, shorten the first, and only
+    # then drop the parts that are kept.
+    for index in later:
+        if fits():
             break
-        left[index] = shortened(left[index])
-    while len(left) > 1 and length(left) > room:
-        left.pop()
-    if left and length(left) > room:
-        left[0] = shortened(left[0])
-    if left and length(left) > room:
+        shown[index] = shortened(shown[index])
+    for index in later:
+        if not fits():
+            if not original[index].keep:
+                shown.pop(index)
+    if original and not fits():
+        shown[0] = shortened(shown[0])
+    for index in later:
+        if not fits():
+            shown.pop(index, None)
+    # Room left over goes back: a dropped part (short) first, then whole texts, in priority order.
+    for index in range(1, len(original)):
+        if index not in shown and length({**shown, index: shortened(original[index])}) <= room:
+            shown[index] = shortened(original[index])
+    for index in sorted(shown):
+        if shown[index] != original[index] and length({**shown, index: original[index]}) <= room:
+            shown[index] = original[index]
+    left = [part for _, part in sorted(shown.items())]
+    if left and length(shown) > room:
         left[0] = Part(left[0].text[: max(0, room - 1)] + "…", None, left[0].style)
     segments: list[tuple[str, str]] = []
     for n, part in enumerate(left):
         if n:
             segments.append((GAP, ""))
         segments.append((part.text, part.style))
-    used = length(left)
+    used = len(GAP.join(p.text for p in left))
     if right_text:
         pad = max(1, width - used - len(right_text))
         segments.append((" " * pad, ""))
@@ -124,10 +147,10 @@ def engine_row(view: View) -> Row:
     e = status.engine
     left = [Part(market_mode(status), f"PAPER · {status.engine.feed.split(':')[0].upper()}", "accent")]
     if not e.persist_ok:  # trading goes on from memory: a crash now would lose what the disk did not take
-        left.append(Part(f"⚠ NOT PERSISTING: {e.persist_error or 'a write failed'}", "⚠ NOT PERSISTING", "error"))
+        left.append(Part(f"⚠ NOT PERSISTING: {e.persist_error or 'a write failed'}", "⚠ NOT PERSISTING", "error", keep=True))
     trouble = feed_trouble(status)
     if trouble:
-        left.append(Part(trouble, "⚠ feed " + status.feed.state, "warning"))
+        left.append(Part(trouble, "⚠ feed " + status.feed.state, "warning", keep=True))
     if e.maker:
         left.append(Part(f"maker {e.maker.split(' ')[0]}", None, "muted"))
     if view.state.value.lower() != e.state:
@@ -157,14 +180,14 @@ def code_row(view: View, changed_on_disk: int, pending: Part) -> Row:
         text = f"last {last.kind.replace('_', ' ')} {word} at {fmt.utc_time(last.at)} ({last.duration_ms:.0f}ms{changed})"
         if last.error:
             text += f": {last.error}"
-        left.append(Part(text, f"last {last.kind.replace('_', ' ')} {word}", style))
+        left.append(Part(text, f"last {last.kind.replace('_', ' ')} {word}", style, keep=True))
     failure = code.last_failure
     if failure is not None:
         slots = ", ".join(failure.slots[:3])
-        left.append(Part(f"{failure.version} FAILED ({failure.how}, {slots})", f"{failure.version} FAILED", "error"))
+        left.append(Part(f"{failure.version} FAILED ({failure.how}, {slots})", f"{failure.version} FAILED", "error", keep=True))
     if changed_on_disk:
         files = f"{changed_on_disk} file{'s' if changed_on_disk > 1 else ''} changed on disk"
-        left.append(Part(files, f"{changed_on_disk} changed on disk", "accent"))
+        left.append(Part(files, f"{changed_on_disk} changed on disk", "accent", keep=True))
     elif code.disk_differs:
         left.append(Part(f"disk has {code.disk_version}, not running", "disk differs", "accent"))
     return left, [pending]
@@ -201,11 +224,14 @@ def intent_row(view: View, state_dir: Path, modes: list[str]) -> Row:
             what = ("ENGINE PAUSED" + (" · " if paused else "")) if engine_paused else ""
             slots = f"paused {named(paused)}" if paused else ""
             short = ("ENGINE PAUSED " if engine_paused else "") + (f"{len(paused)} paused" if paused else "")
-            left.append(Part(what + slots, short.strip(), "warning"))
+            left.append(Part(what + slots, short.strip(), "warning", keep=True))
         risk = risk_text(status).strip()
         if risk:
-            tripped = status.risk.tripped is not None
-            left.append(Part(risk, "RISK TRIPPED" if tripped else "risk limits", "error" if tripped else ""))
+            trip = status.risk.tripped
+            if trip is not None:
+                left.append(Part(risk, f"RISK {risk_word(trip.limit)} TRIPPED, r resumes", "error", keep=True))
+            else:
+                left.append(Part(risk, "risk limits"))
     left.append(Part(f"dir {state_dir}", f"dir …{str(state_dir)[-24:]}", "muted"))
     right = [Part(m, None, "accent") for m in modes] + [Part("i: all", None, "muted")]
     return left, right

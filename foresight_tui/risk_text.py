@@ -5,6 +5,19 @@ from __future__ import annotations
 from engine.contract.models import Status
 
 
+def limit_text(value: float) -> str:
+    """A limit exactly as the engine holds it (`float(limit_text(x)) == x`), whole numbers without `.0`."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+WORDS = {"max_daily_loss": "day", "max_consecutive_losses": "streak", "max_drawdown": "dd", "max_open_stake": "open"}
+
+
+def risk_word(limit: str) -> str:
+    """A limit's short name, as the header's `risk …` readout writes it."""
+    return WORDS.get(limit, limit)
+
+
 def risk_text(status: Status) -> str:
     """Empty without limits; the tripped limit first when one paused entries."""
     risk = status.risk

@@ -15,7 +15,7 @@ from textual.widgets import Input, RichLog, Static
 from engine.contract.models import Event
 from foresight_tui import formatting as fmt
 from foresight_tui.events_file import EventQuery, EventsFile, display_kind
-from foresight_tui.widgets.event_log import KIND_WIDTH, kind_style
+from foresight_tui.widgets.event_log import KIND_WIDTH, FollowingLog, kind_style
 
 SHOWN_LIMIT = 20_000
 
@@ -39,7 +39,7 @@ class EventsScreen(ModalScreen[None]):
             body.border_subtitle = "/ filter: kind:reload slot:BTC-5m words · G newest · esc closes"
             yield Input(placeholder="kind:KIND slot:SLOT words (enter applies, esc leaves)", id="events-filter", compact=True)
             yield Static("", id="events-count")
-            yield RichLog(id="events-list", markup=False, highlight=False, wrap=True, max_lines=SHOWN_LIMIT)
+            yield FollowingLog(id="events-list", markup=False, highlight=False, wrap=True, max_lines=SHOWN_LIMIT)
 
     def on_mount(self) -> None:
         self.follow()
@@ -58,8 +58,8 @@ class EventsScreen(ModalScreen[None]):
             return
         first = not self.events
         self.events.extend(new)
-        log = self.query_one("#events-list", RichLog)
-        at_end = first or log.is_vertical_scroll_end
+        log = self.query_one("#events-list", FollowingLog)
+        at_end = first or log.following
         for event in new:
             if self.query_.matches(event):
                 log.write(self.line(event), scroll_end=at_end)

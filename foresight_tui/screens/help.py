@@ -63,6 +63,7 @@ def help_table(sections: list[KeySection]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
+    AUTO_FOCUS = "*"  # the app focuses nothing by itself: without this, arrows and End do nothing here
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close help")]
 
     def __init__(self, sections: list[KeySection]) -> None:

@@ -55,6 +55,7 @@ def info_table(state_dir: Path, status: Status | None) -> Table:
 
 
 class InfoScreen(ModalScreen[None]):
+    AUTO_FOCUS = "*"  # the app focuses nothing by itself: without this, arrows and End do nothing here
     BINDINGS = [Binding("escape,q,i", "dismiss", "Close")]
 
     def __init__(self, state_dir: Path) -> None:

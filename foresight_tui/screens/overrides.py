@@ -5,7 +5,12 @@ items) before the form can be submitted, so a parameter a reload added shows up
 without restarting the TUI and a value out of bounds is never written. Rules
 the schema cannot say (fast EMA below slow) only the engine knows: the form
 stays open until it answers, and a refusal keeps every value typed, with the
-engine's reason beside the fields it names.
+engine's reason under the fields it names.
+
+The form follows the engine while it is open (another operator, `ctl set`): a
+field the operator has not touched shows the value in force now, a typed one is
+kept and the form says what changed under it, and `ctrl+s` compares against the
+values in force at that moment.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
+from engine.contract.models import Status
 from engine.contract.param_schema import ParamSpec, check_value, check_values, format_value, param_specs, parse_value
 from foresight_tui.data_source import Outcome
 from foresight_tui.screens.confirm import ConfirmScreen
@@ -61,6 +67,13 @@ def help_text(spec: ParamSpec, overridden: bool) -> str:
     return " · ".join(parts)
 
 
+def show_error(label: Label | Static, message: str) -> None:
+    """A field's reason, on a line of its own under the field (none while it is fine): beside
+    the field, 80 columns left it three letters."""
+    label.update(Text(message))
+    label.display = bool(message)
+
+
 Send = Callable[[OverrideRequest, Callable[[Outcome | str], None]], None]
 
 
@@ -93,22 +106,32 @@ class OverridesScreen(ModalScreen[None]):
         self.in_force = dict(values)
         self.overrides = dict(overrides)
         self.to_default: set[str] = set()  # overridden parameters the operator set back to default
+        self.shown: dict[str, Any] = {}  # what the form last put in each field: a field still so is untouched
 
     def current(self, spec: ParamSpec) -> Any:
         if spec.name in self.in_force:
             return self.in_force[spec.name]
         return spec.default
 
+    @staticmethod
+    def field_value(spec: ParamSpec, value: Any) -> Any:
+        """What the field of `spec` holds to show `value`."""
+        if spec.kind == "boolean":
+            return bool(value)
+        if spec.enum is not None:
+            return value if value in spec.enum else spec.enum[0]
+        return format_value(spec, value)
+
     def field_for(self, spec: ParamSpec) -> Widget:
-        value = self.current(spec)
+        value = self.field_value(spec, self.current(spec))
+        self.shown[spec.name] = value
         wid = f"param-{spec.name}"
         if spec.kind == "boolean":
-            return Switch(value=bool(value), id=wid, classes="-compact")
+            return Switch(value=value, id=wid, classes="-compact")
         if spec.enum is not None:
             options = [(str(option), option) for option in spec.enum]
-            initial = value if value in spec.enum else spec.enum[0]
-            return Select(options, value=initial, allow_blank=False, id=wid, compact=True)
-        return Input(value=format_value(spec, value), id=wid, validators=[ParamValidator(spec)], compact=True)
+            return Select(options, value=value, allow_blank=False, id=wid, compact=True)
+        return Input(value=value, id=wid, validators=[ParamValidator(spec)], compact=True)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="overrides-body", classes="dialog") as body:
@@ -121,8 +144,9 @@ class OverridesScreen(ModalScreen[None]):
                     with Horizontal(classes="param-row"):
                         yield Label(Text(spec.name), classes="param-name")
                         yield self.field_for(spec)
-                        yield Label("", id=f"error-{spec.name}", classes="param-error")
-                    yield Static(Text(help_text(spec, spec.name in self.overrides)), classes="param-help")
+                    yield Label("", id=f"error-{spec.name}", classes="param-error")
+                    yield Static(Text(help_text(spec, spec.name in self.overrides)), id=f"help-{spec.name}",
+                                 classes="param-help")  # fmt: skip
             yield Static("", id="form-error")
             with Horizontal(id="form-buttons"):
                 yield Button("Apply", id="apply", variant="primary")
@@ -132,6 +156,30 @@ class OverridesScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         if self.specs:
             self.query_one(f"#param-{self.specs[0].name}").focus()
+        self.watch(self.app, "status", self.follow, init=False)
+
+    def follow(self, status: Status | None) -> None:
+        """The values in force now: untouched fields show them, typed ones are kept and named."""
+        if status is None:
+            return
+        values, overrides = status.params.values, status.control.applied.overrides
+        moved: list[str] = []
+        for spec in self.specs:
+            before = self.current(spec)
+            now = values.get(spec.name, spec.default)
+            if now != before:
+                widget = self.query_one(f"#param-{spec.name}")
+                if widget.value == self.shown[spec.name]:  # type: ignore[attr-defined]
+                    self.shown[spec.name] = widget.value = self.field_value(spec, now)  # type: ignore[attr-defined]
+                else:
+                    moved.append(f"{spec.name} (now {format_value(spec, now)})")
+            if (spec.name in overrides) != (spec.name in self.overrides):
+                self.query_one(f"#help-{spec.name}", Static).update(Text(help_text(spec, spec.name in overrides)))
+        self.in_force, self.overrides = dict(values), dict(overrides)
+        if moved and not self.waiting:
+            self.query_one("#form-error", Static).update(
+                Text(f"changed in the engine while you typed: {', '.join(moved)}. Your values are kept; ctrl+s applies them.")
+            )
 
     def read_form(self) -> tuple[dict[str, Any], dict[str, str]]:
         """Every field's typed value, and every problem by parameter name."""
@@ -151,7 +199,7 @@ class OverridesScreen(ModalScreen[None]):
 
     def show_problems(self, problems: dict[str, str]) -> None:
         for spec in self.specs:
-            self.query_one(f"#error-{spec.name}", Label).update(Text(problems.get(spec.name, "")))
+            show_error(self.query_one(f"#error-{spec.name}", Label), problems.get(spec.name, ""))
         summary = self.query_one("#form-error", Static)
         summary.update(Text(f"{len(problems)} value(s) to fix before applying" if problems else ""))
 
@@ -197,7 +245,7 @@ class OverridesScreen(ModalScreen[None]):
         summary.set_class(True, "-refused")
         named = fields_named(reason, [spec.name for spec in self.specs])
         for name in named:
-            self.query_one(f"#error-{name}", Label).update(Text(f"engine: {reason}"))
+            show_error(self.query_one(f"#error-{name}", Label), f"engine: {reason}")
         if named:
             self.query_one(f"#param-{named[0]}").focus()
 
@@ -253,7 +301,7 @@ class OverridesScreen(ModalScreen[None]):
         result = event.validation_result
         message = "; ".join(result.failure_descriptions) if result is not None and not result.is_valid else ""
         if self.is_mounted and name:
-            self.query_one(f"#error-{name}", Label).update(Text(message))
+            show_error(self.query_one(f"#error-{name}", Label), message)
 
     @on(Input.Submitted)
     def submitted(self) -> None:

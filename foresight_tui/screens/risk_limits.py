@@ -2,13 +2,13 @@
 
 Every field is checked against the contract's RiskLimits before anything is
 written, all four together: one bad value refuses the form, with the reason under
-the field. An empty field means no limit. Writing new limits never clears a trip:
-resuming (r) does.
+the field. An empty field means no limit. Each field shows its limit exactly, and
+only the fields the operator changed are written (onto the limits in force then),
+so opening the form to change one limit never rewrites the others. Writing new
+limits never clears a trip: resuming (r) does.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import ValidationError
 from rich.text import Text
@@ -19,6 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from engine.contract.models import RiskLimits, RiskStatus
+from foresight_tui.risk_text import limit_text
+from foresight_tui.screens.overrides import show_error
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("max_daily_loss", "dollars lost in one market day (UTC)"),
@@ -38,13 +40,18 @@ def figure_of(name: str, risk: RiskStatus) -> str:
     }[name]
 
 
-def parse_limits(raw: dict[str, str]) -> tuple[RiskLimits | None, dict[str, str]]:
-    """The form's text as RiskLimits, or the reason of each bad field (nothing is half taken)."""
-    values: dict[str, Any] = {}
+LimitChanges = dict[str, int | float | None]  # the limits the operator changed; None: no limit
+
+
+def parse_limits(raw: dict[str, str], current: dict[str, int | float] | None = None) -> tuple[LimitChanges | None, dict[str, str]]:
+    """The fields in `raw` as limit values, checked together with the `current` limits they
+    leave alone, or the reason of each bad field (nothing is half taken)."""
+    values: LimitChanges = {}
     errors: dict[str, str] = {}
     for name, text in raw.items():
         text = text.strip()
         if not text:
+            values[name] = None
             continue
         try:
             values[name] = int(text) if name == "max_consecutive_losses" else float(text)
@@ -53,14 +60,15 @@ def parse_limits(raw: dict[str, str]) -> tuple[RiskLimits | None, dict[str, str]
     if errors:
         return None, errors
     try:
-        return RiskLimits.model_validate(values), {}
+        RiskLimits.model_validate({**(current or {}), **values})
     except ValidationError as exc:
         for error in exc.errors():
             errors[str(error["loc"][0])] = str(error["msg"])
         return None, errors
+    return values, {}
 
 
-class RiskLimitsScreen(ModalScreen[RiskLimits | None]):
+class RiskLimitsScreen(ModalScreen[LimitChanges | None]):
     CSS_PATH = "books.tcss"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
@@ -70,6 +78,8 @@ class RiskLimitsScreen(ModalScreen[RiskLimits | None]):
     def __init__(self, risk: RiskStatus) -> None:
         super().__init__()
         self.risk = risk
+        # What each field showed when it opened: a field still showing it is not written.
+        self.shown = {name: "" if risk.limits.get(name) is None else limit_text(risk.limits[name]) for name, _ in FIELDS}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="risk-body", classes="dialog") as body:
@@ -78,23 +88,26 @@ class RiskLimitsScreen(ModalScreen[RiskLimits | None]):
             if self.risk.tripped is not None:
                 yield Static(Text(f"TRIPPED: {self.risk.tripped.message}", style="bold"), id="risk-tripped")
             for name, what in FIELDS:
-                current = self.risk.limits.get(name)
                 with Horizontal(classes="param-row"):
                     yield Label(name, classes="param-name")
-                    yield Input(value="" if current is None else f"{current:g}", placeholder="no limit", id=f"risk-{name}")
-                    yield Static("", id=f"risk-error-{name}", classes="param-error")
+                    yield Input(value=self.shown[name], placeholder="no limit", id=f"risk-{name}", compact=True)
+                yield Static("", id=f"risk-error-{name}", classes="param-error")
                 yield Static(Text(f"{what} · {figure_of(name, self.risk)}"), classes="param-help")
+            yield Static("Nothing changed: every field shows the limit in force.", id="risk-note")
 
     def on_mount(self) -> None:
         self.query_one(f"#risk-{FIELDS[0][0]}", Input).focus()
 
     def action_apply(self) -> None:
-        raw = {name: self.query_one(f"#risk-{name}", Input).value for name, _ in FIELDS}
-        limits, errors = parse_limits(raw)
+        typed = {name: self.query_one(f"#risk-{name}", Input).value for name, _ in FIELDS}
+        raw = {name: text for name, text in typed.items() if text.strip() != self.shown[name]}
+        changes, errors = parse_limits(raw, self.risk.limits)
         for name, _ in FIELDS:
-            self.query_one(f"#risk-error-{name}", Static).update(errors.get(name, ""))
-        if limits is not None:
-            self.dismiss(limits)
+            show_error(self.query_one(f"#risk-error-{name}", Static), errors.get(name, ""))
+        note = self.query_one("#risk-note", Static)
+        note.display = changes == {}
+        if changes:
+            self.dismiss(changes)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

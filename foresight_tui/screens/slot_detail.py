@@ -93,6 +93,7 @@ def slot_table(slot: SlotStatus, history: Sequence[float], now: float) -> Table:
 
 
 class SlotDetailScreen(ModalScreen[None]):
+    AUTO_FOCUS = "*"  # the app focuses nothing by itself: without this, arrows and End do nothing here
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close detail")]
 
     def __init__(self, slot_id: str) -> None:

@@ -65,6 +65,7 @@ def label(version: KeptVersion, running: str) -> Text:
 
 
 class VersionsScreen(ModalScreen[str | None]):
+    AUTO_FOCUS = "*"  # the app focuses nothing by itself: without this, arrows and End do nothing here
     BINDINGS = [
         Binding("escape,q", "dismiss_none", "Close"),
         Binding("t", "roll_back_to", "Return to this version"),

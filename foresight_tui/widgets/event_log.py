@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.events import Resize
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import RichLog
@@ -40,7 +41,30 @@ def kind_style(app: object, kind: str) -> str:
     return ""
 
 
-class EventLog(RichLog):
+class FollowingLog(RichLog):
+    """A log that follows new lines while the operator is at its end.
+
+    Where the view is at a resize is no word from the operator: a taller log moves
+    the end up to the view, a shorter one moves it away below, and `is_vertical_scroll_end`
+    would then stay False for good. So following is decided by where the view last
+    moved to, and a resize keeps the view at the end while it follows.
+    """
+
+    following = True
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.following = new_value >= self.max_scroll_y
+
+    def on_resize(self, event: Resize) -> None:
+        if self.following:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+    def write_line(self, line: Text) -> None:
+        self.write(line, scroll_end=self.following or self.max_scroll_y == 0)
+
+
+class EventLog(FollowingLog):
     # Each new line grows the log's scrollable size, which Textual follows with a layout
     # of the whole screen (every card: ~40 ms at 16 slots, ~90 ms at 256). The log's own
     # size never depends on its lines, so that layout is only needed when a scrollbar
@@ -67,8 +91,7 @@ class EventLog(RichLog):
             (f"{kind:<{KIND_WIDTH}} ", kind_style(self.app, kind)),
             message,  # a plain str inside Text.assemble is never parsed as markup
         )
-        # Follow new lines only while the operator is at the end: scrolled back, they stay put.
-        self.write(line, scroll_end=self.is_vertical_scroll_end or self.max_scroll_y == 0)
+        self.write_line(line)  # followed while the operator is at the end: scrolled back, it stays put
 
     def add_events(self, events: list[Event]) -> None:
         """Append the status events not shown yet (the status repeats the last few)."""

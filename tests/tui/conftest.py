@@ -290,6 +290,11 @@ def header_text(app: MissionControlApp) -> str:
     return "\n".join(str(widget.content) for widget in header.query(Static))
 
 
+def screen_text(app: MissionControlApp) -> list[str]:
+    """The top screen as the terminal shows it, one string a row."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
 def read_control(state: StateDir) -> Any:
     from engine.contract.fileio import read_model
     from engine.contract.models import Control

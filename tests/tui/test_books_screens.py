@@ -13,6 +13,8 @@ from engine.contract.ledger_schema import LEDGER_FILE, SCHEMA
 from foresight_tui.screens.performance import PerformanceScreen
 from foresight_tui.screens.trades import TradesScreen
 
+from .conftest import screen_text
+
 SIZES = [(80, 24), (160, 48)]
 T0 = 1_748_736_000.0  # 2025-06-01T00:00:00Z, the market clock of tests/tui/conftest.py
 COLUMNS = ("book, slot, asset, window, side, stake, ask, shares, edge, entered_at, window_end, resolved_at, outcome, pnl,"
@@ -190,3 +192,59 @@ async def test_the_risk_form_writes_all_limits_or_none(state, make_app) -> None:
         await app.workers.wait_for_complete()
         risk = read_control(state).risk
         assert (risk.max_daily_loss, risk.max_consecutive_losses, risk.max_drawdown, risk.max_open_stake) == (20.0, 6, None, None)
+
+
+def row_of(app, name: str) -> str:
+    [row] = [line for line in screen_text(app) if f" {name} " in line]
+    return row
+
+
+async def test_the_risk_form_shows_each_limit_and_what_is_typed(state, make_app) -> None:
+    def limited(status) -> None:
+        status.risk.limits = {"max_daily_loss": 20.0, "max_consecutive_losses": 6}
+
+    state.update(limited)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("L")
+        await pilot.pause()
+        assert "20" in row_of(app, "max_daily_loss").split("max_daily_loss", 1)[1]
+        assert "6" in row_of(app, "max_consecutive_losses").split("max_consecutive_losses", 1)[1]
+        assert "no limit" in row_of(app, "max_drawdown")  # an empty field says what empty means
+        await pilot.press("end", "9", "9")
+        await pilot.pause()
+        assert "2099" in row_of(app, "max_daily_loss")
+
+
+async def test_the_risk_form_shows_limits_exactly_and_rewrites_none_left_alone(state, make_app) -> None:
+    from .conftest import read_control
+
+    exact = {"max_daily_loss": 1234567.5, "max_drawdown": 1234.567, "max_open_stake": 12345.67}
+    state.update(lambda status: setattr(status.risk, "limits", dict(exact)))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("L")
+        await pilot.pause()
+        for name, value in exact.items():
+            assert repr(value) in row_of(app, name)
+        await pilot.press("ctrl+s")  # nothing typed: nothing to write
+        await app.workers.wait_for_complete()
+        assert not state.control_path.exists()
+        assert "Nothing changed" in " ".join(screen_text(app))
+        screen = app.screen
+        screen.query_one("#risk-max_consecutive_losses").value = "4"
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        risk = read_control(state).risk
+        assert risk.model_dump(exclude_none=True) == {**exact, "max_consecutive_losses": 4}
+
+
+async def test_at_80_columns_the_risk_form_says_why_a_limit_is_refused_in_full(state, make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("L")
+        await pilot.pause()
+        app.screen.query_one("#risk-max_daily_loss").value = "-1"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "greater than 0" in " ".join(screen_text(app))

@@ -129,7 +129,7 @@ def test_an_automatic_rollback_is_shown_as_one_and_a_refused_form_keeps_its_valu
         large.tmux.send("o")
         large.tmux.wait_screen("Strategy parameters", "ctrl+s apply")
         large.tmux.send(*["Tab"] * 13, "BSpace", "BSpace")
-        if shows(r"fast_ema_period +a whole number is required"):  # focused and emptied
+        if shows(r"fast_ema_period[^\n]*\n[^\n]*a whole number is required"):  # focused and emptied (reason under it)
             large.tmux.send("3", "0")
             if shows(r"fast_ema_period +30 "):
                 return True

@@ -61,3 +61,21 @@ async def test_every_event_filtered_searched_and_not_pulled_down(make_app, state
         await pilot.pause()
         assert count_line(screen).startswith("205 of 205")
         assert log.scroll_y == 0  # scrolled back: the new lines do not pull the operator down
+
+
+async def test_the_events_screen_keeps_following_after_the_terminal_is_resized(make_app, state):
+    from .conftest import screen_text
+
+    append_events(state, 0, 200)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        append_events(state, 200, 1)
+        app.screen.follow()  # what a new status does while the screen is open
+        await pilot.pause()
+        assert "event 200 on ETH-15m" in " ".join(screen_text(app))

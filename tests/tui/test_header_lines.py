@@ -48,3 +48,37 @@ def test_an_engine_that_cannot_persist_says_so_first_and_why() -> None:
     assert "NOT PERSISTING" in narrow  # shortened, never dropped before the cycle and pid
     status.engine.persist_ok, status.engine.persist_error = True, None
     assert not any("PERSIST" in p.text for p in engine_row(View(EngineState.RUNNING, status, 0.4, 100.0, None, 3))[0])
+
+
+def paused_by_a_trip():
+    from engine.contract.models import RiskTrip
+    from foresight_tui.data_source import EngineState, View
+
+    status = make_status()
+    status.engine.state = "paused"
+    status.control.applied.overrides = {"confidence_threshold": 0.65, "edge_margin": 0.04, "cooldown_s": 61}
+    for slot in status.slots[:3:2]:
+        slot.paused = True
+    status.risk.limits = {"max_consecutive_losses": 1}
+    status.risk.tripped = RiskTrip(id="trip1", limit="max_consecutive_losses", figure=1, threshold=1,
+                                   message="max_consecutive_losses=1 reached", at=0.0, day="2025-06-01")  # fmt: skip
+    return View(EngineState.PAUSED, status, 0.4, 100.0, None, 3)
+
+
+def test_at_80_columns_the_intent_row_keeps_why_entries_are_paused() -> None:
+    from pathlib import Path
+
+    from foresight_tui.header_lines import intent_row
+
+    line = text(fit(intent_row(paused_by_a_trip(), Path("/srv/foresight/state"), []), 78))
+    assert "ENGINE PAUSED" in line and "2 paused" in line
+    assert "TRIPPED" in line and "streak" in line and "r resumes" in line
+    assert "overrides: 3" in line  # the long override list gives way first
+
+
+def test_at_80_columns_the_code_row_keeps_files_changed_on_disk() -> None:
+    from foresight_tui.header_lines import code_row, pending_part
+
+    view = paused_by_a_trip()
+    line = text(fit(code_row(view, 1, pending_part(view, 0)), 78))
+    assert "changed on disk" in line and "last reload applied" in line and line.startswith("code v3-1a2b3c")

@@ -403,3 +403,71 @@ async def test_a_new_version_that_moves_a_default_says_so(make_app, state):
         app.load_status()
         await pilot.pause()
         assert "params code v4-feed01: stake default 5.0 -> 6.0" in log_text(app)
+
+
+def value_row(app, name: str) -> str:
+    from .conftest import screen_text
+
+    rows = [line for line in screen_text(app) if line.strip("█▊▎│ ").startswith(f"{name} ")]
+    assert len(rows) == 1, rows
+    return rows[0].split(name, 1)[1]
+
+
+async def test_the_overrides_form_follows_values_changed_under_it(make_app, state):
+    """Another operator (or ctl set) changes a parameter while the form is open: a field not
+    touched follows it, a typed one is kept and the form says what changed under it."""
+    from .conftest import read_control, settle
+
+    def someone_set(**values):
+        def change(status):
+            status.params.values.update(values)
+            status.control.applied.overrides = {**status.control.applied.overrides, **values}
+
+        state.update(change)
+        app.load_status()
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        assert value_row(app, "stake").split()[0] == "5"
+        someone_set(stake=9.0)
+        await pilot.pause()
+        assert value_row(app, "stake").split()[0] == "9"  # not touched: it follows the engine
+        app.screen.query_one("#param-stake").value = "5"
+        app.screen.query_one("#param-cooldown_s").value = "90"
+        someone_set(cooldown_s=120)
+        await pilot.pause()
+        assert value_row(app, "cooldown_s").split()[0] == "90"  # typed: kept
+        assert "cooldown_s" in str(app.screen.query_one("#form-error").render())  # ... and said
+        await pilot.press("ctrl+s")  # 5 is a change against the 9 in force now
+        await settle(app, pilot)
+        assert read_control(state).overrides == {"stake": 5.0, "cooldown_s": 90}
+
+
+async def test_at_80_columns_each_refused_value_says_why_in_full(make_app):
+    from .conftest import screen_text
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#param-stake").value = "nan"
+        app.screen.query_one("#param-cooldown_s").value = "5000"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        shown = " ".join(screen_text(app))
+        assert "a finite number is required" in shown and "must be <= 3600" in shown
+
+
+async def test_help_scrolls_from_the_keyboard_as_soon_as_it_opens(make_app):
+    from .conftest import screen_text
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "Back out of a dialog" not in " ".join(screen_text(app))
+        await pilot.press("end")
+        await pilot.pause()
+        assert "Back out of a dialog" in " ".join(screen_text(app))  # the keys, at the end of help

@@ -398,3 +398,24 @@ async def test_a_terminal_shrinking_to_80x24_gets_compact_cards_and_back(make_ap
         app.load_status()
         await pilot.pause()
         assert grid.row_height > COMPACT_HEIGHT and not card.lines.compact
+
+
+async def test_the_event_log_keeps_following_after_the_terminal_is_resized(make_app):
+    from foresight_tui.widgets.event_log import EventLog
+
+    from .conftest import screen_text
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        log = app.query_one(EventLog)
+        for n in range(60):
+            log.add_line(app.now_iso(), "entry", f"BTC-5m bought up $5.00 at 0.52, entry number {n}")
+        await pilot.pause()
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        log.add_line(app.now_iso(), "resolution", "the newest line after the resize")
+        await pilot.pause()
+        assert "the newest line" in " ".join(screen_text(app))

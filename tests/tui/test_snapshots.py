@@ -103,6 +103,21 @@ class TestStates:
         clock.advance(42)  # no status for 42 s: STALE
         assert snap_compare(make_app(), terminal_size=SIZE)
 
+    def test_paused_by_a_risk_trip_at_80_columns(self, make_app, state, snap_compare):
+        from engine.contract.models import RiskTrip
+
+        def tripped(status):
+            status.engine.state = "paused"
+            status.control.applied.overrides = {"confidence_threshold": 0.65, "cooldown_s": 61, "min_edge": 0.04}
+            for slot in status.slots[:3:2]:
+                slot.paused = True
+            status.risk.limits = {"max_consecutive_losses": 1}
+            status.risk.tripped = RiskTrip(id="trip1", limit="max_consecutive_losses", figure=1, threshold=1,
+                                           message="max_consecutive_losses=1 reached", at=0.0, day="2025-06-01")  # fmt: skip
+
+        state.update(tripped)
+        assert snap_compare(make_app(), terminal_size=(80, 24))
+
     def test_corrupt_status_over_last_good_view(self, make_app, state, snap_compare):
         async def corrupt(pilot) -> None:
             state.write_raw(b"{ torn")

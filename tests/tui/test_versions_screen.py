@@ -57,3 +57,27 @@ async def test_versions_list_diff_and_return(make_app, state):
         await settle(app, pilot)
         commands = read_control(state).commands
         assert [(c.type, c.version) for c in commands] == [("rollback", "bbbbbbbbbbbb")]
+
+
+async def test_arrows_move_the_versions_highlight_as_soon_as_it_opens(make_app, state):
+    from textual.widgets import OptionList
+
+    newer = KeptVersion(version="bbbbbbbbbbbb", loaded_at="2025-06-01T11:30:00+00:00", state="replaced",
+                        modules=[_keep(state, "strategy", "STAKE = 50\n")])  # fmt: skip
+    running = KeptVersion(version="aaaaaaaaaaaa", loaded_at="2025-06-01T11:00:00+00:00", state="running",
+                          modules=[_keep(state, "strategy", "STAKE = 5\n")])  # fmt: skip
+
+    def mutate(status: Status) -> None:
+        status.code.version = running.version
+        status.code.versions = [running, newer]
+
+    state.update(mutate)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("v")
+        await pilot.pause()
+        first = app.screen.query_one(OptionList).highlighted
+        await pilot.press("down")
+        await pilot.pause()
+        assert app.screen.query_one(OptionList).highlighted == first + 1
