@@ -45,17 +45,19 @@ def _kind(value: object) -> str:
 def engine_value_problems(params: BaseModel) -> list[str]:
     """What the engine cannot act on among the parameters it reads itself, whatever the
     strategy's Params allow: it bets `stake`, waits `cooldown_s`, counts `max_open_positions`
-    and `win_rate_window`. A NaN or negative stake would be bet and poison every book."""
+    and `win_rate_window`. A NaN or negative stake would be bet and poison every book. (The
+    load check makes every strategy declare them; a model without one has nothing to check.)"""
+    fields = type(params).model_fields
     problems = []
     stake = getattr(params, "stake", None)
-    if not _finite_number(stake) or stake <= 0:
+    if "stake" in fields and (not _finite_number(stake) or stake <= 0):
         problems.append(f"stake: the engine bets it, so it must be a positive finite amount, not {stake!r}")
     cooldown = getattr(params, "cooldown_s", None)
-    if not _finite_number(cooldown) or cooldown < 0:
+    if "cooldown_s" in fields and (not _finite_number(cooldown) or cooldown < 0):
         problems.append(f"cooldown_s: must be a finite number of seconds >= 0, not {cooldown!r}")
     for name, least in (("max_open_positions", 0), ("win_rate_window", 1)):
         value = getattr(params, name, None)
-        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        if name in fields and (not isinstance(value, int) or isinstance(value, bool) or value < least):
             problems.append(f"{name}: must be a whole number >= {least}, not {value!r}")
     return problems
 
