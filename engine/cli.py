@@ -89,7 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.state_dir is None:
         args.state_dir = resolve_state_dir(None)
     if args.command == "ctl":
-        return ctl.run(args)
+        try:
+            return ctl.run(args)
+        except BrokenPipeError:
+            # `ctl status | head` closed the pipe: what was wanted was read. Python's docs' way
+            # out: the rest of the output to /dev/null, so the exit's own flush cannot fail too.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     if args.command == "bridge":
         from engine.contract.fleet.options import options_from
         from engine.fleet.bridge import run_bridge

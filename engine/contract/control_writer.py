@@ -124,7 +124,13 @@ class ControlWriter:
             base.updated_at = utc_now_iso()
             base.updated_by = operator_identity(self.tool)
             checked = Control.model_validate(base.model_dump())
-            atomic_write_model(self.control_path, checked)
+            try:
+                atomic_write_model(self.control_path, checked)
+            except IsADirectoryError:
+                raise ValueError(
+                    f"{self.control_path} is a directory, so no control can be written there: remove it "
+                    "(the engine refuses it too), nothing written"
+                ) from None
         return WriteResult(checked, note)
 
     @staticmethod

@@ -22,22 +22,12 @@ from pydantic import BaseModel, ValidationError
 
 from engine import failpoints
 from engine.contract.models import MAX_FILE_BYTES
+from engine.contract.paths import not_a_directory
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def not_a_directory(path: Path) -> NotADirectoryError | None:
-    """The error to raise when `path`, or a directory it would be created in, is a file."""
-    for candidate in (path, *path.parents):
-        if os.path.lexists(candidate):
-            if candidate.is_dir():
-                return None
-            what = "a link to no directory" if os.path.islink(candidate) else "a file, not a directory"
-            return NotADirectoryError(f"{candidate} is {what}: use another --state-dir")
-    return None
 
 
 def ensure_state_dir(path: Path) -> Path:

@@ -21,6 +21,17 @@ def resolve_state_dir(value: str | os.PathLike[str] | None) -> Path:
     return Path(value).expanduser().resolve() if value else default_state_dir().resolve()
 
 
+def not_a_directory(path: Path) -> NotADirectoryError | None:
+    """The error to raise when `path`, or a directory it would be created in, is a file."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            if candidate.is_dir():
+                return None
+            what = "a link to no directory" if os.path.islink(candidate) else "a file, not a directory"
+            return NotADirectoryError(f"{candidate} is {what}: use another --state-dir")
+    return None
+
+
 def state_dir_argument(text: str) -> Path:
     """`--state-dir TEXT`: an empty value (a script's unset variable) is refused, never taken
     for the default directory, where it would act on another engine."""
@@ -29,7 +40,10 @@ def state_dir_argument(text: str) -> Path:
             "empty: name the directory, or leave --state-dir out for the default "
             "($FORESIGHT_STATE_DIR, else ~/.local/state/foresight)"
         )
-    return resolve_state_dir(text)
+    path = resolve_state_dir(text)
+    if (problem := not_a_directory(path)) is not None:  # every command, the read-only ones too
+        raise argparse.ArgumentTypeError(str(problem))
+    return path
 
 
 def shipped_strategies_dir() -> Path:

@@ -301,6 +301,8 @@ def run(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"foresight ctl: refused before writing: {describe_validation_error(exc, 'control')}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        raise  # the reader of our output went away (engine/cli.py): not bad input
     except (ValueError, OSError) as exc:
         print(f"foresight ctl: {exc}", file=sys.stderr)
         return EXIT_USAGE

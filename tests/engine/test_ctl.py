@@ -7,7 +7,7 @@ import sys
 
 from engine.contract.fileio import read_model
 from engine.contract.models import CONTROL_FILE, Control
-from tests.support.engine_proc import ROOT, EngineProcess, ctl
+from tests.support.engine_proc import ROOT, EngineProcess, ctl, run_engine
 from tests.support.waits import wait_until
 
 
@@ -142,3 +142,23 @@ def test_ctl_waiting_on_an_engine_that_dies_says_so_at_once_not_after_its_timeou
         waiting.kill()
     assert waiting.returncode == 3 and "the engine went away while ctl waited" in err, err
     assert "stays in control.json" in err
+
+
+def test_a_directory_in_control_jsons_place_is_named_with_the_fix(tmp_path) -> None:
+    state_dir = tmp_path / "state"
+    (state_dir / CONTROL_FILE).mkdir(parents=True)
+    written = ctl(state_dir, "--queue", "pause")
+    assert written.returncode == 2 and "Errno" not in written.stderr, written.stderr
+    assert f"{state_dir / CONTROL_FILE} is a directory" in written.stderr and "remove it" in written.stderr
+
+
+def test_a_reader_that_closes_the_pipe_early_is_no_error(tmp_path) -> None:
+    state_dir = tmp_path / "state"
+    assert run_engine(state_dir, "--quiet", "--max-cycles", "2").returncode == 0
+    # `ctl status | head -1`: the reader leaves after what it wanted.
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "ctl", "--state-dir", str(state_dir), "status"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 0 and "Broken pipe" not in err, err

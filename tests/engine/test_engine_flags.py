@@ -57,4 +57,7 @@ def test_a_state_dir_that_is_a_file_is_refused_by_name_and_the_file_is_untouched
     queued = ctl(state_dir, "pause", "--queue")
     assert queued.returncode == 2, queued.stderr
     assert f"{a_file} is a file, not a directory" in queued.stderr and "Errno" not in queued.stderr
+    for verb in ("status", "versions", "trades", "risk show"):  # the read verbs too, not "no engine has run"
+        read = ctl(state_dir, *verb.split())
+        assert read.returncode == 2 and f"{a_file} is a file, not a directory" in read.stderr, (verb, read.stderr)
     assert a_file.read_text() == "mine"
