@@ -328,7 +328,9 @@ def status_command(state_dir: Path, args: argparse.Namespace) -> int:
 
 
 def _settled(state_dir: Path, status: Status) -> bool:
-    control = read_model(state_dir / CONTROL_FILE, Control).value
+    # Read as the engine reads it: a file it refuses unread (not trusted, a link) has its answer
+    # already, the refusal among the status's warnings; it will never be applied to wait for.
+    control = read_model(state_dir / CONTROL_FILE, Control, trusted=True).value
     if control is None:
         return True
     seen = max(status.control.observed_generation, status.control.rejected_generation)

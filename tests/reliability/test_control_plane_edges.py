@@ -100,6 +100,8 @@ def test_a_control_file_the_engine_does_not_trust_is_not_built_on(engine: Engine
     atomic_write_model(path, planted)
     path.chmod(0o660)  # writable by the group: the engine refuses it, like ssh's StrictModes
     engine.wait_for(lambda s: "writable by group or others" in (s.control.rejected_reason or ""), what="the file refused")
+    settled = ctl(engine.state_dir, "status", "--wait", "--timeout", "5")  # the engine has answered: refused
+    assert settled.returncode == 0 and "writable by group or others" in settled.stdout, settled.stderr
     result = ctl(engine.state_dir, "pause-slot", "ETH-5m")
     assert result.returncode == 0, result.stderr
     assert "writable by group or others" in result.stderr and "rebuilt from the engine's applied intent" in result.stderr
