@@ -35,6 +35,7 @@ from engine.ctl import shadow as ctl_shadow
 from engine.ctl import versions as ctl_versions
 from engine.ctl.answers import (
     EXIT_APPLIED,
+    EXIT_REFUSED,
     EXIT_TIMEOUT,
     EXIT_USAGE,
     NoEngine,
@@ -199,20 +200,34 @@ def _versions(args: argparse.Namespace, writer: ControlWriter) -> int:
     return ctl_versions.versions_command(args.state_dir, args)
 
 
+def _follow_switch(args: argparse.Namespace, write: Callable[[], WriteResult]) -> int:
+    """A pause or resume, which nothing can refuse: refused, the file carried another writer's
+    change the engine refused (it builds on the file, as every write does, to lose no update).
+    Written once more, it builds on the intent the engine runs, without that change."""
+    code = _follow(args, write())
+    if code != EXIT_REFUSED:
+        return code
+    print("note: refused for a change another writer had put in control.json; written again on the engine's applied intent", file=sys.stderr)
+    return _follow(args, write())
+
+
 def _pause(paused: bool) -> Callable[[argparse.Namespace, ControlWriter], int]:
-    return lambda args, writer: _follow(args, writer.set_paused(paused))
+    return lambda args, writer: _follow_switch(args, lambda: writer.set_paused(paused))
 
 
 def _resume(args: argparse.Namespace, writer: ControlWriter) -> int:
-    result = writer.set_paused(False)
-    # Also the risk limit that paused entries, if one did: the operator said resume.
-    return _follow(args, ctl_risk.resume_trip(args.state_dir, writer) or result)
+    def write() -> WriteResult:
+        result = writer.set_paused(False)
+        # Also the risk limit that paused entries, if one did: the operator said resume.
+        return ctl_risk.resume_trip(args.state_dir, writer) or result
+
+    return _follow_switch(args, write)
 
 
 def _pause_slot(paused: bool) -> Callable[[argparse.Namespace, ControlWriter], int]:
     def run(args: argparse.Namespace, writer: ControlWriter) -> int:
         check_slot(args.state_dir, args.slot)
-        return _follow(args, writer.set_slot_paused(args.slot, paused))
+        return _follow_switch(args, lambda: writer.set_slot_paused(args.slot, paused))
 
     return run
 

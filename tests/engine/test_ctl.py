@@ -162,3 +162,13 @@ def test_a_reader_that_closes_the_pipe_early_is_no_error(tmp_path) -> None:
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 0 and "Broken pipe" not in err, err
+
+
+def test_a_pause_is_not_refused_for_another_writers_change_the_engine_refuses(engine_factory) -> None:
+    engine = engine_factory(fast=("--speed", "300", "--cycle-interval", "5"))
+    # Another operator's value, valid alone, that the strategy's own rule refuses (fast < slow EMA).
+    engine.writer.set_overrides({"fast_ema_period": 30})
+    paused = ctl(engine.state_dir, "--timeout", "20", "pause")
+    assert paused.returncode == 0, paused.stderr
+    status = engine.wait_for(lambda s: s.engine.state == "paused", what="paused")
+    assert "fast_ema_period" not in status.control.applied.overrides
