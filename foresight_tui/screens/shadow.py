@@ -69,7 +69,20 @@ class ShadowScreen(ModalScreen[None]):
         return shadow is not None and shadow.state == "running"
 
     def action_start(self, aa: bool) -> None:
-        self.send("shadow", aa)
+        if aa:
+            title, lines, label = "Run an A/A control?", [
+                "The running code runs again beside itself each cycle, never trading:",
+                "0 differences and equal P&L are expected; differences mean the strategy is not deterministic.",
+            ], "Start A/A"
+        else:
+            title, lines, label = "Shadow the code on disk?", [
+                "The code on disk goes through every check of a reload, then runs beside the running code",
+                "each cycle on its own paper book, never trading; P promotes it, D drops it.",
+            ], "Shadow"
+        if self._shadow_running():
+            lines.append("The shadow running now ends.")
+        screen = ConfirmScreen(title, lines, label)
+        self.app.push_screen(screen, lambda ok: self.send("shadow", aa) if ok else None)
 
     def action_promote(self) -> None:
         shadow = self.status.code.shadow if self.status is not None else None
