@@ -26,7 +26,7 @@ from engine.contract.models import STATUS_FILE, Status
 from foresight_tui import shadow_lines
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
 from foresight_tui.commands import MissionControlCommands
-from foresight_tui.control_client import ControlClient, ReadOnlyError
+from foresight_tui.control_client import ControlClient, ReadOnlyError, read_only_refusal
 from foresight_tui.data_source import (
     Clock,
     EngineState,
@@ -374,8 +374,7 @@ class MissionControlApp(App[None]):
     def refused_read_only(self, what: str) -> bool:
         """True (and says so) in read-only mode: a key that does nothing silently looks broken."""
         if self.read_only:
-            self.say(f"{what}: not sent, Mission Control is read-only (--read-only); nothing is written",
-                     title="Read-only", severity="warning")  # fmt: skip
+            self.say(read_only_refusal(what), title="Read-only", severity="warning")
         return self.read_only
 
     def submit(
@@ -472,8 +471,15 @@ class MissionControlApp(App[None]):
             return
         self.submit(lambda client: client.set_engine_paused(False))
 
+    def _card_or_say(self, what: str) -> SlotCard | None:
+        """The focused card; without one (focus is elsewhere, or no slot is shown) says so."""
+        card = self.focused_card()
+        if card is None:
+            self.say(f"{what}: no slot card is focused; move to one first (arrows, 1..9, a click)", severity="warning")
+        return card
+
     def action_toggle_slot_pause(self) -> None:
-        if self.focused_card() is not None:
+        if self._card_or_say("pause/resume slot") is not None:
             self.query_one(SlotGrid).action_toggle_pause()
 
     @on(SlotPauseRequested)
@@ -483,7 +489,7 @@ class MissionControlApp(App[None]):
         self.submit(lambda client: client.set_slot_paused(message.slot_id, message.paused))
 
     def action_slot_detail(self) -> None:
-        card = self.focused_card()
+        card = self._card_or_say("slot detail")
         if card is not None:
             self.push_screen(SlotDetailScreen(card.slot_id))
 
@@ -525,6 +531,7 @@ class MissionControlApp(App[None]):
 
     def action_versions(self) -> None:
         if self.status is None:
+            self.say("No status from the engine yet: its kept versions are unknown.", severity="warning")
             return
 
         def chosen(version: str | None) -> None:
@@ -619,6 +626,8 @@ class MissionControlApp(App[None]):
             bar = self.query_one(FilterBar)
             bar.display = bool(text)
             grid.focus_first()
+            if not grid.visible_cards:  # out of the box all the same: app keys (?, q, esc) work again
+                grid.focus()
         self.refresh_header()
 
     @classmethod
