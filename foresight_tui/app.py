@@ -242,12 +242,25 @@ class MissionControlApp(App[None]):
         if len(self.screen_stack) > 1:
             # A dialog is open: repainting the panels under it costs the most CPU of all
             # (every change is composited through the dialog). Catch up when it closes.
-            self._panels_behind = True
+            if not self._panels_behind:
+                self._panels_behind = True
+                self._mark_panels_behind(True)
             return
         self.show_panels(status)
 
+    def _mark_panels_behind(self, behind: bool) -> None:
+        """Panels left in view under a dialog say they are not following (the header still is):
+        once when the first status goes unshown, once when they catch up."""
+        suffix = " · paused under dialog" if behind else ""
+        main = self.screen_stack[0]
+        main.query_one(StatsPanel).border_title = "Stats" + suffix
+        main.query_one(EventLog).border_title = "Events" + suffix
+        main.set_class(behind, "-behind")
+
     def show_panels(self, status: Status) -> None:
-        self._panels_behind = False
+        if self._panels_behind:
+            self._panels_behind = False
+            self._mark_panels_behind(False)
         now = status.engine.sim_time or self.source.clock().timestamp()
         grid = self.query_one(SlotGrid)
         first = not grid.cards
