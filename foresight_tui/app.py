@@ -581,7 +581,7 @@ class MissionControlApp(App[None]):
             else:
                 self.submit(lambda client: client.send_command(kind))  # type: ignore[arg-type]
 
-        self.push_screen(ShadowScreen(self.status, send))
+        self.push_screen(ShadowScreen(self.status, send, read_only=self.read_only))
 
     def action_events(self) -> None:
         self.push_screen(EventsScreen(self.state_dir))

@@ -108,3 +108,19 @@ async def test_reload_confirmation_shows_the_preview_of_the_code_on_disk(make_ap
         text = str(app.screen.query_one("#confirm-preview").render())
         assert "would change 1 of 16 decisions, 1 entry" in text
         assert "confidence_threshold default 0.6 -> 0.8" in text
+
+
+async def test_read_only_shadow_keys_say_so_before_asking(make_app, state):
+    state.update(_shadow)
+    app = make_app(read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("S")
+        await pilot.pause()
+        for key in ("s", "a", "P", "D"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, ShadowScreen), key  # no question whose answer cannot be sent
+        said = [n.message for n in app._notifications if n.title == "Read-only"]
+        assert len(said) == 4 and all("not sent, Mission Control is read-only" in m for m in said)
+    assert not state.control_path.exists()
