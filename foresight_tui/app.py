@@ -26,7 +26,7 @@ from engine.contract.models import STATUS_FILE, Status
 from foresight_tui import shadow_lines
 from foresight_tui.code_diff import FileChange, changed_files, strategies_dir
 from foresight_tui.commands import MissionControlCommands
-from foresight_tui.control_client import ControlClient, ReadOnlyError
+from foresight_tui.control_client import ControlClient, ReadOnlyError, read_only_refusal
 from foresight_tui.data_source import (
     Clock,
     EngineState,
@@ -242,12 +242,25 @@ class MissionControlApp(App[None]):
         if len(self.screen_stack) > 1:
             # A dialog is open: repainting the panels under it costs the most CPU of all
             # (every change is composited through the dialog). Catch up when it closes.
-            self._panels_behind = True
+            if not self._panels_behind:
+                self._panels_behind = True
+                self._mark_panels_behind(True)
             return
         self.show_panels(status)
 
+    def _mark_panels_behind(self, behind: bool) -> None:
+        """Panels left in view under a dialog say they are not following (the header still is):
+        once when the first status goes unshown, once when they catch up."""
+        suffix = " · paused under dialog" if behind else ""
+        main = self.screen_stack[0]
+        main.query_one(StatsPanel).border_title = "Stats" + suffix
+        main.query_one(EventLog).border_title = "Events" + suffix
+        main.set_class(behind, "-behind")
+
     def show_panels(self, status: Status) -> None:
-        self._panels_behind = False
+        if self._panels_behind:
+            self._panels_behind = False
+            self._mark_panels_behind(False)
         now = status.engine.sim_time or self.source.clock().timestamp()
         grid = self.query_one(SlotGrid)
         first = not grid.cards
@@ -374,8 +387,7 @@ class MissionControlApp(App[None]):
     def refused_read_only(self, what: str) -> bool:
         """True (and says so) in read-only mode: a key that does nothing silently looks broken."""
         if self.read_only:
-            self.say(f"{what}: not sent, Mission Control is read-only (--read-only); nothing is written",
-                     title="Read-only", severity="warning")  # fmt: skip
+            self.say(read_only_refusal(what), title="Read-only", severity="warning")
         return self.read_only
 
     def submit(
@@ -472,8 +484,15 @@ class MissionControlApp(App[None]):
             return
         self.submit(lambda client: client.set_engine_paused(False))
 
+    def _card_or_say(self, what: str) -> SlotCard | None:
+        """The focused card; without one (focus is elsewhere, or no slot is shown) says so."""
+        card = self.focused_card()
+        if card is None:
+            self.say(f"{what}: no slot card is focused; move to one first (arrows, 1..9, a click)", severity="warning")
+        return card
+
     def action_toggle_slot_pause(self) -> None:
-        if self.focused_card() is not None:
+        if self._card_or_say("pause/resume slot") is not None:
             self.query_one(SlotGrid).action_toggle_pause()
 
     @on(SlotPauseRequested)
@@ -483,7 +502,7 @@ class MissionControlApp(App[None]):
         self.submit(lambda client: client.set_slot_paused(message.slot_id, message.paused))
 
     def action_slot_detail(self) -> None:
-        card = self.focused_card()
+        card = self._card_or_say("slot detail")
         if card is not None:
             self.push_screen(SlotDetailScreen(card.slot_id))
 
@@ -525,6 +544,7 @@ class MissionControlApp(App[None]):
 
     def action_versions(self) -> None:
         if self.status is None:
+            self.say("No status from the engine yet: its kept versions are unknown.", severity="warning")
             return
 
         def chosen(version: str | None) -> None:
@@ -561,7 +581,7 @@ class MissionControlApp(App[None]):
             else:
                 self.submit(lambda client: client.send_command(kind))  # type: ignore[arg-type]
 
-        self.push_screen(ShadowScreen(self.status, send))
+        self.push_screen(ShadowScreen(self.status, send, read_only=self.read_only))
 
     def action_events(self) -> None:
         self.push_screen(EventsScreen(self.state_dir))
@@ -619,6 +639,8 @@ class MissionControlApp(App[None]):
             bar = self.query_one(FilterBar)
             bar.display = bool(text)
             grid.focus_first()
+            if not grid.visible_cards:  # out of the box all the same: app keys (?, q, esc) work again
+                grid.focus()
         self.refresh_header()
 
     @classmethod

@@ -30,6 +30,11 @@ class ReadOnlyError(RuntimeError):
     pass
 
 
+def read_only_refusal(what: str) -> str:
+    """What a write key says in read-only mode: the same words on every screen."""
+    return f"{what}: not sent, Mission Control is read-only (--read-only); nothing is written"
+
+
 class ControlClient:
     def __init__(self, state_dir: Path, *, read_only: bool = False, tool: str = "foresight-tui") -> None:
         self.read_only = read_only

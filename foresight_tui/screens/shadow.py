@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from engine.contract.models import Status
+from foresight_tui.control_client import read_only_refusal
 from foresight_tui.screens.confirm import ConfirmScreen
 from foresight_tui.shadow_lines import most_differing, totals
 
@@ -31,9 +32,10 @@ class ShadowScreen(ModalScreen[None]):
 
     status: reactive[Status | None] = reactive(None, layout=False, always_update=True)
 
-    def __init__(self, status: Status | None, send: Send) -> None:
+    def __init__(self, status: Status | None, send: Send, *, read_only: bool = False) -> None:
         super().__init__()
         self.send = send
+        self.read_only = read_only
         self.set_reactive(ShadowScreen.status, status)
 
     def compose(self) -> ComposeResult:
@@ -68,10 +70,33 @@ class ShadowScreen(ModalScreen[None]):
         shadow = self.status.code.shadow if self.status is not None else None
         return shadow is not None and shadow.state == "running"
 
+    def _refused_read_only(self, what: str) -> bool:
+        """In read-only mode each key says so at once, rather than asking a question it cannot act on."""
+        if self.read_only:
+            self.notify(read_only_refusal(what), title="Read-only", severity="warning", markup=False)
+        return self.read_only
+
     def action_start(self, aa: bool) -> None:
-        self.send("shadow", aa)
+        if self._refused_read_only("A/A control" if aa else "shadow"):
+            return
+        if aa:
+            title, lines, label = "Run an A/A control?", [
+                "The running code runs again beside itself each cycle, never trading:",
+                "0 differences and equal P&L are expected; differences mean the strategy is not deterministic.",
+            ], "Start A/A"
+        else:
+            title, lines, label = "Shadow the code on disk?", [
+                "The code on disk goes through every check of a reload, then runs beside the running code",
+                "each cycle on its own paper book, never trading; P promotes it, D drops it.",
+            ], "Shadow"
+        if self._shadow_running():
+            lines.append("The shadow running now ends.")
+        screen = ConfirmScreen(title, lines, label)
+        self.app.push_screen(screen, lambda ok: self.send("shadow", aa) if ok else None)
 
     def action_promote(self) -> None:
+        if self._refused_read_only("promote"):
+            return
         shadow = self.status.code.shadow if self.status is not None else None
         if shadow is None or shadow.state != "running" or shadow.aa:
             self.notify("no candidate shadow is running: nothing to promote", severity="warning")
@@ -85,6 +110,8 @@ class ShadowScreen(ModalScreen[None]):
         self.app.push_screen(screen, lambda ok: self.send("promote", False) if ok else None)
 
     def action_drop(self) -> None:
+        if self._refused_read_only("drop"):
+            return
         if not self._shadow_running():
             self.notify("no shadow is running: nothing to drop", severity="warning")
             return

@@ -1,7 +1,7 @@
 """The kept strategy versions (status.json `code.versions`), and the source diff of the
 highlighted one against the running version, read from the engine's version store
 (STATE_DIR/versions/blobs/SHA256). `t` twice returns to the highlighted version (the
-first asks); read-only mode shows the list only."""
+first asks); in read-only mode `t` says it was not sent."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.contract.models import KeptVersion, Status
+from foresight_tui.control_client import read_only_refusal
 
 BLOBS = Path("versions") / "blobs"
 MAX_DIFF_LINES = 2000
@@ -109,15 +110,17 @@ class VersionsScreen(ModalScreen[str | None]):
         index = self.query_one(OptionList).highlighted
         return self.versions[index] if index is not None and self.versions else None
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "roll_back_to" and self.read_only:
-            return None
-        return True
-
     def action_roll_back_to(self) -> None:
         """Asks first: a second `t` on the same version confirms it."""
         version = self.highlighted()
-        if version is None or version.version == self.status.code.version:
+        if version is None:
+            return
+        if version.version == self.status.code.version:
+            self.notify(f"{version.version} is the running version: highlight another (up/down) to return to it",
+                        severity="warning", markup=False)  # fmt: skip
+            return
+        if self.read_only:
+            self.notify(read_only_refusal(f"return to {version.version}"), title="Read-only", severity="warning", markup=False)
             return
         if self._confirming == version.version:
             self.dismiss(version.version)

@@ -471,3 +471,46 @@ async def test_help_scrolls_from_the_keyboard_as_soon_as_it_opens(make_app):
         await pilot.press("end")
         await pilot.pause()
         assert "Back out of a dialog" in " ".join(screen_text(app))  # the keys, at the end of help
+
+
+def _said(app, words: str) -> bool:
+    return any(words in n.message for n in app._notifications)
+
+
+async def test_slot_commands_with_no_card_focused_say_why(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("tab")  # focus off the grid, onto the event log
+        await pilot.pause()
+        assert app.focused_card() is None
+        for action in ("toggle_slot_pause", "slot_detail"):  # as the palette runs them
+            await app.run_action(action)
+            await settle(app, pilot)
+        assert not isinstance(app.screen, SlotDetailScreen) and not state.control_path.exists()
+        said = [n.message for n in app._notifications if "no slot card is focused" in n.message]
+        assert len(said) == 2
+
+
+async def test_v_before_any_status_says_why(make_app, state):
+    (state.path / "status.json").unlink()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("v")
+        await pilot.pause()
+        assert _said(app, "No status from the engine yet: its kept versions are unknown")
+
+
+async def test_a_filter_matching_nothing_leaves_the_box_and_keeps_help_and_quit(make_app):
+    from .conftest import screen_text
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"zzz", "enter")
+        await pilot.pause()
+        assert not isinstance(app.focused, FilterBar)
+        assert "? Help" in screen_text(app)[-1] and "q Quit" in screen_text(app)[-1]
+        assert _said(app, "no slot matches 'zzz'")
+        await pilot.press("escape")  # clears it, as the toast says
+        await pilot.pause()
+        assert len(app.query_one(SlotGrid).visible_cards) == 16

@@ -419,3 +419,25 @@ async def test_the_event_log_keeps_following_after_the_terminal_is_resized(make_
         log.add_line(app.now_iso(), "resolution", "the newest line after the resize")
         await pilot.pause()
         assert "the newest line" in " ".join(screen_text(app))
+
+
+async def test_panels_under_a_dialog_say_they_are_paused_and_catch_up_when_it_closes(make_app, state):
+    from .conftest import screen_text
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("S")
+        await pilot.pause()
+        shown = "\n".join(screen_text(app))
+        assert "resolved        42" in shown and "paused under dialog" not in shown  # nothing missed yet
+        state.update(lambda s: setattr(s.stats, "resolved", 77))
+        app.load_status()
+        await pilot.pause()
+        shown = "\n".join(screen_text(app))
+        assert "Stats · paused under dialog" in shown and "Events · paused under dialog" in shown
+        assert "resolved        42" in shown  # still the old figure, and it says so
+        await pilot.press("escape")
+        await pilot.pause()
+        shown = "\n".join(screen_text(app))
+        assert "resolved        77" in shown and "paused under dialog" not in shown

@@ -1,5 +1,5 @@
 """Shadow deploys in Mission Control: the cards' dimmed second line, the shadow screen and its
-promote / drop keys (each asked first), and the reload confirmation's preview."""
+s / a / P / D keys (each asked first), and the reload confirmation's preview."""
 
 from __future__ import annotations
 
@@ -59,9 +59,33 @@ async def test_cards_show_the_differing_shadow_and_S_promotes_or_drops_after_ask
         await pilot.press("y")
         await settle(app, pilot)
         await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("y")
         await settle(app, pilot)
         commands = read_control(state).commands
         assert [c.type for c in commands] == ["promote", "drop", "shadow"] and commands[2].aa
+
+
+async def test_s_and_a_ask_before_starting_a_shadow(make_app, state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("S")
+        await pilot.pause()
+        for key, title in (("s", "Shadow the code on disk?"), ("a", "Run an A/A control?")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen) and app.screen.title_text == title
+            await pilot.press("n")
+            await settle(app, pilot)
+            assert isinstance(app.screen, ShadowScreen)
+        assert not state.control_path.exists()  # asked twice, refused twice: nothing written
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(app, pilot)
+        [command] = read_control(state).commands
+        assert command.type == "shadow" and not command.aa
 
 
 async def test_reload_confirmation_shows_the_preview_of_the_code_on_disk(make_app, state):
@@ -84,3 +108,19 @@ async def test_reload_confirmation_shows_the_preview_of_the_code_on_disk(make_ap
         text = str(app.screen.query_one("#confirm-preview").render())
         assert "would change 1 of 16 decisions, 1 entry" in text
         assert "confidence_threshold default 0.6 -> 0.8" in text
+
+
+async def test_read_only_shadow_keys_say_so_before_asking(make_app, state):
+    state.update(_shadow)
+    app = make_app(read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("S")
+        await pilot.pause()
+        for key in ("s", "a", "P", "D"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, ShadowScreen), key  # no question whose answer cannot be sent
+        said = [n.message for n in app._notifications if n.title == "Read-only"]
+        assert len(said) == 4 and all("not sent, Mission Control is read-only" in m for m in said)
+    assert not state.control_path.exists()

@@ -81,3 +81,30 @@ async def test_arrows_move_the_versions_highlight_as_soon_as_it_opens(make_app, 
         await pilot.press("down")
         await pilot.pause()
         assert app.screen.query_one(OptionList).highlighted == first + 1
+
+
+async def test_t_says_why_when_it_cannot_return(make_app, state):
+    newer = KeptVersion(version="bbbbbbbbbbbb", loaded_at="2025-06-01T11:30:00+00:00", state="replaced",
+                        modules=[_keep(state, "strategy", "STAKE = 50\n")])  # fmt: skip
+    running = KeptVersion(version="aaaaaaaaaaaa", loaded_at="2025-06-01T11:00:00+00:00", state="running",
+                          modules=[_keep(state, "strategy", "STAKE = 5\n")])  # fmt: skip
+
+    def mutate(status: Status) -> None:
+        status.code.version = running.version
+        status.code.versions = [newer, running]  # newest last: the running one is highlighted first
+
+    state.update(mutate)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("v", "t")
+        await pilot.pause()
+        assert any("aaaaaaaaaaaa is the running version" in n.message for n in app._notifications)
+    app = make_app(read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("v", "down", "t", "t")
+        await settle(app, pilot)
+        said = [n for n in app._notifications if n.title == "Read-only"]
+        assert said and "not sent, Mission Control is read-only" in said[0].message
+    assert not state.control_path.exists()
