@@ -32,6 +32,7 @@ class EngineAlerts:
         self.where = f"{socket.gethostname()}:{state_dir}"
         self.error_cycles = 0
         self._told_failing: str | None = None
+        self._persist_failing = False  # the last persistence notification said failing
         events.listeners.append(self.on_event)
 
     @classmethod
@@ -52,11 +53,18 @@ class EngineAlerts:
         elif kind == "reload" and detail.get("ok") is False and detail.get("kind") != "check":
             self._send(f"{detail.get('kind', 'reload')} refused", message, "failure", key="reload_refused")
         elif kind == "risk" and "limit" in detail and "threshold" in detail:
-            self._send(f"risk limit {detail['limit']} tripped", message, "failure", key=f"risk:{detail['limit']}")
+            # Each trip is news: a limit trips again only after an operator resumed it.
+            self._send(f"risk limit {detail['limit']} tripped", message, "failure")
         elif kind == "warning" and message.startswith(PERSIST_TROUBLE):
+            # Repeats while it fails are held back; a failure after its recovery never is, or the
+            # last notification would say "recovered" while nothing persists.
             self._send("persistence failing", message, "failure", key="persist")
+            self._persist_failing = True
         elif kind == "engine" and ("persistence caught up" in message or "the ledger caught up" in message):
-            self._send("persistence recovered", message, "success", key="persist_ok")
+            if self._persist_failing:
+                self._send("persistence recovered", message, "success")
+                self.notifier.forget("persist")
+            self._persist_failing = False
 
     def cycle(self, strategy_errors: list[str]) -> None:
         """Once a cycle: a strategy error that persists is told once; the notifier's own trouble is logged."""

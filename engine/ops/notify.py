@@ -105,6 +105,12 @@ class Notifier:
             self._cond.notify()
         return True
 
+    def forget(self, key: str) -> None:
+        """The condition `key` repeats has ended: its next notification is news, not a repeat."""
+        with self._cond:
+            self._last_of.pop(key, None)
+            self._held.pop(key, None)
+
     def close(self, timeout: float = 5.0) -> None:
         """Deliver what is queued, for at most `timeout` seconds, then stop the worker."""
         deadline = time.monotonic() + timeout

@@ -88,13 +88,17 @@ class Watcher:
             else:
                 self._tell(now.condition, now.detail, "failure")
         elif now.condition == "UP" and before.boot_id is not None and now.boot_id != before.boot_id:
-            self._tell("restarted", f"{now.detail} (a new engine process since the last check)", "warning")
+            # Not a change of condition (restarted between two looks): held back when it repeats.
+            self._tell("restarted", f"{now.detail} (a new engine process since the last check)", "warning", repeat_key="watch:restarted")
         return now
 
-    def _tell(self, what: str, detail: str, severity: Severity) -> None:
+    def _tell(self, what: str, detail: str, severity: Severity, repeat_key: str | None = None) -> None:
+        """Each change of condition is sent, never held back as a repeat: the last notification
+        must say how the engine is now (a second DOWN after a recovery is news, and so is the
+        recovery after it). A crash loop is bounded by its supervisor (systemd's start limit)."""
         print(f"foresight watch: {what}: {detail}", file=sys.stderr, flush=True)
         if self.notifier is not None:
-            self.notifier.send(f"foresight engine {what}", f"{detail}\n({self.where})", severity, key=f"watch:{what}")
+            self.notifier.send(f"foresight engine {what}", f"{detail}\n({self.where})", severity, key=repeat_key)
 
 
 def run_watch(state_dir: Path, urls: tuple[str, ...], interval_s: float, stale_after_s: float | None) -> int:

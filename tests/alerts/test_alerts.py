@@ -17,6 +17,7 @@ from engine.contract.paths import shipped_strategies_dir
 from tests.support.engine_proc import ROOT, EngineProcess, run_engine, run_watch, stop_process
 from tests.support.ledger_rows import FASTER
 from tests.support.notify_sink import notify_sink
+from tests.support.waits import wait_until
 
 # Passes the reload's smoke test (its history step is 2.5 s) and fails on this engine's market (60 s).
 FAILS_LIVE = """
@@ -42,6 +43,10 @@ def test_engine_and_watcher_notify_a_local_service(tmp_path: Path) -> None:
     writer = ControlWriter(state_dir, tool="test")
     writer.update(lambda c: setattr(c, "risk", RiskLimits(max_drawdown=5)))
     with notify_sink() as sink:
+
+        def told(title: str) -> int:
+            return sum(title in t for t in sink.titles())
+
         args = ("--notify", sink.url, "--strategies-path", str(strategies))
         engine = EngineProcess(state_dir, *args, fast=FASTER).start()
         watcher = subprocess.Popen(
@@ -67,6 +72,12 @@ def test_engine_and_watcher_notify_a_local_service(tmp_path: Path) -> None:
             engine = EngineProcess(state_dir, *args, fast=FASTER).start()
             back = sink.wait_for(titled("foresight engine recovered"))
             assert "restarted" in back["message"]
+            # It crashes again within minutes: each DOWN and each recovery is told, so the last
+            # notification always says how the engine is now.
+            engine.kill9()
+            wait_until(lambda: told("foresight engine DOWN") == 2, "the second DOWN", timeout=20)
+            engine = EngineProcess(state_dir, *args, fast=FASTER).start()
+            wait_until(lambda: told("foresight engine recovered") == 2, "the second recovery", timeout=20)
             assert engine.stop() == 0
             sink.wait_for(titled("engine stopped"))
             assert sink.titles().count("foresight: risk limit max_drawdown tripped") == 1  # a trip is told once

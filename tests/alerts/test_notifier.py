@@ -95,6 +95,27 @@ def test_a_strategy_error_is_told_when_it_persists_and_when_it_clears(tmp_path: 
     assert f"every cycle for {STRATEGY_ERROR_CYCLES} cycles: BTC-5m: ZeroDivisionError" in persisting and "1 more slots" in persisting
 
 
+def test_a_trouble_that_comes_back_after_its_recovery_is_told_again(tmp_path: Path) -> None:
+    """The last notification says how the engine is now: a failure after its recovery, or a
+    second trip after an operator's resume, is news, never held back as a repeat."""
+    with notify_sink() as sink:
+        events = EventLog(tmp_path / "events.jsonl")
+        alerts = EngineAlerts(Notifier([sink.url]), events, str(tmp_path))
+        events.emit("warning", "cannot persist state.json: No space left on device")
+        events.emit("warning", "cannot persist state.json: No space left on device")  # the same trouble: once
+        events.emit("engine", "persistence caught up: state.json written")
+        events.emit("warning", "cannot persist state.json: No space left on device")
+        for _ in range(2):  # tripped, resumed by the operator, tripped again
+            events.emit("risk", "max_drawdown=5 reached", limit="max_drawdown", threshold=5)
+        sink.wait_for(lambda b: sink.titles().count("foresight: risk limit max_drawdown tripped") == 2)
+        alerts.close()
+        titles = sink.titles()
+    assert titles == [
+        "foresight: persistence failing", "foresight: persistence recovered", "foresight: persistence failing",
+        "foresight: risk limit max_drawdown tripped", "foresight: risk limit max_drawdown tripped",
+    ]  # fmt: skip
+
+
 def test_the_watcher_tells_stale_from_down_and_says_recovered(tmp_path: Path) -> None:
     state_dir = tmp_path / "s"
     state_dir.mkdir()
