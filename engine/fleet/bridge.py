@@ -64,6 +64,7 @@ class Bridge:
         self.log = log
         self.started_at = utc_now_iso()
         self.published = 0
+        self.exit_code = 0  # 2: refused (its name is another live bridge's)
         self._status_stamp: tuple[int, int, int] | None = None
         self._status_sent: bytes | None = None
         self._control_stamp: tuple[int, int, int] | None = None
@@ -98,6 +99,11 @@ class Bridge:
         self.log(f"foresight bridge: {self.name} ({self.state_dir}) connected to {self.options.safe_url()}")
         try:
             buckets = await open_buckets(nc.jetstream(), create=True, replicas=self.replicas)
+            taken = await self._name_taken(buckets)
+            if taken is not None:
+                self.log(f"foresight bridge: {taken}")
+                self.exit_code = 2
+                return
             sub = await nc.subscribe(keys.query_subject(self.name), cb=self._query)
             tasks = [
                 asyncio.create_task(self._files_loop(buckets, stop)),
@@ -115,6 +121,21 @@ class Bridge:
                 pass
         finally:
             await nc.close()
+
+    async def _name_taken(self, buckets: Buckets) -> str | None:
+        """Why this name belongs to another live bridge, or None. Two bridges under one name would
+        publish each other's engine as one and both apply every write made to it."""
+        try:
+            entry = await buckets.presence.get(keys.presence_key(self.name))
+            theirs = Presence.model_validate_json(entry.value or b"")
+        except Exception:  # no presence (the key expires with its bridge), or not one of ours
+            return None
+        if theirs.host == socket.gethostname() and not pid_alive(theirs.bridge_pid):
+            return None  # a bridge of this host that died without deleting its presence (this one, restarted)
+        return (
+            f"the name {self.name} is taken by the bridge pid {theirs.bridge_pid} on {theirs.host} for "
+            f"{theirs.state_dir} (present at {theirs.at}); give this engine ({self.state_dir}) its own --name"
+        )
 
     async def _disconnected(self) -> None:
         if self._connected:
@@ -339,7 +360,7 @@ def run_bridge(state_dir: Path, options: NatsOptions, name: str, presence_every_
         await bridge.run(stop)
 
     asyncio.run(main())
-    return 0
+    return bridge.exit_code
 
 
 def new_write_id() -> str:

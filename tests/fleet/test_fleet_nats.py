@@ -207,6 +207,20 @@ def test_a_pause_over_nats_is_applied_by_that_engine_and_no_other(fleet: Fleet) 
     assert back.returncode == 0 and all(fleet.engines[n].status().engine.state == "running" for n in NAMES), back.stdout + back.stderr
 
 
+def test_a_second_bridge_under_a_name_in_use_is_refused_and_the_first_keeps_it(fleet: Fleet) -> None:
+    # A copied unit file that forgot its --name: bot-b's directory bridged as bot-a.
+    impostor = start_bridge(fleet.root, fleet.server, "bot-a", fleet.engines["bot-b"].state_dir)
+    try:
+        assert impostor.wait(TIMEOUT) == 2
+    finally:
+        if impostor.poll() is None:
+            impostor.kill()
+    said = fleet.bridge_log("bot-a")
+    assert "bot-a is taken" in said and str(fleet.engines["bot-a"].state_dir) in said, said
+    shown = fleet.ctl("--engine", "bot-a", "status")
+    assert shown.returncode == 0 and f"pid {fleet.engines['bot-a'].pid}@" in shown.stdout, shown.stdout + shown.stderr
+
+
 def test_two_remote_writers_racing_lose_no_update(fleet: Fleet) -> None:
     engine = fleet.engines["bot-b"]
 
