@@ -20,6 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
+from nats.js.client import JetStreamContext
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
@@ -65,6 +66,8 @@ class Bridge:
         self.started_at = utc_now_iso()
         self.published = 0
         self.exit_code = 0  # 2: refused (its name is another live bridge's)
+        self._js: JetStreamContext | None = None
+        self._rebind = False
         self._status_stamp: tuple[int, int, int] | None = None
         self._status_sent: bytes | None = None
         self._control_stamp: tuple[int, int, int] | None = None
@@ -98,7 +101,8 @@ class Bridge:
         self._connected = True
         self.log(f"foresight bridge: {self.name} ({self.state_dir}) connected to {self.options.safe_url()}")
         try:
-            buckets = await open_buckets(nc.jetstream(), create=True, replicas=self.replicas)
+            self._js = nc.jetstream()
+            buckets = await open_buckets(self._js, create=True, replicas=self.replicas)
             taken = await self._name_taken(buckets)
             if taken is not None:
                 self.log(f"foresight bridge: {taken}")
@@ -148,6 +152,7 @@ class Bridge:
         self._status_sent = None  # publish the newest status again
         self._control_stamp = None  # and mirror control.json again
         self._rewatch = True
+        self._rebind = True  # a server back without its store (no volume, a new node) has no buckets
         self._wake.set()
 
     # ------------------------------------------------------------ status and control.json out
@@ -155,6 +160,9 @@ class Bridge:
     async def _files_loop(self, buckets: Buckets, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
+                if self._rebind and self._js is not None:
+                    await open_buckets(self._js, create=True, replicas=self.replicas)  # made again where missing
+                    self._rebind = False
                 await self._publish_status(buckets)
                 await self._look_again(buckets)
                 await self._catch_up_control(buckets)
@@ -222,7 +230,7 @@ class Bridge:
             self._wake.set()  # whatever came while we were not watching
 
         def take(entry: KeyValue.Entry) -> None:
-            if (entry.revision or 0) > self._seen_revision:
+            if (entry.revision or 0) != self._seen_revision:  # lower too: the store was made anew
                 self._wake.set()
 
         await kv_watch.follow(
@@ -241,7 +249,7 @@ class Bridge:
             if keys.missing(exc):
                 return
             raise
-        if (entry.revision or 0) > self._seen_revision and not self._wake.is_set():
+        if (entry.revision or 0) != self._seen_revision and not self._wake.is_set():
             self.log("foresight bridge: a remote write came without its watch noticing; applying it and watching anew")
             self._rewatch = True
             self._wake.set()
@@ -253,10 +261,13 @@ class Bridge:
             history = await buckets.control.history(keys.control_key(self.name))
         except Exception as exc:
             if type(exc).__name__ == "NoKeysError":
+                self._store_made_anew(None)  # the key is gone: the next mirror creates it
                 self._wake.clear()
                 return
             raise
         entries = [(e.revision or 0, _entry(e.value)) for e in history if e.value]
+        if entries and entries[-1][0] < self._seen_revision:
+            self._store_made_anew(entries[-1][0])
         if self._seen_revision == 0:
             # First look since this bridge started: remote writes after the last bridge revision were never applied.
             bridge_revisions = [rev for rev, entry in entries if entry is not None and entry.from_bridge]
@@ -275,6 +286,20 @@ class Bridge:
             self._seen_revision = revision
             self._seen_control = entry.control if entry is not None else self._seen_control
         self._wake.clear()
+
+    def _store_made_anew(self, newest: int | None) -> None:
+        """The control key's revisions went back (NATS came back without its store): what it now
+        holds is read as at a first start, and the mirror writes control.json again."""
+        if self._seen_revision == 0:
+            return
+        self.log(
+            f"foresight bridge: NATS lost its store ({keys.control_key(self.name)} is at revision {newest or 0}, "
+            f"was {self._seen_revision}); catching up from what it holds now"
+        )
+        self._seen_revision = 0
+        self._seen_control = None
+        self._control_sent = None
+        self._control_stamp = None
 
     def _apply(self, revision: int, entry: ControlEntry, base: Control | None) -> BridgeAck:
         change = change_between(base, entry.control)

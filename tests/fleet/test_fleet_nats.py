@@ -448,6 +448,21 @@ TMUX = shutil.which("tmux")
 
 @pytest.mark.e2e
 @pytest.mark.skipif(TMUX is None, reason="needs tmux")
+def test_a_nats_server_back_without_its_store_is_caught_up_and_remote_writes_apply(fleet: Fleet) -> None:
+    # A server restarted with no volume (or a new node): every bucket and revision is gone.
+    fleet.server.kill()
+    shutil.rmtree(fleet.server.store)
+    fleet.server.start()
+    wait_until(lambda: buckets_exist(fleet.server.url()), "the buckets made again by the bridges", timeout=30)
+    with Reader(fleet.server.url()) as reader:  # and each publishes again
+        for name in NAMES:
+            wait_until(lambda n=name: reader.status(n) is not None and reader.presence(n), f"{name} on NATS again", timeout=30)
+    done = fleet.ctl("--engine", "bot-b", "pause-slot", "ETH-5m")
+    assert done.returncode == 0, done.stderr
+    fleet.engines["bot-b"].wait_for(lambda s: "ETH-5m" in s.control.applied.paused_slots, what="the remote write applied")
+    assert fleet.ctl("--engine", "bot-b", "resume-slot", "ETH-5m").returncode == 0
+
+
 def test_the_fleet_tui_in_tmux_shows_three_engines_and_opens_one(fleet: Fleet) -> None:
     from tests.tui.test_e2e_tmux import Tmux
 
