@@ -44,7 +44,6 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
-from engine.contract.fileio import read_fd
 from engine.reload.guard import StrategyFailure, text_of
 
 PACKAGE = "strategies"
@@ -121,7 +120,10 @@ def _read_module(path: Path) -> bytes:
             raise OSError(errno.EINVAL, f"{path.name} is not a regular file")
         if info.st_size > MAX_MODULE_BYTES:
             raise OSError(errno.EFBIG, f"{path.name} is larger than {MAX_MODULE_BYTES // 2**20} MiB")
-        return read_fd(fd, MAX_MODULE_BYTES + 1)
+        # Read to the end at the file's own size: a buffer of the limit's size for every read
+        # fragments the heap under the sources each kept version holds, and the RSS grows.
+        with open(fd, "rb", closefd=False) as module:
+            return module.read()
     finally:
         os.close(fd)
 
