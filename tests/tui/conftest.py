@@ -130,6 +130,20 @@ def write_strategies(directory: Path) -> dict[str, str]:
     return loaded
 
 
+def paused_by_a_risk_trip(status: Status) -> None:
+    """Paused by a tripped limit, with two slots paused and three overrides: a header that must
+    say why at 80 columns."""
+    from engine.contract.models import RiskTrip
+
+    status.engine.state = "paused"
+    status.control.applied.overrides = {"confidence_threshold": 0.65, "cooldown_s": 61, "min_edge": 0.04}
+    for slot in status.slots[:3:2]:
+        slot.paused = True
+    status.risk.limits = {"max_consecutive_losses": 1}
+    status.risk.tripped = RiskTrip(id="trip1", limit="max_consecutive_losses", figure=1, threshold=1,
+                                   message="max_consecutive_losses=1 reached", at=0.0, day="2025-06-01")  # fmt: skip
+
+
 def make_status(*, now: datetime = FIXED_NOW, strategies: Path | None = None, **changes: Any) -> Status:
     strategies_path = str(strategies) if strategies else "/srv/foresight/strategies"
     hashes = write_strategies(strategies) if strategies else dict.fromkeys(MODULES, "0" * 64)

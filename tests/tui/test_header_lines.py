@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from foresight_tui.header_lines import Part, engine_row, fit, market_mode
 
-from .conftest import make_status
+from .conftest import make_status, paused_by_a_risk_trip
 
 
 def text(segments) -> str:
@@ -51,17 +51,10 @@ def test_an_engine_that_cannot_persist_says_so_first_and_why() -> None:
 
 
 def paused_by_a_trip():
-    from engine.contract.models import RiskTrip
     from foresight_tui.data_source import EngineState, View
 
     status = make_status()
-    status.engine.state = "paused"
-    status.control.applied.overrides = {"confidence_threshold": 0.65, "edge_margin": 0.04, "cooldown_s": 61}
-    for slot in status.slots[:3:2]:
-        slot.paused = True
-    status.risk.limits = {"max_consecutive_losses": 1}
-    status.risk.tripped = RiskTrip(id="trip1", limit="max_consecutive_losses", figure=1, threshold=1,
-                                   message="max_consecutive_losses=1 reached", at=0.0, day="2025-06-01")  # fmt: skip
+    paused_by_a_risk_trip(status)
     return View(EngineState.PAUSED, status, 0.4, 100.0, None, 3)
 
 

@@ -13,7 +13,7 @@ from textual.widgets import Input
 
 from engine.contract.models import EVENTS_FILE, Ack
 
-from .conftest import MARKUP_MESSAGE, iso
+from .conftest import MARKUP_MESSAGE, iso, paused_by_a_risk_trip
 
 SIZE = (160, 48)
 SIZES = {"80x24": (80, 24), "160x48": (160, 48), "250x70": (250, 70)}
@@ -104,18 +104,7 @@ class TestStates:
         assert snap_compare(make_app(), terminal_size=SIZE)
 
     def test_paused_by_a_risk_trip_at_80_columns(self, make_app, state, snap_compare):
-        from engine.contract.models import RiskTrip
-
-        def tripped(status):
-            status.engine.state = "paused"
-            status.control.applied.overrides = {"confidence_threshold": 0.65, "cooldown_s": 61, "min_edge": 0.04}
-            for slot in status.slots[:3:2]:
-                slot.paused = True
-            status.risk.limits = {"max_consecutive_losses": 1}
-            status.risk.tripped = RiskTrip(id="trip1", limit="max_consecutive_losses", figure=1, threshold=1,
-                                           message="max_consecutive_losses=1 reached", at=0.0, day="2025-06-01")  # fmt: skip
-
-        state.update(tripped)
+        state.update(paused_by_a_risk_trip)
         assert snap_compare(make_app(), terminal_size=(80, 24))
 
     def test_corrupt_status_over_last_good_view(self, make_app, state, snap_compare):

@@ -24,6 +24,20 @@ def _keep(state, name: str, text: str) -> ModuleInfo:
     return ModuleInfo(name=name, sha256=sha, loaded_at="2025-06-01T11:00:00+00:00")
 
 
+def _running_and_newer(state, *, newest_last: bool) -> None:
+    """The running version and a newer one it replaced, kept in the store, in the given order."""
+    newer = KeptVersion(version="bbbbbbbbbbbb", loaded_at="2025-06-01T11:30:00+00:00", state="replaced",
+                        modules=[_keep(state, "strategy", "STAKE = 50\n")])  # fmt: skip
+    running = KeptVersion(version="aaaaaaaaaaaa", loaded_at="2025-06-01T11:00:00+00:00", state="running",
+                          modules=[_keep(state, "strategy", "STAKE = 5\n")])  # fmt: skip
+
+    def mutate(status: Status) -> None:
+        status.code.version = running.version
+        status.code.versions = [running, newer] if newest_last else [newer, running]
+
+    state.update(mutate)
+
+
 async def test_versions_list_diff_and_return(make_app, state):
     running = KeptVersion(version="aaaaaaaaaaaa", loaded_at="2025-06-01T11:00:00+00:00", state="running",
                           modules=[_keep(state, "strategy", "STAKE = 5\nMODE = 'blend'\n")])  # fmt: skip
@@ -62,16 +76,7 @@ async def test_versions_list_diff_and_return(make_app, state):
 async def test_arrows_move_the_versions_highlight_as_soon_as_it_opens(make_app, state):
     from textual.widgets import OptionList
 
-    newer = KeptVersion(version="bbbbbbbbbbbb", loaded_at="2025-06-01T11:30:00+00:00", state="replaced",
-                        modules=[_keep(state, "strategy", "STAKE = 50\n")])  # fmt: skip
-    running = KeptVersion(version="aaaaaaaaaaaa", loaded_at="2025-06-01T11:00:00+00:00", state="running",
-                          modules=[_keep(state, "strategy", "STAKE = 5\n")])  # fmt: skip
-
-    def mutate(status: Status) -> None:
-        status.code.version = running.version
-        status.code.versions = [running, newer]
-
-    state.update(mutate)
+    _running_and_newer(state, newest_last=True)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
@@ -84,16 +89,7 @@ async def test_arrows_move_the_versions_highlight_as_soon_as_it_opens(make_app, 
 
 
 async def test_t_says_why_when_it_cannot_return(make_app, state):
-    newer = KeptVersion(version="bbbbbbbbbbbb", loaded_at="2025-06-01T11:30:00+00:00", state="replaced",
-                        modules=[_keep(state, "strategy", "STAKE = 50\n")])  # fmt: skip
-    running = KeptVersion(version="aaaaaaaaaaaa", loaded_at="2025-06-01T11:00:00+00:00", state="running",
-                          modules=[_keep(state, "strategy", "STAKE = 5\n")])  # fmt: skip
-
-    def mutate(status: Status) -> None:
-        status.code.version = running.version
-        status.code.versions = [newer, running]  # newest last: the running one is highlighted first
-
-    state.update(mutate)
+    _running_and_newer(state, newest_last=False)  # the running one last: highlighted first
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
