@@ -15,16 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from engine.contract.fileio import (
-    atomic_write_model,
-    describe_validation_error,
-    ensure_state_dir,
-    file_lock,
-    read_bytes,
-    read_model,
-)
+from engine.contract.fileio import atomic_write_model, ensure_state_dir, file_lock, read_model
 from engine.contract.finite import not_finite
 from engine.contract.models import (
     CONTROL_FILE,
@@ -83,31 +74,25 @@ class ControlWriter:
         with file_lock(self.state_dir / CONTROL_LOCK):
             # Read as the engine reads it: a file it would refuse (not this user's, writable by
             # others, a link) is never built on, or a write of ours would launder its intent.
-            data, unusable = read_bytes(self.control_path, trusted=True)
-            found: Control | None = None
-            if data is not None:
-                try:
-                    found = Control.model_validate_json(data)
-                except ValidationError as exc:
-                    unusable = describe_validation_error(exc, CONTROL_FILE)
+            current = read_model(self.control_path, Control, trusted=True)
             status = read_model(self.state_dir / STATUS_FILE, Status).value
             note = None
-            ignored = self._ignored_reason(found, status, hashlib.sha256(data or b"").hexdigest()) if found else None
-            if found is not None and ignored is None:
-                base = found.model_copy(deep=True)
-            elif found is not None:
+            ignored = self._ignored_reason(current.value, status, hashlib.sha256(current.data).hexdigest()) if current.value is not None else None
+            if current.value is not None and ignored is None:
+                base = current.value.model_copy(deep=True)
+            elif current.value is not None:
                 # The engine does not run what the file says: build on the intent it runs, so a
                 # refused, replayed or hand-edited file is never written again under a new
                 # generation. Pending commands still travel.
                 base = self._rebuild(status)
-                base.commands = list(found.commands)
+                base.commands = list(current.value.commands)
                 note = f"{ignored}; built on the engine's applied intent"
             else:
                 base = self._rebuild(status)
-                if os.path.lexists(self.control_path):
-                    note = f"previous control.json was unusable ({unusable}); rebuilt from the engine's applied intent"
+                if not current.missing:
+                    note = f"previous control.json was unusable ({current.reason}); rebuilt from the engine's applied intent"
             seen = max(
-                found.generation if found else 0,
+                current.value.generation if current.value else 0,
                 status.control.observed_generation if status else 0,
                 status.control.rejected_generation if status else 0,
             )

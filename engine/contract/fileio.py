@@ -14,7 +14,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -190,6 +190,7 @@ class ReadResult(Generic[M]):
     value: M | None
     reason: str | None
     missing: bool = False
+    data: bytes = field(default=b"", repr=False)  # the bytes `value` was read from (b"" without a value)
 
     @property
     def ok(self) -> bool:
@@ -271,7 +272,7 @@ def read_model(path: Path, model: type[M], limit: int | None = None, *, trusted:
     if data is None:
         return ReadResult(None, reason, missing=not os.path.lexists(path))
     try:
-        return ReadResult(model.model_validate_json(data), None)
+        return ReadResult(model.model_validate_json(data), None, data=data)
     except ValidationError as exc:
         return ReadResult(None, describe_validation_error(exc, path.name))
 
