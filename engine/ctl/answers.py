@@ -124,6 +124,26 @@ def timeout_message(state_dir: Path, what: str, timeout: float) -> str:
     return f"timeout: {what} not acknowledged within {timeout:g}s; {hint}. The change stays in control.json and applies when the engine reads it."
 
 
+def no_engine(state_dir: Path, why: str) -> int:
+    """A write refused because no engine would act on it, said before anything is written."""
+    print(
+        f"foresight ctl: {why}; start it (foresight engine --state-dir {state_dir}), "
+        "or add --queue to leave the change for the next engine that starts there: nothing written.",
+        file=sys.stderr,
+    )
+    return EXIT_TIMEOUT
+
+
+def follow(state_dir: Path, result: WriteResult, *, queue: bool, timeout: float) -> int:
+    """A change written: queued for the next engine, or followed to the engine's answer."""
+    note(result)
+    if queue and engine_absent(state_dir) is not None:
+        print(f"queued: control generation {result.control.generation}; the next engine started in {state_dir} applies it")
+        return EXIT_APPLIED
+    print(f"wrote control generation {result.control.generation}; waiting for the engine...", file=sys.stderr)
+    return finish(wait_for_generation(state_dir, result.control.generation, timeout))
+
+
 def note(result: WriteResult) -> None:
     if result.note:
         print(f"note: {result.note}", file=sys.stderr)

@@ -19,16 +19,14 @@ from engine.contract.control_writer import ControlWriter, resume_trip
 from engine.contract.fileio import describe_validation_error
 from engine.contract.models import RiskLimits
 from engine.ctl.answers import (
-    EXIT_APPLIED,
     EXIT_REFUSED,
     EXIT_TIMEOUT,
     EXIT_USAGE,
     engine_absent,
-    finish,
-    note,
+    follow,
+    no_engine,
     read_status,
     unreadable_status,
-    wait_for_generation,
 )
 
 LIMITS = tuple(RiskLimits.model_fields)
@@ -59,20 +57,10 @@ def run(state_dir: Path, args: argparse.Namespace) -> int:
         if unknown:
             raise ValueError(f"unknown risk limit {unknown[0]!r}; the limits are: {', '.join(LIMITS)}")
         RiskLimits.model_validate(values)
-    except ValidationError as exc:
-        print(f"foresight ctl: refused before writing: {describe_validation_error(exc, 'risk limits')}", file=sys.stderr)
-        return EXIT_USAGE
-    except ValueError as exc:
-        print(f"foresight ctl: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    absent = None if args.queue else engine_absent(state_dir)
-    if absent is not None:  # as every other writing verb: said before anything is written
-        print(
-            f"foresight ctl: {absent}; start it (foresight engine --state-dir {state_dir}), "
-            "or add --queue to leave the change for the next engine that starts there: nothing written.",
-            file=sys.stderr,
-        )
-        return EXIT_TIMEOUT
+    except (ValidationError, ValueError) as exc:
+        return _bad_input(exc)
+    if not args.queue and (absent := engine_absent(state_dir)) is not None:
+        return no_engine(state_dir, absent)  # as every other writing verb
     try:
         if action == "resume":
             result = resume_trip(state_dir, writer)
@@ -81,19 +69,17 @@ def run(state_dir: Path, args: argparse.Namespace) -> int:
                 return EXIT_REFUSED
         else:
             result = writer.update(lambda c: _replace(c, values, tuple(getattr(args, "names", ()))))
-    except ValidationError as exc:
-        print(f"foresight ctl: refused before writing: {describe_validation_error(exc, 'risk limits')}", file=sys.stderr)
-        return EXIT_USAGE
-    except (ValueError, OSError) as exc:
-        print(f"foresight ctl: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    note(result)
-    if args.queue and engine_absent(state_dir) is not None:
-        print(f"queued: control generation {result.control.generation}; the next engine started in {state_dir} applies it")
-        return EXIT_APPLIED
-    print(f"wrote control generation {result.control.generation}; waiting for the engine...", file=sys.stderr)
-    return finish(wait_for_generation(state_dir, result.control.generation, args.timeout))
+    except (ValidationError, ValueError, OSError) as exc:
+        return _bad_input(exc)
+    return follow(state_dir, result, queue=args.queue, timeout=args.timeout)
 
+
+def _bad_input(exc: Exception) -> int:
+    if isinstance(exc, ValidationError):
+        print(f"foresight ctl: refused before writing: {describe_validation_error(exc, 'risk limits')}", file=sys.stderr)
+    else:
+        print(f"foresight ctl: {exc}", file=sys.stderr)
+    return EXIT_USAGE
 
 def parse_limits(pairs: list[str]) -> dict[str, object]:
     values: dict[str, object] = {}

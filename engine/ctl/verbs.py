@@ -40,12 +40,11 @@ from engine.ctl.answers import (
     EXIT_USAGE,
     NoEngine,
     engine_absent,
-    finish,
-    note,
+    follow,
+    no_engine,
     read_status,
     timeout_message,
     unreadable_status,
-    wait_for_generation,
 )
 
 
@@ -183,12 +182,7 @@ class Verb:
 
 
 def _follow(args: argparse.Namespace, result: WriteResult) -> int:
-    note(result)
-    if args.queue and engine_absent(args.state_dir) is not None:
-        print(f"queued: control generation {result.control.generation}; the next engine started in {args.state_dir} applies it")
-        return EXIT_APPLIED
-    print(f"wrote control generation {result.control.generation}; waiting for the engine...", file=sys.stderr)
-    return finish(wait_for_generation(args.state_dir, result.control.generation, args.timeout))
+    return follow(args.state_dir, result, queue=args.queue, timeout=args.timeout)
 
 
 def _command(kind: str) -> Callable[[argparse.Namespace, ControlWriter], int]:
@@ -307,12 +301,7 @@ def run(args: argparse.Namespace) -> int:
                 raise NoEngine(absent)
         return verb.run(args, writer)
     except NoEngine as exc:
-        print(
-            f"foresight ctl: {exc}; start it (foresight engine --state-dir {args.state_dir}), "
-            "or add --queue to leave the change for the next engine that starts there: nothing written.",
-            file=sys.stderr,
-        )
-        return EXIT_TIMEOUT
+        return no_engine(args.state_dir, str(exc))
     except ValidationError as exc:
         print(f"foresight ctl: refused before writing: {describe_validation_error(exc, 'control')}", file=sys.stderr)
         return EXIT_USAGE
