@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from engine.contract.models import ENGINE_LOCK
@@ -19,6 +20,12 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:  # it exists, it is just not ours
         return True
     return True
+
+
+def gone_from_here(host: str, pid: int) -> bool:
+    """The process `pid` of `host` is known to be gone: it ran on this host and no longer exists.
+    (Another host's process cannot be probed from here: never known gone.)"""
+    return host == socket.gethostname() and not pid_alive(pid)
 
 
 def lock_holder(state_dir: Path) -> int | None:

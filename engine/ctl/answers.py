@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.contract.control_writer import WriteResult
 from engine.contract.fileio import read_model
-from engine.contract.liveness import lock_holder, pid_alive
+from engine.contract.liveness import gone_from_here, lock_holder
 from engine.contract.models import STATUS_FILE, Status
 
 EXIT_APPLIED, EXIT_REFUSED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
@@ -63,9 +63,9 @@ def engine_absent(state_dir: Path) -> str | None:
             return f"no engine has run in {state_dir} (no {STATUS_FILE})"
         return f"{STATUS_FILE} in {state_dir} is unreadable ({result.reason}) and no engine runs there (engine.lock names no live process)"
     e = status.engine
-    if e.stopped_at and e.host == socket.gethostname() and not pid_alive(e.pid):
-        return f"the engine stopped at {e.stopped_at}"
-    if e.host == socket.gethostname() and not pid_alive(e.pid):
+    if gone_from_here(e.host, e.pid):
+        if e.stopped_at:
+            return f"the engine stopped at {e.stopped_at}"
         return f"the engine that ran in {state_dir} (pid {e.pid}) has stopped; its last status is {status.age_s():.0f}s old"
     if e.host != socket.gethostname() and status.age_s() > SILENT_ENGINE_S:
         return f"the engine on {e.host} (pid {e.pid}) has written no status for {status.age_s():.0f}s"

@@ -15,7 +15,6 @@ import argparse
 import difflib
 import json
 import math
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from pydantic import ValidationError
 from engine.contract import param_schema
 from engine.contract.control_writer import ControlWriter, WriteResult
 from engine.contract.fileio import describe_validation_error, read_model
-from engine.contract.liveness import lock_holder, pid_alive
+from engine.contract.liveness import gone_from_here, lock_holder
 from engine.contract.models import CONTROL_FILE, Control, SlotStatus, Status
 from engine.ctl import books as ctl_books
 from engine.ctl import risk as ctl_risk
@@ -121,7 +120,7 @@ def summary(status: Status, state_dir: Path) -> str:
     e, s, c = status.engine, status.stats, status.code
     rate = f"{s.win_rate:.0%}" if s.win_rate is not None else "n/a"
     # The last status of a process killed (or crashed) still says running: the pid says otherwise.
-    down = not e.stopped_at and e.host == socket.gethostname() and not pid_alive(e.pid)
+    down = not e.stopped_at and gone_from_here(e.host, e.pid)
     state = "STOPPED" if e.stopped_at else "DOWN" if down else e.state.upper()
     feed = "simulated" if e.feed == "sim" else e.feed
     if e.stopped_at:

@@ -32,7 +32,7 @@ from engine.contract.fleet.control_merge import apply_change, change_between
 from engine.contract.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry, Presence
 from engine.contract.fleet.options import NatsOptions
 from engine.contract.fleet.queries import answer_query
-from engine.contract.liveness import pid_alive
+from engine.contract.liveness import gone_from_here, pid_alive
 from engine.contract.models import CONTROL_FILE, STATUS_FILE, Control, Status, utc_now_iso
 
 POLL_S = 0.05  # a stat of two files; the engine writes status once a cycle, and at most this adds to a command's answer
@@ -134,7 +134,7 @@ class Bridge:
             theirs = Presence.model_validate_json(entry.value or b"")
         except Exception:  # no presence (the key expires with its bridge), or not one of ours
             return None
-        if theirs.host == socket.gethostname() and not pid_alive(theirs.bridge_pid):
+        if gone_from_here(theirs.host, theirs.bridge_pid):
             return None  # a bridge of this host that died without deleting its presence (this one, restarted)
         return (
             f"the name {self.name} is taken by the bridge pid {theirs.bridge_pid} on {theirs.host} for "

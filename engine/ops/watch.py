@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from engine.contract.fileio import read_model
-from engine.contract.liveness import pid_alive
+from engine.contract.liveness import gone_from_here
 from engine.contract.models import STATUS_FILE, Status
 from engine.ops.notify import Notifier, Severity
 
@@ -51,7 +51,7 @@ def read_condition(state_dir: Path, stale_after_s: float | None) -> Reading:
     engine = status.engine
     age = status.age_s(datetime.now(UTC))
     here = engine.host == socket.gethostname()
-    if here and not pid_alive(engine.pid):
+    if gone_from_here(engine.host, engine.pid):
         return Reading(
             "DOWN", f"engine pid {engine.pid} is gone; its last status is {age:.0f}s old (cycle {engine.cycle})", engine.boot_id
         )
