@@ -237,28 +237,27 @@ class Engine:
         finally:
             self.notifier.stopping()
             self.persist()
-            self.market.close()
-            if hasattr(self, "ledger"):
-                self.ledger.close()
-            self.supervision.stopped()
-            self.events.emit("engine", f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}")
-            self.stopped_at = utc_now_iso()
-            self.write_status()  # says STOPPED: a reader need not wait for it to go stale
-            self.status_file.close()
-            if self.alerts is not None:
-                self.alerts.close()
-            self.lock.release()
+            self._close(f"engine stopped ({self.stop.requested or 'finished'}) at cycle {self.manager.state.cycle}", started=True)
         return self.exit_code
 
     def _close_unstarted(self) -> None:
         """What open() had opened, closed; nothing has traded and no status was written."""
+        self._close(f"engine stopped ({self.stop.requested}) while starting, before its first cycle", started=False)
+
+    def _close(self, said: str, *, started: bool) -> None:
+        """The way out, after a run or a start cut short: each part open() had made is closed
+        (a start cut short made only some), `said` in the event log, and the lock let go last.
+        A run that started also writes its last status, saying STOPPED."""
         if hasattr(self, "market"):
             self.market.close()
         if hasattr(self, "ledger"):
             self.ledger.close()
         if hasattr(self, "supervision"):
             self.supervision.stopped()
-        self.events.emit("engine", f"engine stopped ({self.stop.requested}) while starting, before its first cycle")
+        self.events.emit("engine", said)
+        if started:
+            self.stopped_at = utc_now_iso()
+            self.write_status()  # says STOPPED: a reader need not wait for it to go stale
         self.status_file.close()
         if self.alerts is not None:
             self.alerts.close()
