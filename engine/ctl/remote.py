@@ -73,7 +73,10 @@ def main(argv: list[str]) -> int:
             return EXIT_TIMEOUT
         if fleet.all:
             return fleet_wide(session, rest, args)
-        return one_engine(session, keys.check_name(fleet.engine), rest, args)
+        name = keys.check_name(fleet.engine)
+        if args.verb == "forget":
+            return forget(session, name)
+        return one_engine(session, name, rest, args)
     except ValueError as exc:
         return _usage(str(exc))
     finally:
@@ -124,15 +127,42 @@ class Session:
         self.thread.close()
 
     def names(self) -> list[str]:
-        async def go() -> list[str]:
+        assert self.buckets is not None
+        return self.thread.run(self.buckets.names())
+
+    def last_status(self, name: str) -> Status | None:
+        async def go() -> bytes | None:
             assert self.buckets is not None
             try:
-                found = await self.buckets.status.keys()
+                return (await self.buckets.status.get(keys.status_key(name))).value
             except Exception as exc:
-                if type(exc).__name__ == "NoKeysError":
-                    return []
+                if keys.missing(exc):
+                    return None
                 raise
-            return sorted({keys.name_of(k) for k in found if k.endswith(".status")})
+
+        data = self.thread.run(go())
+        try:
+            return Status.model_validate_json(data) if data else None
+        except ValueError:
+            return None
+
+    def purge(self, name: str) -> list[str]:
+        """Remove the engine's status, control and answers (every revision); the keys there were."""
+
+        async def go() -> list[str]:
+            assert self.buckets is not None
+            removed = []
+            for bucket, key in ((self.buckets.status, keys.status_key(name)), (self.buckets.control, keys.control_key(name)),
+                                (self.buckets.control, keys.ack_key(name))):  # fmt: skip
+                try:
+                    await bucket.get(key)
+                except Exception as exc:
+                    if keys.missing(exc):
+                        continue
+                    raise
+                await bucket.purge(key)
+                removed.append(key)
+            return removed
 
         return self.thread.run(go())
 
@@ -166,14 +196,22 @@ def one_engine(session: Session, name: str, rest: list[str], args: argparse.Name
     mirror = Mirror(session.buckets, name, directory)
     try:
         known = session.thread.run(mirror.start())
-        if not known:
+        presence = session.presence(name)
+        if not known and presence is not None:
+            # Its bridge runs before its engine's first start: a queued pause or resume can wait there.
+            writes = next((v.writes for v in ctl.VERBS if v.name == args.verb), True)
+            if not (writes and args.queue):
+                print(f"foresight ctl: the bridge of {name} runs on {presence.host}, but no engine has run in its state "
+                      f"directory ({presence.state_dir}) yet: nothing written. Start the engine there, or add --queue "
+                      "to leave a pause, a resume or risk limits for its first start.", file=sys.stderr)  # fmt: skip
+                return EXIT_TIMEOUT
+        elif not known:
             others = session.names()
             print(f"foresight ctl: no engine named {name!r} publishes to NATS at {session.options.safe_url()}"
                   f" (known: {', '.join(others) or 'none'}); start its bridge (foresight bridge --name {name} ...)",
                   file=sys.stderr)  # fmt: skip
             return EXIT_TIMEOUT
         writes = next((v.writes for v in ctl.VERBS if v.name == args.verb), True)
-        presence = session.presence(name)
         if writes and presence is None and not args.queue:
             print(f"foresight ctl: the bridge of {name} is not running (no presence within {keys.PRESENCE_TTL_S:g}s): "
                   f"nothing written. Start it on the engine's host (foresight bridge --name {name} ...), or add --queue "
@@ -237,6 +275,30 @@ def ask_bridge(session: Session, name: str, rest: list[str], timeout: float) -> 
     sys.stdout.write(str(answer.get("stdout", "")))
     sys.stderr.write(str(answer.get("stderr", "")))
     return int(answer.get("code", EXIT_TIMEOUT))  # type: ignore[call-overload]
+
+
+def forget(session: Session, name: str) -> int:
+    """Retire an engine from the fleet: its keys removed, refused while its bridge runs."""
+    presence = session.presence(name)
+    if presence is not None:
+        print(f"foresight ctl: the bridge of {name} is running (pid {presence.bridge_pid} on {presence.host}, "
+              f"{presence.state_dir}): nothing removed. Stop the bridge first (a running bridge publishes its engine "
+              f"again); the presence of one that died expires within {keys.PRESENCE_TTL_S:g} s.", file=sys.stderr)  # fmt: skip
+        return EXIT_REFUSED
+    last = session.last_status(name)
+    removed = session.purge(name)
+    if not removed:
+        print(f"foresight ctl: no engine named {name!r} on NATS at {session.options.safe_url()} (known: "
+              f"{', '.join(session.names()) or 'none'}): nothing removed", file=sys.stderr)  # fmt: skip
+        return EXIT_TIMEOUT
+    if last is not None:
+        engine = last.engine
+        said = f"stopped at {engine.stopped_at}" if engine.stopped_at else f"{engine.state} at cycle {engine.cycle}, not stopped"
+        print(f"forgot {name}: {', '.join(removed)} removed from NATS; its last status came from {engine.host} "
+              f"(pid {engine.pid}) at {last.written_at}, engine {said}. A bridge started as {name} publishes it again.")  # fmt: skip
+    else:
+        print(f"forgot {name}: {', '.join(removed)} removed from NATS. A bridge started as {name} publishes it again.")
+    return EXIT_APPLIED
 
 
 def fleet_wide(session: Session, rest: list[str], args: argparse.Namespace) -> int:

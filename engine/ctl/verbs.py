@@ -246,6 +246,14 @@ def _status(args: argparse.Namespace, writer: ControlWriter) -> int:
     return status_command(args.state_dir, args)
 
 
+def _forget_here(args: argparse.Namespace, writer: ControlWriter) -> int:
+    # Run over NATS by engine/ctl/remote.py; a state directory of this host has no keys to forget.
+    print("foresight ctl: forget removes a retired engine's keys from NATS: foresight ctl --nats URL --engine NAME "
+          "forget. A state directory on this host is retired by stopping its engine (nothing written).",
+          file=sys.stderr)  # fmt: skip
+    return EXIT_USAGE
+
+
 def _slot_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("slot", help="slot id, e.g. BTC-5m")
 
@@ -285,6 +293,8 @@ VERBS: list[Verb] = [
     Verb("versions", "the kept strategy versions and how each ended", _versions,
          lambda p: p.add_argument("--json", action="store_true", help="print them as JSON"), writes=False),
     Verb("status", "what the engine is doing: state, code, bets, every slot", _status, _status_arguments, writes=False),
+    Verb("forget", "over NATS (--engine NAME): remove a retired engine's keys, so --all and the fleet view stop counting it",
+         _forget_here, writes=False),
 ]
 
 

@@ -228,7 +228,10 @@ class NatsFleet:
         deleted = not entry.value or entry.operation in ("DEL", "PURGE")
         try:
             if which == "status":
-                if not deleted:
+                if deleted:  # `ctl forget`: a retired engine leaves the view
+                    self.statuses.pop(name, None)
+                    self._cells.pop(name, None)
+                else:
                     status = self.statuses[name] = StatusSummary.model_validate_json(entry.value)
                     self._cells[name] = status_cells(status)
                     self.updates += 1

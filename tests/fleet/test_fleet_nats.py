@@ -24,13 +24,14 @@ from typing import Any, TypeVar
 import pytest
 
 from engine.contract.control_writer import ControlWriter
+from engine.contract.fileio import ensure_state_dir, read_model
 from engine.contract.fleet import keys
 from engine.contract.fleet.connect import connect, open_buckets
 from engine.contract.fleet.envelope import ControlEntry, Presence
 from engine.contract.fleet.loop_thread import LoopThread
 from engine.contract.fleet.options import NatsOptions
 from engine.contract.fleet.remote_write import RemoteWriter
-from engine.contract.models import SCHEMA_VERSION, Control, Status, parse_iso
+from engine.contract.models import CONTROL_FILE, SCHEMA_VERSION, Control, Status, parse_iso
 from foresight_tui.fleet.rows import Link
 from foresight_tui.fleet.sources import NatsFleet
 from foresight_tui.fleet.summary import StatusSummary
@@ -147,6 +148,18 @@ class Reader:
             return Status.model_validate_json(entry.value)
 
         return self.thread.run(go())
+
+    def raw_status(self, name: str) -> bytes:
+        async def go() -> bytes:
+            return (await self.buckets.status.get(keys.status_key(name))).value
+
+        return self.thread.run(go())
+
+    def put_status(self, name: str, data: bytes) -> None:
+        async def go() -> None:
+            await self.buckets.status.put(keys.status_key(name), data)
+
+        self.thread.run(go())
 
     def presence(self, name: str) -> bool:
         async def go() -> bool:
@@ -324,6 +337,71 @@ def test_a_read_only_credential_cannot_write(fleet: Fleet) -> None:
     assert "NATS refused the write" in refused.stderr and "read-only" in refused.stderr
     status = engine.wait_cycles(3)
     assert status.engine.state == "running" and status.control.observed_generation == before
+
+
+def test_a_retired_engine_is_forgotten_and_no_longer_counted(fleet: Fleet) -> None:
+    # An engine taken out of service leaves its last status on NATS: without a way to retire
+    # it, every `--all` exits 3 on it forever and the fleet view keeps an offline row.
+    with Reader(fleet.server.url()) as reader:
+        reader.put_status("bot-old", reader.raw_status("bot-a"))
+        view = FleetView(fleet.server.url())
+        try:
+            wait_until(lambda: view.link("bot-old") is not None, "the retired engine's row in the fleet view")
+            everyone = fleet.ctl("--all", "resume")
+            assert everyone.returncode == 3 and "bot-old: resume no answer" in everyone.stdout, everyone.stdout
+
+            live = fleet.ctl("--engine", "bot-a", "forget")
+            assert live.returncode == 1, live.stdout + live.stderr
+            assert "bridge of bot-a is running" in live.stderr and "nothing removed" in live.stderr
+            assert reader.status("bot-a") is not None
+
+            gone = fleet.ctl("--engine", "bot-old", "forget")
+            assert gone.returncode == 0, gone.stdout + gone.stderr
+            assert "forgot bot-old" in gone.stdout
+            assert reader.status("bot-old") is None
+            wait_until(lambda: view.link("bot-old") is None, "the retired engine's row gone from the fleet view")
+            everyone = fleet.ctl("--all", "resume")
+            assert everyone.returncode == 0 and "bot-old" not in everyone.stdout + everyone.stderr, everyone.stdout
+
+            again = fleet.ctl("--engine", "bot-old", "forget")
+            assert again.returncode == 3 and "no engine named 'bot-old'" in again.stderr, again.stderr
+        finally:
+            view.close()
+    local = subprocess.run([sys.executable, "-m", "engine", "ctl", "--state-dir", str(fleet.engines["bot-a"].state_dir), "forget"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert local.returncode == 2 and "--engine NAME" in local.stderr, local.stderr
+
+
+def test_a_change_queued_over_nats_before_the_engine_first_runs_reaches_it(fleet: Fleet) -> None:
+    # The bridge is installed with the engine's unit and runs before the engine's first start.
+    state_dir = fleet.root / "bot-new"
+    ensure_state_dir(state_dir)
+    bridge = start_bridge(fleet.root, fleet.server, "bot-new", state_dir)
+    try:
+        with Reader(fleet.server.url()) as reader:
+            wait_until(lambda: reader.presence("bot-new"), "bot-new's bridge on NATS")
+        plain = fleet.ctl("--engine", "bot-new", "pause")
+        assert plain.returncode == 3, plain.stdout + plain.stderr
+        assert "no engine has run" in plain.stderr and "--queue" in plain.stderr
+        assert not (state_dir / CONTROL_FILE).exists()
+
+        queued = fleet.ctl("--engine", "bot-new", "--queue", "pause")
+        assert queued.returncode == 0, queued.stdout + queued.stderr
+        assert "queued" in queued.stdout
+        wait_until(lambda: (c := read_model(state_dir / CONTROL_FILE, Control).value) is not None and c.paused,
+                   "the queued pause in bot-new's control.json")  # fmt: skip
+        everyone = fleet.ctl("--all", "resume")  # counted, not skipped: its engine has not answered
+        assert everyone.returncode == 3 and "bot-new: resume no answer" in everyone.stdout, everyone.stdout
+        assert read_model(state_dir / CONTROL_FILE, Control).value.paused  # type: ignore[union-attr]
+    finally:
+        bridge.terminate()
+        bridge.wait(10)
+    engine = EngineProcess(state_dir, seed=5).start()
+    try:
+        assert engine.status().engine.state == "paused"
+    finally:
+        engine.stop()
+    assert fleet.ctl("--engine", "bot-new", "forget").returncode == 0
 
 
 class FleetView:

@@ -67,6 +67,34 @@ class Buckets:
     status: KeyValue
     control: KeyValue
     presence: KeyValue
+    js: JetStreamContext
+
+    async def names(self) -> list[str]:
+        """Every engine that published a status, and every bridge alive whose engine has not yet.
+
+        Read from each stream's per-subject counts, one snapshot on the server, then each key
+        read: nats-py's `KeyValue.keys()` ends its listing at the first moment nothing seems
+        pending, which while engines publish can be before every key has come, leaving an engine
+        out of an `--all` without a word."""
+        found: set[str] = set()
+        for kv, bucket, suffix in ((self.status, keys.STATUS_BUCKET, ".status"), (self.presence, keys.PRESENCE_BUCKET, ".presence")):
+            prefix = f"$KV.{bucket}."
+            info = await self.js.stream_info(f"KV_{bucket}", subjects_filter=f"{prefix}>")
+            for subject in info.state.subjects or {}:
+                key = subject.removeprefix(prefix)
+                if key.endswith(suffix) and await _holds_value(kv, key):
+                    found.add(keys.name_of(key))
+        return sorted(found)
+
+
+async def _holds_value(kv: KeyValue, key: str) -> bool:
+    """The key's last revision is a value, not a deletion or purge marker (a forgotten engine)."""
+    try:
+        return bool((await kv.get(key)).value)
+    except Exception as exc:
+        if keys.missing(exc):
+            return False
+        raise
 
 
 async def open_buckets(js: JetStreamContext, *, create: bool, replicas: int = 1) -> Buckets:
@@ -85,4 +113,5 @@ async def open_buckets(js: JetStreamContext, *, create: bool, replicas: int = 1)
         status=await bucket(keys.STATUS_BUCKET, history=1, description="foresight engines' status.json"),
         control=await bucket(keys.CONTROL_BUCKET, history=keys.CONTROL_HISTORY, description="foresight intent and the bridges' acks"),
         presence=await bucket(keys.PRESENCE_BUCKET, history=1, ttl=keys.PRESENCE_TTL_S, description="foresight bridges alive"),
+        js=js,
     )
