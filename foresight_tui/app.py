@@ -474,15 +474,28 @@ class MissionControlApp(App[None]):
 
     # --------------------------------------------------------------- actions
 
+    def submit_switch(self, write: Callable[[ControlClient], PendingWrite]) -> None:
+        """A pause, a resume or a slot's switch, which nothing can refuse: refused, the file carried
+        another writer's change the engine refused (each write builds on the file, to lose no
+        update). Written once more, it builds on the intent the engine runs, without that change."""
+
+        def answered(outcome: Outcome | str) -> None:
+            if isinstance(outcome, Outcome) and outcome.result == "refused":
+                text = f"{outcome.write.label}: written again on the engine's applied intent (the refusal was for another writer's change)"
+                self.query_one(EventLog).add_line(self.now_iso(), "command", text)
+                self.submit(write)
+
+        self.submit(write, answered)
+
     def action_pause_engine(self) -> None:
         if self.refused_read_only("pause engine"):
             return
-        self.submit(lambda client: client.set_engine_paused(True))
+        self.submit_switch(lambda client: client.set_engine_paused(True))
 
     def action_resume_engine(self) -> None:
         if self.refused_read_only("resume engine"):
             return
-        self.submit(lambda client: client.set_engine_paused(False))
+        self.submit_switch(lambda client: client.set_engine_paused(False))
 
     def _card_or_say(self, what: str) -> SlotCard | None:
         """The focused card; without one (focus is elsewhere, or no slot is shown) says so."""
@@ -499,7 +512,7 @@ class MissionControlApp(App[None]):
     def slot_pause_requested(self, message: SlotPauseRequested) -> None:
         if self.refused_read_only(f"{'pause' if message.paused else 'resume'} {message.slot_id}"):
             return
-        self.submit(lambda client: client.set_slot_paused(message.slot_id, message.paused))
+        self.submit_switch(lambda client: client.set_slot_paused(message.slot_id, message.paused))
 
     def action_slot_detail(self) -> None:
         card = self._card_or_say("slot detail")

@@ -99,7 +99,10 @@ async def test_refused_write_shows_the_engines_reason(make_app, state):
         app.load_status()
         await pilot.pause()
         assert "pause engine: refused: overrides.stake: Input should be less than or equal to 100 [/]" in log_text(app)
-        assert len(app.tracker) == 0
+        await settle(app, pilot)
+        # A pause is refused only for another writer's change in the file: written once more.
+        assert "pause engine: written again on the engine's applied intent" in log_text(app)
+        assert len(app.tracker) == 1 and read_control(state).generation == 5
         [refused] = [n for n in app._notifications if n.title == "Refused"]
         assert refused.message.endswith("100 [/]") and not refused.markup  # engine text shown literally
 
