@@ -56,6 +56,7 @@ class RiskGuard:
         self._open_stake = 0.0
         self._stake = 0.0
         self._cap: float | None = None
+        self._unmatched_resume = ""  # a resume naming another trip, said once
 
     @property
     def record(self) -> RiskRecord:
@@ -77,7 +78,14 @@ class RiskGuard:
             self.events.emit("risk", f"risk limits now: {shown}", limits=limits)
             self._recheck = True
         trip = record.tripped
-        if trip is not None and control.risk_resume and control.risk_resume == trip.get("id"):
+        wanted = control.risk_resume
+        if trip is not None and wanted and wanted != trip.get("id") and wanted != self._unmatched_resume:
+            # An id left from an earlier resume, or typed by hand: the trip in force stays.
+            self._unmatched_resume = wanted
+            self.events.emit("warning", f"risk_resume names {wanted!r}, but the tripped limit is {trip['limit']} "
+                             f"(id {trip.get('id')!r}, status risk.tripped.id): entries stay paused; "
+                             "foresight ctl risk resume (or r in Mission Control) names it")  # fmt: skip
+        if trip is not None and wanted and wanted == trip.get("id"):
             record.tripped = None
             record.resumed_at = {name: figure for name, figure, _ in self._figures()}
             self.ledger.clear_trip(str(trip["id"]), control.updated_by)

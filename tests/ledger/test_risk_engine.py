@@ -3,11 +3,12 @@ only an operator's resume lets entries through again."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from engine.cli import main
 from engine.contract.control_writer import ControlWriter
-from engine.contract.models import RiskLimits
+from engine.contract.models import EVENTS_FILE, RiskLimits
 from tests.support.engine_proc import EngineProcess, ctl
 from tests.support.ledger_rows import FASTER, ledger_rows, trip_rows
 
@@ -28,6 +29,10 @@ def first_cycle_at_drawdown(rows: list, limit: float) -> tuple[int, float]:
     raise AssertionError("the ledger never reaches the drawdown")
 
 
+def events(state_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (state_dir / EVENTS_FILE).read_text().splitlines() if line.strip()]
+
+
 def test_max_drawdown_trips_at_the_right_bet_survives_a_kill9_and_waits_for_a_resume(tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
     ControlWriter(state_dir, tool="test").update(lambda c: setattr(c, "risk", RiskLimits(max_drawdown=LIMIT)))
@@ -46,6 +51,13 @@ def test_max_drawdown_trips_at_the_right_bet_survives_a_kill9_and_waits_for_a_re
     assert not [r for r in ledger_rows(state_dir) if r["entered_cycle"] > tripped.cycle], "an entry after the trip"
     trips = trip_rows(state_dir)
     assert [(t["trip_id"], t["limit_name"], t["cleared_at"]) for t in trips] == [(tripped.id, "max_drawdown", None)]
+
+    # A hand-written resume naming another trip resumes nothing, and says so (once), naming the trip.
+    ControlWriter(state_dir, tool="test").update(lambda c: setattr(c, "risk_resume", "not-this-trip"))
+    status = engine.wait_cycles(3)
+    assert status.risk.tripped is not None and status.engine.state == "paused"
+    said = [e for e in events(state_dir) if "not-this-trip" in e["message"]]
+    assert len(said) == 1 and said[0]["kind"] == "warning" and tripped.id in said[0]["message"], said
 
     # Raising the limit is not a resume (and keeps the next losses from tripping it again).
     assert main(["ctl", "--state-dir", str(state_dir), "risk", "set", "max_drawdown=1000"]) == 0  # in process: quicker
