@@ -46,6 +46,7 @@ from engine.reload.module_loader import (
     load_error,
     read_sources,
     reusable_prefix,
+    shared_change,
     version_of,
 )
 from engine.reload.process_snapshot import ProcessSnapshot
@@ -652,10 +653,7 @@ class ReloadManager:
             also = f" (it also failed: {result.error})" if result.error is not None else ""
             result.version, result.smoke = None, None
             result.error = StrategyLoadError(
-                f"the new code assigned {', '.join(touched[:5])}{' ...' if len(touched) > 5 else ''}: "
-                f"{'modules it shares' if len({t.split('.')[0] for t in touched}) > 1 else 'a module it shares'} with the running code "
-                f"(unchanged modules are not loaded again), so the running code would change under its own version; "
-                f"put back, and the new code refused: change that module's own file instead{also}",
+                f"the new code {shared_change(touched)}, and the new code refused: change that module's own file instead{also}",
                 file=str(sources[-1].path),
                 phase="import",
             )

@@ -44,6 +44,7 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
+from engine.reload.code_version import LoadedModule
 from engine.reload.guard import StrategyFailure, text_of
 
 PACKAGE = "strategies"
@@ -451,6 +452,21 @@ class SharedModules:
                 now.clear()
                 now.update(saved)
         return touched
+
+
+def shared_modules(candidate: Iterable[LoadedModule], running: Iterable[LoadedModule]) -> dict[str, ModuleType]:
+    """The candidate's modules that are the running code's own objects (reused, not loaded again)."""
+    ours = {id(m.module) for m in running}
+    return {m.name: m.module for m in candidate if id(m.module) in ours}
+
+
+def shared_change(touched: list[str]) -> str:
+    """What `SharedModules.restore` found, in words."""
+    modules = "modules it shares" if len({t.split(".")[0] for t in touched}) > 1 else "a module it shares"
+    return (
+        f"assigned {', '.join(touched[:5])}{' ...' if len(touched) > 5 else ''}: {modules} with the running code "
+        "(unchanged modules are not loaded again), so the running code would change under its own version; put back"
+    )
 
 
 def _our_keys() -> list[str]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,6 +31,7 @@ from engine.contract.models import CodePreview, CodeStatus, ShadowSlot, ShadowSt
 from engine.events import EventLog
 from engine.reload.guard import Budgets
 from engine.reload.manager import Preparation, ReloadManager
+from engine.reload.module_loader import SharedModules, shared_change, shared_modules
 from engine.shadow import preview
 from engine.shadow.book import ShadowBook
 from engine.shadow.candidate import CandidateEvaluator, RecordingEvaluator
@@ -77,6 +79,9 @@ class Shadow:
     compared: dict[str, tuple[SignalRecord | None, SignalRecord | None]] = field(default_factory=dict)
     cost_s: float = 0.0  # what its last evaluation took
     skips: int = 0  # cycles it skipped since
+    # The running code's own module objects the candidate reuses (none for A/A: it is the running
+    # code): what it assigns into them at run time is put back after each of its cycles.
+    shared: dict[str, ModuleType] = field(default_factory=dict)
 
     def expected_cost(self) -> float:
         """What its evaluation is expected to take: its last cost, trusted 10 % less for each
@@ -136,6 +141,7 @@ class ShadowRunner:
         self.current = Shadow(
             candidate, preparation, base, ShadowBook(self.trader.specs, self.manager, self.trader.market), report, params,
             dict(overrides), live_pnl0=state.pnl, live_resolved0=state.resolved,
+            shared={} if aa else shared_modules(version.modules, base.modules),
         )  # fmt: skip
         what = f"A/A control: {version.version} against itself" if aa else f"{version.version} beside {base.version}"
         limit = f" for {cycles} cycles" if cycles else " until promoted or dropped"
@@ -195,12 +201,18 @@ class ShadowRunner:
         else:
             shadow.skips = 0
             shadow.candidate.new_cycle()
+            shared = SharedModules(shadow.shared) if shadow.shared else None
             outcome = shadow.book.trade(
                 shadow.candidate, shadow.params, may_enter, report.version, report.params_hash,
                 recorder.views if recorder is not None else {},
             )
+            touched = shared.restore() if shared is not None else []
             shadow.cost_s = time.perf_counter() - started
             report.last_ms = round(shadow.cost_s * 1000, 3)
+            if touched:
+                report.failures += 1
+                self.finish("dropped", f"the candidate {shared_change(touched)} before the next live cycle")
+                return
             if outcome.errors:
                 report.failures += len(outcome.errors)
                 self.finish("dropped", f"the candidate failed ({outcome.kinds[0]}): {outcome.errors[0]}")
@@ -259,9 +271,12 @@ class ShadowRunner:
         assert prepared.version is not None
         candidate = CandidateEvaluator(prepared.version, self.reloader.guard, self.budgets())
         params, _ = candidate.params(overrides)
-        self.preview = preview.build(
-            commands, self.manager.state.cycle, self.reloader.registry.current, candidate, recorder, params, self.manager.state.slots
-        )
+        running = self.reloader.registry.current
+        shared = SharedModules(shared_modules(prepared.version.modules, running.modules))
+        self.preview = preview.build(commands, self.manager.state.cycle, running, candidate, recorder, params, self.manager.state.slots)
+        touched = shared.restore()
+        if touched:  # its checks never met this: a reload of it is the operator's to judge, told
+            self.preview.summary += f"; on the live market the candidate {shared_change(touched)}"
         for ack in self.manager.state.acks[-len(commands) - 5 :]:
             if ack.id in commands:
                 ack.detail = f"{ack.detail}; {self.preview.summary}"
