@@ -300,6 +300,7 @@ class Bridge:
         self._seen_control = None
         self._control_sent = None
         self._control_stamp = None
+        self._acks = []  # answers to revisions the new store numbers again: never another write's
 
     def _apply(self, revision: int, entry: ControlEntry, base: Control | None) -> BridgeAck:
         change = change_between(base, entry.control)

@@ -430,6 +430,9 @@ class FleetView:
 
         return self.thread.run(go())
 
+    def set_paused(self, name: str, paused: bool) -> str:
+        return self.thread.run(self.source.set_paused(name, paused))
+
     def close(self) -> None:
         self.thread.run(self.source.stop())
         self.thread.close()
@@ -539,6 +542,17 @@ def test_a_nats_server_back_without_its_store_is_caught_up_and_remote_writes_app
     assert done.returncode == 0, done.stderr
     fleet.engines["bot-b"].wait_for(lambda s: "ETH-5m" in s.control.applied.paused_slots, what="the remote write applied")
     assert fleet.ctl("--engine", "bot-b", "resume-slot", "ETH-5m").returncode == 0
+    # The bridges' answers of before the loss name revisions the new store hands out again:
+    # each answer must still be the one to this write.
+    view = FleetView(fleet.server.url())
+    try:
+        wait_until(lambda: (view.link("bot-b") or (None,))[0] is Link.ONLINE, "bot-b online in the fleet view")
+        answers = [view.set_paused("bot-b", i % 2 == 0) for i in range(24)]
+    finally:
+        view.close()
+    wrong = [(i, a) for i, a in enumerate(answers) if not a.startswith("paused at cycle" if i % 2 == 0 else "running at cycle")]
+    assert not wrong, wrong
+    assert fleet.engines["bot-b"].status().engine.state == "running"
 
 
 def test_the_fleet_tui_in_tmux_shows_three_engines_and_opens_one(fleet: Fleet) -> None:

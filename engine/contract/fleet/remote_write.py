@@ -7,9 +7,8 @@ again, so neither write is lost and neither overwrites the other.
 
 from __future__ import annotations
 
-import os
+import uuid
 from collections.abc import Callable
-from itertools import count
 
 from engine.contract.fleet import keys
 from engine.contract.fleet.connect import Buckets
@@ -18,7 +17,6 @@ from engine.contract.fleet.envelope import BridgeAck, BridgeAcks, ControlEntry
 from engine.contract.models import SCHEMA_VERSION, Control
 
 CAS_TRIES = 50
-_ids = count(1)
 
 
 class RemoteWriter:
@@ -28,6 +26,7 @@ class RemoteWriter:
         self.identity = identity
         self.revision = 0  # of <name>.control our base came from (0: the key does not exist yet)
         self.base: Control | None = None
+        self.write_id = ""  # of our last write: what the bridge's answer to it carries
 
     async def load(self) -> Control | None:
         try:
@@ -52,7 +51,9 @@ class RemoteWriter:
         # Even an empty change travels: as locally, every write is a new generation the engine
         # answers, so the writer's wait ends (pause on a paused engine: applied).
         change = change_between(self.base, wanted)
-        write_id = f"{os.getpid():x}-{next(_ids)}"
+        # Unique across hosts and restarts: the bridge's answer is matched on it as well as on
+        # the revision, which a server back without its store hands out again.
+        write_id = uuid.uuid4().hex
         doc = wanted
         for _ in range(CAS_TRIES):
             entry = ControlEntry(control=doc, by=self.identity, write_id=write_id)
@@ -65,7 +66,7 @@ class RemoteWriter:
                 doc = theirs.model_copy(deep=True)
                 apply_change(change, doc)
                 continue
-            self.revision, self.base = revision, doc
+            self.revision, self.base, self.write_id = revision, doc, write_id
             return revision
         raise RuntimeError(f"{CAS_TRIES} writers in a row came first on {keys.control_key(self.name)}; try again")
 
@@ -76,4 +77,5 @@ class RemoteWriter:
             if keys.missing(exc):
                 return None
             raise
-        return next((a for a in BridgeAcks.model_validate_json(entry.value or b"").acks if a.revision == revision), None)
+        acks = BridgeAcks.model_validate_json(entry.value or b"").acks
+        return next((a for a in acks if a.revision == revision and a.write_id == self.write_id), None)
