@@ -338,6 +338,10 @@ class Engine:
                 )  # fmt: skip
             for result in outcome.resolutions:
                 self.events.emit("resolution", f"{result['slot']} {result['side']} {result['result']} {result['pnl']:+.2f}", **result)
+            for slot_id in outcome.held:
+                asset = state.slots[slot_id].asset
+                self.events.emit("feed", f"{slot_id}: its window ended with no live {asset} price in this process (the engine was down, "
+                                 f"or the exchange is out of reach): the bet is held and settles at {asset}'s first live price", slot=slot_id)  # fmt: skip
         self.supervision.keep_signals()
         for event in self.slot_errors.observe(outcome.errors, state.cycle, self.reloader.registry.version):
             self.events.emit(event.kind, event.message, **event.detail)

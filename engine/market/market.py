@@ -78,6 +78,9 @@ class Market:
         # each asset that may take entries now had real prices (absent: it may not).
         self.health: FeedHealth | None = None
         self.live_since: dict[str, float] = {a: NEVER for a in self.assets}
+        # The assets with no real price yet in this process: their bets whose window ended are
+        # held until one comes (Trader.resolve), and settle at it.
+        self.waiting: frozenset[str] = frozenset()
         self._live_clock = bool(getattr(feed, "live", False))
         # Per asset, (finite returns, their sum of squares) over `returns`, kept as returns
         # come and go (the fair maker's measured volatility), summed afresh now and then.
@@ -143,6 +146,12 @@ class Market:
         self._prune()
         self._quote_rng.seed(f"{self.seed}:{to:.3f}")
         self._read_health()
+        if self.waiting:
+            # An asset with no price yet in this process (a restart, the exchange out of reach)
+            # shows its persisted one: no edge it crossed meanwhile may keep that as its price.
+            for prices in self.new_boundaries.values():
+                for asset in self.waiting:
+                    prices.pop(asset, None)
 
     def _read_health(self) -> None:
         read = getattr(self.feed, "health", None)
@@ -154,6 +163,7 @@ class Market:
             for asset, h in health.assets.items()
             if h.state == "connected"
         }
+        self.waiting = frozenset(asset for asset, h in health.assets.items() if h.state == "waiting")
 
     def feed_held(self) -> AbstractContextManager[None]:
         """Around a cycle: a feed with a thread of its own holds it back meanwhile (BinanceFeed.held)."""

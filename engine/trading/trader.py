@@ -35,6 +35,7 @@ class CycleOutcome:
     entered: list[str] = field(default_factory=list)
     resolutions: list[dict[str, Any]] = field(default_factory=list)
     rolled: int = 0  # slots whose window ended and whose next window opened
+    held: list[str] = field(default_factory=list)  # bets newly held past their window end: no price yet
 
 
 def _slot_failed(outcome: CycleOutcome, slot_id: str, slot: SlotRecord, kind: str, message: str) -> None:
@@ -65,6 +66,7 @@ class Trader:
         self.slot_ids = tuple(spec.id for spec in specs)
         self.manager = state
         self.market = market
+        self.held: set[str] = set()  # slots whose bet waits past its window end for a live price
 
     @property
     def slots(self) -> dict[str, SlotRecord]:
@@ -232,8 +234,16 @@ class Trader:
             window_end = slot.window_start + slot.window_s
             if window_end > now:
                 continue
-            close = self.market.price_at_boundary(window_end, spec.asset)
             position = slot.position
+            if position is not None and spec.asset in self.market.waiting:
+                # Its window ended with no price of this process to settle on (the engine was
+                # down, the exchange is out of reach): held, it settles at the first live price.
+                if slot_id not in self.held:
+                    self.held.add(slot_id)
+                    outcome.held.append(slot_id)
+                continue
+            self.held.discard(slot_id)
+            close = self.market.price_at_boundary(window_end, spec.asset)
             if position is not None:
                 went_up = close >= slot.open_price
                 won = went_up == (position.side == "up")

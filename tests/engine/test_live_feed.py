@@ -152,6 +152,46 @@ def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange:
         assert again.stop() == 0
 
 
+def test_a_window_that_ended_while_the_engine_was_down_settles_at_the_first_live_price(tmp_path: Path, exchange: FakeBinance) -> None:
+    exchange.stream("btcusdt", 97_000.0)
+    exchange.stream("ethusdt", 3_400.0)
+    engine = engine_on(tmp_path / "state", exchange.url).start()
+    try:
+        held = engine.wait_for(lambda s: slot(s, "BTC-3s").position is not None, timeout=15, what="a BTC bet")
+    finally:
+        assert engine.stop() == 0
+    bet = slot(engine.status(), "BTC-3s")  # type: ignore[arg-type]
+    assert bet.position is not None and bet.position.side == "up" and held.stats.resolved == engine.status().stats.resolved  # type: ignore[union-attr]
+    # The exchange is out of reach at the restart, and the price fell meanwhile.
+    exchange.accepting = False
+    exchange.drop()
+    wait_until(lambda: time.time() > bet.window_end + 0.5, "the bet's window to end while the engine is down")
+    before = len(events(engine).splitlines())
+    again = EngineProcess(
+        tmp_path / "state",
+        "--feed", "binance", "--feed-url", exchange.url, "--assets", "BTC,ETH", "--windows", "3s",
+        "--stale-after", "0.5", "--first-price-wait", "0.2", "--strategies-path", str(ALWAYS_ENTER),
+        fast=LIVE,
+    )  # fmt: skip
+    again.start()
+    try:
+        waiting = again.wait_cycles(10)
+        assert waiting.feed.assets["BTC"].state == "waiting"
+        kept = slot(waiting, "BTC-3s")
+        assert kept.position is not None and kept.position.entered_at == bet.position.entered_at, "settled on no live price"
+        assert '"resolution"' not in "\n".join(events(again).splitlines()[before:])
+        exchange.accepting = True
+        exchange.stream("btcusdt", 96_000.0)
+        again.wait_for(lambda s: slot(s, "BTC-3s").position is None or slot(s, "BTC-3s").position.entered_at != bet.position.entered_at,  # type: ignore[union-attr]
+                       timeout=15, what="the held bet settled")  # fmt: skip
+        settled = [json.loads(line)["detail"] for line in events(again).splitlines()[before:] if '"resolution"' in line]
+        btc = [e for e in settled if e["slot"] == "BTC-3s"][0]
+        assert (btc["close"], btc["result"]) == (96_000.0, "lost") and btc["open"] == bet.open_price
+        assert "BTC-3s: its window ended with no live BTC price" in events(again)
+    finally:
+        assert again.stop() == 0
+
+
 @pytest.fixture
 def feeds() -> Iterator[list[BinanceFeed]]:
     """The feeds a test opens, closed after it: none goes on reconnecting into the next test."""
