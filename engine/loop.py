@@ -33,7 +33,7 @@ from engine.market.feed_events import FeedWatch
 from engine.market.makers import describe as describe_maker
 from engine.market.market import Market
 from engine.market.replay_feed import ReplayFeed
-from engine.market_setup import feed_for, maker_for
+from engine.market_setup import feed_for, maker_for, market_source
 from engine.ops.alerts import EngineAlerts
 from engine.ops.sd_notify import SdNotify
 from engine.process_guard import AlreadyRunning, EngineLock, StopSignal
@@ -48,6 +48,7 @@ from engine.status_file import StatusFile
 from engine.status_report import LoopFigures, render_status
 from engine.strategy_api.params import revalidate
 from engine.supervision import Supervision
+from engine.trading.feed_change import market_change
 from engine.trading.ledger import Ledger
 from engine.trading.risk import RiskGuard
 from engine.trading.slot_coverage import check_coverage
@@ -80,6 +81,7 @@ class Engine:
         self.notifier = SdNotify.from_environment()
         self.status_file = StatusFile(self.dir / STATUS_FILE)
         self.user = user_name()  # the process's user, looked up once rather than in every status
+        self._market_afresh = False  # resumed on another feed than the state's (trading/feed_change.py)
 
     # ------------------------------------------------------------------ start
 
@@ -105,6 +107,8 @@ class Engine:
         for loss in self.manager.losses:
             self.events.emit("loss", loss)
         self._open_books(state)
+        if self._market_afresh:  # durable now: a crash before the next checkpoint must not resume the old market
+            self.persist(durable=True)
         if self.manager.resumed:
             self.events.emit(
                 "engine",
@@ -142,6 +146,8 @@ class Engine:
     def _open_market(self, state: TradingState) -> None:
         """The feed and the paper market, resumed where the state left them."""
         assets = tuple(dict.fromkeys(spec.asset for spec in self.specs))
+        source = market_source(self.config)
+        changed = market_change(state, source) if self.manager.resumed else None  # refused before a long read
         files = self.config.replay_files
         if files:  # a recording of months takes seconds to read: say so before, and what came of it after
             size = sum(path.stat().st_size for path in files if path.is_file())
@@ -155,7 +161,8 @@ class Engine:
         self.market = Market(
             feed, assets, (parse_window(w) for w in self.config.windows), self.config.step_s, self.config.seed, maker_for(self.config)
         )
-        if self.manager.resumed:
+        self.market.source = source
+        if self.manager.resumed and changed is None:
             self.market.restore(state.market, state.sim_time)
         else:
             start = feed.start_time() or float(round(time.time()))
@@ -163,6 +170,9 @@ class Engine:
             self.market.start(start)
         for note in self.market.health.notes if self.market.health else ():
             self.warn(note)  # e.g. the gaps of a recording
+        if changed is not None:
+            self.warn(changed)
+            self._market_afresh = True
 
     def _feed_note(self, text: str) -> None:
         self.events.emit("feed", text)

@@ -45,3 +45,11 @@ def feed_for(
 
 def maker_for(config: EngineConfig) -> QuoteModel:
     return maker(config.maker, spread=config.spread, fee=config.fee, lag_s=config.lag_s, noise=config.noise)
+
+
+def market_source(config: EngineConfig) -> str:
+    """The identity of the market the feed makes, as `--feed` names it: a replay by its files'
+    names (the same recording moved elsewhere is the same market), a live feed by its kind."""
+    if config.feed.startswith("replay:"):
+        return "replay:" + ",".join(sorted(path.name for path in config.replay_files))
+    return config.feed

@@ -81,6 +81,7 @@ class Market:
         # The assets with no real price yet in this process: their bets whose window ended are
         # held until one comes (Trader.resolve), and settle at it.
         self.waiting: frozenset[str] = frozenset()
+        self.source = ""  # the feed's identity, kept in the record (market_setup.market_source)
         self._live_clock = bool(getattr(feed, "live", False))
         # Per asset, (finite returns, their sum of squares) over `returns`, kept as returns
         # come and go (the fair maker's measured volatility), summed afresh now and then.
@@ -108,6 +109,7 @@ class Market:
         # Built without validation: these are the market's own floats, and validating every
         # history point of every asset each cycle cost milliseconds at a thousand slots.
         return MarketRecord.model_construct(
+            source=self.source,
             feed=self.feed.snapshot(),
             history={a: list(h) for a, h in self.history.items()},
             boundary_prices={repr(t): dict(p) for t, p in self.boundaries.items()},
