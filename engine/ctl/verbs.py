@@ -129,9 +129,12 @@ def summary(status: Status, state_dir: Path) -> str:
         age_note = f" (its process is gone without a clean stop; start it again: foresight engine --state-dir {state_dir})"
     else:
         age_note = " (STALE)" if status.is_stale() else ""
+    trip = status.risk.tripped
     lines = [
         f"engine   {state} pid {e.pid}@{e.host} cycle {e.cycle} ({e.last_cycle_ms:.1f} ms, every {e.cycle_interval_s:g}s, worst {e.worst_cycle_ms:.1f} ms, {e.overruns} overruns)",
-        f"market   paper bets, {feed} prices at x{e.speed:g}",
+        f"market   paper bets, {feed} prices at x{e.speed:g}{feed_trouble(status)}",
+        *([f"risk     TRIPPED {trip.limit}: {trip.message}"
+           + ("" if "ctl risk resume" in trip.message else "; resume with foresight ctl risk resume")] if trip else []),  # fmt: skip
         f"status   written {status.age_s():.1f}s ago{age_note}",
         *([f"disk     NOT PERSISTING: {e.persist_error or 'a write failed'}; trading goes on from memory"] if not e.persist_ok else []),
         f"control  observed generation {status.control.observed_generation}, rejected {status.control.rejected_generation}",
@@ -143,24 +146,44 @@ def summary(status: Status, state_dir: Path) -> str:
     ]
     lines += ctl_versions.code_lines(status)
     lines += [f"warning  {w}" for w in status.control.warnings]
-    lines += ["", slot_table(status.slots, status.engine.sim_time)]
+    lines += ["", slot_table(status.slots, status.engine.sim_time, tripped=trip is not None)]
     return "\n".join(lines)
 
 
-def slot_row(slot: SlotStatus, now: float) -> list[str]:
+def feed_trouble(status: Status) -> str:
+    """The feed's trouble for the market line ('' while every asset's prices arrive): the assets
+    that take no entries, with their last price's age, and the connection's last error."""
+    feed = status.feed
+    troubled = [f"{asset} {a.state}" + (f" ({a.price_age_s:.0f}s old)" if a.price_age_s is not None else "")
+                for asset, a in feed.assets.items() if a.state != "connected"]  # fmt: skip
+    if feed.state == "connected" and not troubled:
+        return ""
+    error = f"; last error: {feed.last_error}" if feed.last_error and feed.state != "connected" else ""
+    return f"; feed {feed.state}: {', '.join(troubled) or 'every asset'}, no new entries there{error}"
+
+
+def slot_row(slot: SlotStatus, now: float, *, tripped: bool = False) -> list[str]:
     signal = slot.signal
     now_text = f"{signal.direction} {signal.confidence:.0%}" if signal else "-"
     pos = slot.position
     bet = f"{pos.side} ${pos.stake:.2f} @ {pos.odds:.2f}" if pos else "-"
     left = max(0.0, slot.window_end - now) if now else 0.0
-    why = "" if pos or signal is None or signal.enter else signal.reason
+    # What stops an entry before the strategy's own reason does: the engine's gates first.
+    if pos:
+        why = ""
+    elif slot.feed and slot.feed != "connected":
+        why = f"no new entries: {slot.asset}'s feed is {slot.feed}"
+    elif tripped:
+        why = "no new entries: a risk limit tripped"
+    else:
+        why = "" if signal is None or signal.enter else signal.reason
     return [slot.id, slot.state + (" paused" if slot.paused else ""), f"{slot.price:.6g}",
             f"{int(left) // 60}:{int(left) % 60:02d}", now_text, bet, slot.error or why]  # fmt: skip
 
 
-def slot_table(slots: list[SlotStatus], now: float) -> str:
+def slot_table(slots: list[SlotStatus], now: float, *, tripped: bool = False) -> str:
     head = ["slot", "state", "price", "left", "signal now", "bet held", "why not entering"]
-    rows = [head] + [slot_row(slot, now) for slot in slots]
+    rows = [head] + [slot_row(slot, now, tripped=tripped) for slot in slots]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head) - 1)]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]

@@ -21,7 +21,7 @@ import pytest
 
 from engine.contract.models import Status
 from engine.market.binance_feed import BinanceFeed
-from tests.support.engine_proc import EngineProcess
+from tests.support.engine_proc import EngineProcess, ctl
 from tests.support.fake_exchange import FakeBinance
 from tests.support.waits import wait_until
 
@@ -93,6 +93,8 @@ def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange:
         exchange.silence("ethusdt")
         stale = engine.wait_for(lambda s: s.feed.assets["ETH"].state == "stale", what="ETH stale")
         assert slot(stale, "ETH-3s").feed == "stale" and stale.feed.state == "stale"
+        told = ctl(engine.state_dir, "status")  # the scriptable twin tells it as the TUI's header does
+        assert told.returncode == 0 and "feed stale: ETH stale" in told.stdout, told.stdout
         assert slot(stale, "BTC-3s").feed == "connected"
         since = stale.engine.sim_time
         later = engine.wait_for(
@@ -102,6 +104,9 @@ def test_live_prices_follow_the_stream_and_fail_safely(tmp_path: Path, exchange:
         )
         eth = slot(later, "ETH-3s")
         assert eth.position is None and eth.feed == "stale" and eth.window_start > since
+        rows = ctl(engine.state_dir, "status").stdout.splitlines()
+        eth_row = next(line for line in rows if line.startswith("ETH-3s"))
+        assert "no new entries: ETH's feed is stale" in eth_row, eth_row
         assert later.stats.resolved >= stale.stats.resolved + 2  # ETH's stale bet resolved too
         assert "feed binance: ETH stale: no price for longer than the stale limit; no new entries" in events(engine)
 

@@ -40,6 +40,9 @@ def test_max_drawdown_trips_at_the_right_bet_survives_a_kill9_and_waits_for_a_re
     tripped = engine.wait_for(lambda s: s.risk.tripped is not None, timeout=30, what="the drawdown limit to trip").risk.tripped
     assert tripped is not None and tripped.limit == "max_drawdown" and tripped.threshold == LIMIT
     assert "new entries paused" in tripped.message
+    told = ctl(state_dir, "status")
+    assert told.returncode == 0 and f"risk     TRIPPED max_drawdown: {tripped.message}" in told.stdout, told.stdout
+    assert "foresight ctl risk resume" in told.stdout
     cycle, figure = first_cycle_at_drawdown(ledger_rows(state_dir), LIMIT)
     assert (tripped.cycle, tripped.figure) == (cycle, figure)
 
