@@ -15,6 +15,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel
 
@@ -54,7 +55,7 @@ from engine.trading.risk import RiskGuard
 from engine.trading.slot_coverage import check_coverage
 from engine.trading.slot_errors import SlotErrorLog
 from engine.trading.slots import parse_window, slot_set
-from engine.trading.state import StateManager, TradingState
+from engine.trading.state import SlotRecord, StateManager, TradingState
 from engine.trading.trader import Trader
 
 
@@ -356,7 +357,7 @@ class Engine:
         for event in self.slot_errors.observe(outcome.errors, state.cycle, self.reloader.registry.version):
             self.events.emit(event.kind, event.message, **event.detail)
         rolled = self.commands.after_cycle(outcome)
-        self.shadow.after_live(outcome, started, self.may_enter, dict(state.applied.overrides))
+        self.shadow.after_live(outcome, started, self.book_may_enter, dict(state.applied.overrides))
         if self.alerts is not None:
             self.alerts.cycle(outcome.errors)
         # One line appended to state.journal (a window boundary's prices in it), with the trading
@@ -411,6 +412,12 @@ class Engine:
     def may_enter(self, slot_id: str) -> bool:
         applied = self.manager.state.applied
         return not applied.paused and slot_id not in applied.paused_slots and self.risk.allows_entry()
+
+    def book_may_enter(self, slots: Mapping[str, SlotRecord], stake: float) -> Callable[[str], bool]:
+        """`may_enter` for a shadow's book this cycle: the same pauses and limits, on its own figures."""
+        applied = self.manager.state.applied
+        allows = self.risk.gate_for(slots, stake)
+        return lambda slot_id: not applied.paused and slot_id not in applied.paused_slots and allows()
 
     def set_params(self, params: BaseModel, kept: dict) -> None:
         self.params = params

@@ -20,7 +20,7 @@ passed records the views of the live decisions and asks the candidate about them
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -175,8 +175,12 @@ class ShadowRunner:
         self._recorder = RecordingEvaluator(registry)
         return self._recorder
 
-    def after_live(self, live: CycleOutcome, cycle_started: float, may_enter: Callable[[str], bool], overrides: dict[str, Any]) -> None:
-        """After the live decisions and resolutions of the cycle: the preview, then the shadow."""
+    def after_live(
+        self, live: CycleOutcome, cycle_started: float, gate: Callable[[Mapping[str, SlotRecord], float], Callable[[str], bool]],
+        overrides: dict[str, Any],
+    ) -> None:
+        """`gate(slots, stake)`: which of its book's slots may enter this cycle (the engine's pauses
+        and risk limits, judged on that book)."""
         recorder, self._recorder = self._recorder, None
         if self._preview_wanted is not None and recorder is not None:
             self._build_preview(recorder, overrides)
@@ -202,6 +206,7 @@ class ShadowRunner:
             shadow.skips = 0
             shadow.candidate.new_cycle()
             shared = SharedModules(shadow.shared) if shadow.shared else None
+            may_enter = gate(shadow.book.slots, float(getattr(shadow.params, "stake", 5.0)))
             outcome = shadow.book.trade(
                 shadow.candidate, shadow.params, may_enter, report.version, report.params_hash,
                 recorder.views if recorder is not None else {},

@@ -17,13 +17,14 @@ stake beyond it is skipped (and counted).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from engine.contract.models import Control, RiskFigures, RiskStatus, RiskTrip
-from engine.trading.state import RiskRecord, StateManager
+from engine.trading.state import RiskRecord, SlotRecord, StateManager
 
 if TYPE_CHECKING:
     from engine.events import EventLog
@@ -110,6 +111,25 @@ class RiskGuard:
                 return False
             self._open_stake += self._stake
         return True
+
+    def gate_for(self, slots: Mapping[str, SlotRecord], stake: float) -> Callable[[], bool]:
+        """`allows_entry` for another book (a shadow's), for one cycle: a trip stops it as it stops
+        the live book, and the cap counts that book's own open stake, never the live one's (nor
+        its skipped entries)."""
+        cap = self.record.limits.get("max_open_stake")
+        held = [sum(s.position.stake for s in slots.values() if s.position is not None)]
+
+        def allows() -> bool:
+            if self.record.tripped is not None:
+                return False
+            if cap is None:
+                return True
+            if held[0] + stake > cap + 1e-9:
+                return False
+            held[0] += stake
+            return True
+
+        return allows
 
     def after_resolutions(self, outcome: CycleOutcome) -> None:
         """Book this cycle's resolutions into the day and the peak, then judge the limits."""

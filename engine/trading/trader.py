@@ -179,8 +179,8 @@ class Trader:
                 and slot.position is None
                 and open_positions < max_open
                 and not in_cooldown
-                and may_enter(slot_id)
                 and market.may_enter(asset, slot.window_start)  # fresh prices, a real open price
+                and may_enter(slot_id)  # last: the risk cap counts what it lets through
             ):
                 self._enter(slot, decision.direction, q, stake, now)
                 open_positions += 1
