@@ -133,19 +133,21 @@ def test_quotes_lag_the_truth_and_charge_a_fee() -> None:
 
 
 def test_replay_feed_reads_csv(tmp_path: Path) -> None:
+    t0 = 1_798_761_600  # 2027-01-01: a recording's times lie between 2000 and 2100
     csv = tmp_path / "prices.csv"
-    csv.write_text("timestamp,asset,price\n1000,BTC,100\n1010,BTC,101\n1005,ETH,10\n1020,ETH,11\n")
+    csv.write_text(f"timestamp,asset,price\n{t0},BTC,100\n{t0 + 10},BTC,101\n{t0 + 5},ETH,10\n{t0 + 20},ETH,11\n")
     feed = ReplayFeed(csv, ["BTC", "ETH"])
-    assert feed.start_time() == 1000
-    assert feed.prices_at(1007) == {"BTC": 100.0, "ETH": 10.0}
-    assert feed.prices_at(5000) == {"BTC": 101.0, "ETH": 11.0}
+    assert feed.start_time() == t0
+    assert feed.prices_at(t0 + 7) == {"BTC": 100.0, "ETH": 10.0}
+    assert feed.prices_at(t0 + 4000) == {"BTC": 101.0, "ETH": 11.0}
 
 
 def test_replay_feed_errors_name_the_line(tmp_path: Path) -> None:
+    t0 = 1_798_761_600
     csv = tmp_path / "prices.csv"
-    csv.write_text("1000,BTC,100\n1010,BTC,abc\n")
+    csv.write_text(f"{t0},BTC,100\n{t0 + 10},BTC,abc\n")
     with pytest.raises(ReplayError, match=r"prices.csv:2"):
         ReplayFeed(csv, ["BTC"])
-    csv.write_text("1000,BTC,100\n")
+    csv.write_text(f"{t0},BTC,100\n")
     with pytest.raises(ReplayError, match="no prices for ETH"):
         ReplayFeed(csv, ["BTC", "ETH"])
