@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.contract.paths import shipped_strategies_dir
-from engine.market.binance_symbols import checked_url
+from engine.market.binance_symbols import checked_url, symbol_map
 from engine.market.makers import maker
 from engine.market.replay_layouts import not_regular
 from engine.reload.guard import Budgets
@@ -112,6 +112,8 @@ class EngineConfig:
         unknown = sorted({asset for asset, _ in self.symbols} - set(self.assets))
         if unknown:
             raise ValueError(f"--symbols names {', '.join(unknown)}, not among --assets ({','.join(self.assets)})")
+        if self.feed == "binance":
+            symbol_map(self.assets, dict(self.symbols))  # raises ValueError on two assets sharing a symbol
         _ = self.budgets  # raises ValueError on a budget out of range
         if not 0.05 <= self.shadow_room <= 1000:
             raise ValueError("--shadow-room must be between 0.05 and 1000 (a share of the cycle interval)")
