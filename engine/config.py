@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.contract.paths import shipped_strategies_dir
 from engine.market.binance_symbols import checked_url, symbol_map
+from engine.market.lag_buffer import lag_refusal
 from engine.market.makers import maker
 from engine.market.replay_layouts import not_regular
 from engine.reload.guard import Budgets
@@ -102,7 +103,10 @@ class EngineConfig:
             raise ValueError("--feed-url is the live feed's: use it with --feed binance")
         if self.feed_url is not None:
             checked_url(self.feed_url)
-        maker(self.maker, spread=self.spread, fee=self.fee, lag_s=self.lag_s, noise=self.noise)  # raises ValueError on a bad value
+        quoting = maker(self.maker, spread=self.spread, fee=self.fee, lag_s=self.lag_s, noise=self.noise)  # raises ValueError on a bad value
+        refusal = lag_refusal(quoting.lag_s, self.step_s)
+        if refusal:
+            raise ValueError(refusal)
         if self.probation_cycles < 0:
             raise ValueError("--probation-cycles must be at least 0")
         if not 0.05 <= self.stale_after_s <= 3600:
