@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.contract.paths import shipped_strategies_dir
-from engine.market.binance_symbols import checked_url
+from engine.market.binance_symbols import checked_url, symbol_map
+from engine.market.lag_buffer import lag_refusal
 from engine.market.makers import maker
+from engine.market.replay_layouts import not_regular
 from engine.reload.guard import Budgets
 from engine.trading.slots import DEFAULT_ASSETS, DEFAULT_WINDOWS, slot_set
 
 FEEDS_HELP = "sim, binance (live trades; --feed-url, --symbols), or replay:FILE.csv[,FILE.csv...]"
+
+
+def check_replay_files(files: tuple[Path, ...], *, several: bool) -> None:
+    """Each file exists and is a regular file; `several`: the flag had commas, said when a
+    piece of it is missing (a path holding a comma that is no file is split)."""
+    for path in files:
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            hint = " (commas separate the files of --feed replay:A.csv,B.csv)" if several else ""
+            raise ValueError(f"--feed replay: no file {path}: {exc.strerror}{hint}") from None
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"--feed replay: {path} is {not_regular(mode).removeprefix('it is ')}")
 
 
 @dataclass(frozen=True)
@@ -63,13 +79,17 @@ class EngineConfig:
         """The files of a `replay:` feed (none for another feed)."""
         if not self.feed.startswith("replay:"):
             return ()
-        return tuple(Path(p.strip()) for p in self.feed.removeprefix("replay:").split(",") if p.strip())
+        spec = self.feed.removeprefix("replay:")
+        if "," in spec and Path(spec.strip()).is_file():
+            return (Path(spec.strip()),)  # one file whose name holds a comma
+        return tuple(Path(p.strip()) for p in spec.split(",") if p.strip())
 
     def validate(self) -> None:
         if self.feed not in ("sim", "binance") and not self.feed.startswith("replay:"):
             raise ValueError(f"unknown feed {self.feed!r}: use {FEEDS_HELP}")
         if self.feed.startswith("replay:") and not self.replay_files:
             raise ValueError("--feed replay: names no file (e.g. --feed replay:prices.csv)")
+        check_replay_files(self.replay_files, several="," in self.feed)
         slot_set(self.assets, self.windows)  # raises ValueError on an empty, malformed or repeated name
         if self.max_cycles is not None and self.max_cycles < 1:
             raise ValueError("--max-cycles must be at least 1")
@@ -83,7 +103,10 @@ class EngineConfig:
             raise ValueError("--feed-url is the live feed's: use it with --feed binance")
         if self.feed_url is not None:
             checked_url(self.feed_url)
-        maker(self.maker, spread=self.spread, fee=self.fee, lag_s=self.lag_s, noise=self.noise)  # raises ValueError on a bad value
+        quoting = maker(self.maker, spread=self.spread, fee=self.fee, lag_s=self.lag_s, noise=self.noise)  # raises ValueError on a bad value
+        refusal = lag_refusal(quoting.lag_s, self.step_s)
+        if refusal:
+            raise ValueError(refusal)
         if self.probation_cycles < 0:
             raise ValueError("--probation-cycles must be at least 0")
         if not 0.05 <= self.stale_after_s <= 3600:
@@ -93,6 +116,8 @@ class EngineConfig:
         unknown = sorted({asset for asset, _ in self.symbols} - set(self.assets))
         if unknown:
             raise ValueError(f"--symbols names {', '.join(unknown)}, not among --assets ({','.join(self.assets)})")
+        if self.feed == "binance":
+            symbol_map(self.assets, dict(self.symbols))  # raises ValueError on two assets sharing a symbol
         _ = self.budgets  # raises ValueError on a budget out of range
         if not 0.05 <= self.shadow_room <= 1000:
             raise ValueError("--shadow-room must be between 0.05 and 1000 (a share of the cycle interval)")

@@ -21,6 +21,8 @@ from foresight_tui.risk_text import risk_text, risk_word
 
 GAP = "  "
 SHOWN_NAMES = 3  # overrides and paused slots named on the header; the rest is a count (`i` lists all)
+REPLAY_FILES_SHOWN = 2  # a replay's files named on the header, within 80 columns beside the cycle
+FILE_NAME_CHARS = 28
 
 
 @dataclass(frozen=True)
@@ -100,14 +102,26 @@ def fit(row: Row, width: int) -> list[tuple[str, str]]:
     return segments
 
 
-def market_mode(status: Status) -> str:
-    """PAPER always (this engine places no real order), and where its prices come from."""
+def file_name(path: str, limit: int = FILE_NAME_CHARS) -> str:
+    """A replay file's name, cut in its middle to `limit` characters (its suffix kept)."""
+    name = Path(path.strip()).name
+    if len(name) <= limit:
+        return name
+    suffix = Path(name).suffix
+    return name[: limit - 1 - len(suffix)] + "…" + suffix
+
+
+def market_mode(status: Status, files_shown: int | None = REPLAY_FILES_SHOWN) -> str:
+    """PAPER always (this engine places no real order), and where its prices come from: a
+    replay's files by name, the first `files_shown` and a count of the rest (None: all)."""
     e = status.engine
     feed = e.feed or "sim"
     if feed == "sim":
         source = f"SIMULATED ×{e.speed:g}"
     elif feed.startswith("replay:"):
-        source = f"REPLAY {Path(feed.removeprefix('replay:')).name} ×{e.speed:g}"
+        names = [file_name(p) for p in feed.removeprefix("replay:").split(",") if p.strip()]
+        shown = ", ".join(names) if files_shown is None else named(names, files_shown)
+        source = f"REPLAY {shown} ×{e.speed:g}"
     else:
         source = f"LIVE {feed}"
     return f"PAPER · {source}"

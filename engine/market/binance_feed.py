@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from pydantic_core import from_json
 
-from engine.market.binance_symbols import DEFAULT_URL, default_symbols, stream_url
+from engine.market.binance_symbols import DEFAULT_URL, stream_url, symbol_map
 from engine.market.feed_health import AssetFeedState, AssetHealth, FeedHealth, overall
 
 BACKOFF_MIN_S = 0.25
@@ -92,8 +92,7 @@ class BinanceFeed:
         announce: Callable[[str], None] = lambda _text: None,
     ) -> None:
         self.assets = tuple(assets)
-        mapping = {**default_symbols(self.assets), **(symbols or {})}
-        self.symbols = {asset: mapping[asset] for asset in self.assets}
+        self.symbols = symbol_map(self.assets, symbols or {})
         self._asset_of = {symbol: asset for asset, symbol in self.symbols.items()}
         self.url = stream_url(url, self.symbols.values())
         self.stale_after_s = stale_after_s
@@ -367,9 +366,14 @@ class BinanceFeed:
         if asset is None:
             self.unknown += 1
             return
+        text = data.get("p")
+        # A JSON true is an int to Python (float(True) == 1.0): not a price.
+        if isinstance(text, bool) or not isinstance(text, str | int | float):
+            self.malformed += 1
+            return
         try:
-            price = float(data["p"])
-        except (KeyError, TypeError, ValueError):
+            price = float(text)
+        except ValueError:
             self.malformed += 1
             return
         if not math.isfinite(price) or price <= 0:

@@ -6,7 +6,7 @@ client so that an engine on the simulated market or a replay never loads the web
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import SplitResult, urlsplit
 
 DEFAULT_URL = "wss://stream.binance.com:9443/stream"
@@ -16,6 +16,23 @@ DEFAULT_QUOTE = "usdt"
 
 def default_symbols(assets: Iterable[str]) -> dict[str, str]:
     return {asset: f"{asset.lower()}{DEFAULT_QUOTE}" for asset in assets}
+
+
+def symbol_map(assets: Iterable[str], symbols: Mapping[str, str]) -> dict[str, str]:
+    """Each asset's exchange symbol: `symbols`' or its default. A ValueError when two assets
+    would trade as one symbol: one would show the other's trades, the other none."""
+    assets = tuple(assets)
+    mapping = {**default_symbols(assets), **symbols}
+    chosen = {asset: mapping[asset] for asset in assets}
+    holder: dict[str, str] = {}
+    for asset, symbol in chosen.items():
+        if symbol in holder:
+            raise ValueError(
+                f"--symbols: {holder[symbol]} and {asset} both trade as {symbol}: give each asset its own exchange symbol "
+                f"(--symbols {holder[symbol]}=...,{asset}=...)"
+            )
+        holder[symbol] = asset
+    return chosen
 
 
 def parse_symbol_map(text: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from itertools import pairwise
 
 from engine.market.feed_health import NEVER, FeedHealth
 from engine.market.feeds import YEAR_S, PriceFeed, profile
+from engine.market.lag_buffer import LagBuffer
 from engine.market.makers import FAIR
 from engine.market.quotes import Quote, QuoteModel, quote
 from engine.market.record import MarketRecord
@@ -68,6 +69,7 @@ class Market:
         # Prices at window boundaries, so a window resolves (and the next opens) at its exact edge.
         self.boundaries: dict[float, dict[str, float]] = {}
         self._quote_rng = random.Random(seed)
+        self._lagged = LagBuffer(self.assets, maker.lag_s)
         self.now = 0.0
         # The window boundaries' prices the last `advance` recorded (state a restart needs).
         self.new_boundaries: dict[float, dict[str, float]] = {}
@@ -100,6 +102,7 @@ class Market:
                 history = self.history[asset]
                 self.returns[asset].extend(_log_return(a, b) for a, b in pairwise(history))
                 self._sum_squares(asset)
+        self._lagged.seed(self.history, now, self.step_s)
         self.boundaries = {float(t): dict(p) for t, p in record.boundary_prices.items()}
         self.prices = self.feed.prices_at(now)
         self._quote_inputs.clear()
@@ -220,6 +223,7 @@ class Market:
                     self._sum_squares(asset)
             history.append(price)
             self.spark[asset].append(display_round(price))
+        self._lagged.append(self.now, self.prices)
 
     def _prune(self) -> None:
         horizon = self.now - 2 * max(self.window_lengths, default=0)
@@ -232,13 +236,12 @@ class Market:
         return self.boundaries.get(t, self.prices).get(asset, self.prices[asset])
 
     def lagged_price(self, asset: str) -> float:
-        """The price the maker quotes from: the newest, or the one `maker.lag_s` old."""
-        history = self.history[asset]
-        lag = self.maker.lag_s
-        if lag <= 0:
-            return history[-1]
-        back = max(1, round(lag / self.step_s)) if self.step_s > 0 else 1
-        return history[-1 - back] if len(history) > back else history[0]
+        """The price the maker quotes from: the newest, or the one nearest `maker.lag_s` ago."""
+        newest = self.history[asset][-1]
+        if self.maker.lag_s <= 0:
+            return newest
+        lagged = self._lagged.price(asset, self.now)
+        return newest if lagged is None else lagged
 
     def measured_vol(self, asset: str) -> float:
         """The asset's annualised volatility over its recent returns (the profile's until there

@@ -15,7 +15,10 @@ file's usual spacing), so a replay never shows a price before it happened.
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
+import stat
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,6 +32,8 @@ _LAYOUT_NAMES: dict[Layout, str] = {
 }
 TIME_COLUMNS = ("timestamp", "time", "ts", "date", "datetime", "open_time", "opentime")
 QUOTE_SUFFIXES = ("USDT", "USDC", "BUSD", "FDUSD", "USD", "EUR")
+# Assets a file name is taken to name even when not configured (the engine's eight).
+KNOWN_ASSETS = frozenset({"BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "AVAX"})
 
 
 class ReplayError(ValueError):
@@ -46,34 +51,57 @@ class Recording:
     out_of_order: dict[str, tuple[int, int]]
 
 
+# The instants a recording may hold: a timestamp outside them is a wrong unit or a broken
+# cell, never market history (docs/market.md). Epoch numbers are read in the unit that lands
+# inside; the three units' ranges do not overlap.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp()
+EPOCH_UNITS = ((1.0, "seconds"), (1e3, "milliseconds"), (1e6, "microseconds"))
+OUT_OF_RANGE = "is out of range: a recording's times lie between 2000 and 2100 (ISO 8601, or epoch seconds, milliseconds or microseconds)"
+
+
 def parse_time(text: str) -> float:
-    """Epoch seconds of an ISO 8601 instant or an epoch number in s, ms or us; ValueError otherwise."""
+    """Epoch seconds of an ISO 8601 instant or an epoch number in s, ms or us, between 2000
+    and 2100; ValueError otherwise."""
     text = text.strip()
-    try:
-        number = float(text)
-    except ValueError:
-        try:
-            instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"timestamp {text!r} is neither ISO 8601 nor epoch seconds, milliseconds or microseconds") from None
-        if instant.tzinfo is None:
-            instant = instant.replace(tzinfo=timezone.utc)
-        return instant.timestamp()
+    number = _epoch_number(text)
+    if number is None:
+        instant = _iso(text)
+        if instant is None:
+            raise ValueError(f"timestamp {text!r} is neither ISO 8601 nor epoch seconds, milliseconds or microseconds")
+        if not EARLIEST <= instant < LATEST:
+            raise ValueError(f"timestamp {text!r} {OUT_OF_RANGE}")
+        return instant
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"timestamp {text!r} is not a time")
-    if number >= 1e14:
-        return number / 1e6
-    if number >= 1e11:
-        return number / 1e3
-    return number
+    for scale, _unit in EPOCH_UNITS:
+        if EARLIEST <= number / scale < LATEST:
+            return number / scale
+    raise ValueError(f"timestamp {text!r} {OUT_OF_RANGE}")
+
+
+def _epoch_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _iso(text: str) -> float | None:
+    try:
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    return instant.timestamp()
 
 
 def _is_time(text: str) -> bool:
-    try:
-        parse_time(text)
-    except ValueError:
-        return False
-    return True
+    """Whether a cell is written as a time (a row, not a header), in range or not: the row's
+    own reading then says what is wrong with it, with its line."""
+    text = text.strip()
+    return _epoch_number(text) is not None or _iso(text) is not None
 
 
 def _price(text: str, column: str) -> float:
@@ -88,23 +116,50 @@ def _price(text: str, column: str) -> float:
 
 def asset_of_file(path: Path, assets: tuple[str, ...]) -> str | None:
     """The asset a one-asset file holds, read from its name (BTC.csv, btcusdt-1m-2026-01.csv),
-    or the only configured asset; None when neither tells."""
+    or the only configured asset when the name tells nothing; None when neither tells. A name
+    that names a known asset not configured is refused: its prices would pass for another's."""
     stem = path.name.split(".")[0]
     head = stem.replace("_", "-").replace(" ", "-").split("-")[0].upper()
     candidates = [head] + [head.removesuffix(suffix) for suffix in QUOTE_SUFFIXES if head.endswith(suffix)]
     for candidate in candidates:
         if candidate in assets:
             return candidate
+    named = next((c for c in candidates if c in KNOWN_ASSETS), None)
+    if named is not None:
+        raise ReplayError(
+            f"{path}: its name says it holds {named}, not among --assets ({','.join(assets)}): "
+            f"replay it with --assets {named}, or rename the file if it holds another asset's prices"
+        )
     return assets[0] if len(assets) == 1 else None
 
 
-def read_recording(path: Path, assets: tuple[str, ...]) -> Recording:
+def open_regular(path: Path) -> io.BufferedReader:
+    """`path` opened for reading if it is a regular file. Opened without blocking: a FIFO's
+    open waits for a writer, deaf to the signals that would stop the engine."""
     try:
-        # Undecodable bytes are kept as surrogates so the row holding them can be named.
-        handle = path.open(newline="", encoding="utf-8", errors="surrogateescape")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise ReplayError(f"cannot open replay file {path}: {exc.strerror}") from exc
-    with handle:
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ReplayError(f"cannot read replay file {path}: {not_regular(mode)}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def not_regular(mode: int) -> str:
+    """Why a file of this mode cannot be replayed."""
+    if stat.S_ISDIR(mode):
+        return "it is a directory"
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file"
+    return f"not a regular file ({kind}): replay a recording saved to a file"
+
+
+def read_recording(path: Path, assets: tuple[str, ...]) -> Recording:
+    # utf-8-sig: Excel's "CSV UTF-8" starts with a byte order mark, which is no part of the
+    # first cell. Undecodable bytes are kept as surrogates so the row holding them can be named.
+    with open_regular(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         rows = csv.reader(handle)
         first: list[str] | None = None
         first_number = 0

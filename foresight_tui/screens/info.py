@@ -30,7 +30,7 @@ def info_table(state_dir: Path, status: Status | None) -> Table:
         row("engine", "no status yet")
         return table
     e = status.engine
-    row("market", market_mode(status) + ("  (bets are paper: no order leaves this machine)"))
+    row("market", market_mode(status, files_shown=None) + ("  (bets are paper: no order leaves this machine)"))
     row("feed", e.feed)
     row("engine", f"pid {e.pid} on {e.host} as {e.user or '?'}, started {fmt.utc_time(e.started_at)} UTC")
     row("loop", f"every {e.cycle_interval_s:g}s, last {e.last_cycle_ms:.1f}ms, worst {e.worst_cycle_ms:.1f}ms, "

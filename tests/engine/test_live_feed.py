@@ -21,7 +21,7 @@ import pytest
 
 from engine.contract.models import Status
 from engine.market.binance_feed import BinanceFeed
-from tests.support.engine_proc import EngineProcess, ctl
+from tests.support.engine_proc import EngineProcess, ctl, run_engine
 from tests.support.fake_exchange import FakeBinance
 from tests.support.waits import wait_until
 
@@ -280,3 +280,33 @@ def test_the_first_price_wait_says_so_and_a_stop_during_it_is_a_clean_stop(tmp_p
         assert "engine stopped (SIGTERM) while starting" in events(engine)
     finally:
         engine.stop(signal.SIGKILL)
+
+
+@pytest.mark.parametrize("price", [True, False])
+def test_a_json_boolean_as_a_trade_price_is_counted_malformed_not_taken_as_a_price(
+    exchange: FakeBinance, feeds: list[BinanceFeed], price: bool
+) -> None:
+    # float(True) is 1.0: BTC would show as connected at $1.00.
+    feed = BinanceFeed(["BTC"], url=exchange.url, first_price_wait_s=0, fallback=lambda _asset: 97_000.0)
+    feeds.append(feed)
+    wait_until(lambda: exchange.clients == 1, "the feed connected")
+    trade = json.loads(exchange.trade("btcusdt", 1.0))
+    trade["data"]["p"] = price
+    exchange.send(json.dumps(trade))
+    wait_until(lambda: feed.health(0.0).malformed == 1, "the boolean price counted as malformed")
+    health = feed.health(0.0)
+    assert health.assets["BTC"].state == "waiting"
+    assert feed.prices_at(0.0)["BTC"] == 97_000.0
+
+
+def test_two_assets_on_one_exchange_symbol_are_refused_before_the_engine_starts(tmp_path: Path) -> None:
+    # ETH would show BTC's trades and BTC wait forever, with a note blaming BTC's symbol.
+    flags = ("--feed", "binance", "--feed-url", "ws://127.0.0.1:9/stream", "--first-price-wait", "0", "--max-cycles", "1")
+    run = run_engine(tmp_path / "state", *flags, "--assets", "BTC,ETH", "--symbols", "BTC=btcusdt,ETH=btcusdt")
+    assert run.returncode == 2, run.stderr
+    assert "--symbols: BTC and ETH both trade as btcusdt: give each asset its own exchange symbol" in run.stderr
+    # A mapping onto another asset's default symbol is the same clash.
+    run = run_engine(tmp_path / "state", *flags, "--assets", "BTC,ETH", "--symbols", "ETH=btcusdt")
+    assert run.returncode == 2, run.stderr
+    assert "BTC and ETH both trade as btcusdt" in run.stderr
+    assert not (tmp_path / "state" / "state.json").exists()

@@ -12,11 +12,13 @@ from pydantic import BaseModel
 
 from engine.contract.models import Position
 from engine.market.feeds import YEAR_S, ReplayError, ReplayFeed, SimFeed, profile
+from engine.market.makers import maker
 from engine.market.market import Market
 from engine.market.quotes import quote, true_prob_up
 from engine.trading.slots import SlotSpec, parse_window, slot_set
 from engine.trading.state import StateManager
 from engine.trading.trader import CycleOutcome, Trader
+from tests.support.engine_proc import run_engine
 
 
 class ScriptedFeed:
@@ -133,19 +135,53 @@ def test_quotes_lag_the_truth_and_charge_a_fee() -> None:
 
 
 def test_replay_feed_reads_csv(tmp_path: Path) -> None:
+    t0 = 1_798_761_600  # 2027-01-01: a recording's times lie between 2000 and 2100
     csv = tmp_path / "prices.csv"
-    csv.write_text("timestamp,asset,price\n1000,BTC,100\n1010,BTC,101\n1005,ETH,10\n1020,ETH,11\n")
+    csv.write_text(f"timestamp,asset,price\n{t0},BTC,100\n{t0 + 10},BTC,101\n{t0 + 5},ETH,10\n{t0 + 20},ETH,11\n")
     feed = ReplayFeed(csv, ["BTC", "ETH"])
-    assert feed.start_time() == 1000
-    assert feed.prices_at(1007) == {"BTC": 100.0, "ETH": 10.0}
-    assert feed.prices_at(5000) == {"BTC": 101.0, "ETH": 11.0}
+    assert feed.start_time() == t0
+    assert feed.prices_at(t0 + 7) == {"BTC": 100.0, "ETH": 10.0}
+    assert feed.prices_at(t0 + 4000) == {"BTC": 101.0, "ETH": 11.0}
 
 
 def test_replay_feed_errors_name_the_line(tmp_path: Path) -> None:
+    t0 = 1_798_761_600
     csv = tmp_path / "prices.csv"
-    csv.write_text("1000,BTC,100\n1010,BTC,abc\n")
+    csv.write_text(f"{t0},BTC,100\n{t0 + 10},BTC,abc\n")
     with pytest.raises(ReplayError, match=r"prices.csv:2"):
         ReplayFeed(csv, ["BTC"])
-    csv.write_text("1000,BTC,100\n")
+    csv.write_text(f"{t0},BTC,100\n")
     with pytest.raises(ReplayError, match="no prices for ETH"):
         ReplayFeed(csv, ["BTC", "ETH"])
+
+
+@pytest.mark.parametrize(("lag_s", "step_s"), [(3600.0, 3.0), (20.0, 0.1), (20.0, 15.0)])
+def test_the_maker_quotes_from_the_price_as_old_as_its_lag_whatever_the_step(tmp_path: Path, lag_s: float, step_s: float) -> None:
+    # A recording whose price is 1000 + its second: the price quoted from tells its own age.
+    t0 = 1_798_761_600
+    csv = tmp_path / "BTC.csv"
+    csv.write_text("timestamp,asset,price\n" + "".join(f"{t0 + i},BTC,{1000 + i}\n" for i in range(5000)))
+    slow = maker("slow", lag_s=lag_s, noise=0.0)
+    market = Market(ReplayFeed(csv, ["BTC"]), ["BTC"], [300], step_s=step_s, seed=0, maker=slow)
+    t = float(t0)
+    market.start(t)
+    seen = [t]
+    while t < t0 + lag_s + 100:
+        t = round(t + step_s, 6)
+        market.advance(t)
+        seen.append(t)
+    # The market knows the prices of its cycles: the one nearest lag_s ago (the older on a tie).
+    sampled = min(reversed(seen), key=lambda s: abs(s - (t - lag_s)))
+    then = math.floor(sampled + 1e-6) - t0 + 1000.0
+    assert abs((t - sampled) - lag_s) <= step_s / 2
+    end = (math.floor(t / 300) + 1) * 300
+    # Opened at that price: a quote from any other price leans up or down.
+    assert market.quote("BTC", then, end) == quote(then, then, end - t, profile("BTC").annual_vol, random.Random(0), slow)
+
+
+def test_a_lag_longer_than_the_maker_can_keep_at_the_step_is_refused_with_the_largest_possible(tmp_path: Path) -> None:
+    run = run_engine(tmp_path / "state", "--maker", "slow", "--lag", "3600", "--cycle-interval", "0.01", "--max-cycles", "1")
+    assert run.returncode == 2, run.stderr
+    assert "--lag 3600s at a 0.01s step" in run.stderr
+    assert "the largest lag at this step is 360s" in run.stderr
+    assert not (tmp_path / "state" / "state.json").exists()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from engine.market.feeds import ReplayError, ReplayFeed
+from engine.market.feeds import PROFILES, ReplayError, ReplayFeed
+from engine.market.replay_layouts import KNOWN_ASSETS
 from tests.support.engine_proc import EngineProcess, run_engine
 
 T0 = 1_798_761_600  # 2027-01-01 00:00:00 UTC, a multiple of 15 minutes
@@ -172,3 +175,108 @@ def test_the_engine_replays_two_files_warns_of_the_gap_and_shows_the_asset_stale
         engine.wait_for(lambda s: s.feed.assets["BTC"].state == "connected", timeout=20, what="BTC back after its gap")
     finally:
         engine.stop()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "timestamp,open,high,low,close,volume\n{t},1,1,1,100,1\n{t2},1,1,1,101,1\n",
+        "{t},BTC,100\n{t2},BTC,101\n",
+        "{t}000,1,1,1,100,1,{t2}000,1,1,1,1,0\n{t2}000,1,1,1,101,1,{t3}000,1,1,1,1,0\n",
+    ],
+)
+def test_a_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path: Path, text: str) -> None:
+    # Excel's "CSV UTF-8" starts the file with U+FEFF.
+    path = tmp_path / "BTC.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.format(t=T0, t2=T0 + 60, t3=T0 + 120).encode())
+    feed = ReplayFeed(path, ["BTC"])
+    assert feed.prices_at(T0 + 10_000) == {"BTC": 101.0}
+
+
+@pytest.mark.parametrize(
+    ("stamp", "why"),
+    [
+        ("1e20", "timestamp '1e20' is out of range"),
+        ("99999999999", "timestamp '99999999999' is out of range"),
+        ("100000000000", "timestamp '100000000000' is out of range"),
+        ("1969-07-20T20:17:00Z", "timestamp '1969-07-20T20:17:00Z' is out of range"),
+        ("2150-01-01", "timestamp '2150-01-01' is out of range"),
+    ],
+)
+def test_a_timestamp_outside_2000_to_2100_is_refused_with_the_file_and_line(tmp_path: Path, stamp: str, why: str) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_text(f"{T0},BTC,100\n{stamp},BTC,101\n")
+    with pytest.raises(ReplayError) as error:
+        ReplayFeed(path, ["BTC"])
+    assert f"prices.csv:2: {why}" in str(error.value)
+    assert "2000" in str(error.value) and "2100" in str(error.value)
+
+
+def test_the_engine_refuses_an_absurd_timestamp_naming_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_text(f"{T0},BTC,100\n1e20,BTC,101\n")
+    run = run_engine(tmp_path / "state", "--feed", f"replay:{path}", "--assets", "BTC")
+    assert run.returncode == 2
+    assert f"{path}:2: timestamp '1e20' is out of range" in run.stderr
+
+
+def test_epoch_seconds_milliseconds_and_microseconds_of_the_same_instant_read_alike(tmp_path: Path) -> None:
+    for scale in (1, 1000, 1_000_000):
+        path = tmp_path / "prices.csv"
+        path.write_text(f"{946_684_800 * scale},BTC,1\n{(T0 + 60) * scale},BTC,2\n")
+        feed = ReplayFeed(path, ["BTC"])
+        assert feed.start_time() == 946_684_800  # 2000-01-01, the first instant read
+        assert feed.prices_at(T0 + 60) == {"BTC": 2.0}
+
+
+def test_a_file_named_after_another_asset_than_the_one_configured_is_refused(tmp_path: Path) -> None:
+    btc = ohlcv(tmp_path / "BTCUSDT-1m.csv", str, [97_000.0, 97_010.0])
+    run = run_engine(tmp_path / "state", "--feed", f"replay:{btc}", "--assets", "ETH", "--max-cycles", "1")
+    assert run.returncode == 2, run.stderr
+    assert f"{btc}: its name says it holds BTC, not among --assets (ETH)" in run.stderr
+    assert "--assets BTC" in run.stderr
+    assert KNOWN_ASSETS == set(PROFILES)  # every asset the engine knows is one a file name may name
+    # A name that tells nothing still takes the only configured asset.
+    feed = ReplayFeed(ohlcv(tmp_path / "prices.csv", str, [3_400.0, 3_401.0]), ["ETH"])
+    assert feed.prices_at(T0 + 120) == {"ETH": 3_401.0}
+
+
+def test_a_fifo_as_a_replay_file_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "BTC.csv"
+    os.mkfifo(fifo)
+    run = run_engine(tmp_path / "state", "--feed", f"replay:{fifo}", "--assets", "BTC", timeout=20)
+    assert run.returncode == 2
+    assert f"--feed replay: {fifo} is not a regular file (a FIFO)" in run.stderr
+
+
+def test_a_fifo_given_to_the_replay_feed_itself_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "BTC.csv"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+    reader = threading.Thread(target=lambda: _capture(outcome, lambda: ReplayFeed(fifo, ["BTC"])), daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # blocked in open(): a writer lets it go, so the test ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(10)
+        pytest.fail("reading a FIFO blocked until a writer came")
+    assert outcome and isinstance(outcome[0], ReplayError) and "not a regular file" in str(outcome[0])
+
+
+def _capture(into: list[BaseException], call) -> None:  # type: ignore[no-untyped-def]
+    try:
+        call()
+    except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+        into.append(exc)
+
+
+def test_a_comma_in_a_path_reads_the_whole_path_and_a_missing_piece_says_commas_separate(tmp_path: Path) -> None:
+    comma = ohlcv(tmp_path / "BTC,jan.csv", str, [100.0, 101.0])
+    run = run_engine(tmp_path / "state", "--feed", f"replay:{comma}", "--assets", "BTC", "--max-cycles", "1")
+    assert run.returncode == 0, run.stderr
+    assert "replay: read 2 prices of BTC" in run.stderr
+    missing = f"{tmp_path}/BTC,feb.csv"
+    run = run_engine(tmp_path / "state2", "--feed", f"replay:{missing}", "--assets", "BTC")
+    assert run.returncode == 2
+    assert f"--feed replay: no file {tmp_path}/BTC" in run.stderr
+    assert "commas separate the files" in run.stderr

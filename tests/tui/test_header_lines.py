@@ -75,3 +75,17 @@ def test_at_80_columns_the_code_row_keeps_files_changed_on_disk() -> None:
     view = paused_by_a_trip()
     line = text(fit(code_row(view, 1, pending_part(view, 0)), 78))
     assert "changed on disk" in line and "last reload applied" in line and line.startswith("code v3-1a2b3c")
+
+
+def test_a_replay_of_several_files_names_each_on_the_header_within_80_columns() -> None:
+    from foresight_tui.data_source import EngineState, View
+
+    status = make_status()
+    status.engine.feed = "replay:/srv/d1/prices.csv,/srv/d2/ETH.csv"
+    assert market_mode(status) == "PAPER · REPLAY prices.csv, ETH.csv ×60"
+    line = text(fit(engine_row(View(EngineState.RUNNING, status, 0.4, 100.0, None, 3)), 80))
+    assert line.startswith("PAPER · REPLAY prices.csv, ETH.csv ×60") and len(line) == 80
+    status.engine.feed = "replay:BTC.csv,ETH.csv,SOL.csv,a-very-long-name-of-a-recording-2026-01.csv"
+    assert market_mode(status) == "PAPER · REPLAY BTC.csv, ETH.csv +2 ×60"
+    status.engine.feed = "replay:/data/a-very-long-name-of-a-recording-2026-01.csv"
+    assert market_mode(status) == "PAPER · REPLAY a-very-long-name-of-a-r….csv ×60"
