@@ -7,6 +7,7 @@ The dataclasses' fields are the reports' stable JSON (docs/ledger.md, "Reports")
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sqlite3
@@ -124,6 +125,8 @@ def parse_since(text: str, now: float | None) -> float:
     raw = text.strip().lower()
     if _DURATIONS.fullmatch(raw):
         seconds = sum(float(n) * _UNIT_S[u] for n, u in _DURATION.findall(raw))
+        if not math.isfinite(seconds):  # past float's range: the bound would print as -Infinity, not JSON
+            raise ValueError(f"--since {text[:40]!r}...: too long a duration to count back; give a date, or leave --since out for all")
         return (now if now is not None else datetime.now(UTC).timestamp()) - seconds
     try:
         moment = datetime.fromisoformat(text.strip())
