@@ -336,6 +336,10 @@ class Engine:
         outcome = self.trader.evaluate(self.shadow.live_evaluator(self.reloader.registry), self.params, self.may_enter)
         self.trader.resolve(self.params, outcome)
         self.ledger.record(state, outcome, self.reloader.registry.current.version, self.params)  # before state: see ledger.py
+        if self.ledger.repair_note is not None:
+            self.warn(self.ledger.repair_note)
+            self.events.emit("engine", f"{LEDGER_FILE} written again; the ledger caught up")
+            self.ledger.repair_note = None
         self.risk.after_resolutions(outcome)
         provenance = self.ledger.provenance(self.reloader.registry.current.version, self.params)
         with self.events.batched():  # in events.jsonl before the state's persist, as each one alone
@@ -472,8 +476,9 @@ class Engine:
             feed=self.config.feed,
             maker=describe_maker(self.market.maker),
             strategies_path=str(self.config.strategies_path),
-            persist_ok=self.persist_error is None and self.events.write_error is None and self.reloader.store_error is None,
-            persist_error=self.persist_error or self.events.write_error or self.reloader.store_error,
+            persist_ok=self.persist_error is None and self.events.write_error is None and self.reloader.store_error is None
+            and self.ledger.trouble is None,
+            persist_error=self.persist_error or self.events.write_error or self.reloader.store_error or self.ledger.trouble,
             stopped_at=self.stopped_at,
         )
 

@@ -15,14 +15,17 @@ import stat
 from pathlib import Path
 
 from engine.contract.fileio import DIR_MODE, not_a_directory
+from engine.contract.ledger_schema import LEDGER_FILE
 from engine.contract.models import CONTROL_LOCK, ENGINE_LOCK, EVENTS_FILE, STATE_FILE, STATUS_FILE
 from engine.trading.state_damage import StateFileError
 
 # control.json is the operator's: the intake checks it on the descriptor it reads, every cycle.
-ENGINE_FILES = (STATE_FILE, "state.journal", STATUS_FILE, EVENTS_FILE, f"{EVENTS_FILE}.1", ENGINE_LOCK, CONTROL_LOCK)
-# Written in place (appended, locked): a second hard link would be written too. The others are
-# replaced whole before they are written, so a backup tool's hard links to them are harmless.
-IN_PLACE = frozenset({EVENTS_FILE, ENGINE_LOCK, CONTROL_LOCK})
+# The ledger's -wal and -shm are opened by SQLite by name: checked here like the ledger itself.
+LEDGER_FILES = (LEDGER_FILE, f"{LEDGER_FILE}-wal", f"{LEDGER_FILE}-shm")
+ENGINE_FILES = (STATE_FILE, "state.journal", STATUS_FILE, EVENTS_FILE, f"{EVENTS_FILE}.1", ENGINE_LOCK, CONTROL_LOCK, *LEDGER_FILES)
+# Written in place (appended, locked, SQLite's pages): a second hard link would be written too. The
+# others are replaced whole before they are written, so a backup tool's hard links to them are harmless.
+IN_PLACE = frozenset({EVENTS_FILE, ENGINE_LOCK, CONTROL_LOCK, *LEDGER_FILES})
 
 
 class UnsafeStateDir(StateFileError):

@@ -7,8 +7,11 @@ The dataclasses' fields are the reports' stable JSON (docs/ledger.md, "Reports")
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -79,10 +82,21 @@ def ledger_path(state_dir: Path) -> Path:
 
 
 def open_read_only(state_dir: Path) -> sqlite3.Connection:
+    """The ledger, read-only. Only a regular file is opened (lstat, never through a link): SQLite
+    opens by name, and a FIFO planted there would block the open for good."""
     path = ledger_path(state_dir)
-    if not path.exists():
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
         raise LedgerUnavailable(
             f"no ledger at {path}: an engine writes it from its first start (foresight engine --state-dir {state_dir})"
+        ) from None
+    except OSError as exc:
+        raise LedgerUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        what = "is a symbolic link" if stat.S_ISLNK(info.st_mode) else "is not a regular file"
+        raise LedgerUnavailable(
+            f"{path} {what}; refused (it is never followed or opened): remove it and start the engine, which writes the ledger"
         )
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
@@ -111,6 +125,8 @@ def parse_since(text: str, now: float | None) -> float:
     raw = text.strip().lower()
     if _DURATIONS.fullmatch(raw):
         seconds = sum(float(n) * _UNIT_S[u] for n, u in _DURATION.findall(raw))
+        if not math.isfinite(seconds):  # past float's range: the bound would print as -Infinity, not JSON
+            raise ValueError(f"--since {text[:40]!r}...: too long a duration to count back; give a date, or leave --since out for all")
         return (now if now is not None else datetime.now(UTC).timestamp()) - seconds
     try:
         moment = datetime.fromisoformat(text.strip())

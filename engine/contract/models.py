@@ -19,6 +19,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 SCHEMA_VERSION = 1
+# Results (won/lost) the trading state keeps: the largest win_rate_window a strategy may declare,
+# and the longest losing streak `max_consecutive_losses` can count.
+RESULTS_KEPT = 1000
 MAX_SHADOW_CYCLES = 10_000_000  # a shadow's --cycles: about four months of 1 s cycles
 # A generation no JSON reader could follow (JavaScript's numbers end there) would wedge every writer.
 MAX_GENERATION = 2**53
@@ -85,9 +88,21 @@ class RiskLimits(_Strict):
     take the open stake beyond it is skipped."""
 
     max_daily_loss: float | None = Field(default=None, gt=0, le=1e9, description="dollars lost in one market day (UTC) that trip the limit")
-    max_consecutive_losses: int | None = Field(default=None, ge=1, le=100_000, description="losses in a row that trip the limit")
+    max_consecutive_losses: int | None = Field(
+        default=None, ge=1, json_schema_extra={"maximum": RESULTS_KEPT}, description="losses in a row that trip the limit"
+    )
     max_drawdown: float | None = Field(default=None, gt=0, le=1e9, description="dollars below the P&L's peak that trip the limit")
     max_open_stake: float | None = Field(default=None, gt=0, le=1e9, description="dollars at stake in open bets at most")
+
+    @field_validator("max_consecutive_losses")
+    @classmethod
+    def _countable_streak(cls, value: int | None) -> int | None:
+        if value is not None and value > RESULTS_KEPT:
+            raise ValueError(
+                f"at most {RESULTS_KEPT}: the engine keeps the last {RESULTS_KEPT} results, so a longer losing streak "
+                "is never counted and the limit could never trip"
+            )
+        return value
 
 
 class Control(_Strict):

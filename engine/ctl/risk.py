@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from engine.contract.control_writer import ControlWriter, resume_trip
 from engine.contract.fileio import describe_validation_error
+from engine.contract.finite import not_finite
 from engine.contract.models import RiskLimits
 from engine.ctl.answers import (
     EXIT_REFUSED,
@@ -96,6 +97,8 @@ def parse_limits(pairs: list[str]) -> dict[str, object]:
             values[key] = json.loads(raw)
         except json.JSONDecodeError:
             raise ValueError(f"{key}={raw!r}: expected a number") from None
+        if (problem := not_finite(values[key], key)) is not None:  # json.loads takes NaN and Infinity
+            raise ValueError(problem)
     RiskLimits.model_validate(values)  # all or nothing, before anything is written
     return values
 

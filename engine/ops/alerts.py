@@ -20,7 +20,7 @@ from engine.events import EventLog
 from engine.ops.notify import Notifier, Severity
 
 STRATEGY_ERROR_CYCLES = 20
-PERSIST_TROUBLE = ("cannot persist", "cannot write status.json", "cannot write ledger")
+PERSIST_TROUBLE = ("cannot persist", "cannot write status.json", "cannot write ledger", "ledger.sqlite3 deleted", "ledger.sqlite3 replaced")
 
 
 class EngineAlerts:

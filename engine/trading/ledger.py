@@ -19,9 +19,9 @@ fsyncs both files, a wait a cycle must not hold.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,13 +29,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from engine import failpoints
-from engine.contract.fileio import FILE_MODE
 from engine.contract.ledger_schema import LEDGER_SCHEMA_VERSION, SCHEMA
 from engine.contract.models import RiskTrip, utc_now_iso
 from engine.events import EventLog
+from engine.trading import ledger_file
+from engine.trading.ledger_file import LedgerFileError, LedgerLocked, is_locked, waiting_out_locks
 from engine.trading.ledger_import import imported_bets
 from engine.trading.params_hash import params_hash
-from engine.trading.state import SlotRecord, StateFileError, TradingState
+from engine.trading.state import SlotRecord, TradingState
 from engine.trading.trader import CycleOutcome
 
 # Commits between checkpoints: a few pages each, so the WAL stays near SQLite's own default
@@ -85,10 +86,6 @@ class Reconciled:
         return ", ".join(parts) or "in step with the trading state"
 
 
-class LedgerFileError(StateFileError):
-    """ledger.sqlite3 exists but is no usable ledger; the engine refuses to start (exit 2)."""
-
-
 def slot_window(slot_id: str) -> tuple[str, str]:
     asset, _, window = slot_id.rpartition("-")
     return asset, window
@@ -97,36 +94,49 @@ def slot_window(slot_id: str) -> tuple[str, str]:
 class Ledger:
     """Owns the engine's one write connection to ledger.sqlite3."""
 
-    def __init__(self, path: Path, boot_id: str, events: EventLog) -> None:
+    def __init__(
+        self, path: Path, boot_id: str, events: EventLog, note: Callable[[str], None] = ledger_file.say_waiting
+    ) -> None:
         self.path = path
         self.boot_id = boot_id
         self.events = events
+        self.note = note  # says a start waiting for another process's lock
         self.book = ""
         self.write_error: str | None = None
+        self.repair_note: str | None = None  # the file deleted or replaced under the engine, until reported
+        self.file_error: str | None = None  # ... and not written again yet
         self._pending: list[tuple[str, list[tuple[Any, ...]]]] = []  # statements a failed commit left
         self._commits = 0  # since the last checkpoint
         self._params: BaseModel | None = None
         self._provenance = Provenance("", "")
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))  # 0600 before SQLite opens it
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA wal_autocheckpoint=0")  # see `checkpoint`
-            self.db.execute("PRAGMA busy_timeout=1000")
-            self.db.executescript(SCHEMA)
-            version = self._meta("schema_version")
-            if version is not None and version != str(LEDGER_SCHEMA_VERSION):
-                raise sqlite3.DatabaseError(f"its schema version is {version}, this engine writes {LEDGER_SCHEMA_VERSION}")
-            self._set_meta("schema_version", str(LEDGER_SCHEMA_VERSION))
+            self.db = ledger_file.connect(path)
+        except sqlite3.Error as exc:
+            raise self._unusable(exc) from exc
+        try:
+            waiting_out_locks(self.db, path, self._open_schema, note)
+        except LedgerLocked:
+            self.db.close()
+            raise
         except sqlite3.Error as exc:
             self.db.close()
-            raise LedgerFileError(
-                f"{path} cannot be used as the ledger ({exc}). The trading state is not affected: move the file "
-                f"aside (with any {path.name}-wal and -shm beside it) and start again; a new ledger imports what "
-                f"events.jsonl still holds and the open bets of the state"
-            ) from exc
+            raise self._unusable(exc) from exc
+        self._identity = ledger_file.identity(path)
+
+    def _open_schema(self) -> None:
+        self.db.executescript(SCHEMA)
+        version = self._meta("schema_version")
+        if version is not None and version != str(LEDGER_SCHEMA_VERSION):
+            raise sqlite3.DatabaseError(f"its schema version is {version}, this engine writes {LEDGER_SCHEMA_VERSION}")
+        self._set_meta("schema_version", str(LEDGER_SCHEMA_VERSION))
+
+    def _unusable(self, exc: sqlite3.Error) -> LedgerFileError:
+        path = self.path
+        return LedgerFileError(
+            f"{path} cannot be used as the ledger ({exc}). The trading state is not affected: move the file "
+            f"aside (with any {path.name}-wal and -shm beside it) and start again; a new ledger imports what "
+            f"events.jsonl still holds and the open bets of the state"
+        )
 
     def close(self) -> None:
         self.db.close()
@@ -142,12 +152,16 @@ class Ledger:
         starts a new book; open rows of older books are voided (their state is gone).
         All in one transaction: a failure changes nothing and stops the start."""
         try:
-            return self._reconcile(state, resumed, provenance, events_paths)
+            done = waiting_out_locks(self.db, self.path, lambda: self._reconcile(state, resumed, provenance, events_paths), self.note)
         except sqlite3.Error as exc:
+            if is_locked(exc):  # a lock met past the wait's own tries: still no damage
+                raise LedgerLocked(ledger_file.locked_message(self.path, ledger_file.LOCK_WAIT_S)) from exc
             raise LedgerFileError(
                 f"cannot bring {self.path} in step with the trading state ({exc}); nothing was changed. "
                 f"Free disk space if it is full, else move the ledger aside and start again"
             ) from exc
+        self.db.execute(f"PRAGMA busy_timeout={ledger_file.CYCLE_BUSY_MS}")
+        return done
 
     def _reconcile(self, state: TradingState, resumed: bool, provenance: Provenance, events_paths: list[Path]) -> Reconciled:
         db = self.db
@@ -234,6 +248,7 @@ class Ledger:
         """One transaction for this cycle's resolutions and entries (call before persisting state).
 
         A failed commit keeps the statements and retries them, in order, at the next call."""
+        self._watch_file()
         entered, resolutions = outcome.entered, outcome.resolutions
         if not entered and not resolutions and not self._pending:
             return
@@ -277,6 +292,40 @@ class Ledger:
             self.events.emit("engine", f"{self.path.name} written again; the ledger caught up")
             self.write_error = None
 
+    @property
+    def trouble(self) -> str | None:
+        """Why the ledger on disk lacks what the engine holds (shown as status's persist_error), or None."""
+        return self.file_error or self.write_error
+
+    def _watch_file(self) -> None:
+        """The ledger deleted or replaced under the engine (an outside cleanup, a file moved in):
+        noticed within a cycle (one lstat) and written again at its place from the open
+        connection, which still holds every row; tried again every cycle until it is."""
+        if ledger_file.identity(self.path) == self._identity:
+            return
+        what = "replaced" if ledger_file.identity(self.path) is not None else "deleted"
+        name = self.path.name
+        try:
+            self.db, aside = ledger_file.write_again(self.db, self.path)
+        except (OSError, sqlite3.Error) as exc:
+            message = (
+                f"{name} {what} under the engine (not by it) and it cannot be written again ({exc}); the engine's open "
+                "copy keeps every row and goes on taking them; tried again every cycle"
+            )
+            if self.file_error != message:
+                self.events.emit("warning", message)
+            self.file_error = message
+            return
+        self.db.execute(f"PRAGMA busy_timeout={ledger_file.CYCLE_BUSY_MS}")
+        self._identity = ledger_file.identity(self.path)
+        self._commits = 0
+        kept = f"; the file found in its place is kept as {aside.name}" if aside is not None else ""
+        self.repair_note = (
+            f"{name} {what} under the engine (not by it): written again at its place from the engine's open copy, "
+            f"every row kept{kept}"
+        )
+        self.file_error = None
+
     def checkpoint(self) -> None:
         """Copy the WAL into the database once enough commits gathered (SQLite's own automatic
         checkpoint, moved off the commit): at most a few milliseconds, in the wait between cycles."""
@@ -319,7 +368,10 @@ class Ledger:
             self.db.execute(sql, args)
         except sqlite3.Error as exc:
             self._pending.append((sql, [args]))
-            self.events.emit("warning", f"cannot write {self.path.name}: {exc}; retried every cycle")
+            message = f"cannot write {self.path.name}: {exc}; its rows wait in memory and are retried every cycle"
+            if self.write_error != message:
+                self.events.emit("warning", message)
+            self.write_error = message
 
     # ------------------------------------------------------------------ meta
 

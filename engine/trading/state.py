@@ -45,7 +45,7 @@ from engine.contract.fileio import (
     with_member,
     write_all,
 )
-from engine.contract.models import Ack, AppliedIntent, Direction, Position
+from engine.contract.models import RESULTS_KEPT, Ack, AppliedIntent, Direction, Position
 from engine.market.record import MarketRecord
 from engine.strategy_api.market_view import HISTORY_POINTS
 from engine.trading.state_damage import Damage, JournalDamage, StateFileError, set_aside
@@ -56,7 +56,6 @@ RECENT_ACKS = 512  # kept in state: at least what one control.json can hold (256
 SHOWN_ACKS = 20  # shown in status.json besides those of the commands still in control.json
 ACKS_SHOWN_S = 60.0  # ... and besides every ack of the last minute (at most MAX_SHOWN_ACKS)
 MAX_SHOWN_ACKS = 256
-RESULTS_KEPT = 1000  # the largest win_rate_window a strategy may declare
 PNL_HISTORY = 60
 CHECKPOINT_EVERY = 300  # journal lines (cycles) before state.json is rewritten
 CHECKPOINT_BYTES = 8 * 1024 * 1024  # or journal bytes: trading lines are large at a thousand slots
