@@ -24,7 +24,7 @@ from engine.trading.state import TradingState
 from engine.trading.state import load_state as load_persisted
 from tests.support.engine_proc import ROOT
 
-CRASHES = 40  # each a real engine start (~0.5 s on 2 cores): within the suite's 8 minutes
+CRASHES = 60
 EAGER = {"snipe_window_s": 900, "edge_margin": 0.0, "confidence_threshold": 0.5, "cooldown_s": 120}
 
 
